@@ -1,0 +1,42 @@
+//! The JSON API served under `/api`. See each module for its routes.
+//!
+//! Bodies are read as raw bytes and parsed here, so every failure (bad JSON, wrong shape, too
+//! large) is answered with the API's own JSON error body rather than a framework default.
+
+use axum::extract::DefaultBodyLimit;
+use axum::extract::OriginalUri;
+use axum::routing::get;
+use axum::Router;
+
+use crate::error::{AppError, MAX_BODY_BYTES};
+use crate::server::AppState;
+
+pub mod compile;
+pub mod components;
+pub mod examples;
+pub mod pipelines;
+
+/// The API routes (to be nested under `/api`), with unknown paths answered by a JSON 404 and
+/// bodies limited to [`MAX_BODY_BYTES`].
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/components", get(components::list))
+        .route("/examples", get(examples::list))
+        .route("/examples/{id}", get(examples::get))
+        .route("/compile", axum::routing::post(compile::compile))
+        .route("/pipelines", get(pipelines::list).post(pipelines::create))
+        .route(
+            "/pipelines/{id}",
+            get(pipelines::get)
+                .put(pipelines::update)
+                .delete(pipelines::delete),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn not_found(OriginalUri(uri): OriginalUri) -> AppError {
+    AppError::NotFound(format!("no API route {}", uri.path()))
+}

@@ -1,0 +1,20 @@
+//! Pipeline Canvas server and command line.
+//!
+//! - [`cli`]: the `pipeline-canvas` command (`serve`, the default, and `compile`).
+//! - [`server`]: the axum application ([`server::app`]) and the `serve` loop.
+//! - [`api`]: the JSON API under `/api`.
+//! - [`store`]: saved pipelines in SQLite.
+//! - [`examples`]: example pipelines embedded in the binary.
+//! - [`error`]: the API's error type and its JSON responses.
+//! - [`config`]: addresses and folders.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod examples;
+pub mod server;
+pub mod store;
+
+pub use error::AppError;
+pub use server::{app, AppState};

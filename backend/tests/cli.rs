@@ -1,0 +1,304 @@
+//! The real `pipeline-canvas` binary: `compile` and `serve`.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_pipeline-canvas");
+
+fn seed_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/pytorch-text-classification.pipeline.json")
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run pipeline-canvas")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The seed example with the wire into `get-training-job-details.job_resource` removed.
+fn write_broken_seed(dir: &Path) -> PathBuf {
+    let mut doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(seed_path()).expect("read seed"))
+            .expect("seed JSON");
+    doc["wires"]
+        .as_array_mut()
+        .expect("wires")
+        .retain(|w| !(w["to"]["node"] == "n3" && w["to"]["port"] == "job_resource"));
+    let path = dir.join("broken.pipeline.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&doc).expect("JSON")).expect("write");
+    path
+}
+
+#[test]
+fn compile_writes_json_to_stdout() {
+    let seed = seed_path();
+    let o = run(&["compile", seed.to_str().expect("UTF-8 path")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let spec: Value = serde_json::from_slice(&o.stdout).expect("stdout is JSON");
+    assert_eq!(
+        spec["pipelineInfo"]["name"],
+        "pytorch-text-classifier-pipeline"
+    );
+    assert!(spec["deploymentSpec"]["executors"].is_object());
+    // Exactly the core compiler's output.
+    let doc = pipeline::Document::from_json(&std::fs::read_to_string(&seed).expect("read"))
+        .expect("document");
+    let expected = pipeline::to_json(&pipeline::compile(&doc).spec.expect("compiles"));
+    assert_eq!(stdout(&o), expected);
+    assert!(o.stderr.is_empty(), "{}", stderr(&o));
+
+    // --format yaml to stdout; the document may come from stdin.
+    let mut child = Command::new(BIN)
+        .args(["compile", "-", "--format", "yaml"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&std::fs::read(&seed).expect("read"))
+        .expect("write stdin");
+    let o = child.wait_with_output().expect("wait");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("# PIPELINE DEFINITION\n"));
+}
+
+#[test]
+fn compile_output_extension_picks_yaml() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let seed = seed_path();
+    let out = dir.path().join("spec.yaml");
+    let o = run(&[
+        "compile",
+        seed.to_str().expect("path"),
+        "-o",
+        out.to_str().expect("path"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(o.stdout.is_empty(), "nothing on stdout with -o");
+    let yaml = std::fs::read_to_string(&out).expect("spec written");
+    assert!(yaml.starts_with("# PIPELINE DEFINITION\n# Name: pytorch-text-classifier-pipeline\n"));
+    assert!(yaml.contains("\npipelineInfo:\n"), "{yaml}");
+    // No temporary files left behind.
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(names, ["spec.yaml"]);
+
+    // .json (or anything else) gives JSON; --format wins over the extension.
+    let out = dir.path().join("spec.out");
+    let o = run(&[
+        "compile",
+        seed.to_str().expect("path"),
+        "-o",
+        out.to_str().expect("path"),
+    ]);
+    assert!(o.status.success());
+    let _: Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("written")).expect("JSON");
+    let out = dir.path().join("forced.yaml");
+    let o = run(&[
+        "compile",
+        seed.to_str().expect("path"),
+        "-o",
+        out.to_str().expect("path"),
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success());
+    assert!(std::fs::read_to_string(&out)
+        .expect("written")
+        .starts_with('{'));
+}
+
+#[test]
+fn compile_reports_every_diagnostic_readably() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let doc = write_broken_seed(dir.path());
+    let out = dir.path().join("spec.json");
+    let o = run(&[
+        "compile",
+        doc.to_str().expect("path"),
+        "-o",
+        out.to_str().expect("path"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("error [node n3 (get-training-job-details), port job_resource]: "),
+        "{err}"
+    );
+    assert!(err.contains("broken.pipeline.json"), "{err}");
+    assert!(err.contains("1 error"), "{err}");
+    assert!(o.stdout.is_empty());
+    assert!(!out.exists(), "no spec written for a bad document");
+}
+
+#[test]
+fn compile_names_file_line_and_column_of_bad_json() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bad.pipeline.json");
+    std::fs::write(
+        &path,
+        "{\n  \"format\": \"pipeline-canvas/v1\",\n  \"name\": \"x\",\n  \"nodez\": []\n}\n",
+    )
+    .expect("write");
+    let o = run(&["compile", path.to_str().expect("path")]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("bad.pipeline.json:4:"), "{err}");
+    assert!(err.contains("nodez"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    std::fs::write(&path, "{ not json").expect("write");
+    let o = run(&["compile", path.to_str().expect("path")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("bad.pipeline.json:1:3"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn compile_missing_file_names_it() {
+    let o = run(&["compile", "/definitely/not/here.pipeline.json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("/definitely/not/here.pipeline.json"), "{err}");
+    assert!(err.starts_with("error: cannot read"), "{err}");
+
+    // Unwritable output: the error names the output file.
+    let seed = seed_path();
+    let o = run(&[
+        "compile",
+        seed.to_str().expect("path"),
+        "-o",
+        "/definitely/not/here/spec.json",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("cannot write /definitely/not/here/spec.json"));
+
+    // Usage errors are clap's (status 2).
+    let o = run(&["compile"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+/// A `serve` process, killed on drop.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(data: &Path, static_dir: &Path) -> Self {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .env("PIPELINE_CANVAS_DATA_DIR", data)
+            .env("PIPELINE_CANVAS_STATIC_DIR", static_dir)
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read the address line");
+        let base = line
+            .trim()
+            .strip_prefix("Pipeline Canvas is running at http://")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .trim_end_matches('/')
+            .to_string();
+        Self { child, base }
+    }
+
+    /// Sends one HTTP/1.1 request and returns (status, body).
+    fn request(&self, method: &str, path: &str, body: &[u8]) -> (u16, String) {
+        let mut stream = TcpStream::connect(&self.base).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            self.base,
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).expect("send head");
+        // The server may answer (413) before reading all of a large body.
+        let _ = stream.write_all(body);
+        let mut response = Vec::new();
+        let _ = stream.read_to_end(&mut response);
+        let response = String::from_utf8_lossy(&response).into_owned();
+        let status = response
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no status in {response:?}"));
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        (status, body)
+    }
+}
+
+#[test]
+fn serve_answers_over_http_and_survives_bad_requests() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let server = Server::start(&data, &dir.path().join("no-dist"));
+    assert!(data.join("pipelines.db").is_file(), "database created");
+
+    let (status, body) = server.request("GET", "/", b"");
+    assert_eq!(status, 200);
+    assert!(body.contains("./scripts/setup"), "{body}");
+
+    let (status, body) = server.request("POST", "/api/pipelines", b"{\"format\": ");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("line 1, column 11"), "{body}");
+    let (status, _) = server.request("POST", "/api/pipelines", &vec![b' '; 9 << 20]);
+    assert_eq!(status, 413);
+    let (status, _) = server.request("GET", "/api/pipelines/nope", b"");
+    assert_eq!(status, 404);
+
+    let seed = std::fs::read(seed_path()).expect("seed");
+    let (status, body) = server.request("POST", "/api/pipelines", &seed);
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = server.request("GET", "/api/pipelines", b"");
+    assert_eq!(status, 200);
+    let list: Value = serde_json::from_str(&body).expect("JSON list");
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+    let (status, body) = server.request("POST", "/api/compile?format=yaml", &seed);
+    assert_eq!(status, 200);
+    assert!(body.starts_with("# PIPELINE DEFINITION"), "{body}");
+}

@@ -1,0 +1,208 @@
+//! What the toolbar does: new, open, save, examples, download and upload.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use pipeline::{Document, OutputFormat};
+
+use crate::api::{self, IdBody};
+use crate::files;
+use crate::state::{AppState, CatalogEntry, ExampleInfo, SavedPipeline};
+
+/// The URL hash that names a saved pipeline.
+pub fn hash_for(id: &str) -> String {
+    format!("#/pipelines/{id}")
+}
+
+/// The saved pipeline id in a URL hash (`#/pipelines/{id}`), if any.
+pub fn id_from_hash(hash: &str) -> Option<String> {
+    let id = hash.strip_prefix("#/pipelines/")?.trim_end_matches('/');
+    if id.is_empty() {
+        return None;
+    }
+    if !id.contains('%') {
+        return Some(id.to_string());
+    }
+    Some(
+        js_sys::decode_uri_component(id)
+            .map(String::from)
+            .unwrap_or_else(|_| id.to_string()),
+    )
+}
+
+fn set_hash(hash: &str) {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().set_hash(hash);
+    }
+}
+
+fn current_hash() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default()
+}
+
+/// Loads the palette and the examples menu.
+pub fn load_catalog(st: AppState) {
+    spawn_local(async move {
+        match api::get::<Vec<CatalogEntry>>("/api/components").await {
+            Ok(c) => st.catalog.set(c),
+            Err(e) => st.error(format!("Could not load the component catalog: {e}")),
+        }
+    });
+    spawn_local(async move {
+        match api::get::<Vec<ExampleInfo>>("/api/examples").await {
+            Ok(x) => st.examples.set(x),
+            Err(e) => st.error(format!("Could not load the examples: {e}")),
+        }
+    });
+}
+
+/// Opens the saved pipeline named by the URL hash, unless it is already open.
+pub fn open_from_hash(st: AppState) {
+    if let Some(id) = id_from_hash(&current_hash()) {
+        if st.saved_id.get_untracked().as_deref() != Some(id.as_str()) {
+            open_saved(st, id);
+        }
+    }
+}
+
+/// Starts an empty pipeline.
+pub fn new_document(st: AppState) {
+    st.load(Document::new("my-pipeline"), None);
+    set_hash("");
+    st.info("New pipeline");
+}
+
+/// Opens a saved pipeline by id.
+pub fn open_saved(st: AppState, id: String) {
+    spawn_local(async move {
+        let url = format!("/api/pipelines/{}", api::encode(&id));
+        match api::get::<Document>(&url).await {
+            Ok(doc) => {
+                let name = doc.name.clone();
+                st.load(doc, Some(id.clone()));
+                set_hash(&hash_for(&id));
+                st.success(format!("Opened {name}"));
+            }
+            Err(e) => st.error(format!("Could not open pipeline {id}: {e}")),
+        }
+    });
+}
+
+/// Opens an example (as a new, unsaved pipeline).
+pub fn open_example(st: AppState, id: String) {
+    spawn_local(async move {
+        let url = format!("/api/examples/{}", api::encode(&id));
+        match api::get::<Document>(&url).await {
+            Ok(doc) => {
+                let name = doc.name.clone();
+                st.load(doc, None);
+                set_hash("");
+                st.success(format!("Opened example {name} — Save keeps a copy"));
+            }
+            Err(e) => st.error(format!("Could not open example {id}: {e}")),
+        }
+    });
+}
+
+/// Refreshes the list of saved pipelines.
+pub fn refresh_saved(st: AppState) {
+    spawn_local(async move {
+        match api::get::<Vec<SavedPipeline>>("/api/pipelines").await {
+            Ok(list) => st.saved.set(list),
+            Err(e) => st.error(format!("Could not list saved pipelines: {e}")),
+        }
+    });
+}
+
+/// Saves the document: created the first time, updated after.
+pub fn save(st: AppState) {
+    let doc = st.doc.get_untracked();
+    let existing = st.saved_id.get_untracked();
+    spawn_local(async move {
+        let result = match &existing {
+            Some(id) => {
+                let url = format!("/api/pipelines/{}", api::encode(id));
+                api::send::<_, IdBody>("PUT", &url, &doc).await
+            }
+            None => api::send::<_, IdBody>("POST", "/api/pipelines", &doc).await,
+        };
+        match result {
+            Ok(IdBody { id }) => {
+                st.saved_id.set(Some(id.clone()));
+                set_hash(&hash_for(&id));
+                // Edits made while the request was in flight are still unsaved.
+                if st.doc.with_untracked(|d| *d == doc) {
+                    st.dirty.set(false);
+                }
+                st.success(format!("Saved {} ({id})", doc.name));
+            }
+            Err(e) => st.error(format!("Save failed: {e}")),
+        }
+    });
+}
+
+/// Downloads the document as `<name>.pipeline.json`.
+pub fn download_document(st: AppState) {
+    let (name, text) = st.doc.with_untracked(|d| (d.name.clone(), d.to_json()));
+    let file = format!("{}.pipeline.json", files::safe_name(&name));
+    match files::download(&file, "application/json", &text) {
+        Ok(()) => st.info(format!("Downloaded {file}")),
+        Err(e) => st.error(format!("Download failed: {e}")),
+    }
+}
+
+/// Downloads the compiled spec as JSON or YAML.
+pub fn download_spec(st: AppState, format: OutputFormat) {
+    let spec = st.analysis.with_untracked(|a| a.spec.as_ref().map(|s| format.write(s)));
+    let Some(text) = spec else {
+        let n = st.analysis.with_untracked(|a| a.errors());
+        st.error(format!(
+            "Cannot export the spec: the pipeline has {n} error{} (see Problems)",
+            if n == 1 { "" } else { "s" }
+        ));
+        return;
+    };
+    let name = st.doc.with_untracked(|d| d.name.clone());
+    let file = format!("{}.{}", files::safe_name(&name), format.extension());
+    match files::download(&file, format.mime(), &text) {
+        Ok(()) => st.info(format!("Downloaded {file}")),
+        Err(e) => st.error(format!("Download failed: {e}")),
+    }
+}
+
+/// Opens a document file the user picked.
+pub fn upload_document(st: AppState, file: web_sys::File) {
+    spawn_local(async move {
+        let name = file.name();
+        let text = match files::read_text(&file).await {
+            Ok(t) => t,
+            Err(e) => {
+                st.error(format!("Could not read {name}: {e}"));
+                return;
+            }
+        };
+        match Document::from_json(&text) {
+            Ok(doc) => {
+                st.load(doc, None);
+                set_hash("");
+                st.success(format!("Opened {name}"));
+            }
+            Err(e) => st.error(format!("Could not open {name}: {e}")),
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_ids_from_hashes() {
+        assert_eq!(id_from_hash("#/pipelines/abc"), Some("abc".to_string()));
+        assert_eq!(id_from_hash("#/pipelines/"), None);
+        assert_eq!(id_from_hash("#/other/abc"), None);
+        assert_eq!(id_from_hash(""), None);
+        assert_eq!(hash_for("x1"), "#/pipelines/x1");
+    }
+}

@@ -1,0 +1,75 @@
+//! The application shell: toolbar, palette, canvas, side panel and status bar.
+
+use leptos::ev;
+use leptos::prelude::*;
+
+use crate::actions;
+use crate::canvas::Canvas;
+use crate::diagnostics::Diagnostics;
+use crate::interaction;
+use crate::palette::Palette;
+use crate::parameters::PipelinePanel;
+use crate::properties::PropertiesPanel;
+use crate::spec_panel::SpecPanel;
+use crate::state::{AppState, Tab};
+use crate::status_bar::StatusBar;
+use crate::toolbar::Toolbar;
+
+/// The root component.
+#[component]
+pub fn App() -> impl IntoView {
+    let st = AppState::new();
+    provide_context(st);
+    interaction::install(st);
+    actions::load_catalog(st);
+    let hash_h = window_event_listener(ev::hashchange, move |_| actions::open_from_hash(st));
+    on_cleanup(move || hash_h.remove());
+    // Open the pipeline named in the URL once the canvas exists (so the view can fit it).
+    Effect::new(move |_| actions::open_from_hash(st));
+    view! {
+        <div class="app">
+            <Toolbar />
+            <div class="main">
+                <Palette />
+                <Canvas />
+                <SidePanel />
+            </div>
+            <StatusBar />
+        </div>
+    }
+}
+
+/// The right-hand panel: tabs over Properties / Pipeline / Spec, problems beneath.
+#[component]
+fn SidePanel() -> impl IntoView {
+    let st = crate::state::use_state();
+    let tab_button = move |t: Tab, label: &'static str, testid: &'static str| {
+        view! {
+            <button
+                class="tab"
+                class:active=move || st.tab.get() == t
+                data-testid=testid
+                on:click=move |_| st.tab.set(t)
+            >
+                {label}
+            </button>
+        }
+    };
+    view! {
+        <aside class="side">
+            <nav class="tabs">
+                {tab_button(Tab::Properties, "Properties", "tab-properties")}
+                {tab_button(Tab::Pipeline, "Pipeline", "tab-pipeline")}
+                {tab_button(Tab::Spec, "Spec", "tab-spec")}
+            </nav>
+            <div class="tab-body">
+                {move || match st.tab.get() {
+                    Tab::Properties => view! { <PropertiesPanel /> }.into_any(),
+                    Tab::Pipeline => view! { <PipelinePanel /> }.into_any(),
+                    Tab::Spec => view! { <SpecPanel /> }.into_any(),
+                }}
+            </div>
+            <Diagnostics />
+        </aside>
+    }
+}

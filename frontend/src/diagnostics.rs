@@ -1,0 +1,105 @@
+//! The list of problems found in the document; clicking one selects what it is about.
+
+use leptos::prelude::*;
+use pipeline::{Diagnostic, Severity};
+
+use crate::state::{use_state, Selection, Tab};
+
+/// The problems list.
+#[component]
+pub fn Diagnostics() -> impl IntoView {
+    let st = use_state();
+    let summary = Memo::new(move |_| st.analysis.with(|a| (a.errors(), a.warnings())));
+    let items = Memo::new(move |_| st.analysis.with(|a| a.diagnostics.clone()));
+    let open = RwSignal::new(true);
+    view! {
+        <div class="diagnostics" class:collapsed=move || !open.get()>
+            <button class="diag-head" data-testid="diagnostics-toggle" on:click=move |_| open.update(|o| *o = !*o)>
+                <span class="diag-caret">{move || if open.get() { "▾" } else { "▸" }}</span>
+                "Problems"
+                <span class="diag-summary" data-testid="diagnostics-summary">
+                    {move || {
+                        let (e, w) = summary.get();
+                        match (e, w) {
+                            (0, 0) => view! { <span class="ok">"✓ no problems"</span> }.into_any(),
+                            _ => view! {
+                                <span class="count err" class:zero=e == 0>{format!("{e} error{}", if e == 1 { "" } else { "s" })}</span>
+                                <span class="count warn" class:zero=w == 0>{format!("{w} warning{}", if w == 1 { "" } else { "s" })}</span>
+                            }
+                            .into_any(),
+                        }
+                    }}
+                </span>
+            </button>
+            <ul class="diag-list" data-testid="diagnostics" data-count=move || items.with(Vec::len)>
+                {move || {
+                    items
+                        .get()
+                        .into_iter()
+                        .map(|d| view! { <DiagnosticItem d=d /> })
+                        .collect_view()
+                }}
+            </ul>
+        </div>
+    }
+}
+
+/// Where a diagnostic points, in words (`task train, input model`).
+fn location(st: &crate::state::AppState, d: &Diagnostic) -> String {
+    st.doc.with_untracked(|doc| {
+        let mut parts = Vec::new();
+        if let Some(n) = &d.node {
+            let name = doc.node(n).map_or(n.clone(), |x| x.name.clone());
+            parts.push(match &d.port {
+                Some(p) => format!("{name}.{p}"),
+                None => name,
+            });
+        } else if let Some(g) = &d.group {
+            let name = doc
+                .group(g)
+                .and_then(|x| x.display_name.clone())
+                .unwrap_or_else(|| g.clone());
+            parts.push(format!("condition {name}"));
+        } else if d.wire.is_some() {
+            parts.push("wire".to_string());
+        }
+        if let Some(p) = &d.parameter {
+            parts.push(format!("parameter {p}"));
+        }
+        parts.join(", ")
+    })
+}
+
+#[component]
+fn DiagnosticItem(d: Diagnostic) -> impl IntoView {
+    let st = use_state();
+    let loc = location(&st, &d);
+    let target = if let Some(n) = &d.node {
+        Some(Selection::Node(n.clone()))
+    } else if let Some(w) = &d.wire {
+        Some(Selection::Wire(w.clone()))
+    } else {
+        d.group.clone().map(Selection::Group)
+    };
+    let to_pipeline = target.is_none() && d.parameter.is_some();
+    let sev = match d.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let on_click = move |_| {
+        if let Some(t) = &target {
+            st.select(t.clone());
+        } else if to_pipeline {
+            st.tab.set(Tab::Pipeline);
+        }
+    };
+    view! {
+        <li class=format!("diag {sev}") data-severity=sev on:click=on_click>
+            <span class="diag-icon">{if sev == "error" { "●" } else { "▲" }}</span>
+            <span class="diag-body">
+                {(!loc.is_empty()).then(|| view! { <span class="diag-loc">{loc}</span> })}
+                <span class="diag-msg">{d.message.clone()}</span>
+            </span>
+        </li>
+    }
+}

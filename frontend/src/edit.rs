@@ -1,0 +1,509 @@
+//! Edits the canvas makes to a document, as plain functions (no UI), so they can be unit tested.
+
+use std::collections::{BTreeSet, HashMap};
+
+use pipeline::{
+    Binding, ComponentDef, Document, Group, GroupKind, Node, Point, PortRef, Size, Wire,
+};
+
+use crate::layout::{self, Rect};
+
+/// The key under which `def` is embedded in `doc.components`: `catalog_id` when that slot is free
+/// or already holds the same definition, else `catalog_id-2`, `catalog_id-3`, …
+pub fn component_key(doc: &Document, catalog_id: &str, def: &ComponentDef) -> String {
+    let fits = |k: &str| doc.components.get(k).is_none_or(|c| c == def);
+    if fits(catalog_id) {
+        return catalog_id.to_string();
+    }
+    (2..)
+        .map(|i| format!("{catalog_id}-{i}"))
+        .find(|k| fits(k))
+        .unwrap_or_else(|| catalog_id.to_string())
+}
+
+/// Adds a task running catalog component `catalog_id` with its top-left corner at `at`, inside the
+/// innermost group frame containing `drop` (the pointer position). Returns the new node's id.
+pub fn add_node(
+    doc: &mut Document,
+    catalog_id: &str,
+    def: &ComponentDef,
+    at: Point,
+    drop: Point,
+) -> String {
+    let key = component_key(doc, catalog_id, def);
+    doc.components.insert(key.clone(), def.clone());
+    let id = doc.fresh_id("n");
+    let name = doc.fresh_node_name(&def.name);
+    let group = layout::innermost_group_at(doc, drop, None);
+    let mut node = Node::new(&id, &name, &key);
+    node.position = at;
+    node.group = group;
+    doc.nodes.push(node);
+    id
+}
+
+/// Adds a condition frame with its top-left corner at `at`, nested in the innermost frame there.
+/// Top-level nodes and frames of that parent lying inside the new frame move into it.
+/// Returns the new group's id.
+pub fn add_condition(doc: &mut Document, at: Point) -> String {
+    let id = doc.fresh_id("g");
+    let parent = layout::innermost_group_at(doc, at, None);
+    doc.groups.push(Group {
+        id: id.clone(),
+        kind: GroupKind::Condition {
+            expression: String::new(),
+        },
+        name: None,
+        display_name: None,
+        parent,
+        position: at,
+        size: layout::GROUP_DEFAULT,
+    });
+    adopt_contents(doc, &id);
+    id
+}
+
+/// After a frame was created or resized: nodes and frames of its parent's level whose box now
+/// lies inside it move in; its own members whose centre now lies outside move out to its parent.
+pub fn adopt_contents(doc: &mut Document, gid: &str) {
+    let Some(g) = doc.group(gid).cloned() else {
+        return;
+    };
+    let rect = layout::group_rect(&g);
+    let rects: HashMap<String, Rect> = doc
+        .nodes
+        .iter()
+        .map(|n| (n.id.clone(), layout::node_rect(doc, n)))
+        .collect();
+    for n in &mut doc.nodes {
+        let r = rects[&n.id];
+        if n.group == g.parent && rect.contains_rect(&r) {
+            n.group = Some(gid.to_string());
+        } else if n.group.as_deref() == Some(gid) && !rect.contains(r.center()) {
+            n.group = g.parent.clone();
+        }
+    }
+    for other in &mut doc.groups {
+        if other.id != gid
+            && other.parent == g.parent
+            && rect.contains_rect(&layout::group_rect(other))
+        {
+            other.parent = Some(gid.to_string());
+        }
+    }
+}
+
+/// Puts a node into the innermost frame holding its centre (or top level).
+pub fn regroup_node(doc: &mut Document, node_id: &str) {
+    let Some(n) = doc.node(node_id) else {
+        return;
+    };
+    let center = layout::node_rect(doc, n).center();
+    let group = layout::innermost_group_at(doc, center, None);
+    if let Some(n) = doc.node_mut(node_id) {
+        n.group = group;
+    }
+}
+
+/// Puts a frame into the innermost other frame that fully contains it (or top level).
+pub fn regroup_group(doc: &mut Document, gid: &str) {
+    let Some(g) = doc.group(gid) else {
+        return;
+    };
+    let parent = layout::innermost_group_around(doc, &layout::group_rect(g), Some(gid));
+    if let Some(g) = doc.groups.iter_mut().find(|g| g.id == gid) {
+        g.parent = parent;
+    }
+}
+
+/// Ids of the nodes and groups inside group `gid`, at any depth.
+pub fn group_members(doc: &Document, gid: &str) -> (Vec<String>, Vec<String>) {
+    let inside = |g: Option<&str>| doc.group_chain(g).iter().any(|c| c == gid);
+    let nodes = doc
+        .nodes
+        .iter()
+        .filter(|n| inside(n.group.as_deref()))
+        .map(|n| n.id.clone())
+        .collect();
+    let groups = doc
+        .groups
+        .iter()
+        .filter(|g| g.id != gid && inside(Some(&g.id)))
+        .map(|g| g.id.clone())
+        .collect();
+    (nodes, groups)
+}
+
+/// What [`connect`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connected {
+    /// The new wire's id.
+    pub wire: String,
+    /// The wire it replaced (an input takes one source).
+    pub replaced: Option<String>,
+    /// Whether a constant or parameter binding of the input was dropped.
+    pub dropped_binding: bool,
+}
+
+/// Human name of a node for messages: its task name.
+fn task_name(doc: &Document, id: &str) -> String {
+    doc.node(id).map_or_else(|| id.to_string(), |n| n.name.clone())
+}
+
+/// Wires output `from` to input `to`, refusing with the reason when the types do not match,
+/// the ports do not exist, or the wire would close a cycle. An input has one source, so a wire
+/// already into `to`, and any value bound to it, are replaced.
+pub fn connect(doc: &mut Document, from: &PortRef, to: &PortRef) -> Result<Connected, String> {
+    let what = format!(
+        "{}.{} → {}.{}",
+        task_name(doc, &from.node),
+        from.port,
+        task_name(doc, &to.node),
+        to.port
+    );
+    let refuse = |why: String| Err(format!("Cannot connect {what}: {why}"));
+    let (Some(producer), Some(consumer)) = (doc.node(&from.node), doc.node(&to.node)) else {
+        return refuse("the task no longer exists".into());
+    };
+    if from.node == to.node {
+        return refuse("a task cannot feed its own input".into());
+    }
+    let Some(out_ty) = doc.component_of(producer).and_then(|c| c.output_port(&from.port)) else {
+        return refuse(format!("{} has no output {:?}", producer.name, from.port));
+    };
+    let Some(in_ty) = doc.component_of(consumer).and_then(|c| c.input_port(&to.port)) else {
+        return refuse(format!("{} has no input {:?}", consumer.name, to.port));
+    };
+    if let Err(why) = out_ty.can_feed(&in_ty) {
+        return refuse(format!("{why} ({} → {})", out_ty.label(), in_ty.label()));
+    }
+    let existing = doc
+        .wires
+        .iter()
+        .find(|w| &w.to == to)
+        .map(|w| (w.id.clone(), w.from.clone()));
+    if let Some((id, src)) = &existing {
+        if src == from {
+            return Ok(Connected {
+                wire: id.clone(),
+                replaced: None,
+                dropped_binding: false,
+            });
+        }
+    }
+    if reaches(doc, &to.node, &from.node, existing.as_ref().map(|(id, _)| id.as_str())) {
+        return refuse(format!(
+            "{} already depends on {}, so this would make a cycle",
+            producer.name, consumer.name
+        ));
+    }
+    let replaced = existing.map(|(id, _)| id);
+    if let Some(r) = &replaced {
+        doc.wires.retain(|w| &w.id != r);
+    }
+    let dropped_binding = doc
+        .node_mut(&to.node)
+        .and_then(|n| n.inputs.remove(&to.port))
+        .is_some();
+    let id = doc.fresh_id("w");
+    doc.wires.push(Wire {
+        id: id.clone(),
+        from: from.clone(),
+        to: to.clone(),
+    });
+    Ok(Connected {
+        wire: id,
+        replaced,
+        dropped_binding,
+    })
+}
+
+/// Whether `target` runs after `start` through wires (ignoring wire `skip`) and "run after" edges.
+pub fn reaches(doc: &Document, start: &str, target: &str, skip: Option<&str>) -> bool {
+    let mut next: HashMap<&str, Vec<&str>> = HashMap::new();
+    for w in &doc.wires {
+        if Some(w.id.as_str()) != skip {
+            next.entry(&w.from.node).or_default().push(&w.to.node);
+        }
+    }
+    for n in &doc.nodes {
+        for a in &n.after {
+            next.entry(a.as_str()).or_default().push(&n.id);
+        }
+    }
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![start];
+    while let Some(cur) = stack.pop() {
+        if cur == target {
+            return true;
+        }
+        if seen.insert(cur) {
+            stack.extend(next.get(cur).into_iter().flatten().copied());
+        }
+    }
+    false
+}
+
+/// Sets (or with `None` clears) the constant or parameter bound to input `port` of a node.
+pub fn set_binding(doc: &mut Document, node: &str, port: &str, binding: Option<Binding>) {
+    if let Some(n) = doc.node_mut(node) {
+        match binding {
+            Some(b) => {
+                n.inputs.insert(port.to_string(), b);
+            }
+            None => {
+                n.inputs.remove(port);
+            }
+        }
+    }
+}
+
+/// Renames pipeline parameter `old` to `new`, rebinding every input bound to it.
+pub fn rename_parameter(doc: &mut Document, index: usize, new: &str) {
+    let Some(old) = doc.parameters.get(index).map(|p| p.name.clone()) else {
+        return;
+    };
+    if old == new {
+        return;
+    }
+    // Only rebind when no other parameter already had the new name (or the old one).
+    let unique = doc.parameters.iter().filter(|p| p.name == old).count() == 1;
+    doc.parameters[index].name = new.to_string();
+    if !unique {
+        return;
+    }
+    for n in &mut doc.nodes {
+        for b in n.inputs.values_mut() {
+            if matches!(b, Binding::Parameter(p) if *p == old) {
+                *b = Binding::Parameter(new.to_string());
+            }
+        }
+    }
+}
+
+/// A pipeline parameter name no parameter uses yet (`param_1`, `param_2`, …).
+pub fn fresh_parameter_name(doc: &Document) -> String {
+    (1..)
+        .map(|i| format!("param_{i}"))
+        .find(|n| doc.parameter(n).is_none())
+        .unwrap_or_default()
+}
+
+/// Moves nodes and groups by `(dx, dy)` from the positions in `orig`.
+pub fn move_items(doc: &mut Document, orig: &[(Item, Point)], dx: f64, dy: f64) {
+    for (item, p) in orig {
+        let to = Point {
+            x: (p.x + dx).round(),
+            y: (p.y + dy).round(),
+        };
+        match item {
+            Item::Node(id) => {
+                if let Some(n) = doc.node_mut(id) {
+                    n.position = to;
+                }
+            }
+            Item::Group(id) => {
+                if let Some(g) = doc.groups.iter_mut().find(|g| &g.id == id) {
+                    g.position = to;
+                }
+            }
+        }
+    }
+}
+
+/// Resizes a group frame, keeping it at least [`layout::GROUP_MIN`].
+pub fn resize_group(doc: &mut Document, gid: &str, size: Size) {
+    if let Some(g) = doc.groups.iter_mut().find(|g| g.id == gid) {
+        g.size = Size {
+            width: size.width.max(layout::GROUP_MIN.width).round(),
+            height: size.height.max(layout::GROUP_MIN.height).round(),
+        };
+    }
+}
+
+/// Something on the canvas that can be moved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    /// A node, by id.
+    Node(String),
+    /// A group frame, by id.
+    Group(String),
+}
+
+/// The positions of a group and everything inside it, for moving them together.
+pub fn group_with_members(doc: &Document, gid: &str) -> Vec<(Item, Point)> {
+    let (nodes, groups) = group_members(doc, gid);
+    let mut out: Vec<(Item, Point)> = Vec::new();
+    if let Some(g) = doc.group(gid) {
+        out.push((Item::Group(gid.to_string()), g.position));
+    }
+    for id in groups {
+        if let Some(g) = doc.group(&id) {
+            out.push((Item::Group(id.clone()), g.position));
+        }
+    }
+    for id in nodes {
+        if let Some(n) = doc.node(&id) {
+            out.push((Item::Node(id.clone()), n.position));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pipeline::ir::{
+        ArtifactSpec, ArtifactTypeSchema, ContainerSpec, ExecutorSpec, ParameterSpec,
+        ParameterType,
+    };
+
+    fn comp(name: &str, ins: &[(&str, ParameterType)], outs: &[(&str, ParameterType)]) -> ComponentDef {
+        let mut c = ComponentDef {
+            name: name.into(),
+            title: None,
+            description: None,
+            input_definitions: Default::default(),
+            output_definitions: Default::default(),
+            executor: Some(ExecutorSpec::Container(ContainerSpec {
+                image: "python:3.11".into(),
+                ..Default::default()
+            })),
+            pipeline: None,
+        };
+        for (n, t) in ins {
+            c.input_definitions
+                .parameters
+                .insert(n.to_string(), ParameterSpec::of(*t));
+        }
+        for (n, t) in outs {
+            c.output_definitions
+                .parameters
+                .insert(n.to_string(), ParameterSpec::of(*t));
+        }
+        c
+    }
+
+    fn two_nodes() -> (Document, String, String) {
+        let mut doc = Document::new("p");
+        let a = comp("producer", &[], &[("out_int", ParameterType::NumberInteger), ("out_str", ParameterType::String)]);
+        let mut b = comp("consumer", &[("x", ParameterType::NumberDouble), ("s", ParameterType::String)], &[("y", ParameterType::String)]);
+        b.input_definitions.artifacts.insert(
+            "model".into(),
+            ArtifactSpec {
+                artifact_type: ArtifactTypeSchema::titled("system.Model"),
+                ..Default::default()
+            },
+        );
+        let p = Point::default();
+        let na = add_node(&mut doc, "producer", &a, p, p);
+        let nb = add_node(&mut doc, "consumer", &b, Point { x: 400.0, y: 0.0 }, Point { x: 400.0, y: 0.0 });
+        (doc, na, nb)
+    }
+
+    fn port(node: &str, port: &str) -> PortRef {
+        PortRef {
+            node: node.into(),
+            port: port.into(),
+        }
+    }
+
+    #[test]
+    fn adds_nodes_with_fresh_ids_and_names() {
+        let (mut doc, a, b) = two_nodes();
+        assert_eq!((a.as_str(), b.as_str()), ("n1", "n2"));
+        let def = doc.components["producer"].clone();
+        let c = add_node(&mut doc, "producer", &def, Point::default(), Point::default());
+        assert_eq!(c, "n3");
+        assert_eq!(doc.node("n3").map(|n| n.name.as_str()), Some("producer-2"));
+        assert_eq!(doc.components.len(), 2);
+    }
+
+    #[test]
+    fn connects_compatible_ports_and_refuses_others() {
+        let (mut doc, a, b) = two_nodes();
+        let ok = connect(&mut doc, &port(&a, "out_int"), &port(&b, "x"));
+        assert_eq!(ok.map(|c| c.wire), Ok("w1".to_string()));
+        let err = connect(&mut doc, &port(&a, "out_int"), &port(&b, "s")).unwrap_err();
+        assert!(err.contains("an int output cannot feed a str input"), "{err}");
+        let err = connect(&mut doc, &port(&a, "out_str"), &port(&b, "model")).unwrap_err();
+        assert!(err.contains("artifact"), "{err}");
+        assert_eq!(doc.wires.len(), 1);
+    }
+
+    #[test]
+    fn a_new_wire_replaces_the_old_source_and_binding() {
+        let (mut doc, a, b) = two_nodes();
+        set_binding(&mut doc, &b, "s", Some(Binding::Value("v".into())));
+        let c = connect(&mut doc, &port(&a, "out_str"), &port(&b, "s")).unwrap();
+        assert!(c.dropped_binding);
+        assert!(doc.node(&b).unwrap().inputs.is_empty());
+        let def = doc.components["producer"].clone();
+        let a2 = add_node(&mut doc, "producer", &def, Point::default(), Point::default());
+        let c2 = connect(&mut doc, &port(&a2, "out_str"), &port(&b, "s")).unwrap();
+        assert_eq!(c2.replaced, Some(c.wire));
+        assert_eq!(doc.wires.len(), 1);
+    }
+
+    #[test]
+    fn refuses_cycles_and_self_wires() {
+        let (mut doc, a, b) = two_nodes();
+        connect(&mut doc, &port(&a, "out_str"), &port(&b, "s")).unwrap();
+        // b → a would close the cycle: give the producer an input first.
+        doc.components.get_mut("producer").unwrap().input_definitions.parameters.insert(
+            "back".into(),
+            ParameterSpec::of(ParameterType::String),
+        );
+        let err = connect(&mut doc, &port(&b, "y"), &port(&a, "back")).unwrap_err();
+        assert!(err.contains("cycle"), "{err}");
+        let err = connect(&mut doc, &port(&b, "y"), &port(&b, "s")).unwrap_err();
+        assert!(err.contains("own input"), "{err}");
+    }
+
+    #[test]
+    fn nodes_dropped_in_a_condition_join_it() {
+        let mut doc = Document::new("p");
+        let g = add_condition(&mut doc, Point { x: 0.0, y: 0.0 });
+        let def = comp("c", &[], &[]);
+        let inside = Point { x: 50.0, y: 60.0 };
+        let n = add_node(&mut doc, "c", &def, inside, inside);
+        assert_eq!(doc.node(&n).unwrap().group.as_deref(), Some(g.as_str()));
+        let outside = Point { x: 2000.0, y: 60.0 };
+        let m = add_node(&mut doc, "c", &def, outside, outside);
+        assert_eq!(doc.node(&m).unwrap().group, None);
+        // Moving the node out of the frame takes it out of the group.
+        move_items(&mut doc, &[(Item::Node(n.clone()), inside)], 3000.0, 0.0);
+        regroup_node(&mut doc, &n);
+        assert_eq!(doc.node(&n).unwrap().group, None);
+    }
+
+    #[test]
+    fn a_new_frame_adopts_what_it_covers() {
+        let mut doc = Document::new("p");
+        let def = comp("c", &[], &[]);
+        let p = Point { x: 100.0, y: 100.0 };
+        let n = add_node(&mut doc, "c", &def, p, p);
+        let g = add_condition(&mut doc, Point { x: 50.0, y: 50.0 });
+        assert_eq!(doc.node(&n).unwrap().group.as_deref(), Some(g.as_str()));
+        let (nodes, _) = group_members(&doc, &g);
+        assert_eq!(nodes, vec![n]);
+    }
+
+    #[test]
+    fn renaming_a_parameter_rebinds_inputs() {
+        let (mut doc, _a, b) = two_nodes();
+        doc.parameters.push(pipeline::PipelineParameter {
+            name: "p".into(),
+            ty: ParameterType::String,
+            default: None,
+            description: None,
+            optional: None,
+        });
+        set_binding(&mut doc, &b, "s", Some(Binding::Parameter("p".into())));
+        rename_parameter(&mut doc, 0, "q");
+        assert_eq!(
+            doc.node(&b).unwrap().inputs.get("s"),
+            Some(&Binding::Parameter("q".into()))
+        );
+    }
+}

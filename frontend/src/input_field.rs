@@ -1,0 +1,363 @@
+//! One input of the selected node in the properties panel: a typed value, a pipeline-parameter
+//! binding, or the wire feeding it.
+
+use leptos::prelude::*;
+use pipeline::ir::ParameterType;
+use pipeline::{Binding, PortType};
+use serde_json::Value;
+
+use crate::edit;
+use crate::layout::PortInfo;
+use crate::node_view::messages;
+use crate::state::{use_state, Selection};
+use crate::values::{parse_value, placeholder, render_value, text_matches};
+
+/// How an unwired parameter input gets its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Value,
+    Parameter,
+}
+
+/// The editor row of one input.
+#[component]
+pub fn InputField(
+    node: String,
+    info: PortInfo,
+    default: Option<Value>,
+    description: Option<String>,
+) -> impl IntoView {
+    let st = use_state();
+    let port = info.name.clone();
+    let binding = {
+        let (node, port) = (node.clone(), port.clone());
+        Memo::new(move |_| st.doc.with(|d| d.node(&node).and_then(|n| n.inputs.get(&port).cloned())))
+    };
+    let wired_from = {
+        let (node, port) = (node.clone(), port.clone());
+        Memo::new(move |_| {
+            st.doc.with(|d| {
+                d.wires
+                    .iter()
+                    .find(|w| w.to.node == node && w.to.port == port)
+                    .map(|w| {
+                        let src = d.node(&w.from.node).map_or(w.from.node.clone(), |n| n.name.clone());
+                        (w.id.clone(), format!("{src}.{}", w.from.port))
+                    })
+            })
+        })
+    };
+    let diag = {
+        let (node, port) = (node.clone(), port.clone());
+        Memo::new(move |_| {
+            st.analysis.with(|a| {
+                messages(&a.diagnostics, |d| {
+                    d.node.as_deref() == Some(node.as_str()) && d.port.as_deref() == Some(port.as_str())
+                })
+            })
+        })
+    };
+
+    let header = view! {
+        <div class="field-label">
+            <span class="field-name">{port.clone()}</span>
+            {info.required.then(|| view! { <span class="required" title="required">"*"</span> })}
+            <span class="field-type">{info.ty.label()}</span>
+        </div>
+    };
+    let desc = description.map(|d| view! { <div class="field-desc">{d}</div> });
+
+    let body = match info.ty.clone() {
+        PortType::Artifact(..) => view! {
+            <div class="field-note" data-testid=format!("prop-{port}")>
+                {move || match wired_from.get() {
+                    Some((_, from)) => format!("wired from {from}"),
+                    None => "Not connected — drag a wire here from a compatible output.".to_string(),
+                }}
+            </div>
+        }
+        .into_any(),
+        PortType::Parameter(ty) => view! {
+            <ParameterEditor node=node.clone() port=port.clone() ty=ty default=default binding=binding wired_from=wired_from />
+        }
+        .into_any(),
+    };
+
+    view! {
+        <div class="field" class:has-error=move || !diag.with(String::is_empty) data-testid=format!("prop-row-{port}")>
+            {header}
+            {desc}
+            {body}
+            <Show when=move || !diag.with(String::is_empty)>
+                <div class="field-error" data-testid=format!("prop-{}-diagnostic", info.name)>{move || diag.get()}</div>
+            </Show>
+        </div>
+    }
+}
+
+/// How a loop-item or exit-status binding reads, or `None` for the editable kinds.
+fn special(b: Option<&Binding>) -> Option<String> {
+    match b? {
+        Binding::LoopItem { group, field } => Some(match field {
+            Some(f) => format!("the loop item's field {f:?} (loop {group})"),
+            None => format!("the loop item (loop {group})"),
+        }),
+        Binding::FinalStatus(group) => Some(format!("the final status of exit handler {group}")),
+        _ => None,
+    }
+}
+
+/// The value / parameter / wire editor of a parameter input.
+#[component]
+fn ParameterEditor(
+    node: String,
+    port: String,
+    ty: ParameterType,
+    default: Option<Value>,
+    binding: Memo<Option<Binding>>,
+    wired_from: Memo<Option<(String, String)>>,
+) -> impl IntoView {
+    let st = use_state();
+    let initial = binding.get_untracked();
+    let mode = RwSignal::new(match initial {
+        Some(Binding::Parameter(_)) => Mode::Parameter,
+        _ => Mode::Value,
+    });
+    let value_of = |b: Option<&Binding>| match b {
+        Some(Binding::Value(v)) => Some(v.clone()),
+        _ => None,
+    };
+    let draft = RwSignal::new(
+        value_of(initial.as_ref())
+            .map(|v| render_value(&v))
+            .unwrap_or_default(),
+    );
+    let local_err = RwSignal::new(None::<String>);
+    // Follow outside changes (undo, another panel) without clobbering what is being typed.
+    Effect::new(move |_| {
+        let b = binding.get();
+        match &b {
+            Some(Binding::Parameter(_)) => mode.set(Mode::Parameter),
+            Some(Binding::Value(_)) => mode.set(Mode::Value),
+            _ => {}
+        }
+        let stored = value_of(b.as_ref());
+        if mode.get_untracked() == Mode::Value && !text_matches(ty, &draft.get_untracked(), stored.as_ref()) {
+            draft.set(stored.map(|v| render_value(&v)).unwrap_or_default());
+            local_err.set(None);
+        }
+    });
+
+    let set = {
+        let (node, port) = (node.clone(), port.clone());
+        move |b: Option<Binding>| st.edit(|d| edit::set_binding(d, &node, &port, b))
+    };
+    let on_text = {
+        let set = set.clone();
+        move |text: String| {
+            draft.set(text.clone());
+            match parse_value(ty, &text) {
+                Ok(v) => {
+                    local_err.set(None);
+                    set(v.map(Binding::Value));
+                }
+                Err(e) => local_err.set(Some(e)),
+            }
+        }
+    };
+    let params = Memo::new(move |_| {
+        st.doc.with(|d| {
+            d.parameters
+                .iter()
+                .map(|p| {
+                    let fits = pipeline::PortType::Parameter(p.ty)
+                        .can_feed(&pipeline::PortType::Parameter(ty))
+                        .is_ok();
+                    (p.name.clone(), p.ty.python_name(), fits)
+                })
+                .collect::<Vec<_>>()
+        })
+    });
+    let on_mode = {
+        let set = set.clone();
+        move |ev: web_sys::Event| {
+            let m = if event_target_value(&ev) == "parameter" {
+                Mode::Parameter
+            } else {
+                Mode::Value
+            };
+            mode.set(m);
+            match m {
+                Mode::Parameter => {
+                    let first = params.with_untracked(|p| p.iter().find(|p| p.2).map(|p| p.0.clone()));
+                    set(first.map(Binding::Parameter));
+                }
+                Mode::Value => {
+                    set(parse_value(ty, &draft.get_untracked()).ok().flatten().map(Binding::Value));
+                }
+            }
+        }
+    };
+    let on_param = {
+        let set = set.clone();
+        move |ev: web_sys::Event| {
+            let name = event_target_value(&ev);
+            set((!name.is_empty()).then_some(Binding::Parameter(name)));
+        }
+    };
+    let unwire = move |_| {
+        if let Some((wid, _)) = wired_from.get_untracked() {
+            st.edit(|d| d.wires.retain(|w| w.id != wid));
+            if st.selection.get_untracked() == Selection::Wire(wid) {
+                st.selection.set(Selection::None);
+            }
+        }
+    };
+    let hint = placeholder(ty, default.as_ref());
+
+    let default_bool = default.as_ref().and_then(Value::as_bool).unwrap_or(false);
+    let testid = format!("prop-{port}");
+
+    let clear = {
+        let set = set.clone();
+        move |_| {
+            draft.set(String::new());
+            local_err.set(None);
+            set(None);
+        }
+    };
+    let value_editor = move || {
+        let on_text = on_text.clone();
+        let set = set.clone();
+        let testid = testid.clone();
+        let hint = hint.clone();
+        match ty {
+            ParameterType::Boolean => view! {
+                <label class="check">
+                    <input
+                        type="checkbox"
+                        data-testid=testid
+                        prop:checked=move || match binding.get() {
+                            Some(Binding::Value(Value::Bool(b))) => b,
+                            _ => default_bool,
+                        }
+                        on:change=move |ev| set(Some(Binding::Value(Value::Bool(event_target_checked(&ev)))))
+                    />
+                    <span>{move || match binding.get() {
+                        Some(Binding::Value(_)) => "set",
+                        _ => "not set (default)",
+                    }}</span>
+                </label>
+            }
+            .into_any(),
+            ParameterType::List | ParameterType::Struct => view! {
+                <textarea
+                    rows="3"
+                    spellcheck="false"
+                    data-testid=testid
+                    class:invalid=move || local_err.with(Option::is_some)
+                    placeholder=hint
+                    prop:value=move || draft.get()
+                    on:input=move |ev| on_text(event_target_value(&ev))
+                ></textarea>
+            }
+            .into_any(),
+            ParameterType::TaskFinalStatus => view! {
+                <div class="field-note" data-testid=testid>"Filled in by KFP with the status of the pipeline's tasks."</div>
+            }
+            .into_any(),
+            _ => view! {
+                <input
+                    type="text"
+                    spellcheck="false"
+                    inputmode=match ty {
+                        ParameterType::NumberInteger => "numeric",
+                        ParameterType::NumberDouble => "decimal",
+                        _ => "text",
+                    }
+                    data-testid=testid
+                    class:invalid=move || local_err.with(Option::is_some)
+                    placeholder=hint
+                    prop:value=move || draft.get()
+                    on:input=move |ev| on_text(event_target_value(&ev))
+                />
+            }
+            .into_any(),
+        }
+    };
+
+    let testid = format!("prop-{port}");
+    move || {
+        if let Some((_, from)) = wired_from.get() {
+            return view! {
+                <div class="wired" data-testid=format!("{testid}-wired")>
+                    <span>"wired from "<b>{from}</b></span>
+                    <button class="link" data-testid=format!("{testid}-unwire") on:click=unwire>"Disconnect"</button>
+                </div>
+            }
+            .into_any();
+        }
+        if let Some(text) = special(binding.get().as_ref()) {
+            return view! {
+                <div class="wired" data-testid=format!("{testid}-special")>
+                    <span>{text}</span>
+                    <button class="link" data-testid=format!("{testid}-clear") on:click=clear.clone()>"Clear"</button>
+                </div>
+            }
+            .into_any();
+        }
+        let m = mode.get();
+        let err_view = {
+            let err_id = format!("{testid}-error");
+            move || {
+                local_err
+                    .get()
+                    .map(|e| view! { <div class="field-error" data-testid=err_id.clone()>{e}</div> })
+            }
+        };
+        let picker = (m == Mode::Parameter).then(|| {
+            let on_param = on_param.clone();
+            view! {
+                <select
+                    class="grow"
+                    data-testid=format!("{testid}-param")
+                    prop:value=move || match binding.get() {
+                        Some(Binding::Parameter(p)) => p,
+                        _ => String::new(),
+                    }
+                    on:change=on_param
+                >
+                    <option value="">"— choose a pipeline parameter —"</option>
+                    {move || params.get().into_iter().map(|(name, tyname, fits)| {
+                        let label = if fits { format!("{name} ({tyname})") } else { format!("{name} ({tyname}, incompatible)") };
+                        view! { <option value=name.clone() disabled=!fits>{label}</option> }
+                    }).collect_view()}
+                </select>
+            }
+        });
+        let none_fit = (m == Mode::Parameter).then(|| view! {
+            <Show when=move || params.with(|p| !p.iter().any(|p| p.2))>
+                <div class="field-note">"No pipeline parameter of this type yet: add one in the Pipeline tab."</div>
+            </Show>
+        });
+        view! {
+            <div class="binding">
+                <select
+                    class="mode"
+                    data-testid=format!("{testid}-mode")
+                    prop:value=move || if mode.get() == Mode::Parameter { "parameter" } else { "value" }
+                    on:change=on_mode.clone()
+                >
+                    <option value="value">"Value"</option>
+                    <option value="parameter">"Parameter"</option>
+                </select>
+                {picker}
+                <button class="icon" title="Clear (use the default)" data-testid=format!("{testid}-clear") on:click=clear.clone()>"×"</button>
+            </div>
+            {(m == Mode::Value).then(value_editor.clone())}
+            {none_fit}
+            {err_view}
+        }
+        .into_any()
+    }
+}

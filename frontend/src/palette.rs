@@ -1,0 +1,111 @@
+//! The component palette: catalog components by category, plus the Condition frame.
+//! Items are dragged onto the canvas with pointer events (or clicked to add at the centre).
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+
+use crate::state::{category_color, use_state, CatalogEntry, Drag, PaletteItem};
+
+/// The palette.
+#[component]
+pub fn Palette() -> impl IntoView {
+    let st = use_state();
+    let filter = RwSignal::new(String::new());
+    let groups = Memo::new(move |_| {
+        let f = filter.get().to_lowercase();
+        st.catalog.with(|c| {
+            let mut by_cat: BTreeMap<String, Vec<CatalogEntry>> = BTreeMap::new();
+            for e in c {
+                let hay = format!("{} {} {} {}", e.id, e.title, e.description, e.category).to_lowercase();
+                if f.is_empty() || hay.contains(&f) {
+                    let cat = if e.category.is_empty() { "Other".to_string() } else { e.category.clone() };
+                    by_cat.entry(cat).or_default().push(e.clone());
+                }
+            }
+            by_cat.into_iter().collect::<Vec<_>>()
+        })
+    });
+    let start = move |item: PaletteItem, label: String, ev: &web_sys::PointerEvent| {
+        if ev.button() != 0 {
+            return;
+        }
+        ev.prevent_default();
+        let c = (f64::from(ev.client_x()), f64::from(ev.client_y()));
+        st.drag.set(Some(Drag::Palette {
+            item,
+            label,
+            start: c,
+            client: c,
+        }));
+    };
+    view! {
+        <aside class="palette" data-testid="palette">
+            <div class="palette-head">
+                <input
+                    type="search"
+                    placeholder="Search components"
+                    data-testid="palette-search"
+                    prop:value=move || filter.get()
+                    on:input=move |ev| filter.set(event_target_value(&ev))
+                />
+            </div>
+            <div class="palette-scroll">
+                <div class="palette-cat">
+                    <div class="palette-cat-title">
+                        <span class="dot" style:background=category_color("Control flow")></span>
+                        "Control flow"
+                    </div>
+                    <div
+                        class="palette-item"
+                        data-testid="palette-condition"
+                        title="A frame whose tasks run only when its condition holds (dsl.If / dsl.Condition)"
+                        on:pointerdown=move |ev| start(PaletteItem::Condition, "Condition".to_string(), &ev)
+                    >
+                        <span class="palette-item-title">"Condition"</span>
+                        <span class="palette-item-desc">"Run tasks only when an expression holds"</span>
+                    </div>
+                </div>
+                {move || {
+                    groups
+                        .get()
+                        .into_iter()
+                        .map(|(cat, entries)| {
+                            let color = category_color(&cat);
+                            view! {
+                                <div class="palette-cat">
+                                    <div class="palette-cat-title">
+                                        <span class="dot" style:background=color></span>
+                                        {cat.clone()}
+                                        <span class="muted small">{entries.len()}</span>
+                                    </div>
+                                    {entries
+                                        .into_iter()
+                                        .map(|e| {
+                                            let (id, title) = (e.id.clone(), e.title.clone());
+                                            view! {
+                                                <div
+                                                    class="palette-item"
+                                                    style:border-left-color=color
+                                                    data-testid=format!("palette-{}", e.id)
+                                                    title=if e.description.is_empty() { e.title.clone() } else { e.description.clone() }
+                                                    on:pointerdown=move |ev| start(PaletteItem::Component(id.clone()), title.clone(), &ev)
+                                                >
+                                                    <span class="palette-item-title">{e.title.clone()}</span>
+                                                    <span class="palette-item-desc mono">{e.id.clone()}</span>
+                                                </div>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </div>
+                            }
+                        })
+                        .collect_view()
+                }}
+                <Show when=move || st.catalog.with(Vec::is_empty)>
+                    <p class="muted small pad">"Loading components…"</p>
+                </Show>
+            </div>
+        </aside>
+    }
+}

@@ -1,0 +1,479 @@
+//! The Properties tab: fields of the selected node, condition group or wire.
+
+use leptos::prelude::*;
+use pipeline::ir::ExecutorSpec;
+use pipeline::{GroupKind, PortType};
+
+use crate::input_field::InputField;
+use crate::layout;
+use crate::node_view::messages;
+use crate::state::{use_state, Selection};
+
+/// The Properties tab.
+#[component]
+pub fn PropertiesPanel() -> impl IntoView {
+    let st = use_state();
+    let sel = Memo::new(move |_| st.selection.get());
+    move || match sel.get() {
+        Selection::Node(id) => view! { <NodeProperties id=id /> }.into_any(),
+        Selection::Group(id) => view! { <GroupProperties id=id /> }.into_any(),
+        Selection::Wire(id) => view! { <WireProperties id=id /> }.into_any(),
+        Selection::None => view! {
+            <div class="panel-empty" data-testid="properties-empty">
+                <p>"Select a task, a condition or a wire to edit it."</p>
+                <p class="muted">"Pipeline name, root and parameters are in the Pipeline tab."</p>
+            </div>
+        }
+        .into_any(),
+    }
+}
+
+/// A short, read-only description of how a component runs.
+fn executor_summary(c: &pipeline::ComponentDef) -> String {
+    match &c.executor {
+        Some(ExecutorSpec::Container(c)) => format!("container {}", c.image),
+        Some(ExecutorSpec::Importer(_)) => "importer".to_string(),
+        Some(ExecutorSpec::Resolver(_)) => "resolver".to_string(),
+        Some(ExecutorSpec::CustomJob(_)) => "Vertex custom job".to_string(),
+        None if c.pipeline.is_some() => "a nested pipeline".to_string(),
+        None => "no executor".to_string(),
+    }
+}
+
+/// Fields of a node.
+#[component]
+fn NodeProperties(id: String) -> impl IntoView {
+    let st = use_state();
+    let node = {
+        let id = id.clone();
+        Memo::new(move |_| st.doc.with(|d| d.node(&id).cloned()))
+    };
+    let comp = {
+        let id = id.clone();
+        Memo::new(move |_| st.doc.with(|d| d.node(&id).and_then(|n| d.component_of(n)).cloned()))
+    };
+    let node_diags = {
+        let id = id.clone();
+        Memo::new(move |_| {
+            st.analysis.with(|a| {
+                messages(&a.diagnostics, |d| {
+                    d.node.as_deref() == Some(id.as_str()) && d.port.is_none()
+                })
+            })
+        })
+    };
+    let others = {
+        let id = id.clone();
+        Memo::new(move |_| {
+            st.doc.with(|d| {
+                d.nodes
+                    .iter()
+                    .filter(|n| n.id != id)
+                    .map(|n| (n.id.clone(), n.name.clone()))
+                    .collect::<Vec<_>>()
+            })
+        })
+    };
+    let edit_node = {
+        let id = id.clone();
+        move |f: Box<dyn FnOnce(&mut pipeline::Node)>| {
+            st.edit(|d| {
+                if let Some(n) = d.node_mut(&id) {
+                    f(n);
+                }
+            })
+        }
+    };
+
+    let on_name = {
+        let edit_node = edit_node.clone();
+        move |ev: web_sys::Event| {
+            let v = event_target_value(&ev);
+            edit_node(Box::new(move |n| n.name = v));
+        }
+    };
+    let on_display = {
+        let edit_node = edit_node.clone();
+        move |ev: web_sys::Event| {
+            let v = event_target_value(&ev);
+            edit_node(Box::new(move |n| {
+                n.display_name = (!v.trim().is_empty()).then_some(v);
+            }));
+        }
+    };
+    let on_caching = {
+        let edit_node = edit_node.clone();
+        move |ev: web_sys::Event| {
+            let v = event_target_checked(&ev);
+            edit_node(Box::new(move |n| n.caching = v));
+        }
+    };
+
+    let inputs = {
+        let id = id.clone();
+        move || {
+            comp.get().map(|c| {
+                let rows = layout::input_ports(&c)
+                    .into_iter()
+                    .map(|p| {
+                        let (default, description) = match &p.ty {
+                            PortType::Parameter(_) => c
+                                .input_definitions
+                                .parameters
+                                .get(&p.name)
+                                .map(|s| (s.default_value.clone(), s.description.clone()))
+                                .unwrap_or_default(),
+                            PortType::Artifact(..) => (
+                                None,
+                                c.input_definitions
+                                    .artifacts
+                                    .get(&p.name)
+                                    .and_then(|a| a.description.clone()),
+                            ),
+                        };
+                        view! { <InputField node=id.clone() info=p default=default description=description /> }
+                    })
+                    .collect_view();
+                let outs = layout::output_ports(&c)
+                    .into_iter()
+                    .map(|p| {
+                        view! {
+                            <li><span class="mono">{p.name.clone()}</span><span class="field-type">{p.ty.label()}</span></li>
+                        }
+                    })
+                    .collect_view();
+                let none_in = c.input_definitions.is_empty().then(|| view! { <p class="muted">"No inputs."</p> });
+                let none_out = c.output_definitions.is_empty().then(|| view! { <p class="muted">"No outputs."</p> });
+                view! {
+                    <section>
+                        <h3>"Inputs"</h3>
+                        {none_in}
+                        {rows}
+                    </section>
+                    <section>
+                        <h3>"Outputs"</h3>
+                        {none_out}
+                        <ul class="out-list">{outs}</ul>
+                    </section>
+                    <section class="component-info">
+                        <h3>"Component"</h3>
+                        <div class="kv"><span>"Name"</span><span class="mono">{c.name.clone()}</span></div>
+                        <div class="kv"><span>"Runs"</span><span class="mono">{executor_summary(&c)}</span></div>
+                        {c.description.clone().map(|d| view! { <p class="muted pre">{d}</p> })}
+                    </section>
+                }
+            })
+        }
+    };
+
+    let after = {
+        let id = id.clone();
+        move || {
+            let list = others.get();
+            if list.is_empty() {
+                return view! { <p class="muted">"No other tasks."</p> }.into_any();
+            }
+            list.into_iter()
+                .map(|(other, name)| {
+                    let checked = {
+                        let other = other.clone();
+                        move || node.with(|n| n.as_ref().is_some_and(|n| n.after.contains(&other)))
+                    };
+                    let on_change = {
+                        let (id, other) = (id.clone(), other.clone());
+                        move |ev: web_sys::Event| {
+                            let on = event_target_checked(&ev);
+                            st.edit(|d| {
+                                if let Some(n) = d.node_mut(&id) {
+                                    n.after.retain(|a| *a != other);
+                                    if on {
+                                        n.after.push(other.clone());
+                                    }
+                                }
+                            });
+                        }
+                    };
+                    view! {
+                        <label class="check">
+                            <input type="checkbox" data-testid=format!("prop-after-{other}") prop:checked=checked on:change=on_change />
+                            <span class="mono">{name}</span>
+                        </label>
+                    }
+                })
+                .collect_view()
+                .into_any()
+        }
+    };
+
+    view! {
+        <div class="props" data-testid="node-properties" data-node-id=id.clone()>
+            <div class="props-title">
+                <span class="kind-badge">"Task"</span>
+                <span class="mono muted">{id.clone()}</span>
+            </div>
+            <Show when=move || !node_diags.with(String::is_empty)>
+                <div class="field-error block">{move || node_diags.get()}</div>
+            </Show>
+            <label class="field">
+                <div class="field-label"><span class="field-name">"Task name"</span></div>
+                <input
+                    type="text"
+                    spellcheck="false"
+                    data-testid="prop-node-name"
+                    prop:value=move || node.with(|n| n.as_ref().map(|n| n.name.clone()).unwrap_or_default())
+                    on:input=on_name
+                />
+            </label>
+            <label class="field">
+                <div class="field-label"><span class="field-name">"Display name"</span></div>
+                <input
+                    type="text"
+                    data-testid="prop-display-name"
+                    placeholder=move || node.with(|n| n.as_ref().map(|n| n.name.clone()).unwrap_or_default())
+                    prop:value=move || node.with(|n| n.as_ref().and_then(|n| n.display_name.clone()).unwrap_or_default())
+                    on:input=on_display
+                />
+            </label>
+            <label class="check">
+                <input
+                    type="checkbox"
+                    data-testid="prop-caching"
+                    prop:checked=move || node.with(|n| n.as_ref().is_some_and(|n| n.caching))
+                    on:change=on_caching
+                />
+                <span>"Enable caching"</span>
+            </label>
+            {inputs}
+            <section>
+                <h3>"Run after"</h3>
+                <div class="after-list" data-testid="prop-after">{after}</div>
+            </section>
+            <div class="props-actions">
+                <button class="danger" data-testid="btn-delete-node" on:click=move |_| st.delete_selection()>"Delete task"</button>
+            </div>
+        </div>
+    }
+}
+
+/// Fields of a condition group.
+#[component]
+fn GroupProperties(id: String) -> impl IntoView {
+    let st = use_state();
+    let group = {
+        let id = id.clone();
+        Memo::new(move |_| st.doc.with(|d| d.group(&id).cloned()))
+    };
+    let errors = {
+        let id = id.clone();
+        Memo::new(move |_| {
+            st.analysis.with(|a| {
+                messages(&a.diagnostics, |d| d.group.as_deref() == Some(id.as_str()))
+            })
+        })
+    };
+    // What a condition may read: task outputs (parameters) and pipeline parameters.
+    let operands = Memo::new(move |_| {
+        st.doc.with(|d| {
+            let mut out: Vec<(String, String)> = Vec::new();
+            for n in &d.nodes {
+                if let Some(c) = d.component_of(n) {
+                    for (port, spec) in &c.output_definitions.parameters {
+                        out.push((
+                            format!("{}.{port}", n.name),
+                            spec.parameter_type.python_name().to_string(),
+                        ));
+                    }
+                }
+            }
+            for p in &d.parameters {
+                out.push((p.name.clone(), p.ty.python_name().to_string()));
+            }
+            out
+        })
+    });
+    let expression = Memo::new(move |_| {
+        group.with(|g| match g.as_ref().map(|g| &g.kind) {
+            Some(GroupKind::Condition { expression }) => expression.clone(),
+            _ => String::new(),
+        })
+    });
+    let set_expr = {
+        let id = id.clone();
+        move |text: String| {
+            st.edit(|d| {
+                if let Some(GroupKind::Condition { expression }) =
+                    d.groups.iter_mut().find(|g| g.id == id).map(|g| &mut g.kind)
+                {
+                    *expression = text;
+                }
+            })
+        }
+    };
+    let on_display = {
+        let id = id.clone();
+        move |ev: web_sys::Event| {
+            let v = event_target_value(&ev);
+            st.edit(|d| {
+                if let Some(g) = d.groups.iter_mut().find(|g| g.id == id) {
+                    g.display_name = (!v.trim().is_empty()).then_some(v);
+                }
+            })
+        }
+    };
+    let chips = {
+        let set_expr = set_expr.clone();
+        move || {
+            operands
+                .get()
+                .into_iter()
+                .map(|(text, ty)| {
+                    let set_expr = set_expr.clone();
+                    let insert = text.clone();
+                    view! {
+                        <button
+                            class="chip"
+                            title=format!("{ty} — click to add to the condition")
+                            on:click=move |_| {
+                                let cur = expression.get_untracked();
+                                let sep = if cur.is_empty() || cur.ends_with(' ') { "" } else { " " };
+                                set_expr(format!("{cur}{sep}{insert}"));
+                            }
+                        >
+                            {text}
+                        </button>
+                    }
+                })
+                .collect_view()
+        }
+    };
+
+    let is_condition = Memo::new(move |_| {
+        group.with(|g| matches!(g.as_ref().map(|g| &g.kind), Some(GroupKind::Condition { .. })))
+    });
+    let kind_text = {
+        let id = id.clone();
+        Memo::new(move |_| {
+            st.doc.with(|d| {
+                d.group(&id)
+                    .map(|g| {
+                        let (k, detail, _) = crate::group_view::kind_label(d, &g.kind);
+                        format!("{k} {detail}")
+                    })
+                    .unwrap_or_default()
+            })
+        })
+    };
+    let other_kind = move || {
+        view! {
+            <div class="field">
+                <div class="field-label"><span class="field-name">"Kind"</span></div>
+                <div class="field-note mono" data-testid="prop-group-kind">{move || kind_text.get()}</div>
+                <Show when=move || !errors.with(String::is_empty)>
+                    <div class="field-error">{move || errors.get()}</div>
+                </Show>
+            </div>
+        }
+    };
+    let condition_editor = move || {
+        let set_expr = set_expr.clone();
+        let chips = chips.clone();
+        view! {
+            <label class="field" class:has-error=move || !errors.with(String::is_empty)>
+                <div class="field-label">
+                    <span class="field-name">"Condition"</span>
+                    <span class="required">"*"</span>
+                </div>
+                <textarea
+                    rows="3"
+                    spellcheck="false"
+                    class="mono"
+                    data-testid="prop-group-expression"
+                    placeholder="e.g. get-training-job-details.eval_metric > eval_acc_threshold"
+                    prop:value=move || expression.get()
+                    on:input=move |ev| set_expr(event_target_value(&ev))
+                ></textarea>
+                <Show when=move || !errors.with(String::is_empty)>
+                    <div class="field-error" data-testid="prop-group-expression-error">{move || errors.get()}</div>
+                </Show>
+                <div class="field-desc">
+                    "Compare task outputs (" <code>"task.output"</code> ") and pipeline parameters with "
+                    <code>"== != < <= > >="</code> ", combine with " <code>"and or not"</code> "."
+                </div>
+            </label>
+            <section>
+                <h3>"Values you can use"</h3>
+                <div class="chips">{chips}</div>
+            </section>
+        }
+    };
+    view! {
+        <div class="props" data-testid="group-properties" data-group-id=id.clone()>
+            <div class="props-title">
+                <span class="kind-badge cond">{move || if is_condition.get() { "Condition" } else { "Group" }}</span>
+                <span class="mono muted">{id.clone()}</span>
+            </div>
+            <label class="field">
+                <div class="field-label"><span class="field-name">"Display name"</span></div>
+                <input
+                    type="text"
+                    data-testid="prop-group-display-name"
+                    placeholder="e.g. model-deploy-decision"
+                    prop:value=move || group.with(|g| g.as_ref().and_then(|g| g.display_name.clone()).unwrap_or_default())
+                    on:input=on_display
+                />
+            </label>
+            {move || if is_condition.get() { condition_editor().into_any() } else { other_kind().into_any() }}
+            <div class="props-actions">
+                <button class="danger" data-testid="btn-delete-group" on:click=move |_| st.delete_selection()>"Delete condition"</button>
+            </div>
+        </div>
+    }
+}
+
+/// Details of a wire.
+#[component]
+fn WireProperties(id: String) -> impl IntoView {
+    let st = use_state();
+    let info = {
+        let id = id.clone();
+        Memo::new(move |_| {
+            st.doc.with(|d| {
+                let w = d.wires.iter().find(|w| w.id == id)?;
+                let side = |n: &str, port: &str, out: bool| {
+                    let node = d.node(n);
+                    let ty = node
+                        .and_then(|x| d.component_of(x))
+                        .and_then(|c| if out { c.output_port(port) } else { c.input_port(port) })
+                        .map(|t| t.label())
+                        .unwrap_or_else(|| "?".into());
+                    let name = node.map_or(n.to_string(), |x| x.name.clone());
+                    format!("{name}.{port} ({ty})")
+                };
+                Some((side(&w.from.node, &w.from.port, true), side(&w.to.node, &w.to.port, false)))
+            })
+        })
+    };
+    let errors = {
+        let id = id.clone();
+        Memo::new(move |_| {
+            st.analysis
+                .with(|a| messages(&a.diagnostics, |d| d.wire.as_deref() == Some(id.as_str())))
+        })
+    };
+    view! {
+        <div class="props" data-testid="wire-properties">
+            <div class="props-title">
+                <span class="kind-badge">"Wire"</span>
+                <span class="mono muted">{id.clone()}</span>
+            </div>
+            <div class="kv"><span>"From"</span><span class="mono">{move || info.get().map(|i| i.0).unwrap_or_default()}</span></div>
+            <div class="kv"><span>"To"</span><span class="mono">{move || info.get().map(|i| i.1).unwrap_or_default()}</span></div>
+            <Show when=move || !errors.with(String::is_empty)>
+                <div class="field-error block">{move || errors.get()}</div>
+            </Show>
+            <div class="props-actions">
+                <button class="danger" data-testid="btn-delete-wire" on:click=move |_| st.delete_selection()>"Delete wire"</button>
+            </div>
+        </div>
+    }
+}

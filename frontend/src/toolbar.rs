@@ -1,0 +1,194 @@
+//! The top bar: document title and the New / Examples / Open / Save / import / export actions.
+
+use leptos::prelude::*;
+use pipeline::OutputFormat;
+use wasm_bindgen::JsCast;
+
+use crate::actions;
+use crate::state::{use_state, Selection};
+
+/// Which dropdown is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Menu {
+    Examples,
+    Open,
+}
+
+/// The toolbar.
+#[component]
+pub fn Toolbar() -> impl IntoView {
+    let st = use_state();
+    let menu = RwSignal::new(None::<Menu>);
+    let upload_ref = NodeRef::<leptos::html::Input>::new();
+    let has_errors = Memo::new(move |_| st.analysis.with(|a| a.errors() > 0));
+    let toggle = move |m: Menu| {
+        let open = menu.get_untracked() == Some(m);
+        menu.set((!open).then_some(m));
+        if !open && m == Menu::Open {
+            actions::refresh_saved(st);
+        }
+    };
+    let on_upload = move |ev: web_sys::Event| {
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        if let Some(file) = input.files().and_then(|f| f.get(0)) {
+            actions::upload_document(st, file);
+        }
+        // Picking the same file again should load it again.
+        input.set_value("");
+    };
+    let examples_menu = move || {
+        let list = st.examples.get();
+        if list.is_empty() {
+            return view! { <div class="menu-empty">"No examples available"</div> }.into_any();
+        }
+        list.into_iter()
+            .map(|x| {
+                let id = x.id.clone();
+                view! {
+                    <button
+                        class="menu-item"
+                        data-testid=format!("example-{}", x.id)
+                        on:click=move |_| {
+                            menu.set(None);
+                            actions::open_example(st, id.clone());
+                        }
+                    >
+                        <span>{x.title.clone()}</span>
+                        <span class="menu-sub mono">{x.id.clone()}</span>
+                    </button>
+                }
+            })
+            .collect_view()
+            .into_any()
+    };
+    let open_menu = move || {
+        let list = st.saved.get();
+        if list.is_empty() {
+            return view! { <div class="menu-empty" data-testid="open-empty">"No saved pipelines yet"</div> }.into_any();
+        }
+        list.into_iter()
+            .map(|p| {
+                let id = p.id.clone();
+                let when = p.updated_at.replace('T', " ");
+                let when = when.get(..16).unwrap_or(&when).to_string();
+                view! {
+                    <button
+                        class="menu-item"
+                        data-testid=format!("open-{}", p.id)
+                        on:click=move |_| {
+                            menu.set(None);
+                            actions::open_saved(st, id.clone());
+                        }
+                    >
+                        <span>{p.name.clone()}</span>
+                        <span class="menu-sub">{when}</span>
+                    </button>
+                }
+            })
+            .collect_view()
+            .into_any()
+    };
+
+    view! {
+        <header class="toolbar">
+            <div class="brand">
+                <span class="logo" aria-hidden="true"></span>
+                <span class="brand-name">"Pipeline Canvas"</span>
+            </div>
+            <div class="doc-title" data-testid="doc-title">
+                <span class="mono">{move || st.doc.with(|d| d.name.clone())}</span>
+                <span class="saved-state" data-testid="save-state">
+                    {move || match (st.saved_id.get(), st.dirty.get()) {
+                        (_, true) => "● unsaved changes".to_string(),
+                        (Some(_), false) => "saved".to_string(),
+                        (None, false) => "not saved".to_string(),
+                    }}
+                </span>
+            </div>
+            <div class="tool-group">
+                <button data-testid="btn-new" title="Start an empty pipeline" on:click=move |_| actions::new_document(st)>"New"</button>
+                <div class="menu-anchor">
+                    <button
+                        data-testid="btn-examples"
+                        class:active=move || menu.get() == Some(Menu::Examples)
+                        on:click=move |_| toggle(Menu::Examples)
+                    >
+                        "Examples ▾"
+                    </button>
+                    <Show when=move || menu.get() == Some(Menu::Examples)>
+                        <div class="menu" data-testid="menu-examples">{examples_menu}</div>
+                    </Show>
+                </div>
+                <div class="menu-anchor">
+                    <button
+                        data-testid="btn-open"
+                        class:active=move || menu.get() == Some(Menu::Open)
+                        on:click=move |_| toggle(Menu::Open)
+                    >
+                        "Open ▾"
+                    </button>
+                    <Show when=move || menu.get() == Some(Menu::Open)>
+                        <div class="menu" data-testid="menu-open">{open_menu}</div>
+                    </Show>
+                </div>
+                <button class="primary" data-testid="btn-save" title="Save (Ctrl+S)" on:click=move |_| actions::save(st)>"Save"</button>
+            </div>
+            <div class="tool-group">
+                <button data-testid="btn-undo" title="Undo (Ctrl+Z)" disabled=move || st.undo.with(Vec::is_empty) on:click=move |_| st.undo()>"↶"</button>
+                <button data-testid="btn-redo" title="Redo (Ctrl+Shift+Z)" disabled=move || st.redo.with(Vec::is_empty) on:click=move |_| st.redo()>"↷"</button>
+                <button
+                    data-testid="btn-delete"
+                    title="Delete the selection (Delete)"
+                    disabled=move || st.selection.with(|s| *s == Selection::None)
+                    on:click=move |_| st.delete_selection()
+                >
+                    "Delete"
+                </button>
+            </div>
+            <div class="spacer"></div>
+            <div class="tool-group">
+                <button data-testid="btn-upload" title="Open a .pipeline.json document" on:click=move |_| {
+                    if let Some(input) = upload_ref.get() {
+                        input.click();
+                    }
+                }>"Upload"</button>
+                <input
+                    type="file"
+                    accept=".json,application/json"
+                    class="hidden"
+                    data-testid="input-upload"
+                    node_ref=upload_ref
+                    on:change=on_upload
+                />
+                <button data-testid="btn-download-doc" title="Download the document (.pipeline.json)" on:click=move |_| actions::download_document(st)>"Download"</button>
+            </div>
+            <div class="tool-group export">
+                <span class="tool-label">"Export spec"</span>
+                <button
+                    data-testid="btn-download-json"
+                    class:blocked=move || has_errors.get()
+                    title=move || if has_errors.get() { "Fix the errors first" } else { "Download the compiled spec as JSON" }
+                    on:click=move |_| actions::download_spec(st, OutputFormat::Json)
+                >
+                    "JSON"
+                </button>
+                <button
+                    data-testid="btn-download-yaml"
+                    class:blocked=move || has_errors.get()
+                    title=move || if has_errors.get() { "Fix the errors first" } else { "Download the compiled spec as YAML" }
+                    on:click=move |_| actions::download_spec(st, OutputFormat::Yaml)
+                >
+                    "YAML"
+                </button>
+            </div>
+            <Show when=move || menu.get().is_some()>
+                <div class="menu-backdrop" on:click=move |_| menu.set(None)></div>
+            </Show>
+        </header>
+    }
+}

@@ -1,0 +1,862 @@
+//! The compiler: document → KFP v2 `PipelineSpec`, written the way `kfp.compiler` writes it.
+//!
+//! Each node becomes a task running a `comp-<name>` component with an `exec-<name>` executor (a
+//! sub-pipeline node runs a DAG component instead). Each group becomes a task running a sub-DAG
+//! (`condition-N`, `condition-branches-N`, `for-loop-N`, `exit-handler-N`); the values its
+//! members need are passed in as `pipelinechannel--…` inputs, and values leaving it (collected
+//! from a loop, or one of several branches) are passed out as DAG outputs.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::condition::{Expr, Operand};
+use crate::diagnostic::Diagnostic;
+use crate::document::{Document, GroupKind, LoopItems, PortType};
+use crate::ir::*;
+use crate::names::{output_channel, param_channel};
+use crate::validate::{analyze, Elem, Model, Scope, Source};
+
+/// The result of compiling: the spec when there are no errors, and every diagnostic.
+#[derive(Debug, Clone, Serialize)]
+pub struct Compiled {
+    /// The spec; `None` when any diagnostic is an error.
+    pub spec: Option<PipelineSpec>,
+    /// Every problem found.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The version string written to `sdkVersion`.
+pub const SDK_VERSION: &str = concat!("pipeline-canvas-", env!("CARGO_PKG_VERSION"));
+
+/// Compiles `doc`. Never panics on any document.
+pub fn compile(doc: &Document) -> Compiled {
+    let (model, diagnostics) = analyze(doc);
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return Compiled {
+            spec: None,
+            diagnostics,
+        };
+    }
+    let mut out = Out::default();
+    let root = build_pipeline(&model, &mut out);
+    let spec = PipelineSpec {
+        components: out.components,
+        default_pipeline_root: doc.pipeline_root.clone().filter(|r| !r.is_empty()),
+        deployment_spec: Some(DeploymentSpec {
+            executors: out.executors,
+        }),
+        pipeline_info: PipelineInfo {
+            name: doc.name.clone(),
+            display_name: doc.display_name.clone(),
+            description: doc.description.clone().filter(|d| !d.is_empty()),
+        },
+        root,
+        schema_version: SCHEMA_VERSION.to_string(),
+        sdk_version: SDK_VERSION.to_string(),
+    };
+    Compiled {
+        spec: Some(spec),
+        diagnostics,
+    }
+}
+
+/// Turns protobuf-`Value` numbers into doubles, as the KFP SDK's JSON printer writes them.
+pub(crate) fn normalize(v: &Value) -> Value {
+    match v {
+        Value::Number(n) => n
+            .as_f64()
+            .and_then(serde_json::Number::from_f64)
+            .map_or_else(|| v.clone(), Value::Number),
+        Value::Array(a) => Value::Array(a.iter().map(normalize).collect()),
+        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), normalize(v))).collect()),
+        _ => v.clone(),
+    }
+}
+
+/// Components and executors collected across the pipeline and its sub-pipelines.
+#[derive(Default)]
+struct Out {
+    components: BTreeMap<String, ComponentSpec>,
+    executors: BTreeMap<String, ExecutorSpec>,
+}
+
+/// A value passed into a group.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Channel {
+    /// A pipeline input.
+    Param(String),
+    /// An output of a node.
+    Output(usize, String),
+    /// The item of a loop group.
+    LoopItem(usize),
+}
+
+/// A value a group passes out of its DAG.
+#[derive(Debug, Clone)]
+enum Export {
+    /// From one sub-task output.
+    Single { from: Elem, key: String, ty: PortType },
+    /// From whichever branch ran.
+    OneOf { from: Vec<(Elem, String)>, ty: PortType },
+}
+
+struct Builder<'a, 'd> {
+    m: &'a Model<'d>,
+    needs: BTreeMap<usize, BTreeSet<Channel>>,
+    exports: BTreeMap<usize, BTreeMap<String, Export>>,
+    one_of_keys: HashMap<(usize, Vec<(usize, String)>), String>,
+    deps: HashMap<Elem, BTreeSet<String>>,
+    /// How the pipeline's DAG selects each pipeline output.
+    root_exports: BTreeMap<String, Export>,
+    /// The spec component key (`comp-…`) of each node.
+    comp_keys: Vec<String>,
+    /// The trigger condition of each group (see [`Builder::effective_condition`]).
+    conditions: Vec<Option<Expr>>,
+    /// The tasks of each DAG.
+    members: HashMap<Scope, Vec<Elem>>,
+}
+
+fn build_pipeline(m: &Model<'_>, out: &mut Out) -> ComponentSpec {
+    let doc = m.doc;
+    let mut deps: HashMap<Elem, BTreeSet<String>> = HashMap::new();
+    for &(from, to) in &m.edges {
+        deps.entry(to).or_default().insert(m.task_name(from).to_string());
+    }
+    // Components first: a name already taken by a different component (in a sub-pipeline)
+    // gets the next free `-N` suffix, as the KFP SDK does.
+    let mut comp_keys = Vec::with_capacity(doc.nodes.len());
+    for n in &doc.nodes {
+        let Some(def) = doc.component_of(n) else {
+            comp_keys.push(String::new());
+            continue;
+        };
+        let base = n.spec_component_name().to_string();
+        let mut comp = ComponentSpec {
+            input_definitions: non_empty_inputs(normalized_inputs(&def.input_definitions)),
+            output_definitions: non_empty_outputs(def.output_definitions.clone()),
+            ..ComponentSpec::default()
+        };
+        if let Some(inner) = &def.pipeline {
+            let (inner_model, _) = analyze(inner);
+            comp.dag = build_pipeline(&inner_model, out).dag;
+        }
+        let mut name = base.clone();
+        let mut suffix = 1;
+        let key = loop {
+            let key = format!("comp-{name}");
+            let label = format!("exec-{name}");
+            let mut candidate = comp.clone();
+            if def.executor.is_some() {
+                candidate.executor_label = Some(label.clone());
+            }
+            match out.components.get(&key) {
+                None => {
+                    if let Some(exec) = &def.executor {
+                        out.executors.insert(label, exec.clone());
+                    }
+                    out.components.insert(key.clone(), candidate);
+                    break key;
+                }
+                Some(existing)
+                    if *existing == candidate
+                        && def.executor.as_ref() == out.executors.get(&label) =>
+                {
+                    break key
+                }
+                Some(_) => {
+                    suffix += 1;
+                    name = format!("{base}-{suffix}");
+                }
+            }
+        };
+        comp_keys.push(key);
+    }
+    let mut b = Builder {
+        m,
+        needs: BTreeMap::new(),
+        exports: BTreeMap::new(),
+        one_of_keys: HashMap::new(),
+        deps,
+        root_exports: BTreeMap::new(),
+        comp_keys,
+        conditions: Vec::new(),
+        members: HashMap::new(),
+    };
+    b.conditions = (0..doc.groups.len()).map(|g| b.effective_condition(g)).collect();
+    for e in (0..doc.nodes.len()).map(Elem::Node).chain((0..doc.groups.len()).map(Elem::Group)) {
+        b.members.entry(m.container(e)).or_default().push(e);
+    }
+    b.collect_needs();
+    b.collect_exports();
+
+    for &g in &m.group_order {
+        let dag = b.dag(Some(g));
+        let comp = ComponentSpec {
+            dag: Some(dag),
+            input_definitions: non_empty_inputs(b.group_inputs(g)),
+            output_definitions: b
+                .exports
+                .get(&g)
+                .and_then(|e| non_empty_outputs(output_definitions(e))),
+            ..ComponentSpec::default()
+        };
+        out.components.insert(format!("comp-{}", m.group_task[g]), comp);
+    }
+
+    let mut inputs = InputDefinitions::default();
+    for p in &doc.parameters {
+        inputs.parameters.insert(
+            p.name.clone(),
+            ParameterSpec {
+                default_value: p.default.as_ref().map(normalize),
+                description: p.description.clone(),
+                is_optional: p.is_optional(),
+                literals: Vec::new(),
+                parameter_type: p.ty,
+            },
+        );
+    }
+    for a in &doc.artifact_inputs {
+        inputs.artifacts.insert(
+            a.name.clone(),
+            ArtifactSpec {
+                artifact_type: a.artifact_type.clone(),
+                description: a.description.clone(),
+                is_artifact_list: a.is_artifact_list,
+                is_optional: a.optional,
+                ..ArtifactSpec::default()
+            },
+        );
+    }
+    let mut dag = b.dag(None);
+    let root_exports = std::mem::take(&mut b.root_exports);
+    let mut outputs = output_definitions(&root_exports);
+    for o in &doc.outputs {
+        if let Some(d) = &o.description {
+            if let Some(p) = outputs.parameters.get_mut(&o.name) {
+                p.description = Some(d.clone());
+            }
+            if let Some(a) = outputs.artifacts.get_mut(&o.name) {
+                a.description = Some(d.clone());
+            }
+        }
+    }
+    if !root_exports.is_empty() {
+        dag.outputs = Some(b.dag_outputs(&root_exports));
+    }
+    ComponentSpec {
+        dag: Some(dag),
+        input_definitions: non_empty_inputs(inputs),
+        output_definitions: non_empty_outputs(outputs),
+        ..ComponentSpec::default()
+    }
+}
+
+fn output_definitions(exports: &BTreeMap<String, Export>) -> OutputDefinitions {
+    let mut defs = OutputDefinitions::default();
+    for (key, e) in exports {
+        let ty = match e {
+            Export::Single { ty, .. } | Export::OneOf { ty, .. } => ty,
+        };
+        match ty {
+            PortType::Parameter(p) => {
+                defs.parameters.insert(key.clone(), ParameterSpec::of(*p));
+            }
+            PortType::Artifact(title, list) => {
+                defs.artifacts.insert(
+                    key.clone(),
+                    ArtifactSpec {
+                        artifact_type: ArtifactTypeSchema::titled(title),
+                        is_artifact_list: *list,
+                        ..ArtifactSpec::default()
+                    },
+                );
+            }
+        }
+    }
+    defs
+}
+
+fn normalized_inputs(defs: &InputDefinitions) -> InputDefinitions {
+    let mut defs = defs.clone();
+    for p in defs.parameters.values_mut() {
+        p.default_value = p.default_value.as_ref().map(normalize);
+    }
+    defs
+}
+
+fn non_empty_inputs(i: InputDefinitions) -> Option<InputDefinitions> {
+    (!i.is_empty()).then_some(i)
+}
+
+fn non_empty_outputs(o: OutputDefinitions) -> Option<OutputDefinitions> {
+    (!o.is_empty()).then_some(o)
+}
+
+fn listify(t: PortType) -> PortType {
+    match t {
+        PortType::Parameter(_) => PortType::Parameter(ParameterType::List),
+        PortType::Artifact(s, _) => PortType::Artifact(s, true),
+    }
+}
+
+impl Builder<'_, '_> {
+    fn doc(&self) -> &Document {
+        self.m.doc
+    }
+
+    /// The condition a group's trigger checks: its own, after the negation of every earlier
+    /// branch of its if/elif/else.
+    fn effective_condition(&self, g: usize) -> Option<Expr> {
+        let m = self.m;
+        let own = m.conditions.get(&g).cloned();
+        let Some(parent) = m.parent[g].filter(|p| matches!(self.doc().groups[*p].kind, GroupKind::Branches)) else {
+            return own;
+        };
+        let mut acc: Option<Expr> = None;
+        let join = |acc: Option<Expr>, e: Expr| match acc {
+            None => e,
+            Some(a) => Expr::And(Box::new(a), Box::new(e)),
+        };
+        for sib in (0..self.doc().groups.len()).filter(|&s| m.parent[s] == Some(parent)) {
+            if sib == g {
+                return match own {
+                    Some(e) => Some(join(acc, e)),
+                    None => acc,
+                };
+            }
+            if let Some(e) = m.conditions.get(&sib) {
+                acc = Some(join(acc, Expr::Not(Box::new(e.clone()))));
+            }
+        }
+        own
+    }
+
+    fn operand_channel(&self, o: &Operand) -> Option<Channel> {
+        match o {
+            Operand::Parameter(p) => Some(Channel::Param(p.clone())),
+            Operand::Output { task, output } => self
+                .m
+                .node_by_name
+                .get(task.as_str())
+                .map(|&n| Channel::Output(n, output.clone())),
+            _ => None,
+        }
+    }
+
+    /// The DAG where a channel's value is available without being passed in.
+    fn origin(&self, ch: &Channel) -> Scope {
+        match ch {
+            Channel::Param(_) => None,
+            Channel::Output(n, _) => self.m.container(Elem::Node(*n)),
+            Channel::LoopItem(g) => Some(*g),
+        }
+    }
+
+    fn need(&mut self, from: Scope, ch: Channel) {
+        let stop = self.origin(&ch);
+        for g in self.m.chain(from) {
+            if Some(g) == stop {
+                break;
+            }
+            self.needs.entry(g).or_default().insert(ch.clone());
+        }
+    }
+
+    /// Records, for every group, the outside values used by its members, its condition and
+    /// its loop items.
+    fn collect_needs(&mut self) {
+        let m = self.m;
+        let doc = m.doc;
+        for (i, srcs) in m.sources.iter().enumerate() {
+            let scope = m.container(Elem::Node(i));
+            for s in srcs.values() {
+                match s {
+                    Source::Param(p) => self.need(scope, Channel::Param(p.clone())),
+                    Source::Output(p, port) if m.encloses(m.container(Elem::Node(*p)), scope) => {
+                        self.need(scope, Channel::Output(*p, port.clone()))
+                    }
+                    Source::LoopItem(g, _) => self.need(scope, Channel::LoopItem(*g)),
+                    _ => {}
+                }
+            }
+        }
+        // Like KFP, every group between a task and an enclosing condition also receives that
+        // condition's operands, and so does the condition itself.
+        let mut users: Vec<(Scope, usize)> = Vec::new();
+        for i in 0..doc.nodes.len() {
+            let scope = m.container(Elem::Node(i));
+            for g in m.chain(scope) {
+                users.push((scope, g));
+            }
+        }
+        for g in 0..doc.groups.len() {
+            users.push((Some(g), g));
+        }
+        for (from, g) in users {
+            let channels: Vec<Channel> = self.conditions[g]
+                .iter()
+                .flat_map(|e| e.operands())
+                .filter_map(|o| self.operand_channel(o))
+                .collect();
+            for ch in channels {
+                self.need(from, ch);
+            }
+        }
+        for (g, group) in doc.groups.iter().enumerate() {
+            if let GroupKind::Loop { items, .. } = &group.kind {
+                match items {
+                    LoopItems::Parameter(p) => self.need(Some(g), Channel::Param(p.clone())),
+                    LoopItems::Output(_) => {
+                        if let Some((n, port)) = m.loop_sources.get(&g) {
+                            self.need(Some(g), Channel::Output(*n, port.clone()));
+                        }
+                    }
+                    LoopItems::Raw(_) => {}
+                }
+            }
+        }
+    }
+
+    /// Records the DAG outputs of groups that values leave (collected and one-of values).
+    fn collect_exports(&mut self) {
+        let m = self.m;
+        for (i, srcs) in m.sources.iter().enumerate() {
+            let scope = m.container(Elem::Node(i));
+            for s in srcs.values() {
+                match s {
+                    Source::Output(p, port) if !m.encloses(m.container(Elem::Node(*p)), scope) => {
+                        self.export_to(&[(*p, port.clone())], scope);
+                    }
+                    Source::OneOf(ps) => {
+                        self.export_to(ps, scope);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for (o, sources) in m.doc.outputs.iter().zip(&m.outputs) {
+            if let Some(e) = self.export_to(sources, None) {
+                self.root_exports.insert(o.name.clone(), e);
+            }
+        }
+    }
+
+    /// Makes the value of `sources` (one output, or one of several branch outputs) available
+    /// in DAG `target`, adding DAG outputs to the groups it leaves. Returns how `target`'s DAG
+    /// selects it.
+    fn export_to(&mut self, sources: &[(usize, String)], target: Scope) -> Option<Export> {
+        let m = self.m;
+        if let [(p, port)] = sources {
+            let pe = Elem::Node(*p);
+            let mut ty = m.output_type(*p, port)?;
+            let key = output_channel(&m.doc.nodes[*p].name, port);
+            let mut from = pe;
+            let mut from_key = port.clone();
+            for g in m.chain(m.container(pe)) {
+                if Some(g) == target {
+                    break;
+                }
+                if matches!(m.doc.groups[g].kind, GroupKind::Loop { .. }) {
+                    ty = listify(ty);
+                }
+                self.exports.entry(g).or_default().insert(
+                    key.clone(),
+                    Export::Single {
+                        from,
+                        key: from_key.clone(),
+                        ty: ty.clone(),
+                    },
+                );
+                from = Elem::Group(g);
+                from_key = key.clone();
+            }
+            return Some(Export::Single {
+                from,
+                key: from_key,
+                ty,
+            });
+        }
+        // One of several branches: each branch exports its value, the if/elif/else picks.
+        let b = crate::validate::one_of_group(m, sources, target).ok()?;
+        let mut selectors = Vec::new();
+        let mut ty = None;
+        for s in sources {
+            if let Some(Export::Single { from, key, ty: t }) = self.export_to(std::slice::from_ref(s), Some(b)) {
+                selectors.push((from, key));
+                ty.get_or_insert(t);
+            }
+        }
+        let ty = ty?;
+        let set_key = (b, sources.to_vec());
+        let key = match self.one_of_keys.get(&set_key) {
+            Some(k) => k.clone(),
+            None => {
+                let count = self.one_of_keys.keys().filter(|(g, _)| *g == b).count();
+                let k = format!("pipelinechannel--{}-oneof-{}", m.group_task[b], count + 1);
+                self.one_of_keys.insert(set_key, k.clone());
+                k
+            }
+        };
+        self.exports.entry(b).or_default().insert(
+            key.clone(),
+            Export::OneOf {
+                from: selectors,
+                ty: ty.clone(),
+            },
+        );
+        Some(Export::Single {
+            from: Elem::Group(b),
+            key,
+            ty,
+        })
+    }
+
+    fn dag_outputs(&self, exports: &BTreeMap<String, Export>) -> DagOutputsSpec {
+        let m = self.m;
+        let mut out = DagOutputsSpec::default();
+        for (key, e) in exports {
+            let (selectors, ty): (Vec<(Elem, String)>, &PortType) = match e {
+                Export::Single { from, key, ty } => (vec![(*from, key.clone())], ty),
+                Export::OneOf { from, ty } => (from.clone(), ty),
+            };
+            match ty {
+                PortType::Artifact(..) => {
+                    out.artifacts.insert(
+                        key.clone(),
+                        DagOutputArtifactSpec {
+                            artifact_selectors: selectors
+                                .iter()
+                                .map(|(f, k)| ArtifactSelector {
+                                    output_artifact_key: k.clone(),
+                                    producer_subtask: m.task_name(*f).to_string(),
+                                })
+                                .collect(),
+                        },
+                    );
+                }
+                PortType::Parameter(_) => {
+                    let sel: Vec<ParameterSelector> = selectors
+                        .iter()
+                        .map(|(f, k)| ParameterSelector {
+                            output_parameter_key: k.clone(),
+                            producer_subtask: m.task_name(*f).to_string(),
+                        })
+                        .collect();
+                    let spec = if matches!(e, Export::OneOf { .. }) {
+                        DagOutputParameterSpec {
+                            value_from_oneof: Some(ParameterSelectors {
+                                parameter_selectors: sel,
+                            }),
+                            ..Default::default()
+                        }
+                    } else {
+                        DagOutputParameterSpec {
+                            value_from_parameter: sel.into_iter().next(),
+                            ..Default::default()
+                        }
+                    };
+                    out.parameters.insert(key.clone(), spec);
+                }
+            }
+        }
+        out
+    }
+
+    fn channel_name(&self, ch: &Channel) -> String {
+        match ch {
+            Channel::Param(p) => param_channel(p),
+            Channel::Output(n, port) => output_channel(&self.doc().nodes[*n].name, port),
+            Channel::LoopItem(g) => self.m.loop_items.get(g).map(|(n, _)| n.clone()).unwrap_or_default(),
+        }
+    }
+
+    fn channel_type(&self, ch: &Channel) -> Option<PortType> {
+        match ch {
+            Channel::Param(p) => self.doc().input_type(p),
+            Channel::Output(n, port) => self.m.output_type(*n, port),
+            Channel::LoopItem(g) => self.m.loop_items.get(g).map(|(_, t)| PortType::Parameter(*t)),
+        }
+    }
+
+    /// The input definitions of a group: one per channel it needs, plus a loop's item.
+    fn group_inputs(&self, g: usize) -> InputDefinitions {
+        let mut defs = InputDefinitions::default();
+        let own_item = self.m.loop_items.contains_key(&g).then_some(Channel::LoopItem(g));
+        for ch in self.needs.get(&g).into_iter().flatten().chain(own_item.as_ref()) {
+            let name = self.channel_name(ch);
+            match self.channel_type(ch) {
+                Some(PortType::Parameter(t)) => {
+                    defs.parameters.insert(name, ParameterSpec::of(t));
+                }
+                Some(PortType::Artifact(title, list)) => {
+                    let artifact_type = match ch {
+                        Channel::Output(n, port) => self
+                            .doc()
+                            .component_of(&self.doc().nodes[*n])
+                            .and_then(|c| c.output_definitions.artifacts.get(port))
+                            .map(|a| a.artifact_type.clone()),
+                        Channel::Param(p) => self
+                            .doc()
+                            .artifact_inputs
+                            .iter()
+                            .find(|a| &a.name == p)
+                            .map(|a| a.artifact_type.clone()),
+                        Channel::LoopItem(_) => None,
+                    }
+                    .unwrap_or_else(|| ArtifactTypeSchema::titled(&title));
+                    defs.artifacts.insert(
+                        name,
+                        ArtifactSpec {
+                            artifact_type,
+                            is_artifact_list: list,
+                            ..ArtifactSpec::default()
+                        },
+                    );
+                }
+                None => {}
+            }
+        }
+        defs
+    }
+
+    /// Binds `ch`, as seen from inside DAG `scope`, to input `key` of a task.
+    fn bind(&self, inputs: &mut TaskInputsSpec, key: &str, ch: &Channel, scope: Scope) {
+        let is_artifact = matches!(self.channel_type(ch), Some(PortType::Artifact(..)));
+        let (component_input, task_output) = match ch {
+            Channel::Param(p) => (
+                Some(if scope.is_none() { p.clone() } else { param_channel(p) }),
+                None,
+            ),
+            Channel::Output(n, port) => {
+                let producer = &self.doc().nodes[*n];
+                if self.m.container(Elem::Node(*n)) == scope {
+                    (None, Some((producer.name.clone(), port.clone())))
+                } else {
+                    (Some(self.channel_name(ch)), None)
+                }
+            }
+            Channel::LoopItem(_) => (Some(self.channel_name(ch)), None),
+        };
+        if is_artifact {
+            inputs.artifacts.insert(
+                key.to_string(),
+                InputArtifactSpec {
+                    component_input_artifact: component_input,
+                    task_output_artifact: task_output.map(|(t, k)| TaskOutputArtifact {
+                        output_artifact_key: k,
+                        producer_task: t,
+                    }),
+                },
+            );
+        } else {
+            inputs.parameters.insert(
+                key.to_string(),
+                InputParameterSpec {
+                    component_input_parameter: component_input,
+                    task_output_parameter: task_output.map(|(t, k)| TaskOutputParameter {
+                        output_parameter_key: k,
+                        producer_task: t,
+                    }),
+                    ..Default::default()
+                },
+            );
+        }
+    }
+
+    fn bind_export(&mut self, inputs: &mut TaskInputsSpec, key: &str, e: Export) {
+        let Export::Single { from, key: out_key, ty } = e else {
+            return;
+        };
+        let producer_task = self.m.task_name(from).to_string();
+        if matches!(ty, PortType::Artifact(..)) {
+            inputs.artifacts.insert(
+                key.to_string(),
+                InputArtifactSpec {
+                    task_output_artifact: Some(TaskOutputArtifact {
+                        output_artifact_key: out_key,
+                        producer_task,
+                    }),
+                    ..Default::default()
+                },
+            );
+        } else {
+            inputs.parameters.insert(
+                key.to_string(),
+                InputParameterSpec {
+                    task_output_parameter: Some(TaskOutputParameter {
+                        output_parameter_key: out_key,
+                        producer_task,
+                    }),
+                    ..Default::default()
+                },
+            );
+        }
+    }
+
+    fn dependent_tasks(&self, e: Elem) -> Vec<String> {
+        self.deps
+            .get(&e)
+            .map(|d| d.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The DAG of the pipeline (`None`) or of a group.
+    fn dag(&mut self, scope: Scope) -> DagSpec {
+        let m = self.m;
+        let doc = m.doc;
+        let mut tasks = BTreeMap::new();
+        let exit_nodes: BTreeSet<usize> = m.exit_nodes.values().copied().collect();
+        let members = self.members.get(&scope).cloned().unwrap_or_default();
+        for &e in &members {
+            let Elem::Node(i) = e else { continue };
+            let n = &doc.nodes[i];
+            let mut inputs = TaskInputsSpec::default();
+            for (port, src) in &m.sources[i] {
+                match src {
+                    Source::Value(v) => {
+                        inputs.parameters.insert(
+                            port.clone(),
+                            InputParameterSpec {
+                                runtime_value: Some(ValueOrRuntimeParameter::constant(normalize(v))),
+                                ..Default::default()
+                            },
+                        );
+                    }
+                    Source::Param(p) => self.bind(&mut inputs, port, &Channel::Param(p.clone()), scope),
+                    Source::Output(p, out) if m.encloses(m.container(Elem::Node(*p)), scope) => {
+                        self.bind(&mut inputs, port, &Channel::Output(*p, out.clone()), scope)
+                    }
+                    Source::Output(p, out) => {
+                        if let Some(e) = self.export_to(&[(*p, out.clone())], scope) {
+                            self.bind_export(&mut inputs, port, e);
+                        }
+                    }
+                    Source::OneOf(ps) => {
+                        if let Some(e) = self.export_to(ps, scope) {
+                            self.bind_export(&mut inputs, port, e);
+                        }
+                    }
+                    Source::LoopItem(g, field) => {
+                        self.bind(&mut inputs, port, &Channel::LoopItem(*g), scope);
+                        if let (Some(field), Some(p)) = (field, inputs.parameters.get_mut(port)) {
+                            p.parameter_expression_selector =
+                                Some(format!("parseJson(string_value)[\"{field}\"]"));
+                        }
+                    }
+                    Source::FinalStatus(g) => {
+                        inputs.parameters.insert(
+                            port.clone(),
+                            InputParameterSpec {
+                                task_final_status: Some(TaskFinalStatus {
+                                    producer_task: m.group_task[*g].clone(),
+                                }),
+                                ..Default::default()
+                            },
+                        );
+                    }
+                }
+            }
+            let after_failures = n.run_after_failures || exit_nodes.contains(&i);
+            tasks.insert(
+                n.name.clone(),
+                PipelineTaskSpec {
+                    caching_options: Some(CachingOptions {
+                        enable_cache: n.caching,
+                        cache_key: n.cache_key.clone(),
+                    }),
+                    component_ref: ComponentRef {
+                        name: self.comp_keys[i].clone(),
+                    },
+                    dependent_tasks: self.dependent_tasks(Elem::Node(i)),
+                    inputs: (!inputs.is_empty()).then_some(inputs),
+                    task_info: TaskInfo {
+                        name: n.shown_name().to_string(),
+                    },
+                    trigger_policy: after_failures.then(|| TriggerPolicy {
+                        condition: None,
+                        strategy: Some("ALL_UPSTREAM_TASKS_COMPLETED".into()),
+                    }),
+                    retry_policy: n.retry.clone(),
+                    ..Default::default()
+                },
+            );
+        }
+        for &e in &members {
+            let Elem::Group(g) = e else { continue };
+            let group = &doc.groups[g];
+            let task = m.group_task[g].clone();
+            let mut inputs = TaskInputsSpec::default();
+            let needs: Vec<Channel> = self.needs.get(&g).into_iter().flatten().cloned().collect();
+            for ch in &needs {
+                let key = self.channel_name(ch);
+                self.bind(&mut inputs, &key, ch, scope);
+            }
+            let mut spec = PipelineTaskSpec {
+                component_ref: ComponentRef {
+                    name: format!("comp-{task}"),
+                },
+                dependent_tasks: self.dependent_tasks(Elem::Group(g)),
+                inputs: (!inputs.is_empty()).then_some(inputs),
+                task_info: TaskInfo {
+                    name: group.display_name.clone().unwrap_or_else(|| task.clone()),
+                },
+                ..Default::default()
+            };
+            match &group.kind {
+                GroupKind::Condition { .. } | GroupKind::Else => {
+                    spec.trigger_policy = self.conditions[g].as_ref().map(|expr| TriggerPolicy {
+                        condition: Some(expr.to_cel(&|o| self.operand_cel(o))),
+                        strategy: None,
+                    });
+                }
+                GroupKind::Loop {
+                    items, parallelism, ..
+                } => {
+                    let item_input = self.channel_name(&Channel::LoopItem(g));
+                    let items = match items {
+                        LoopItems::Raw(text) => ParameterItems {
+                            raw: Some(text.clone()),
+                            input_parameter: None,
+                        },
+                        LoopItems::Parameter(p) => ParameterItems {
+                            raw: None,
+                            input_parameter: Some(param_channel(p)),
+                        },
+                        LoopItems::Output(_) => ParameterItems {
+                            raw: None,
+                            input_parameter: m
+                                .loop_sources
+                                .get(&g)
+                                .map(|(n, port)| output_channel(&doc.nodes[*n].name, port)),
+                        },
+                    };
+                    spec.parameter_iterator = Some(ParameterIterator { item_input, items });
+                    spec.iterator_policy = parallelism.map(|p| IteratorPolicy {
+                        parallelism_limit: Some(p),
+                    });
+                }
+                GroupKind::Branches | GroupKind::ExitHandler { .. } => {}
+            }
+            tasks.insert(task, spec);
+        }
+        let outputs = scope
+            .and_then(|g| self.exports.get(&g))
+            .filter(|e| !e.is_empty())
+            .map(|e| self.dag_outputs(e));
+        DagSpec { outputs, tasks }
+    }
+
+    /// The input name a condition operand is read from, and whether it is an integer.
+    fn operand_cel(&self, o: &Operand) -> (String, bool) {
+        match self.operand_channel(o) {
+            Some(ch) => {
+                let int = self.channel_type(&ch) == Some(PortType::Parameter(ParameterType::NumberInteger));
+                (self.channel_name(&ch), int)
+            }
+            None => (String::new(), false),
+        }
+    }
+}

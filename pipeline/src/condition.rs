@@ -1,0 +1,807 @@
+//! Condition expressions of condition groups, and their translation to the CEL that KFP writes
+//! into `triggerPolicy.condition`.
+//!
+//! Grammar (the KFP DSL forms, written the way the canvas shows tasks):
+//!
+//! ```text
+//! expr    := or
+//! or      := and (("or" | "||") and)*
+//! and     := unary (("and" | "&&") unary)*
+//! unary   := ("not" | "!") unary | compare
+//! compare := operand (("==" | "!=" | "<" | "<=" | ">" | ">=") operand)?
+//! operand := number | 'string' | "string" | true | false | task.output | parameter | "(" expr ")"
+//! ```
+//!
+//! `parameter` is a pipeline parameter name; `task.output` is an output of a task, by task name.
+
+use std::fmt::Write as _;
+
+/// A parsed condition.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    /// `left op right`.
+    Compare(Operand, CmpOp, Operand),
+    /// A lone operand, true when it is `true` (a boolean output or parameter).
+    Truthy(Operand),
+    /// Both hold.
+    And(Box<Expr>, Box<Expr>),
+    /// Either holds.
+    Or(Box<Expr>, Box<Expr>),
+    /// Negation.
+    Not(Box<Expr>),
+}
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+impl CmpOp {
+    /// The operator as written in CEL and in the expression.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "==",
+            CmpOp::Ne => "!=",
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+        }
+    }
+}
+
+/// A value in a condition.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operand {
+    /// A pipeline parameter.
+    Parameter(String),
+    /// An output of a task.
+    Output {
+        /// Task (node) name.
+        task: String,
+        /// Output name.
+        output: String,
+    },
+    /// A number literal, as written.
+    Number(String),
+    /// A string literal (unquoted).
+    Str(String),
+    /// `true` / `false`.
+    Bool(bool),
+}
+
+/// A syntax error in a condition, with the byte offset where it was found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message} (at character {})", .offset + 1)]
+pub struct ConditionError {
+    /// Byte offset into the expression.
+    pub offset: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Num(String),
+    Str(String),
+    Ident(String),
+    Op(&'static str),
+    LParen,
+    RParen,
+    Dot,
+}
+
+fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ConditionError> {
+    let bytes = src.as_bytes();
+    let mut i = 0;
+    let mut out = Vec::new();
+    let err = |offset: usize, message: String| ConditionError { offset, message };
+    while i < bytes.len() {
+        let c = bytes[i];
+        let start = i;
+        match c {
+            b' ' | b'\t' | b'\n' | b'\r' => i += 1,
+            b'(' => {
+                out.push((start, Tok::LParen));
+                i += 1;
+            }
+            b')' => {
+                out.push((start, Tok::RParen));
+                i += 1;
+            }
+            b'.' if !bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {
+                out.push((start, Tok::Dot));
+                i += 1;
+            }
+            b'\'' | b'"' => {
+                let quote = c;
+                i += 1;
+                let mut s = String::new();
+                loop {
+                    match bytes.get(i) {
+                        None => return Err(err(start, "unterminated string".into())),
+                        Some(&b) if b == quote => {
+                            i += 1;
+                            break;
+                        }
+                        Some(b'\\') if bytes.get(i + 1).is_some() => {
+                            let ch = src[i + 1..].chars().next().unwrap_or('\\');
+                            s.push(ch);
+                            i += 1 + ch.len_utf8();
+                        }
+                        Some(_) => {
+                            let ch = src[i..].chars().next().unwrap_or(' ');
+                            s.push(ch);
+                            i += ch.len_utf8();
+                        }
+                    }
+                }
+                out.push((start, Tok::Str(s)));
+            }
+            b'0'..=b'9' | b'.' => {
+                while i < bytes.len() && (bytes[i].is_ascii_digit() || bytes[i] == b'.') {
+                    i += 1;
+                }
+                if i < bytes.len() && (bytes[i] == b'e' || bytes[i] == b'E') {
+                    i += 1;
+                    if i < bytes.len() && (bytes[i] == b'+' || bytes[i] == b'-') {
+                        i += 1;
+                    }
+                    while i < bytes.len() && bytes[i].is_ascii_digit() {
+                        i += 1;
+                    }
+                }
+                let text = &src[start..i];
+                if text.parse::<f64>().is_err() {
+                    return Err(err(start, format!("{text:?} is not a number")));
+                }
+                out.push((start, Tok::Num(text.to_string())));
+            }
+            b'-' if bytes.get(i + 1).is_some_and(|b| b.is_ascii_digit() || *b == b'.')
+                && !matches!(
+                    out.last(),
+                    Some((_, Tok::Num(_) | Tok::Str(_) | Tok::Ident(_) | Tok::RParen))
+                ) =>
+            {
+                i += 1;
+                while i < bytes.len() && (bytes[i].is_ascii_digit() || bytes[i] == b'.') {
+                    i += 1;
+                }
+                let text = &src[start..i];
+                if text.parse::<f64>().is_err() {
+                    return Err(err(start, format!("{text:?} is not a number")));
+                }
+                out.push((start, Tok::Num(text.to_string())));
+            }
+            b'=' | b'!' | b'<' | b'>' | b'&' | b'|' => {
+                let two = src.get(i..i + 2).unwrap_or("");
+                let op: &'static str = match two {
+                    "==" => "==",
+                    "!=" => "!=",
+                    "<=" => "<=",
+                    ">=" => ">=",
+                    "&&" => "and",
+                    "||" => "or",
+                    _ => match c {
+                        b'<' => "<",
+                        b'>' => ">",
+                        b'!' => "not",
+                        b'=' => {
+                            return Err(err(start, "use == to compare, not =".into()));
+                        }
+                        _ => {
+                            return Err(err(
+                                start,
+                                format!("unexpected {:?}", char::from(c)),
+                            ))
+                        }
+                    },
+                };
+                i += if matches!(two, "==" | "!=" | "<=" | ">=" | "&&" | "||") {
+                    2
+                } else {
+                    1
+                };
+                out.push((start, Tok::Op(op)));
+            }
+            c if c.is_ascii_alphabetic() || c == b'_' => {
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'-')
+                {
+                    i += 1;
+                }
+                let word = &src[start..i];
+                match word {
+                    "and" => out.push((start, Tok::Op("and"))),
+                    "or" => out.push((start, Tok::Op("or"))),
+                    "not" => out.push((start, Tok::Op("not"))),
+                    _ => out.push((start, Tok::Ident(word.to_string()))),
+                }
+            }
+            _ => {
+                let ch = src[i..].chars().next().unwrap_or(' ');
+                return Err(err(start, format!("unexpected {ch:?}")));
+            }
+        }
+    }
+    Ok(out)
+}
+
+struct Parser {
+    toks: Vec<(usize, Tok)>,
+    pos: usize,
+    end: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.pos).map(|(_, t)| t)
+    }
+
+    fn offset(&self) -> usize {
+        self.toks.get(self.pos).map_or(self.end, |(o, _)| *o)
+    }
+
+    fn err<T>(&self, message: impl Into<String>) -> Result<T, ConditionError> {
+        Err(ConditionError {
+            offset: self.offset(),
+            message: message.into(),
+        })
+    }
+
+    fn or(&mut self) -> Result<Expr, ConditionError> {
+        let mut left = self.and()?;
+        while self.peek() == Some(&Tok::Op("or")) {
+            self.pos += 1;
+            let right = self.and()?;
+            left = Expr::Or(Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn and(&mut self) -> Result<Expr, ConditionError> {
+        let mut left = self.unary()?;
+        while self.peek() == Some(&Tok::Op("and")) {
+            self.pos += 1;
+            let right = self.unary()?;
+            left = Expr::And(Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn unary(&mut self) -> Result<Expr, ConditionError> {
+        if self.peek() == Some(&Tok::Op("not")) {
+            self.pos += 1;
+            return Ok(Expr::Not(Box::new(self.unary()?)));
+        }
+        self.compare()
+    }
+
+    fn compare(&mut self) -> Result<Expr, ConditionError> {
+        if self.peek() == Some(&Tok::LParen) {
+            self.pos += 1;
+            let inner = self.or()?;
+            if self.peek() != Some(&Tok::RParen) {
+                return self.err("expected )");
+            }
+            self.pos += 1;
+            return Ok(inner);
+        }
+        let left = self.operand()?;
+        let op = match self.peek() {
+            Some(Tok::Op("==")) => CmpOp::Eq,
+            Some(Tok::Op("!=")) => CmpOp::Ne,
+            Some(Tok::Op("<")) => CmpOp::Lt,
+            Some(Tok::Op("<=")) => CmpOp::Le,
+            Some(Tok::Op(">")) => CmpOp::Gt,
+            Some(Tok::Op(">=")) => CmpOp::Ge,
+            _ => return Ok(Expr::Truthy(left)),
+        };
+        self.pos += 1;
+        let right = self.operand()?;
+        Ok(Expr::Compare(left, op, right))
+    }
+
+    fn operand(&mut self) -> Result<Operand, ConditionError> {
+        let Some(tok) = self.peek().cloned() else {
+            return self.err("expected a value, a task output or a parameter");
+        };
+        self.pos += 1;
+        Ok(match tok {
+            Tok::Num(n) => Operand::Number(n),
+            Tok::Str(s) => Operand::Str(s),
+            Tok::Ident(w) if w == "true" || w == "True" => Operand::Bool(true),
+            Tok::Ident(w) if w == "false" || w == "False" => Operand::Bool(false),
+            Tok::Ident(w) => {
+                if self.peek() == Some(&Tok::Dot) {
+                    self.pos += 1;
+                    match self.peek().cloned() {
+                        Some(Tok::Ident(out)) => {
+                            self.pos += 1;
+                            Operand::Output {
+                                task: w,
+                                output: out,
+                            }
+                        }
+                        _ => return self.err("expected an output name after '.'"),
+                    }
+                } else {
+                    Operand::Parameter(w)
+                }
+            }
+            _ => {
+                self.pos -= 1;
+                return self.err("expected a value, a task output or a parameter");
+            }
+        })
+    }
+}
+
+impl std::fmt::Display for Operand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Operand::Parameter(p) => write!(f, "{p}"),
+            Operand::Output { task, output } => write!(f, "{task}.{output}"),
+            Operand::Number(n) => write!(f, "{n}"),
+            Operand::Str(s) => write!(f, "'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
+            Operand::Bool(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+/// Writes the expression in the canvas's own syntax (what [`parse`] reads).
+impl std::fmt::Display for Expr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let grouped = |e: &Expr, f: &mut std::fmt::Formatter<'_>, parens: bool| {
+            if parens {
+                write!(f, "({e})")
+            } else {
+                write!(f, "{e}")
+            }
+        };
+        match self {
+            Expr::Compare(l, op, r) => write!(f, "{l} {} {r}", op.symbol()),
+            Expr::Truthy(o) => write!(f, "{o}"),
+            Expr::And(a, b) => {
+                grouped(a, f, matches!(**a, Expr::Or(..)))?;
+                f.write_str(" and ")?;
+                grouped(b, f, matches!(**b, Expr::Or(..) | Expr::And(..)))
+            }
+            Expr::Or(a, b) => {
+                grouped(a, f, false)?;
+                f.write_str(" or ")?;
+                grouped(b, f, matches!(**b, Expr::Or(..)))
+            }
+            Expr::Not(a) => {
+                f.write_str("not ")?;
+                grouped(a, f, matches!(**a, Expr::And(..) | Expr::Or(..)))
+            }
+        }
+    }
+}
+
+/// Parses a condition expression.
+pub fn parse(src: &str) -> Result<Expr, ConditionError> {
+    if src.trim().is_empty() {
+        return Err(ConditionError {
+            offset: 0,
+            message: "the condition is empty".into(),
+        });
+    }
+    let toks = lex(src)?;
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        end: src.len(),
+    };
+    let e = p.or()?;
+    if p.pos != p.toks.len() {
+        return p.err("unexpected text after the end of the condition");
+    }
+    Ok(e)
+}
+
+impl Expr {
+    /// Every task output and parameter the expression reads, in order of appearance.
+    pub fn operands(&self) -> Vec<&Operand> {
+        let mut out = Vec::new();
+        fn walk<'a>(e: &'a Expr, out: &mut Vec<&'a Operand>) {
+            match e {
+                Expr::Compare(l, _, r) => {
+                    out.push(l);
+                    out.push(r);
+                }
+                Expr::Truthy(o) => out.push(o),
+                Expr::And(a, b) | Expr::Or(a, b) => {
+                    walk(a, out);
+                    walk(b, out);
+                }
+                Expr::Not(a) => walk(a, out),
+            }
+        }
+        walk(self, &mut out);
+        out
+    }
+
+    /// Writes the CEL trigger condition. `channel` maps a parameter/output operand to its input
+    /// name and whether it is an integer (KFP wraps integers in `int(...)`).
+    pub fn to_cel(&self, channel: &dyn Fn(&Operand) -> (String, bool)) -> String {
+        let mut s = String::new();
+        self.write_cel(&mut s, channel, false);
+        s
+    }
+
+    fn write_cel(&self, s: &mut String, ch: &dyn Fn(&Operand) -> (String, bool), _nested: bool) {
+        match self {
+            Expr::Compare(l, op, r) => {
+                write_operand(s, l, ch);
+                let _ = write!(s, " {} ", op.symbol());
+                write_operand(s, r, ch);
+            }
+            Expr::Truthy(o) => {
+                write_operand(s, o, ch);
+                s.push_str(" == true");
+            }
+            // KFP's own form for elif/else chains: `!(a) && !(b) && c`.
+            Expr::And(a, b) => {
+                a.write_cel_operand_of(s, ch, true);
+                s.push_str(" && ");
+                b.write_cel_operand_of(s, ch, true);
+            }
+            Expr::Or(a, b) => {
+                a.write_cel_operand_of(s, ch, false);
+                s.push_str(" || ");
+                b.write_cel_operand_of(s, ch, false);
+            }
+            Expr::Not(a) => {
+                s.push_str("!(");
+                a.write_cel(s, ch, false);
+                s.push(')');
+            }
+        }
+    }
+
+    /// Writes `self` as an operand of `&&` (`in_and`) or `||`, parenthesised where needed.
+    fn write_cel_operand_of(
+        &self,
+        s: &mut String,
+        ch: &dyn Fn(&Operand) -> (String, bool),
+        in_and: bool,
+    ) {
+        let paren = match self {
+            Expr::Or(..) => in_and,
+            Expr::And(..) => !in_and,
+            _ => false,
+        };
+        if paren {
+            s.push('(');
+        }
+        self.write_cel(s, ch, false);
+        if paren {
+            s.push(')');
+        }
+    }
+}
+
+/// Reads back a KFP trigger condition (the CEL the KFP SDK and [`Expr::to_cel`] write).
+/// `resolve` turns an input name (`pipelinechannel--…`) into the operand it carries.
+pub fn from_cel(
+    cel: &str,
+    resolve: &dyn Fn(&str) -> Option<Operand>,
+) -> Result<Expr, ConditionError> {
+    let mut p = CelParser {
+        src: cel,
+        pos: 0,
+        resolve,
+    };
+    let e = p.or()?;
+    p.ws();
+    if p.pos != cel.len() {
+        return p.err("unexpected text after the end of the condition");
+    }
+    Ok(e)
+}
+
+struct CelParser<'a> {
+    src: &'a str,
+    pos: usize,
+    resolve: &'a dyn Fn(&str) -> Option<Operand>,
+}
+
+impl CelParser<'_> {
+    fn err<T>(&self, message: &str) -> Result<T, ConditionError> {
+        Err(ConditionError {
+            offset: self.pos,
+            message: message.to_string(),
+        })
+    }
+
+    fn ws(&mut self) {
+        while self.src[self.pos..].starts_with(|c: char| c.is_whitespace()) {
+            self.pos += 1;
+        }
+    }
+
+    fn eat(&mut self, t: &str) -> bool {
+        self.ws();
+        if self.src[self.pos..].starts_with(t) {
+            self.pos += t.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn or(&mut self) -> Result<Expr, ConditionError> {
+        let mut l = self.and()?;
+        while self.eat("||") {
+            let r = self.and()?;
+            l = Expr::Or(Box::new(l), Box::new(r));
+        }
+        Ok(l)
+    }
+
+    fn and(&mut self) -> Result<Expr, ConditionError> {
+        let mut l = self.unary()?;
+        while self.eat("&&") {
+            let r = self.unary()?;
+            l = Expr::And(Box::new(l), Box::new(r));
+        }
+        Ok(l)
+    }
+
+    fn unary(&mut self) -> Result<Expr, ConditionError> {
+        self.ws();
+        if self.src[self.pos..].starts_with("!=") {
+            return self.err("unexpected !=");
+        }
+        if self.eat("!") {
+            return Ok(Expr::Not(Box::new(self.unary()?)));
+        }
+        if self.eat("(") {
+            let e = self.or()?;
+            if !self.eat(")") {
+                return self.err("expected )");
+            }
+            return Ok(e);
+        }
+        let l = self.operand()?;
+        for (sym, op) in [
+            ("==", CmpOp::Eq),
+            ("!=", CmpOp::Ne),
+            ("<=", CmpOp::Le),
+            (">=", CmpOp::Ge),
+            ("<", CmpOp::Lt),
+            (">", CmpOp::Gt),
+        ] {
+            if self.eat(sym) {
+                let r = self.operand()?;
+                return Ok(Expr::Compare(l, op, r));
+            }
+        }
+        Ok(Expr::Truthy(l))
+    }
+
+    fn string(&mut self) -> Result<String, ConditionError> {
+        self.ws();
+        let rest = &self.src[self.pos..];
+        let Some(quote) = rest.chars().next().filter(|c| *c == '\'' || *c == '"') else {
+            return self.err("expected a string");
+        };
+        let mut out = String::new();
+        let mut chars = rest.char_indices().skip(1);
+        while let Some((i, c)) = chars.next() {
+            if c == quote {
+                self.pos += i + 1;
+                return Ok(out);
+            }
+            if c == '\\' {
+                if let Some((_, n)) = chars.next() {
+                    out.push(n);
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        self.err("unterminated string")
+    }
+
+    fn operand(&mut self) -> Result<Operand, ConditionError> {
+        self.ws();
+        for cast in ["int(", "double(", "string("] {
+            if self.eat(cast) {
+                let o = self.operand()?;
+                if !self.eat(")") {
+                    return self.err("expected )");
+                }
+                return Ok(o);
+            }
+        }
+        if self.eat("inputs.parameter_values[") {
+            let start = self.pos;
+            let name = self.string()?;
+            if !self.eat("]") {
+                return self.err("expected ]");
+            }
+            return (self.resolve)(&name).ok_or(ConditionError {
+                offset: start,
+                message: format!("the condition reads {name:?}, which is not an input of its group"),
+            });
+        }
+        let rest = &self.src[self.pos..];
+        if rest.starts_with('\'') || rest.starts_with('"') {
+            return Ok(Operand::Str(self.string()?));
+        }
+        for (word, b) in [("true", true), ("false", false)] {
+            if rest.starts_with(word) {
+                self.pos += word.len();
+                return Ok(Operand::Bool(b));
+            }
+        }
+        let len = rest
+            .char_indices()
+            .find(|&(i, c)| !(c.is_ascii_digit() || c == '.' || c == 'e' || c == 'E' || ((c == '-' || c == '+') && (i == 0 || rest[..i].ends_with(['e', 'E'])))))
+            .map_or(rest.len(), |(i, _)| i);
+        let num = &rest[..len];
+        if len > 0 && num.parse::<f64>().is_ok() {
+            self.pos += len;
+            return Ok(Operand::Number(num.to_string()));
+        }
+        self.err("expected a value or inputs.parameter_values['…']")
+    }
+}
+
+fn write_operand(s: &mut String, o: &Operand, ch: &dyn Fn(&Operand) -> (String, bool)) {
+    match o {
+        Operand::Parameter(_) | Operand::Output { .. } => {
+            let (name, int) = ch(o);
+            if int {
+                let _ = write!(s, "int(inputs.parameter_values['{name}'])");
+            } else {
+                let _ = write!(s, "inputs.parameter_values['{name}']");
+            }
+        }
+        Operand::Number(n) => s.push_str(n),
+        Operand::Str(v) => {
+            let _ = write!(s, "'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
+        }
+        Operand::Bool(b) => s.push_str(if *b { "true" } else { "false" }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cel(src: &str) -> String {
+        parse(src).unwrap().to_cel(&|o| match o {
+            Operand::Parameter(p) => (format!("pipelinechannel--{p}"), p == "n"),
+            Operand::Output { task, output } => {
+                (format!("pipelinechannel--{task}-{output}"), false)
+            }
+            _ => unreachable!(),
+        })
+    }
+
+    #[test]
+    fn writes_cel_like_kfp() {
+        for (src, want) in [
+            (
+                "get-training-job-details.eval_metric > eval_acc_threshold",
+                "inputs.parameter_values['pipelinechannel--get-training-job-details-eval_metric'] > inputs.parameter_values['pipelinechannel--eval_acc_threshold']",
+            ),
+            ("flip-coin.Output == 'heads'", "inputs.parameter_values['pipelinechannel--flip-coin-Output'] == 'heads'"),
+            ("n > 3", "int(inputs.parameter_values['pipelinechannel--n']) > 3"),
+            ("fl < 0.7", "inputs.parameter_values['pipelinechannel--fl'] < 0.7"),
+            ("f.Output == True", "inputs.parameter_values['pipelinechannel--f-Output'] == true"),
+            ("x >= -1.5", "inputs.parameter_values['pipelinechannel--x'] >= -1.5"),
+            (
+                "a == 'x' and (b != \"y\" or not c)",
+                "inputs.parameter_values['pipelinechannel--a'] == 'x' && (inputs.parameter_values['pipelinechannel--b'] != 'y' || !(inputs.parameter_values['pipelinechannel--c'] == true))",
+            ),
+            (
+                "not t.o == 'heads' and not n > 3 and t.o != 'tails'",
+                "!(inputs.parameter_values['pipelinechannel--t-o'] == 'heads') && !(int(inputs.parameter_values['pipelinechannel--n']) > 3) && inputs.parameter_values['pipelinechannel--t-o'] != 'tails'",
+            ),
+        ] {
+            assert_eq!(cel(src), want, "{src}");
+        }
+    }
+
+    #[test]
+    fn reads_back_the_cel_it_writes_and_kfp_writes() {
+        let resolve = |name: &str| {
+            let rest = name.strip_prefix("pipelinechannel--")?;
+            Some(match rest.split_once('-') {
+                Some((task, output)) => Operand::Output {
+                    task: task.to_string(),
+                    output: output.to_string(),
+                },
+                None => Operand::Parameter(rest.to_string()),
+            })
+        };
+        let channel = |o: &Operand| match o {
+            Operand::Parameter(p) => (format!("pipelinechannel--{p}"), p == "n"),
+            Operand::Output { task, output } => {
+                (format!("pipelinechannel--{task}-{output}"), false)
+            }
+            _ => unreachable!(),
+        };
+        for cel in [
+            "inputs.parameter_values['pipelinechannel--flip-Output'] == 'heads'",
+            "!(inputs.parameter_values['pipelinechannel--flip-Output'] == 'heads') && int(inputs.parameter_values['pipelinechannel--n']) > 3",
+            "!(inputs.parameter_values['pipelinechannel--f-Output'] == 'heads') && !(int(inputs.parameter_values['pipelinechannel--n']) > 3) && !(inputs.parameter_values['pipelinechannel--f-Output'] != 'tails')",
+            "inputs.parameter_values['pipelinechannel--a-x'] == inputs.parameter_values['pipelinechannel--b-y']",
+            "inputs.parameter_values['pipelinechannel--x'] >= -1.5 || inputs.parameter_values['pipelinechannel--y'] < 2e3",
+            "inputs.parameter_values['pipelinechannel--f-Output'] == true",
+        ] {
+            let e = from_cel(cel, &resolve).unwrap_or_else(|e| panic!("{cel}: {e}"));
+            assert_eq!(e.to_cel(&channel), cel);
+        }
+        let err = from_cel("inputs.parameter_values['nope'] > 1", &|_| None).unwrap_err();
+        assert!(err.message.contains("\"nope\""), "{err}");
+        assert!(from_cel("a ? b : c", &resolve).is_err());
+    }
+
+    #[test]
+    fn prints_what_it_parses() {
+        for src in [
+            "t.o > p and q == 1",
+            "a == 'it\\'s' or not (b and c)",
+            "not x == 1 and (y or z)",
+            "f.Output == true",
+            "a-b.c >= -1.5",
+        ] {
+            let e = parse(src).unwrap();
+            assert_eq!(e.to_string(), src);
+            assert_eq!(parse(&e.to_string()).unwrap(), e);
+        }
+    }
+
+    #[test]
+    fn reports_errors_with_position() {
+        for (src, offset, msg) in [
+            ("", 0, "empty"),
+            ("a = 1", 2, "use =="),
+            ("a >", 3, "expected a value"),
+            ("a > 1 b", 6, "unexpected text"),
+            ("'abc", 0, "unterminated"),
+            ("(a > 1", 6, "expected )"),
+            ("t. > 1", 3, "output name"),
+            ("a # b", 2, "unexpected"),
+        ] {
+            let e = parse(src).unwrap_err();
+            assert_eq!(e.offset, offset, "{src}: {e}");
+            assert!(e.message.contains(msg), "{src}: {e}");
+        }
+    }
+
+    #[test]
+    fn lists_operands() {
+        let e = parse("t.o > p and q == 1").unwrap();
+        assert_eq!(
+            e.operands(),
+            vec![
+                &Operand::Output {
+                    task: "t".into(),
+                    output: "o".into()
+                },
+                &Operand::Parameter("p".into()),
+                &Operand::Parameter("q".into()),
+                &Operand::Number("1".into()),
+            ]
+        );
+    }
+}

@@ -1,0 +1,774 @@
+//! Reading KFP files: compiled pipelines (YAML or JSON, with or without the Kubernetes platform
+//! document) and component YAML, into documents the canvas can edit.
+//!
+//! The importer undoes what the compiler does: `pipelinechannel--` inputs are followed back to
+//! the pipeline parameter, task output or loop item they carry; DAG outputs of groups are
+//! followed back to the task outputs they collect or choose between; control-flow sub-DAGs
+//! become groups; other sub-DAGs become sub-pipeline nodes. Names the compiler would generate
+//! differently are kept, so that compiling the document reproduces the file.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::Value;
+
+use crate::condition::{self, Expr, Operand};
+use crate::document::{
+    ArtifactInput, Binding, ComponentDef, Document, Group, GroupKind, LoopItems, Node,
+    PipelineOutput, PipelineParameter, PortRef, Wire,
+};
+use crate::ir::{ComponentSpec, DagSpec, PipelineSpec, PipelineTaskSpec};
+
+/// Why a KFP file could not be imported.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ImportError {
+    /// The text is empty.
+    #[error("the file is empty")]
+    Empty,
+    /// Not YAML/JSON at all.
+    #[error("not YAML or JSON: {0}")]
+    Syntax(String),
+    /// YAML, but not a KFP pipeline spec.
+    #[error("not a KFP v2 spec: {0}")]
+    Shape(String),
+    /// A spec whose parts do not fit together; the text names the place (a JSON path).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// A parsed file: the pipeline spec and, when present, the platform spec after it.
+pub struct SpecFile {
+    /// The pipeline (or component) spec.
+    pub spec: PipelineSpec,
+    /// The second YAML document (`platforms: …`), as written.
+    pub platform_spec: Option<Value>,
+}
+
+/// Parses a compiled pipeline or component file: one YAML (or JSON) document, or two when the
+/// platform spec follows.
+pub fn parse_file(text: &str) -> Result<SpecFile, ImportError> {
+    if text.trim().is_empty() {
+        return Err(ImportError::Empty);
+    }
+    if text.as_bytes().starts_with(b"PK\x03\x04") || text.contains('\0') {
+        return Err(ImportError::Syntax(
+            "this is a binary file (a zip archive?), not a YAML or JSON pipeline spec".into(),
+        ));
+    }
+    if text.trim_start().starts_with('{') {
+        // JSON (what `compile(..., "x.json")` writes): straight into the types, no YAML.
+        let mut de = serde_json::Deserializer::from_str(text);
+        let spec: PipelineSpec = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let inner = e.inner();
+            if inner.is_syntax() || inner.is_eof() {
+                ImportError::Syntax(format!("line {}, column {}: {inner}", inner.line(), inner.column()))
+            } else {
+                ImportError::Shape(format!("at {}: {inner}", json_path(&e.path().to_string())))
+            }
+        })?;
+        de.end().map_err(|e| ImportError::Syntax(format!("after the JSON object: {e}")))?;
+        return Ok(SpecFile {
+            spec,
+            platform_spec: None,
+        });
+    }
+    let mut values = Vec::new();
+    for doc in serde_yaml_ng::Deserializer::from_str(text) {
+        let value: Value = serde::Deserialize::deserialize(doc).map_err(|e| {
+            ImportError::Syntax(match e.location() {
+                Some(l) => format!("line {}, column {}: {e}", l.line(), l.column()),
+                None => e.to_string(),
+            })
+        })?;
+        if !value.is_null() {
+            values.push(value);
+        }
+    }
+    let mut values = values.into_iter();
+    let first = values.next().ok_or(ImportError::Empty)?;
+    if !first.is_object() {
+        return Err(ImportError::Shape("the top level is not a mapping".into()));
+    }
+    let spec: PipelineSpec = serde_path_to_error::deserialize(first).map_err(|e| {
+        ImportError::Shape(format!("at {}: {}", json_path(&e.path().to_string()), e.inner()))
+    })?;
+    let platform_spec = values.next();
+    if let Some(p) = &platform_spec {
+        if p.get("platforms").is_none() {
+            return Err(ImportError::Shape(
+                "the second YAML document is not a platform spec (it has no `platforms`)".into(),
+            ));
+        }
+    }
+    if values.next().is_some() {
+        return Err(ImportError::Shape(
+            "more than two YAML documents; expected a pipeline spec and at most a platform spec"
+                .into(),
+        ));
+    }
+    Ok(SpecFile {
+        spec,
+        platform_spec,
+    })
+}
+
+fn json_path(p: &str) -> String {
+    if p.is_empty() || p == "." {
+        "the top level".into()
+    } else {
+        p.to_string()
+    }
+}
+
+/// Parses the first YAML (or JSON) document of `text` as a [`PipelineSpec`].
+pub fn parse_spec(text: &str) -> Result<PipelineSpec, ImportError> {
+    parse_file(text).map(|f| f.spec)
+}
+
+/// Reads a KFP component YAML file (what `kfp.compiler.Compiler().compile(component, path)`
+/// writes, and what `kfp.components.load_component_from_file` reads).
+pub fn component_from_yaml(text: &str) -> Result<ComponentDef, ImportError> {
+    let spec = parse_spec(text)?;
+    let root_dag = spec
+        .root
+        .dag
+        .as_ref()
+        .ok_or_else(|| ImportError::Invalid("root has no DAG".into()))?;
+    if root_dag.tasks.len() != 1 {
+        return Err(ImportError::Invalid(format!(
+            "a component file has one task in its root DAG; this one has {} (is it a pipeline?)",
+            root_dag.tasks.len()
+        )));
+    }
+    let (_, task) = root_dag
+        .tasks
+        .iter()
+        .next()
+        .ok_or_else(|| ImportError::Invalid("root DAG has no task".into()))?;
+    let comp: &ComponentSpec = spec.components.get(&task.component_ref.name).ok_or_else(|| {
+        ImportError::Invalid(format!(
+            "task refers to component {:?}, which is not defined",
+            task.component_ref.name
+        ))
+    })?;
+    let label = comp.executor_label.as_deref().ok_or_else(|| {
+        ImportError::Invalid(format!(
+            "component {:?} has no executor (sub-pipelines are not components)",
+            task.component_ref.name
+        ))
+    })?;
+    let executor = spec
+        .deployment_spec
+        .as_ref()
+        .and_then(|d| d.executors.get(label))
+        .cloned()
+        .ok_or_else(|| {
+            ImportError::Invalid(format!("executor {label:?} is not in deploymentSpec"))
+        })?;
+    Ok(ComponentDef {
+        name: spec.pipeline_info.name.clone(),
+        title: spec.pipeline_info.display_name.clone(),
+        description: spec.pipeline_info.description.clone(),
+        input_definitions: comp
+            .input_definitions
+            .clone()
+            .or_else(|| spec.root.input_definitions.clone())
+            .unwrap_or_default(),
+        output_definitions: comp.output_definitions.clone().unwrap_or_default(),
+        executor: Some(executor),
+        pipeline: None,
+    })
+}
+
+/// Imports a compiled pipeline (or a component file, which is a one-task pipeline) as a
+/// document, laid out for the canvas.
+pub fn import_pipeline(text: &str) -> Result<Document, ImportError> {
+    let file = parse_file(text)?;
+    let mut doc = import_spec(&file.spec)?;
+    doc.platform_spec = file.platform_spec;
+    crate::layout::layout(&mut doc);
+    Ok(doc)
+}
+
+/// Imports a parsed spec as a document (without layout).
+pub fn import_spec(spec: &PipelineSpec) -> Result<Document, ImportError> {
+    let mut doc = Importer::new(spec).pipeline(&spec.root, "root")?;
+    doc.name = spec.pipeline_info.name.clone();
+    doc.display_name = spec.pipeline_info.display_name.clone();
+    doc.description = spec.pipeline_info.description.clone();
+    doc.pipeline_root = spec.default_pipeline_root.clone();
+    Ok(doc)
+}
+
+/// What an input of a DAG carries.
+#[derive(Debug, Clone)]
+enum Carried {
+    /// A pipeline input.
+    Param(String),
+    /// Output(s) of tasks (several: one of several branches).
+    Outputs(Vec<PortRef>),
+    /// The item of a loop (group id), or a field of it.
+    LoopItem(String),
+}
+
+/// The tasks of one DAG, by task name.
+#[derive(Default)]
+struct DagTasks<'s> {
+    /// Task name → node id or group id.
+    ids: HashMap<String, String>,
+    /// Group id → the group's own DAG tasks and component.
+    groups: HashMap<String, (DagTasks<'s>, &'s ComponentSpec)>,
+}
+
+struct Importer<'s> {
+    spec: &'s PipelineSpec,
+}
+
+fn control_flow_kind(task_name: &str, task: &PipelineTaskSpec) -> Option<&'static str> {
+    let expected = format!("comp-{task_name}");
+    if task.component_ref.name != expected {
+        return None;
+    }
+    let (prefix, n) = task_name.rsplit_once('-')?;
+    n.parse::<u32>().ok()?;
+    match prefix {
+        "condition" => Some("condition"),
+        "condition-branches" => Some("branches"),
+        "for-loop" => Some("loop"),
+        "exit-handler" => Some("exit"),
+        _ => None,
+    }
+}
+
+impl<'s> Importer<'s> {
+    fn new(spec: &'s PipelineSpec) -> Self {
+        Self { spec }
+    }
+
+    fn component(&self, name: &str, at: &str) -> Result<&'s ComponentSpec, ImportError> {
+        self.spec.components.get(name).ok_or_else(|| {
+            ImportError::Invalid(format!(
+                "{at}: refers to component {name:?}, which is not defined in `components`"
+            ))
+        })
+    }
+
+    /// Imports the pipeline whose interface and DAG are `comp`.
+    fn pipeline(&self, comp: &'s ComponentSpec, at: &str) -> Result<Document, ImportError> {
+        let mut doc = Document::new("pipeline");
+        let inputs = comp.input_definitions.clone().unwrap_or_default();
+        for (name, p) in &inputs.parameters {
+            doc.parameters.push(PipelineParameter {
+                name: name.clone(),
+                ty: p.parameter_type,
+                default: p.default_value.clone(),
+                description: p.description.clone(),
+                optional: (p.is_optional != p.default_value.is_some()).then_some(p.is_optional),
+            });
+        }
+        for (name, a) in &inputs.artifacts {
+            doc.artifact_inputs.push(ArtifactInput {
+                name: name.clone(),
+                artifact_type: a.artifact_type.clone(),
+                is_artifact_list: a.is_artifact_list,
+                optional: a.is_optional,
+                description: a.description.clone(),
+            });
+        }
+        let dag = comp
+            .dag
+            .as_ref()
+            .ok_or_else(|| ImportError::Invalid(format!("{at}: the pipeline has no DAG")))?;
+        let mut carried: HashMap<String, Carried> = HashMap::new();
+        for name in inputs.parameters.keys().chain(inputs.artifacts.keys()) {
+            carried.insert(name.clone(), Carried::Param(name.clone()));
+        }
+        let mut ids = 0usize;
+        let tasks = self.create(&mut doc, dag, None, &mut ids, at)?;
+        self.bind(&mut doc, dag, &tasks, None, &carried, at)?;
+
+        // Pipeline outputs.
+        if let Some(outs) = &dag.outputs {
+            let defs = comp.output_definitions.clone().unwrap_or_default();
+            let mut add = |name: &str, from: Vec<PortRef>| {
+                let description = defs
+                    .parameters
+                    .get(name)
+                    .and_then(|p| p.description.clone())
+                    .or_else(|| defs.artifacts.get(name).and_then(|a| a.description.clone()));
+                doc.outputs.push(PipelineOutput {
+                    name: name.to_string(),
+                    from,
+                    description,
+                });
+            };
+            for (name, _) in &outs.parameters {
+                add(name, self.dag_output(&tasks, dag, name, at)?);
+            }
+            for (name, _) in &outs.artifacts {
+                add(name, self.dag_output(&tasks, dag, name, at)?);
+            }
+        }
+        self.add_after(&mut doc, dag, &tasks, at)?;
+        Ok(doc)
+    }
+
+    /// Creates the nodes and groups of `dag` (recursively), returning its task map.
+    fn create(
+        &self,
+        doc: &mut Document,
+        dag: &'s DagSpec,
+        parent: Option<&str>,
+        ids: &mut usize,
+        at: &str,
+    ) -> Result<DagTasks<'s>, ImportError> {
+        let mut out = DagTasks::default();
+        for (name, task) in &dag.tasks {
+            let tat = format!("{at}.dag.tasks.{name}");
+            let comp = self.component(&task.component_ref.name, &tat)?;
+            *ids += 1;
+            let display_name = (task.task_info.name != *name).then(|| task.task_info.name.clone());
+            if let Some(kind) = control_flow_kind(name, task) {
+                let id = format!("g{ids}");
+                let sub = comp.dag.as_ref().ok_or_else(|| {
+                    ImportError::Invalid(format!("{tat}: a {kind} group without a DAG"))
+                })?;
+                let kind = match kind {
+                    "condition" => GroupKind::Condition {
+                        expression: String::new(),
+                    },
+                    "branches" => GroupKind::Branches,
+                    "loop" => GroupKind::Loop {
+                        items: LoopItems::Raw(String::new()),
+                        parallelism: task.iterator_policy.as_ref().and_then(|p| p.parallelism_limit),
+                        item_input: None,
+                    },
+                    _ => GroupKind::ExitHandler {
+                        exit_node: String::new(),
+                    },
+                };
+                doc.groups.push(Group {
+                    id: id.clone(),
+                    kind,
+                    name: Some(name.clone()),
+                    display_name,
+                    parent: parent.map(str::to_string),
+                    position: Default::default(),
+                    size: Default::default(),
+                });
+                let inner = self.create(doc, sub, Some(&id), ids, &format!("{tat}→{}", task.component_ref.name))?;
+                out.groups.insert(id.clone(), (inner, comp));
+                out.ids.insert(name.clone(), id);
+                continue;
+            }
+            let id = format!("n{ids}");
+            let key = task
+                .component_ref
+                .name
+                .strip_prefix("comp-")
+                .unwrap_or(&task.component_ref.name)
+                .to_string();
+            if !doc.components.contains_key(&key) {
+                let def = self.component_def(comp, &key, &tat)?;
+                doc.components.insert(key.clone(), def);
+            }
+            let mut node = Node::new(&id, name, &key);
+            node.display_name = display_name;
+            node.group = parent.map(str::to_string);
+            node.caching = task.caching_options.as_ref().is_some_and(|c| c.enable_cache);
+            node.cache_key = task.caching_options.as_ref().and_then(|c| c.cache_key.clone());
+            node.retry = task.retry_policy.clone();
+            node.run_after_failures = task
+                .trigger_policy
+                .as_ref()
+                .and_then(|t| t.strategy.as_deref())
+                == Some("ALL_UPSTREAM_TASKS_COMPLETED");
+            if key != *name {
+                node.component_name = Some(key);
+            }
+            doc.nodes.push(node);
+            out.ids.insert(name.clone(), id);
+        }
+        Ok(out)
+    }
+
+    fn component_def(&self, comp: &'s ComponentSpec, key: &str, at: &str) -> Result<ComponentDef, ImportError> {
+        let mut def = ComponentDef {
+            name: key.to_string(),
+            title: None,
+            description: None,
+            input_definitions: comp.input_definitions.clone().unwrap_or_default(),
+            output_definitions: comp.output_definitions.clone().unwrap_or_default(),
+            executor: None,
+            pipeline: None,
+        };
+        if let Some(label) = &comp.executor_label {
+            def.executor = Some(
+                self.spec
+                    .deployment_spec
+                    .as_ref()
+                    .and_then(|d| d.executors.get(label))
+                    .cloned()
+                    .ok_or_else(|| {
+                        ImportError::Invalid(format!(
+                            "{at}: executor {label:?} is not in deploymentSpec.executors"
+                        ))
+                    })?,
+            );
+        } else if comp.dag.is_some() {
+            let mut inner = self.pipeline(comp, &format!("{at}→comp-{key}"))?;
+            inner.name = key.to_string();
+            def.pipeline = Some(Box::new(inner));
+        } else {
+            return Err(ImportError::Invalid(format!(
+                "{at}: component comp-{key} has neither an executor nor a DAG"
+            )));
+        }
+        Ok(def)
+    }
+
+    /// Follows a DAG output back to the task outputs it selects.
+    fn dag_output(&self, tasks: &DagTasks, dag: &DagSpec, key: &str, at: &str) -> Result<Vec<PortRef>, ImportError> {
+        let outs = dag.outputs.as_ref();
+        let selectors: Vec<(String, String)> = if let Some(p) = outs.and_then(|o| o.parameters.get(key)) {
+            match (&p.value_from_parameter, &p.value_from_oneof) {
+                (Some(s), _) => vec![(s.producer_subtask.clone(), s.output_parameter_key.clone())],
+                (None, Some(sels)) => sels
+                    .parameter_selectors
+                    .iter()
+                    .map(|s| (s.producer_subtask.clone(), s.output_parameter_key.clone()))
+                    .collect(),
+                _ => Vec::new(),
+            }
+        } else if let Some(a) = outs.and_then(|o| o.artifacts.get(key)) {
+            a.artifact_selectors
+                .iter()
+                .map(|s| (s.producer_subtask.clone(), s.output_artifact_key.clone()))
+                .collect()
+        } else {
+            return Err(ImportError::Invalid(format!("{at}: DAG output {key:?} is not defined")));
+        };
+        let mut out = Vec::new();
+        for (task, k) in selectors {
+            out.extend(self.task_output(tasks, &task, &k, at)?);
+        }
+        Ok(out)
+    }
+
+    /// The task outputs behind output `key` of task `task` of a DAG.
+    fn task_output(&self, tasks: &DagTasks, task: &str, key: &str, at: &str) -> Result<Vec<PortRef>, ImportError> {
+        let id = tasks.ids.get(task).ok_or_else(|| {
+            ImportError::Invalid(format!("{at}: refers to task {task:?}, which is not in the DAG"))
+        })?;
+        match tasks.groups.get(id) {
+            Some((inner, comp)) => {
+                let dag = comp.dag.as_ref().ok_or_else(|| {
+                    ImportError::Invalid(format!("{at}: group {task:?} has no DAG"))
+                })?;
+                self.dag_output(inner, dag, key, &format!("{at}→{task}"))
+            }
+            None => Ok(vec![PortRef {
+                node: id.clone(),
+                port: key.to_string(),
+            }]),
+        }
+    }
+
+    /// Resolves the inputs of every task of `dag` (recursively).
+    fn bind(
+        &self,
+        doc: &mut Document,
+        dag: &DagSpec,
+        tasks: &DagTasks,
+        _scope: Option<&str>,
+        carried: &HashMap<String, Carried>,
+        at: &str,
+    ) -> Result<(), ImportError> {
+        let node_index: HashMap<String, usize> =
+            doc.nodes.iter().enumerate().map(|(i, n)| (n.id.clone(), i)).collect();
+        for (name, task) in &dag.tasks {
+            let tat = format!("{at}.dag.tasks.{name}");
+            let id = tasks.ids.get(name).cloned().unwrap_or_default();
+            // What each input of the task carries.
+            let mut inputs: BTreeMap<String, (Carried, Option<String>)> = BTreeMap::new();
+            let mut bindings: BTreeMap<String, Binding> = BTreeMap::new();
+            if let Some(spec) = &task.inputs {
+                for (k, p) in &spec.parameters {
+                    let kat = format!("{tat}.inputs.parameters.{k}");
+                    if let Some(v) = &p.runtime_value {
+                        let value = v.constant.clone().ok_or_else(|| {
+                            ImportError::Invalid(format!("{kat}: only `constant` runtime values are supported"))
+                        })?;
+                        bindings.insert(k.clone(), Binding::Value(value));
+                    } else if let Some(c) = &p.component_input_parameter {
+                        let carried = carried.get(c).cloned().ok_or_else(|| {
+                            ImportError::Invalid(format!("{kat}: reads {c:?}, which is not an input of the enclosing DAG"))
+                        })?;
+                        inputs.insert(k.clone(), (carried, p.parameter_expression_selector.clone()));
+                    } else if let Some(t) = &p.task_output_parameter {
+                        let from = self.task_output(tasks, &t.producer_task, &t.output_parameter_key, &kat)?;
+                        inputs.insert(k.clone(), (Carried::Outputs(from), None));
+                    } else if let Some(f) = &p.task_final_status {
+                        let gid = tasks.ids.get(&f.producer_task).cloned().ok_or_else(|| {
+                            ImportError::Invalid(format!("{kat}: final status of {:?}, which is not in the DAG", f.producer_task))
+                        })?;
+                        bindings.insert(k.clone(), Binding::FinalStatus(gid));
+                    } else {
+                        return Err(ImportError::Invalid(format!("{kat}: the input has no source")));
+                    }
+                }
+                for (k, a) in &spec.artifacts {
+                    let kat = format!("{tat}.inputs.artifacts.{k}");
+                    if let Some(c) = &a.component_input_artifact {
+                        let carried = carried.get(c).cloned().ok_or_else(|| {
+                            ImportError::Invalid(format!("{kat}: reads {c:?}, which is not an input of the enclosing DAG"))
+                        })?;
+                        inputs.insert(k.clone(), (carried, None));
+                    } else if let Some(t) = &a.task_output_artifact {
+                        let from = self.task_output(tasks, &t.producer_task, &t.output_artifact_key, &kat)?;
+                        inputs.insert(k.clone(), (Carried::Outputs(from), None));
+                    } else {
+                        return Err(ImportError::Invalid(format!("{kat}: the input has no source")));
+                    }
+                }
+            }
+            if let Some((inner_tasks, comp)) = tasks.groups.get(&id) {
+                // A group: its inputs are what its DAG's `pipelinechannel--` inputs carry.
+                let mut inner: HashMap<String, Carried> =
+                    inputs.iter().map(|(k, (c, _))| (k.clone(), c.clone())).collect();
+                let gi = doc.groups.iter().position(|g| g.id == id).unwrap_or_default();
+                if let Some(it) = &task.parameter_iterator {
+                    let items = match (&it.items.raw, &it.items.input_parameter) {
+                        (Some(raw), _) => LoopItems::Raw(raw.clone()),
+                        (None, Some(p)) => match inner.get(p) {
+                            Some(Carried::Param(name)) => LoopItems::Parameter(name.clone()),
+                            Some(Carried::Outputs(from)) if from.len() == 1 => LoopItems::Output(from[0].clone()),
+                            _ => {
+                                return Err(ImportError::Invalid(format!(
+                                    "{tat}.parameterIterator: loops over {p:?}, which is not a pipeline parameter or task output"
+                                )))
+                            }
+                        },
+                        _ => return Err(ImportError::Invalid(format!("{tat}.parameterIterator: no items"))),
+                    };
+                    if let GroupKind::Loop { items: it_items, item_input, .. } = &mut doc.groups[gi].kind {
+                        *it_items = items;
+                        *item_input = Some(it.item_input.clone());
+                    }
+                    inner.insert(it.item_input.clone(), Carried::LoopItem(id.clone()));
+                } else if task.artifact_iterator.is_some() {
+                    return Err(ImportError::Invalid(format!(
+                        "{tat}: loops over artifacts (artifactIterator) are not supported yet"
+                    )));
+                }
+                if let Some(cel) = task.trigger_policy.as_ref().and_then(|t| t.condition.as_ref()) {
+                    let resolve = |ch: &str| -> Option<Operand> {
+                        match inner.get(ch)? {
+                            Carried::Param(p) => Some(Operand::Parameter(p.clone())),
+                            Carried::Outputs(from) if from.len() == 1 => {
+                                let node = doc.node(&from[0].node)?;
+                                Some(Operand::Output {
+                                    task: node.name.clone(),
+                                    output: from[0].port.clone(),
+                                })
+                            }
+                            _ => None,
+                        }
+                    };
+                    let expr = condition::from_cel(cel, &resolve).map_err(|e| {
+                        ImportError::Invalid(format!("{tat}.triggerPolicy.condition: {e}"))
+                    })?;
+                    self.set_condition(doc, gi, expr, &tat)?;
+                }
+                let empty = DagSpec::default();
+                let sub = comp.dag.as_ref().unwrap_or(&empty);
+                let sub_at = format!("{tat}→{}", task.component_ref.name);
+                self.bind(doc, sub, inner_tasks, Some(&id), &inner, &sub_at)?;
+                continue;
+            }
+            // A node.
+            for (k, (c, selector)) in inputs {
+                match c {
+                    Carried::Param(p) => {
+                        bindings.insert(k, Binding::Parameter(p));
+                    }
+                    Carried::LoopItem(g) => {
+                        let field = match selector.as_deref() {
+                            None => None,
+                            Some(s) => Some(
+                                s.strip_prefix("parseJson(string_value)[\"")
+                                    .and_then(|r| r.strip_suffix("\"]"))
+                                    .ok_or_else(|| {
+                                        ImportError::Invalid(format!(
+                                            "{tat}.inputs.parameters.{k}: unsupported selector {s:?}"
+                                        ))
+                                    })?
+                                    .to_string(),
+                            ),
+                        };
+                        bindings.insert(k, Binding::LoopItem { group: g, field });
+                    }
+                    Carried::Outputs(from) => {
+                        for f in from {
+                            let wid = format!("w{}", doc.wires.len() + 1);
+                            doc.wires.push(Wire {
+                                id: wid,
+                                from: f,
+                                to: PortRef {
+                                    node: id.clone(),
+                                    port: k.clone(),
+                                },
+                            });
+                        }
+                    }
+                }
+            }
+            if let Some(&i) = node_index.get(&id) {
+                doc.nodes[i].inputs = bindings;
+            }
+        }
+        // Exit handlers: the exit task runs after the group whatever happens.
+        for (name, task) in &dag.tasks {
+            let Some(gid) = tasks.ids.get(name) else { continue };
+            if !matches!(control_flow_kind(name, task), Some("exit")) {
+                continue;
+            }
+            let exit = dag.tasks.iter().find(|(_, t)| {
+                t.dependent_tasks.contains(name)
+                    && t.trigger_policy.as_ref().and_then(|p| p.strategy.as_deref())
+                        == Some("ALL_UPSTREAM_TASKS_COMPLETED")
+            });
+            let Some((exit_name, _)) = exit else {
+                return Err(ImportError::Invalid(format!(
+                    "{at}.dag.tasks.{name}: an exit handler without an exit task"
+                )));
+            };
+            let exit_id = tasks.ids.get(exit_name).cloned().unwrap_or_default();
+            if let Some(g) = doc.groups.iter_mut().find(|g| &g.id == gid) {
+                g.kind = GroupKind::ExitHandler { exit_node: exit_id };
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores a condition group's own expression; inside an if/elif/else, the trigger also
+    /// negates the earlier branches, which are peeled off here.
+    fn set_condition(&self, doc: &mut Document, gi: usize, expr: Expr, at: &str) -> Result<(), ImportError> {
+        let parent = doc.groups[gi].parent.clone();
+        let in_branches = parent
+            .as_deref()
+            .and_then(|p| doc.group(p))
+            .is_some_and(|p| matches!(p.kind, GroupKind::Branches));
+        if !in_branches {
+            doc.groups[gi].kind = GroupKind::Condition {
+                expression: expr.to_string(),
+            };
+            return Ok(());
+        }
+        let earlier: Vec<Expr> = doc.groups[..gi]
+            .iter()
+            .filter(|g| g.parent == parent)
+            .filter_map(|g| match &g.kind {
+                GroupKind::Condition { expression } => condition::parse(expression).ok(),
+                _ => None,
+            })
+            .collect();
+        let mut conj = Vec::new();
+        flatten_and(expr, &mut conj);
+        let n = earlier.len();
+        let matches_earlier = conj.len() >= n
+            && conj[..n]
+                .iter()
+                .zip(&earlier)
+                .all(|(c, e)| matches!(c, Expr::Not(inner) if **inner == *e));
+        if !matches_earlier {
+            return Err(ImportError::Invalid(format!(
+                "{at}.triggerPolicy.condition: a branch of an if/elif/else whose condition does not start by negating the earlier branches"
+            )));
+        }
+        let rest: Vec<Expr> = conj.into_iter().skip(n).collect();
+        doc.groups[gi].kind = match rest.into_iter().reduce(|a, b| Expr::And(Box::new(a), Box::new(b))) {
+            Some(own) => GroupKind::Condition {
+                expression: own.to_string(),
+            },
+            None => GroupKind::Else,
+        };
+        Ok(())
+    }
+
+    /// Adds `after` for the dependencies of each task that its data does not explain.
+    fn add_after(&self, doc: &mut Document, dag: &DagSpec, tasks: &DagTasks, at: &str) -> Result<(), ImportError> {
+        let (model, _) = crate::validate::analyze(doc);
+        let implied: BTreeMap<String, Vec<String>> = {
+            let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for &(from, to) in &model.edges {
+                let to_id = match to {
+                    crate::validate::Elem::Node(n) => doc.nodes[n].id.clone(),
+                    crate::validate::Elem::Group(g) => doc.groups[g].id.clone(),
+                };
+                m.entry(to_id).or_default().push(model.task_name(from).to_string());
+            }
+            m
+        };
+        drop(model);
+        let mut wanted: Vec<(String, Vec<String>, &DagTasks)> = Vec::new();
+        collect_deps(dag, tasks, &mut wanted);
+        let node_index: HashMap<String, usize> =
+            doc.nodes.iter().enumerate().map(|(i, n)| (n.id.clone(), i)).collect();
+        for (id, deps, scope_tasks) in wanted {
+            let have = implied.get(&id).cloned().unwrap_or_default();
+            for d in deps {
+                if have.contains(&d) {
+                    continue;
+                }
+                let Some(target) = scope_tasks.ids.get(&d).cloned() else {
+                    return Err(ImportError::Invalid(format!(
+                        "{at}: a task depends on {d:?}, which is not in its DAG"
+                    )));
+                };
+                match node_index.get(&id) {
+                    Some(&i) => doc.nodes[i].after.push(target),
+                    None => {
+                        // A group whose members do not explain a dependency: hang it on the
+                        // group's first task.
+                        let first = doc.nodes.iter_mut().find(|n| n.group.as_deref() == Some(id.as_str()));
+                        match first {
+                            Some(node) => node.after.push(target),
+                            None => {
+                                return Err(ImportError::Invalid(format!(
+                                    "{at}: group {id} depends on {d:?} but holds no task to carry that"
+                                )))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn collect_deps<'t, 's>(
+    dag: &DagSpec,
+    tasks: &'t DagTasks<'s>,
+    out: &mut Vec<(String, Vec<String>, &'t DagTasks<'s>)>,
+) {
+    for (name, task) in &dag.tasks {
+        let Some(id) = tasks.ids.get(name) else { continue };
+        out.push((id.clone(), task.dependent_tasks.clone(), tasks));
+        if let Some((inner, comp)) = tasks.groups.get(id) {
+            if let Some(sub) = &comp.dag {
+                collect_deps(sub, inner, out);
+            }
+        }
+    }
+}
+
+fn flatten_and(e: Expr, out: &mut Vec<Expr>) {
+    match e {
+        Expr::And(a, b) => {
+            flatten_and(*a, out);
+            flatten_and(*b, out);
+        }
+        other => out.push(other),
+    }
+}

@@ -1,0 +1,148 @@
+//! Canvas geometry shared by the browser and the importer, and the automatic layout of imported
+//! pipelines: a layered DAG layout per group, groups drawn as frames around their members.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::document::{ComponentDef, Document, Point, Size};
+use crate::validate::{analyze, Elem, Model, Scope};
+
+/// Width of every node box, in canvas pixels.
+pub const NODE_WIDTH: f64 = 240.0;
+/// Height of a node's header (title and subtitle).
+pub const HEADER: f64 = 46.0;
+/// Height of one port row.
+pub const ROW: f64 = 22.0;
+/// Space above the first and below the last port row.
+pub const PAD: f64 = 6.0;
+/// Height of a group frame's title bar.
+pub const GROUP_HEADER: f64 = 30.0;
+/// Space between a frame's border and its members.
+pub const GROUP_PADDING: f64 = 24.0;
+/// Horizontal gap between layers.
+pub const LAYER_GAP: f64 = 80.0;
+/// Vertical gap between members of one layer.
+pub const ROW_GAP: f64 = 40.0;
+
+/// Height of a node running `c` (a bare header when the component is missing).
+pub fn node_height(c: Option<&ComponentDef>) -> f64 {
+    let rows = c.map_or(0, |c| {
+        c.input_definitions.artifacts.len()
+            + c.input_definitions.parameters.len()
+            + c.output_definitions.artifacts.len()
+            + c.output_definitions.parameters.len()
+    });
+    HEADER + 2.0 * PAD + rows as f64 * ROW
+}
+
+/// Lays out every node and group: in each DAG, tasks go in columns by dependency depth, and
+/// each group's frame is sized to hold its members.
+pub fn layout(doc: &mut Document) {
+    let (model, _) = analyze(doc);
+    let mut sizes: HashMap<Elem, Size> = HashMap::new();
+    let mut offsets: HashMap<Elem, Point> = HashMap::new();
+    // Children before parents, so frames know their members' sizes.
+    let mut scopes: Vec<Scope> = model.group_order.iter().rev().map(|&g| Some(g)).collect();
+    scopes.push(None);
+    for scope in &scopes {
+        let size = layout_scope(&model, *scope, &mut sizes, &mut offsets);
+        if let Some(g) = scope {
+            sizes.insert(Elem::Group(*g), size);
+        }
+    }
+    // Parents before children: absolute positions.
+    let mut absolute: HashMap<Elem, Point> = HashMap::new();
+    let origin = Point { x: 40.0, y: 40.0 };
+    for &e in offsets.keys() {
+        let mut p = offsets[&e];
+        let mut cur = model.container(e);
+        while let Some(g) = cur {
+            let o = offsets.get(&Elem::Group(g)).copied().unwrap_or_default();
+            p.x += o.x + GROUP_PADDING;
+            p.y += o.y + GROUP_HEADER + GROUP_PADDING;
+            cur = model.parent[g];
+        }
+        absolute.insert(e, Point { x: p.x + origin.x, y: p.y + origin.y });
+    }
+    let positions: Vec<(Elem, Point, Option<Size>)> = absolute
+        .into_iter()
+        .map(|(e, p)| (e, p, sizes.get(&e).copied()))
+        .collect();
+    drop(model);
+    for (e, p, size) in positions {
+        match e {
+            Elem::Node(n) => doc.nodes[n].position = p,
+            Elem::Group(g) => {
+                doc.groups[g].position = p;
+                if let Some(s) = size {
+                    doc.groups[g].size = s;
+                }
+            }
+        }
+    }
+}
+
+/// Places the members of one DAG relative to its top-left; returns the frame size it needs.
+fn layout_scope(
+    m: &Model<'_>,
+    scope: Scope,
+    sizes: &mut HashMap<Elem, Size>,
+    offsets: &mut HashMap<Elem, Point>,
+) -> Size {
+    let doc = m.doc;
+    let mut members: Vec<Elem> = (0..doc.nodes.len())
+        .map(Elem::Node)
+        .filter(|&e| m.container(e) == scope)
+        .collect();
+    members.extend((0..doc.groups.len()).map(Elem::Group).filter(|&e| m.container(e) == scope));
+    for &e in &members {
+        if let Elem::Node(n) = e {
+            let h = node_height(doc.component_of(&doc.nodes[n]));
+            sizes.insert(e, Size { width: NODE_WIDTH, height: h });
+        }
+    }
+    // Longest-path layers over the dependencies inside this DAG.
+    let mut layer: BTreeMap<Elem, usize> = members.iter().map(|&e| (e, 0)).collect();
+    let edges: Vec<(Elem, Elem)> = m
+        .edges
+        .iter()
+        .filter(|(a, b)| layer.contains_key(a) && layer.contains_key(b) && a != b)
+        .copied()
+        .collect();
+    for _ in 0..members.len() {
+        let mut changed = false;
+        for &(a, b) in &edges {
+            let want = layer[&a] + 1;
+            if layer[&b] < want && want <= members.len() {
+                layer.insert(b, want);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    let mut columns: BTreeMap<usize, Vec<Elem>> = BTreeMap::new();
+    for &e in &members {
+        columns.entry(layer[&e]).or_default().push(e);
+    }
+    let mut x = 0.0;
+    let mut width: f64 = 0.0;
+    let mut height: f64 = 0.0;
+    for column in columns.values() {
+        let mut y = 0.0;
+        let mut col_width: f64 = 0.0;
+        for &e in column {
+            let s = sizes.get(&e).copied().unwrap_or(Size { width: NODE_WIDTH, height: HEADER });
+            offsets.insert(e, Point { x, y });
+            y += s.height + ROW_GAP;
+            col_width = col_width.max(s.width);
+        }
+        height = height.max(y - ROW_GAP);
+        width = x + col_width;
+        x += col_width + LAYER_GAP;
+    }
+    Size {
+        width: width.max(NODE_WIDTH) + 2.0 * GROUP_PADDING,
+        height: height.max(HEADER) + GROUP_HEADER + 2.0 * GROUP_PADDING,
+    }
+}

@@ -1,0 +1,150 @@
+//! Import → compile reproduces every compiled pipeline of the KFP conformance corpus
+//! (`../shared/kfp-conformance/`), `sdkVersion` and key order aside. Prints the score.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+/// `../shared` beside the repository, or `$PIPELINE_CANVAS_SHARED`.
+fn shared() -> PathBuf {
+    if let Some(p) = std::env::var_os("PIPELINE_CANVAS_SHARED") {
+        return PathBuf::from(p);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared")
+}
+
+/// Numbers compare as doubles (protobuf `Value`), and `sdkVersion` is ours.
+fn normalize(v: &Value) -> Value {
+    match v {
+        Value::Number(n) => serde_json::json!(n.as_f64()),
+        Value::Array(a) => Value::Array(a.iter().map(normalize).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .filter(|(k, _)| k.as_str() != "sdkVersion")
+                .map(|(k, v)| (k.clone(), normalize(v)))
+                .collect(),
+        ),
+        _ => v.clone(),
+    }
+}
+
+/// The first place where two values differ, as a path.
+fn first_difference(a: &Value, b: &Value, path: &str) -> Option<String> {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for k in x.keys().chain(y.keys()) {
+                match (x.get(k), y.get(k)) {
+                    (Some(p), Some(q)) => {
+                        if let Some(d) = first_difference(p, q, &format!("{path}.{k}")) {
+                            return Some(d);
+                        }
+                    }
+                    (p, q) => {
+                        return Some(format!(
+                            "{path}.{k}: ours {} / theirs {}",
+                            p.map_or("missing".into(), |v| v.to_string()),
+                            q.map_or("missing".into(), |v| v.to_string())
+                        ))
+                    }
+                }
+            }
+            None
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .find_map(|(i, (p, q))| first_difference(p, q, &format!("{path}[{i}]"))),
+        _ if a == b => None,
+        _ => Some(format!("{path}: ours {a} / theirs {b}")),
+    }
+}
+
+/// Removes what only imports record (names the compiler would otherwise generate), leaving
+/// the document a canvas user would have drawn.
+fn as_drawn(doc: &mut pipeline::Document) {
+    for g in &mut doc.groups {
+        g.name = None;
+        if let pipeline::GroupKind::Loop { item_input, .. } = &mut g.kind {
+            *item_input = None;
+        }
+    }
+    for n in &mut doc.nodes {
+        n.component_name = None;
+    }
+    for c in doc.components.values_mut() {
+        if let Some(inner) = c.pipeline.as_mut() {
+            as_drawn(inner);
+        }
+    }
+}
+
+fn round_trip(path: &Path, drawn: bool) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let mut doc = pipeline::import::import_pipeline(&text).map_err(|e| format!("import: {e}"))?;
+    if drawn {
+        as_drawn(&mut doc);
+    }
+    // The document itself survives its own JSON form.
+    let doc = pipeline::Document::from_json(&doc.to_json()).map_err(|e| format!("reread: {e}"))?;
+    let compiled = pipeline::compile(&doc);
+    let spec = compiled.spec.ok_or_else(|| {
+        let d: Vec<String> = compiled.diagnostics.iter().map(|d| d.to_string()).collect();
+        format!("compile: {}", d.join("; "))
+    })?;
+    let mut docs = serde_yaml_ng::Deserializer::from_str(&text);
+    let original: Value = serde::Deserialize::deserialize(docs.next().ok_or("no document")?)
+        .map_err(|e| e.to_string())?;
+    let ours = normalize(&serde_json::to_value(&spec).map_err(|e| e.to_string())?);
+    if let Some(d) = first_difference(&ours, &normalize(&original), "") {
+        return Err(format!("spec differs at {d}"));
+    }
+    let platform: Option<Value> = docs
+        .next()
+        .map(serde::Deserialize::deserialize)
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    if platform != doc.platform_spec {
+        return Err("platform spec differs".into());
+    }
+    Ok(())
+}
+
+#[test]
+fn conformance_corpus_round_trips() {
+    let root = shared().join("kfp-conformance");
+    let mut files: Vec<PathBuf> = ["critical", "essential"]
+        .iter()
+        .filter_map(|d| std::fs::read_dir(root.join(d)).ok())
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no corpus at {}", root.display());
+    let mut drawn_passed = 0;
+    for f in &files {
+        match round_trip(f, true) {
+            Ok(()) => drawn_passed += 1,
+            Err(e) => println!("as drawn: {}: {e}", f.display()),
+        }
+    }
+    println!(
+        "drawn on the canvas (no imported names): {drawn_passed}/{} files compile to exactly what the KFP SDK wrote",
+        files.len()
+    );
+    let mut passed = 0;
+    let mut failures = Vec::new();
+    for f in &files {
+        match round_trip(f, false) {
+            Ok(()) => passed += 1,
+            Err(e) => failures.push(format!("{}: {e}", f.display())),
+        }
+    }
+    for f in &failures {
+        println!("FAIL {f}");
+    }
+    println!("round trip: {passed}/{} files reproduce exactly", files.len());
+    assert!(failures.is_empty(), "{} of {} files do not round-trip", failures.len(), files.len());
+}

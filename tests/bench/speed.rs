@@ -1,0 +1,110 @@
+//! Speed benchmark: prints figures, asserts nothing about time.
+//!
+//! - compile of the seed example in-process (ours) next to the KFP SDK's compile of the same
+//!   pipeline (`../shared/reference/seed_pipeline.py`, which reports its own compile time);
+//! - compile of a generated 1,000-task pipeline;
+//! - size of the release front-end wasm, gzipped (needs `trunk build --release` first).
+//!
+//! Run: `cargo bench -p canvas-tests`.
+
+use std::io::Write as _;
+use std::time::{Duration, Instant};
+
+use canvas_tests::{document, python, repo, shared};
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn time<F: FnMut()>(runs: usize, mut f: F) -> Duration {
+    for _ in 0..runs.min(50) {
+        f();
+    }
+    median(
+        (0..runs)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed()
+            })
+            .collect(),
+    )
+}
+
+fn main() {
+    let seed = document("examples/pytorch-text-classification.pipeline.json");
+    let compile_only = time(2000, || {
+        std::hint::black_box(pipeline::compile(std::hint::black_box(&seed)));
+    });
+    let compile_json = time(2000, || {
+        let c = pipeline::compile(std::hint::black_box(&seed));
+        std::hint::black_box(c.spec.as_ref().map(pipeline::to_json));
+    });
+    println!(
+        "seed compile (ours, in-process): {:.1} µs; with JSON output: {:.1} µs (target ≤ 100 µs)",
+        compile_only.as_secs_f64() * 1e6,
+        compile_json.as_secs_f64() * 1e6
+    );
+
+    let reference = shared().join("reference/seed_pipeline.py");
+    let out_path = std::env::temp_dir().join(format!("pc-bench-{}.json", std::process::id()));
+    match std::process::Command::new(python())
+        .arg(&reference)
+        .arg(&out_path)
+        .output()
+    {
+        Ok(out) if out.status.success() => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            match stderr
+                .lines()
+                .find_map(|l| l.strip_prefix("compile_s "))
+                .and_then(|s| s.trim().parse::<f64>().ok())
+            {
+                Some(s) => println!(
+                    "seed compile (KFP SDK 2.17, in-process): {:.2} ms; ours is {:.0}x faster",
+                    s * 1e3,
+                    s / compile_json.as_secs_f64()
+                ),
+                None => println!("seed compile (KFP SDK): no compile_s line in its output"),
+            }
+        }
+        Ok(out) => println!(
+            "seed compile (KFP SDK): failed: {}",
+            String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("")
+        ),
+        Err(e) => println!("seed compile (KFP SDK): cannot run {}: {e}", python().display()),
+    }
+
+    let big = pipeline::synthetic::document(1000);
+    let t = time(30, || {
+        let c = pipeline::compile(std::hint::black_box(&big));
+        std::hint::black_box(c.spec.as_ref().map(pipeline::to_json));
+    });
+    println!(
+        "1,000-task pipeline compile + JSON (native): {:.2} ms (target ≤ 10 ms)",
+        t.as_secs_f64() * 1e3
+    );
+
+    let dist = repo().join("dist");
+    let wasm = std::fs::read_dir(&dist).ok().and_then(|rd| {
+        rd.filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == "wasm"))
+    });
+    match wasm {
+        Some(p) => {
+            let bytes = std::fs::read(&p).unwrap_or_default();
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            let _ = gz.write_all(&bytes);
+            let gz = gz.finish().unwrap_or_default();
+            println!(
+                "front-end wasm: {:.0} KB raw, {:.0} KB gzipped (target ≤ 400 KB) [{}]",
+                bytes.len() as f64 / 1024.0,
+                gz.len() as f64 / 1024.0,
+                p.file_name().and_then(|n| n.to_str()).unwrap_or("")
+            );
+        }
+        None => println!("front-end wasm: no dist/*.wasm; run `trunk build --release` first"),
+    }
+}

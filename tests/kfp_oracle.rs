@@ -1,0 +1,110 @@
+//! The real KFP SDK as the oracle: our compiled specs must load in it, and must match what the
+//! SDK compiles from the same pipeline written in Python.
+
+use std::path::Path;
+
+use canvas_tests::{compile_ok, document, repo, run_python, shared};
+
+fn write_temp(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("pc-oracle-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write temp file");
+    path
+}
+
+#[test]
+fn seed_example_loads_in_the_kfp_sdk() {
+    let spec = compile_ok(&document("examples/pytorch-text-classification.pipeline.json"));
+    for (name, text) in [
+        ("seed.json", pipeline::to_json(&spec)),
+        ("seed.yaml", pipeline::to_yaml(&spec)),
+    ] {
+        let path = write_temp(name, &text);
+        let out = run_python(&[&repo().join("tests/oracle/check_spec.py"), &path]);
+        let report: serde_json::Value = serde_json::from_str(out.trim()).expect("report JSON");
+        assert_eq!(report["name"], "pytorch-text-classifier-pipeline", "{out}");
+        assert_eq!(report["tasks"], 4, "root DAG: 3 tasks and the condition: {out}");
+        assert_eq!(report["executors"], 10, "{out}");
+        assert_eq!(
+            report["inputs"],
+            serde_json::json!([
+                "eval_acc_threshold",
+                "gs_serving_dependencies_path",
+                "gs_train_script_path",
+                "is_hp_tuning_enabled",
+                "pipeline_job_id"
+            ]),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn seed_example_matches_the_kfp_sdk_reference() {
+    let reference = shared().join("reference/seed_pipeline.py");
+    let theirs = write_temp("reference.json", "");
+    run_python(&[&reference, &theirs]);
+    let ours = write_temp(
+        "ours.json",
+        &pipeline::to_json(&compile_ok(&document(
+            "examples/pytorch-text-classification.pipeline.json",
+        ))),
+    );
+    let out = run_python(&[&repo().join("tests/oracle/compare_specs.py"), &ours, &theirs]);
+    assert!(out.contains("0 differences"), "{out}");
+}
+
+#[test]
+fn nested_conditions_match_the_kfp_sdk() {
+    let theirs = write_temp("nested.yaml", "");
+    run_python(&[
+        &repo().join("tests/oracle/pipelines/nested_conditions.py"),
+        &theirs,
+    ]);
+    let ours = write_temp(
+        "nested.json",
+        &pipeline::to_json(&compile_ok(&document(
+            "pipeline/tests/cases/nested_conditions.pipeline.json",
+        ))),
+    );
+    let out = run_python(&[
+        &repo().join("tests/oracle/compare_specs.py"),
+        &ours,
+        Path::new(&theirs),
+    ]);
+    assert!(out.contains("0 differences"), "{out}");
+}
+
+#[test]
+fn the_comparison_catches_differences() {
+    // The oracle comparison must not pass everything: change one dependency and one type.
+    let mut spec = compile_ok(&document("pipeline/tests/cases/nested_conditions.pipeline.json"));
+    if let Some(dag) = spec.root.dag.as_mut() {
+        if let Some(t) = dag.tasks.get_mut("echo-5") {
+            t.dependent_tasks.clear();
+        }
+    }
+    let theirs = write_temp("nested2.yaml", "");
+    run_python(&[&repo().join("tests/oracle/pipelines/nested_conditions.py"), &theirs]);
+    let ours = write_temp("nested2.json", &pipeline::to_json(&spec));
+    let py = canvas_tests::python();
+    let out = std::process::Command::new(py)
+        .arg(repo().join("tests/oracle/compare_specs.py"))
+        .arg(&ours)
+        .arg(&theirs)
+        .output()
+        .expect("python runs");
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("root/echo-5: dependentTasks"), "{text}");
+}
+
+#[test]
+fn builtin_component_yaml_is_what_the_kfp_sdk_generates_from_the_sources() {
+    let out = run_python(&[
+        &repo().join("components/regenerate.py"),
+        Path::new("--check"),
+    ]);
+    assert!(!out.contains("out of date"), "{out}");
+}
