@@ -15,7 +15,9 @@ fn write_temp(name: &str, text: &str) -> std::path::PathBuf {
 
 #[test]
 fn seed_example_loads_in_the_kfp_sdk() {
-    let spec = compile_ok(&document("examples/pytorch-text-classification.pipeline.json"));
+    let spec = compile_ok(&document(
+        "examples/pytorch-text-classification.pipeline.json",
+    ));
     for (name, text) in [
         ("seed.json", pipeline::to_json(&spec)),
         ("seed.yaml", pipeline::to_yaml(&spec)),
@@ -24,7 +26,10 @@ fn seed_example_loads_in_the_kfp_sdk() {
         let out = run_python(&[&repo().join("tests/oracle/check_spec.py"), &path]);
         let report: serde_json::Value = serde_json::from_str(out.trim()).expect("report JSON");
         assert_eq!(report["name"], "pytorch-text-classifier-pipeline", "{out}");
-        assert_eq!(report["tasks"], 4, "root DAG: 3 tasks and the condition: {out}");
+        assert_eq!(
+            report["tasks"], 4,
+            "root DAG: 3 tasks and the condition: {out}"
+        );
         assert_eq!(report["executors"], 10, "{out}");
         assert_eq!(
             report["inputs"],
@@ -51,7 +56,11 @@ fn seed_example_matches_the_kfp_sdk_reference() {
             "examples/pytorch-text-classification.pipeline.json",
         ))),
     );
-    let out = run_python(&[&repo().join("tests/oracle/compare_specs.py"), &ours, &theirs]);
+    let out = run_python(&[
+        &repo().join("tests/oracle/compare_specs.py"),
+        &ours,
+        &theirs,
+    ]);
     assert!(out.contains("0 differences"), "{out}");
 }
 
@@ -79,14 +88,19 @@ fn nested_conditions_match_the_kfp_sdk() {
 #[test]
 fn the_comparison_catches_differences() {
     // The oracle comparison must not pass everything: change one dependency and one type.
-    let mut spec = compile_ok(&document("pipeline/tests/cases/nested_conditions.pipeline.json"));
+    let mut spec = compile_ok(&document(
+        "pipeline/tests/cases/nested_conditions.pipeline.json",
+    ));
     if let Some(dag) = spec.root.dag.as_mut() {
         if let Some(t) = dag.tasks.get_mut("echo-5") {
             t.dependent_tasks.clear();
         }
     }
     let theirs = write_temp("nested2.yaml", "");
-    run_python(&[&repo().join("tests/oracle/pipelines/nested_conditions.py"), &theirs]);
+    run_python(&[
+        &repo().join("tests/oracle/pipelines/nested_conditions.py"),
+        &theirs,
+    ]);
     let ours = write_temp("nested2.json", &pipeline::to_json(&spec));
     let py = canvas_tests::python();
     let out = std::process::Command::new(py)
@@ -107,4 +121,35 @@ fn builtin_component_yaml_is_what_the_kfp_sdk_generates_from_the_sources() {
         Path::new("--check"),
     ]);
     assert!(!out.contains("out of date"), "{out}");
+}
+
+/// Pipelines drawn on the canvas with loops, branches, exit handlers, importers, artifacts and
+/// sub-pipelines (`tests/oracle/pipelines/<name>.pipeline.json`) compile to exactly what the KFP
+/// SDK compiles from the same pipeline written in Python (`<name>.py`).
+#[test]
+fn canvas_pipelines_compile_to_what_the_kfp_sdk_writes() {
+    for name in [
+        "loops",
+        "branches",
+        "exit_handler",
+        "artifacts",
+        "sub_pipeline",
+    ] {
+        let dir = repo().join("tests/oracle/pipelines");
+        let theirs = write_temp(&format!("{name}.sdk.yaml"), "");
+        run_python(&[&dir.join(format!("{name}.py")), &theirs]);
+        let ours = write_temp(
+            &format!("{name}.ours.json"),
+            &pipeline::to_json(&compile_ok(&document(&format!(
+                "tests/oracle/pipelines/{name}.pipeline.json"
+            )))),
+        );
+        let out = run_python(&[
+            &repo().join("tests/oracle/compare_specs.py"),
+            Path::new("--exact"),
+            &ours,
+            &theirs,
+        ]);
+        assert!(out.contains("0 differences"), "{name}: {out}");
+    }
 }

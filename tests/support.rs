@@ -60,7 +60,11 @@ pub fn document(relative: &str) -> pipeline::Document {
 /// Compiles a document that must have no errors.
 pub fn compile_ok(doc: &pipeline::Document) -> pipeline::ir::PipelineSpec {
     let compiled = pipeline::compile(doc);
-    let errors: Vec<String> = compiled.diagnostics.iter().map(ToString::to_string).collect();
+    let errors: Vec<String> = compiled
+        .diagnostics
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     compiled
         .spec
         .unwrap_or_else(|| panic!("document has errors:\n{}", errors.join("\n")))

@@ -1,4 +1,5 @@
-//! The command line: `pipeline-canvas [serve] [...]` and `pipeline-canvas compile <document>`.
+//! The command line: `pipeline-canvas [serve] [...]`, `pipeline-canvas compile <document>` and
+//! `pipeline-canvas import <spec>`.
 //!
 //! Every error is printed to stderr as one readable message and ends the process with a non-zero
 //! status; nothing here panics on bad input.
@@ -39,6 +40,18 @@ pub enum Command {
     Serve(ServeArgs),
     /// Compile a pipeline document to a KFP v2 pipeline spec (JSON or YAML).
     Compile(CompileArgs),
+    /// Import a compiled KFP pipeline or a component YAML file as a pipeline document.
+    Import(ImportArgs),
+}
+
+/// Options of `import`.
+#[derive(Debug, Clone, Args)]
+pub struct ImportArgs {
+    /// The compiled pipeline or component (`*.yaml`, `*.json`); `-` reads standard input.
+    pub spec: PathBuf,
+    /// Write the document to this file instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// Options of `serve`.
@@ -118,6 +131,14 @@ pub enum CliError {
         /// What is wrong.
         message: String,
     },
+    /// The file is not a KFP pipeline or component this version can import.
+    #[error("{path}: cannot import: {message}")]
+    Import {
+        /// The file as given.
+        path: String,
+        /// What is wrong, and where.
+        message: String,
+    },
     /// The pipeline has errors (already printed, one per line).
     #[error("{path}: the pipeline has {count} error{s}; no spec written", s = if *count == 1 { "" } else { "s" })]
     Invalid {
@@ -158,6 +179,10 @@ pub fn main() -> ExitCode {
         Command::Compile(args) => {
             init_logging("warn");
             compile(&args)
+        }
+        Command::Import(args) => {
+            init_logging("warn");
+            import(&args)
         }
     };
     match result {
@@ -244,18 +269,34 @@ pub fn compile(args: &CompileArgs) -> Result<(), CliError> {
         });
     };
     let format = output_format(args);
-    let out = format.write(&spec);
-    match &args.output {
-        Some(file) => write_atomically(file, out.as_bytes()).map_err(|source| CliError::Write {
+    write_output(args.output.as_deref(), format.write(&spec).as_bytes())
+}
+
+/// Imports a compiled pipeline or component file, writing the laid-out document to `--output`
+/// or stdout.
+pub fn import(args: &ImportArgs) -> Result<(), CliError> {
+    let path = args.spec.display().to_string();
+    let text = read_document(&args.spec).map_err(|source| CliError::Read {
+        path: path.clone(),
+        source,
+    })?;
+    let doc = pipeline::import::import_pipeline(&text).map_err(|e| CliError::Import {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    write_output(args.output.as_deref(), doc.to_json().as_bytes())
+}
+
+/// Writes `bytes` to `file` atomically, or to standard output.
+fn write_output(file: Option<&Path>, bytes: &[u8]) -> Result<(), CliError> {
+    match file {
+        Some(file) => write_atomically(file, bytes).map_err(|source| CliError::Write {
             path: file.display().to_string(),
             source,
         }),
         None => {
             let mut stdout = std::io::stdout().lock();
-            match stdout
-                .write_all(out.as_bytes())
-                .and_then(|()| stdout.flush())
-            {
+            match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
                 // The reader went away (`| head`): nothing more to do, as with other tools.
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
                 result => result.map_err(|source| CliError::Write {
@@ -407,7 +448,8 @@ mod tests {
     #[test]
     fn describe_names_node_and_port() {
         let mut doc = Document::new("p");
-        doc.nodes.push(pipeline::Node::new("n3", "get-training-job-details", "c"));
+        doc.nodes
+            .push(pipeline::Node::new("n3", "get-training-job-details", "c"));
         let d = Diagnostic::error("input job_resource is not set").at_port("n3", "job_resource");
         assert_eq!(
             describe(&d, &doc),

@@ -302,3 +302,63 @@ fn serve_answers_over_http_and_survives_bad_requests() {
     assert_eq!(status, 200);
     assert!(body.starts_with("# PIPELINE DEFINITION"), "{body}");
 }
+
+#[test]
+fn import_then_compile_reproduces_a_kfp_spec() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/kfp-conformance/critical/flip_coin.yaml");
+    let doc_path = dir.path().join("flip.pipeline.json");
+    let o = run(&[
+        "import",
+        corpus.to_str().expect("UTF-8"),
+        "-o",
+        doc_path.to_str().expect("UTF-8"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(&doc_path).expect("doc")).expect("JSON");
+    assert_eq!(doc["format"], "pipeline-canvas/v1");
+    assert!(doc["groups"].as_array().is_some_and(|g| g.len() >= 2));
+    let o = run(&[
+        "compile",
+        doc_path.to_str().expect("UTF-8"),
+        "--format",
+        "yaml",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let ours: Value = serde_yaml_ng::from_str(&stdout(&o)).expect("YAML");
+    let theirs: Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(&corpus).expect("corpus")).expect("YAML");
+    for key in ["root", "components", "deploymentSpec", "pipelineInfo"] {
+        assert_eq!(ours[key], theirs[key], "{key}");
+    }
+}
+
+#[test]
+fn import_refuses_bad_files_naming_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = dir.path().join("empty.yaml");
+    std::fs::write(&empty, "").expect("write");
+    let out = dir.path().join("out.json");
+    let o = run(&[
+        "import",
+        empty.to_str().expect("UTF-8"),
+        "-o",
+        out.to_str().expect("UTF-8"),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("empty.yaml: cannot import: the file is empty"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists(), "nothing written");
+    let o = run(&["import", "/no/such/file.yaml"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("cannot read /no/such/file.yaml"),
+        "{}",
+        stderr(&o)
+    );
+}

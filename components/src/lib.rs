@@ -435,7 +435,8 @@ mod tests {
         let upload = entry(&entries, "model-upload").component;
         assert!(upload.input_required("display_name"));
         assert!(!upload.input_required("project"), "project has a default");
-        let Some(ExecutorSpec::Container(deploy)) = entry(&entries, "model-deploy").component.executor
+        let Some(ExecutorSpec::Container(deploy)) =
+            entry(&entries, "model-deploy").component.executor
         else {
             panic!("container");
         };

@@ -20,7 +20,6 @@ const REGION: &str = "us-central1";
 const BUCKET: &str = "gs://my-bucket";
 const MODEL_NAME: &str = "finetuned-bert-classifier";
 
-
 fn train_image_uri() -> String {
     format!("gcr.io/{PROJECT_ID}/pytorch_gpu_train_{MODEL_NAME}")
 }

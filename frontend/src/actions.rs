@@ -154,7 +154,9 @@ pub fn download_document(st: AppState) {
 
 /// Downloads the compiled spec as JSON or YAML.
 pub fn download_spec(st: AppState, format: OutputFormat) {
-    let spec = st.analysis.with_untracked(|a| a.spec.as_ref().map(|s| format.write(s)));
+    let spec = st
+        .analysis
+        .with_untracked(|a| a.spec.as_ref().map(|s| format.write(s)));
     let Some(text) = spec else {
         let n = st.analysis.with_untracked(|a| a.errors());
         st.error(format!(

@@ -28,7 +28,11 @@ fn js_error(e: JsValue) -> String {
 }
 
 /// Sends a request and returns the status and body text.
-async fn fetch_text(method: &str, url: &str, body: Option<String>) -> Result<(u16, String), String> {
+async fn fetch_text(
+    method: &str,
+    url: &str,
+    body: Option<String>,
+) -> Result<(u16, String), String> {
     let init = RequestInit::new();
     init.set_method(method);
     if let Some(b) = &body {

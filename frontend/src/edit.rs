@@ -147,7 +147,8 @@ pub struct Connected {
 
 /// Human name of a node for messages: its task name.
 fn task_name(doc: &Document, id: &str) -> String {
-    doc.node(id).map_or_else(|| id.to_string(), |n| n.name.clone())
+    doc.node(id)
+        .map_or_else(|| id.to_string(), |n| n.name.clone())
 }
 
 /// Wires output `from` to input `to`, refusing with the reason when the types do not match,
@@ -168,10 +169,16 @@ pub fn connect(doc: &mut Document, from: &PortRef, to: &PortRef) -> Result<Conne
     if from.node == to.node {
         return refuse("a task cannot feed its own input".into());
     }
-    let Some(out_ty) = doc.component_of(producer).and_then(|c| c.output_port(&from.port)) else {
+    let Some(out_ty) = doc
+        .component_of(producer)
+        .and_then(|c| c.output_port(&from.port))
+    else {
         return refuse(format!("{} has no output {:?}", producer.name, from.port));
     };
-    let Some(in_ty) = doc.component_of(consumer).and_then(|c| c.input_port(&to.port)) else {
+    let Some(in_ty) = doc
+        .component_of(consumer)
+        .and_then(|c| c.input_port(&to.port))
+    else {
         return refuse(format!("{} has no input {:?}", consumer.name, to.port));
     };
     if let Err(why) = out_ty.can_feed(&in_ty) {
@@ -191,7 +198,12 @@ pub fn connect(doc: &mut Document, from: &PortRef, to: &PortRef) -> Result<Conne
             });
         }
     }
-    if reaches(doc, &to.node, &from.node, existing.as_ref().map(|(id, _)| id.as_str())) {
+    if reaches(
+        doc,
+        &to.node,
+        &from.node,
+        existing.as_ref().map(|(id, _)| id.as_str()),
+    ) {
         return refuse(format!(
             "{} already depends on {}, so this would make a cycle",
             producer.name, consumer.name
@@ -354,11 +366,14 @@ pub fn group_with_members(doc: &Document, gid: &str) -> Vec<(Item, Point)> {
 mod tests {
     use super::*;
     use pipeline::ir::{
-        ArtifactSpec, ArtifactTypeSchema, ContainerSpec, ExecutorSpec, ParameterSpec,
-        ParameterType,
+        ArtifactSpec, ArtifactTypeSchema, ContainerSpec, ExecutorSpec, ParameterSpec, ParameterType,
     };
 
-    fn comp(name: &str, ins: &[(&str, ParameterType)], outs: &[(&str, ParameterType)]) -> ComponentDef {
+    fn comp(
+        name: &str,
+        ins: &[(&str, ParameterType)],
+        outs: &[(&str, ParameterType)],
+    ) -> ComponentDef {
         let mut c = ComponentDef {
             name: name.into(),
             title: None,
@@ -386,8 +401,22 @@ mod tests {
 
     fn two_nodes() -> (Document, String, String) {
         let mut doc = Document::new("p");
-        let a = comp("producer", &[], &[("out_int", ParameterType::NumberInteger), ("out_str", ParameterType::String)]);
-        let mut b = comp("consumer", &[("x", ParameterType::NumberDouble), ("s", ParameterType::String)], &[("y", ParameterType::String)]);
+        let a = comp(
+            "producer",
+            &[],
+            &[
+                ("out_int", ParameterType::NumberInteger),
+                ("out_str", ParameterType::String),
+            ],
+        );
+        let mut b = comp(
+            "consumer",
+            &[
+                ("x", ParameterType::NumberDouble),
+                ("s", ParameterType::String),
+            ],
+            &[("y", ParameterType::String)],
+        );
         b.input_definitions.artifacts.insert(
             "model".into(),
             ArtifactSpec {
@@ -397,7 +426,13 @@ mod tests {
         );
         let p = Point::default();
         let na = add_node(&mut doc, "producer", &a, p, p);
-        let nb = add_node(&mut doc, "consumer", &b, Point { x: 400.0, y: 0.0 }, Point { x: 400.0, y: 0.0 });
+        let nb = add_node(
+            &mut doc,
+            "consumer",
+            &b,
+            Point { x: 400.0, y: 0.0 },
+            Point { x: 400.0, y: 0.0 },
+        );
         (doc, na, nb)
     }
 
@@ -413,7 +448,13 @@ mod tests {
         let (mut doc, a, b) = two_nodes();
         assert_eq!((a.as_str(), b.as_str()), ("n1", "n2"));
         let def = doc.components["producer"].clone();
-        let c = add_node(&mut doc, "producer", &def, Point::default(), Point::default());
+        let c = add_node(
+            &mut doc,
+            "producer",
+            &def,
+            Point::default(),
+            Point::default(),
+        );
         assert_eq!(c, "n3");
         assert_eq!(doc.node("n3").map(|n| n.name.as_str()), Some("producer-2"));
         assert_eq!(doc.components.len(), 2);
@@ -425,7 +466,10 @@ mod tests {
         let ok = connect(&mut doc, &port(&a, "out_int"), &port(&b, "x"));
         assert_eq!(ok.map(|c| c.wire), Ok("w1".to_string()));
         let err = connect(&mut doc, &port(&a, "out_int"), &port(&b, "s")).unwrap_err();
-        assert!(err.contains("an int output cannot feed a str input"), "{err}");
+        assert!(
+            err.contains("an int output cannot feed a str input"),
+            "{err}"
+        );
         let err = connect(&mut doc, &port(&a, "out_str"), &port(&b, "model")).unwrap_err();
         assert!(err.contains("artifact"), "{err}");
         assert_eq!(doc.wires.len(), 1);
@@ -439,7 +483,13 @@ mod tests {
         assert!(c.dropped_binding);
         assert!(doc.node(&b).unwrap().inputs.is_empty());
         let def = doc.components["producer"].clone();
-        let a2 = add_node(&mut doc, "producer", &def, Point::default(), Point::default());
+        let a2 = add_node(
+            &mut doc,
+            "producer",
+            &def,
+            Point::default(),
+            Point::default(),
+        );
         let c2 = connect(&mut doc, &port(&a2, "out_str"), &port(&b, "s")).unwrap();
         assert_eq!(c2.replaced, Some(c.wire));
         assert_eq!(doc.wires.len(), 1);
@@ -450,10 +500,12 @@ mod tests {
         let (mut doc, a, b) = two_nodes();
         connect(&mut doc, &port(&a, "out_str"), &port(&b, "s")).unwrap();
         // b → a would close the cycle: give the producer an input first.
-        doc.components.get_mut("producer").unwrap().input_definitions.parameters.insert(
-            "back".into(),
-            ParameterSpec::of(ParameterType::String),
-        );
+        doc.components
+            .get_mut("producer")
+            .unwrap()
+            .input_definitions
+            .parameters
+            .insert("back".into(), ParameterSpec::of(ParameterType::String));
         let err = connect(&mut doc, &port(&b, "y"), &port(&a, "back")).unwrap_err();
         assert!(err.contains("cycle"), "{err}");
         let err = connect(&mut doc, &port(&b, "y"), &port(&b, "s")).unwrap_err();

@@ -5,7 +5,10 @@ use wasm_bindgen_futures::JsFuture;
 
 /// Offers `text` for download as `filename` (a Blob behind an `<a download>`).
 pub fn download(filename: &str, mime: &str, text: &str) -> Result<(), String> {
-    let err = |e: JsValue| e.as_string().unwrap_or_else(|| "download failed".to_string());
+    let err = |e: JsValue| {
+        e.as_string()
+            .unwrap_or_else(|| "download failed".to_string())
+    };
     let parts = js_sys::Array::of1(&JsValue::from_str(text));
     let opts = web_sys::BlobPropertyBag::new();
     opts.set_type(mime);
@@ -31,10 +34,8 @@ pub fn download(filename: &str, mime: &str, text: &str) -> Result<(), String> {
         let _ = web_sys::Url::revoke_object_url(&url);
     });
     if let Some(w) = web_sys::window() {
-        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
-            revoke.unchecked_ref(),
-            60_000,
-        );
+        let _ =
+            w.set_timeout_with_callback_and_timeout_and_arguments_0(revoke.unchecked_ref(), 60_000);
     }
     Ok(())
 }
@@ -43,7 +44,10 @@ pub fn download(filename: &str, mime: &str, text: &str) -> Result<(), String> {
 pub async fn read_text(file: &web_sys::File) -> Result<String, String> {
     JsFuture::from(file.text())
         .await
-        .map_err(|e| e.as_string().unwrap_or_else(|| "could not read the file".to_string()))?
+        .map_err(|e| {
+            e.as_string()
+                .unwrap_or_else(|| "could not read the file".to_string())
+        })?
         .as_string()
         .ok_or_else(|| "the file is not text".to_string())
 }

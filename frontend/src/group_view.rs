@@ -18,20 +18,28 @@ pub fn kind_label(doc: &pipeline::Document, kind: &GroupKind) -> (&'static str, 
         GroupKind::Condition { expression } => ("if", expression.clone(), false),
         GroupKind::Else => ("else", String::new(), false),
         GroupKind::Branches => ("if / elif / else", String::new(), false),
-        GroupKind::Loop { items, parallelism, .. } => {
+        GroupKind::Loop {
+            items, parallelism, ..
+        } => {
             let what = match items {
                 LoopItems::Raw(r) => r.clone(),
                 LoopItems::Parameter(p) => p.clone(),
                 LoopItems::Output(o) => {
-                    let task = doc.node(&o.node).map_or(o.node.as_str(), |n| n.name.as_str());
+                    let task = doc
+                        .node(&o.node)
+                        .map_or(o.node.as_str(), |n| n.name.as_str());
                     format!("{task}.{}", o.port)
                 }
             };
-            let par = parallelism.map(|p| format!(" (parallelism {p})")).unwrap_or_default();
+            let par = parallelism
+                .map(|p| format!(" (parallelism {p})"))
+                .unwrap_or_default();
             ("for each", format!("{what}{par}"), false)
         }
         GroupKind::ExitHandler { exit_node } => {
-            let task = doc.node(exit_node).map_or(exit_node.as_str(), |n| n.name.as_str());
+            let task = doc
+                .node(exit_node)
+                .map_or(exit_node.as_str(), |n| n.name.as_str());
             ("exit handler", format!("finally run {task}"), false)
         }
     }
@@ -46,12 +54,14 @@ pub fn GroupView(id: String) -> impl IntoView {
         Memo::new(move |_| st.doc.with(|d| d.group(&id).cloned()))
     };
     let rect = Memo::new(move |_| {
-        group.with(|g| g.as_ref().map(layout::group_rect)).unwrap_or(layout::Rect {
-            x: 0.0,
-            y: 0.0,
-            w: 0.0,
-            h: 0.0,
-        })
+        group
+            .with(|g| g.as_ref().map(layout::group_rect))
+            .unwrap_or(layout::Rect {
+                x: 0.0,
+                y: 0.0,
+                w: 0.0,
+                h: 0.0,
+            })
     });
     let errors = {
         let id = id.clone();
@@ -65,7 +75,10 @@ pub fn GroupView(id: String) -> impl IntoView {
     };
     let selected = {
         let id = id.clone();
-        Memo::new(move |_| st.selection.with(|s| matches!(s, Selection::Group(x) if *x == id)))
+        Memo::new(move |_| {
+            st.selection
+                .with(|s| matches!(s, Selection::Group(x) if *x == id))
+        })
     };
     let title = Memo::new(move |_| {
         group.with(|g| {

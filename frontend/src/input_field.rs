@@ -31,7 +31,10 @@ pub fn InputField(
     let port = info.name.clone();
     let binding = {
         let (node, port) = (node.clone(), port.clone());
-        Memo::new(move |_| st.doc.with(|d| d.node(&node).and_then(|n| n.inputs.get(&port).cloned())))
+        Memo::new(move |_| {
+            st.doc
+                .with(|d| d.node(&node).and_then(|n| n.inputs.get(&port).cloned()))
+        })
     };
     let wired_from = {
         let (node, port) = (node.clone(), port.clone());
@@ -41,7 +44,9 @@ pub fn InputField(
                     .iter()
                     .find(|w| w.to.node == node && w.to.port == port)
                     .map(|w| {
-                        let src = d.node(&w.from.node).map_or(w.from.node.clone(), |n| n.name.clone());
+                        let src = d
+                            .node(&w.from.node)
+                            .map_or(w.from.node.clone(), |n| n.name.clone());
                         (w.id.clone(), format!("{src}.{}", w.from.port))
                     })
             })
@@ -52,7 +57,8 @@ pub fn InputField(
         Memo::new(move |_| {
             st.analysis.with(|a| {
                 messages(&a.diagnostics, |d| {
-                    d.node.as_deref() == Some(node.as_str()) && d.port.as_deref() == Some(port.as_str())
+                    d.node.as_deref() == Some(node.as_str())
+                        && d.port.as_deref() == Some(port.as_str())
                 })
             })
         })
@@ -142,7 +148,9 @@ fn ParameterEditor(
             _ => {}
         }
         let stored = value_of(b.as_ref());
-        if mode.get_untracked() == Mode::Value && !text_matches(ty, &draft.get_untracked(), stored.as_ref()) {
+        if mode.get_untracked() == Mode::Value
+            && !text_matches(ty, &draft.get_untracked(), stored.as_ref())
+        {
             draft.set(stored.map(|v| render_value(&v)).unwrap_or_default());
             local_err.set(None);
         }
@@ -189,11 +197,15 @@ fn ParameterEditor(
             mode.set(m);
             match m {
                 Mode::Parameter => {
-                    let first = params.with_untracked(|p| p.iter().find(|p| p.2).map(|p| p.0.clone()));
+                    let first =
+                        params.with_untracked(|p| p.iter().find(|p| p.2).map(|p| p.0.clone()));
                     set(first.map(Binding::Parameter));
                 }
                 Mode::Value => {
-                    set(parse_value(ty, &draft.get_untracked()).ok().flatten().map(Binding::Value));
+                    set(parse_value(ty, &draft.get_untracked())
+                        .ok()
+                        .flatten()
+                        .map(Binding::Value));
                 }
             }
         }
@@ -310,9 +322,9 @@ fn ParameterEditor(
         let err_view = {
             let err_id = format!("{testid}-error");
             move || {
-                local_err
-                    .get()
-                    .map(|e| view! { <div class="field-error" data-testid=err_id.clone()>{e}</div> })
+                local_err.get().map(
+                    |e| view! { <div class="field-error" data-testid=err_id.clone()>{e}</div> },
+                )
             }
         };
         let picker = (m == Mode::Parameter).then(|| {

@@ -230,7 +230,9 @@ fn drop_wire(st: &AppState, from: &PortRef, c: (f64, f64)) {
             Err(why) => st.error(why),
         }
     } else if port_at(c, "data-port-out").is_some() {
-        st.error("Cannot connect two outputs: drop the wire on an input port (left side of a task)");
+        st.error(
+            "Cannot connect two outputs: drop the wire on an input port (left side of a task)",
+        );
     }
 }
 

@@ -175,9 +175,7 @@ pub fn wire_path(a: Point, b: Point) -> String {
 pub fn innermost_group_at(doc: &Document, p: Point, exclude: Option<&str>) -> Option<String> {
     doc.groups
         .iter()
-        .filter(|g| {
-            exclude.is_none_or(|ex| !doc.group_chain(Some(&g.id)).iter().any(|c| c == ex))
-        })
+        .filter(|g| exclude.is_none_or(|ex| !doc.group_chain(Some(&g.id)).iter().any(|c| c == ex)))
         .filter(|g| group_rect(g).contains(p))
         .max_by(|a, b| {
             let da = doc.group_chain(Some(&a.id)).len();
@@ -194,9 +192,7 @@ pub fn innermost_group_at(doc: &Document, p: Point, exclude: Option<&str>) -> Op
 pub fn innermost_group_around(doc: &Document, r: &Rect, exclude: Option<&str>) -> Option<String> {
     doc.groups
         .iter()
-        .filter(|g| {
-            exclude.is_none_or(|ex| !doc.group_chain(Some(&g.id)).iter().any(|c| c == ex))
-        })
+        .filter(|g| exclude.is_none_or(|ex| !doc.group_chain(Some(&g.id)).iter().any(|c| c == ex)))
         .filter(|g| group_rect(g).contains_rect(r))
         .max_by(|a, b| {
             let da = doc.group_chain(Some(&a.id)).len();
@@ -244,13 +240,20 @@ mod tests {
     fn finds_the_innermost_group() {
         let mut doc = Document::new("p");
         doc.groups.push(group("g1", None, 0.0, 0.0, 1000.0, 1000.0));
-        doc.groups.push(group("g2", Some("g1"), 100.0, 100.0, 300.0, 300.0));
+        doc.groups
+            .push(group("g2", Some("g1"), 100.0, 100.0, 300.0, 300.0));
         let inner = Point { x: 150.0, y: 150.0 };
         let outer = Point { x: 800.0, y: 800.0 };
         assert_eq!(innermost_group_at(&doc, inner, None).as_deref(), Some("g2"));
         assert_eq!(innermost_group_at(&doc, outer, None).as_deref(), Some("g1"));
-        assert_eq!(innermost_group_at(&doc, Point { x: -5.0, y: 0.0 }, None), None);
-        assert_eq!(innermost_group_at(&doc, inner, Some("g2")).as_deref(), Some("g1"));
+        assert_eq!(
+            innermost_group_at(&doc, Point { x: -5.0, y: 0.0 }, None),
+            None
+        );
+        assert_eq!(
+            innermost_group_at(&doc, inner, Some("g2")).as_deref(),
+            Some("g1")
+        );
         assert_eq!(innermost_group_at(&doc, inner, Some("g1")), None);
     }
 

@@ -75,7 +75,10 @@ pub fn NodeView(id: String) -> impl IntoView {
     };
     let selected = {
         let id = id.clone();
-        Memo::new(move |_| st.selection.with(|s| matches!(s, Selection::Node(x) if *x == id)))
+        Memo::new(move |_| {
+            st.selection
+                .with(|s| matches!(s, Selection::Node(x) if *x == id))
+        })
     };
     let color = Memo::new(move |_| {
         let key = names.with(|n| n.2.clone());
@@ -198,7 +201,11 @@ fn InPort(
     let errors = {
         let name = name.clone();
         Memo::new(move |_| {
-            diags.with(|d| messages(d, |d| d.is_error() && d.port.as_deref() == Some(name.as_str())))
+            diags.with(|d| {
+                messages(d, |d| {
+                    d.is_error() && d.port.as_deref() == Some(name.as_str())
+                })
+            })
         })
     };
     let connected = {
@@ -208,10 +215,8 @@ fn InPort(
     let bound = {
         let (node, name) = (node.clone(), name.clone());
         Memo::new(move |_| {
-            st.doc.with(|d| {
-                d.node(&node)
-                    .is_some_and(|n| n.inputs.contains_key(&name))
-            })
+            st.doc
+                .with(|d| d.node(&node).is_some_and(|n| n.inputs.contains_key(&name)))
         })
     };
     // While a wire is drawn: can it end here?

@@ -17,9 +17,14 @@ pub fn Palette() -> impl IntoView {
         st.catalog.with(|c| {
             let mut by_cat: BTreeMap<String, Vec<CatalogEntry>> = BTreeMap::new();
             for e in c {
-                let hay = format!("{} {} {} {}", e.id, e.title, e.description, e.category).to_lowercase();
+                let hay =
+                    format!("{} {} {} {}", e.id, e.title, e.description, e.category).to_lowercase();
                 if f.is_empty() || hay.contains(&f) {
-                    let cat = if e.category.is_empty() { "Other".to_string() } else { e.category.clone() };
+                    let cat = if e.category.is_empty() {
+                        "Other".to_string()
+                    } else {
+                        e.category.clone()
+                    };
                     by_cat.entry(cat).or_default().push(e.clone());
                 }
             }

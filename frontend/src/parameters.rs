@@ -122,7 +122,9 @@ fn ParameterRow(index: usize) -> impl IntoView {
             p.as_ref()
                 .map_or((ParameterType::String, None), |p| (p.ty, p.default.clone()))
         });
-        if !text_matches(t, &draft.get_untracked(), stored.as_ref()) && local_err.get_untracked().is_none() {
+        if !text_matches(t, &draft.get_untracked(), stored.as_ref())
+            && local_err.get_untracked().is_none()
+        {
             draft.set(stored.map(|v| render_value(&v)).unwrap_or_default());
         }
     });

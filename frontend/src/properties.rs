@@ -50,7 +50,10 @@ fn NodeProperties(id: String) -> impl IntoView {
     };
     let comp = {
         let id = id.clone();
-        Memo::new(move |_| st.doc.with(|d| d.node(&id).and_then(|n| d.component_of(n)).cloned()))
+        Memo::new(move |_| {
+            st.doc
+                .with(|d| d.node(&id).and_then(|n| d.component_of(n)).cloned())
+        })
     };
     let node_diags = {
         let id = id.clone();
@@ -266,9 +269,8 @@ fn GroupProperties(id: String) -> impl IntoView {
     let errors = {
         let id = id.clone();
         Memo::new(move |_| {
-            st.analysis.with(|a| {
-                messages(&a.diagnostics, |d| d.group.as_deref() == Some(id.as_str()))
-            })
+            st.analysis
+                .with(|a| messages(&a.diagnostics, |d| d.group.as_deref() == Some(id.as_str())))
         })
     };
     // What a condition may read: task outputs (parameters) and pipeline parameters.
@@ -301,8 +303,11 @@ fn GroupProperties(id: String) -> impl IntoView {
         let id = id.clone();
         move |text: String| {
             st.edit(|d| {
-                if let Some(GroupKind::Condition { expression }) =
-                    d.groups.iter_mut().find(|g| g.id == id).map(|g| &mut g.kind)
+                if let Some(GroupKind::Condition { expression }) = d
+                    .groups
+                    .iter_mut()
+                    .find(|g| g.id == id)
+                    .map(|g| &mut g.kind)
                 {
                     *expression = text;
                 }
@@ -348,7 +353,12 @@ fn GroupProperties(id: String) -> impl IntoView {
     };
 
     let is_condition = Memo::new(move |_| {
-        group.with(|g| matches!(g.as_ref().map(|g| &g.kind), Some(GroupKind::Condition { .. })))
+        group.with(|g| {
+            matches!(
+                g.as_ref().map(|g| &g.kind),
+                Some(GroupKind::Condition { .. })
+            )
+        })
     });
     let kind_text = {
         let id = id.clone();
@@ -443,13 +453,22 @@ fn WireProperties(id: String) -> impl IntoView {
                     let node = d.node(n);
                     let ty = node
                         .and_then(|x| d.component_of(x))
-                        .and_then(|c| if out { c.output_port(port) } else { c.input_port(port) })
+                        .and_then(|c| {
+                            if out {
+                                c.output_port(port)
+                            } else {
+                                c.input_port(port)
+                            }
+                        })
                         .map(|t| t.label())
                         .unwrap_or_else(|| "?".into());
                     let name = node.map_or(n.to_string(), |x| x.name.clone());
                     format!("{name}.{port} ({ty})")
                 };
-                Some((side(&w.from.node, &w.from.port, true), side(&w.to.node, &w.to.port, false)))
+                Some((
+                    side(&w.from.node, &w.from.port, true),
+                    side(&w.to.node, &w.to.port, false),
+                ))
             })
         })
     };

@@ -249,8 +249,12 @@ impl AppState {
         let shape = Memo::new(move |_| {
             doc.with(|d| {
                 let mut d = d.clone();
-                d.nodes.iter_mut().for_each(|n| n.position = Point::default());
-                d.groups.iter_mut().for_each(|g| g.position = Point::default());
+                d.nodes
+                    .iter_mut()
+                    .for_each(|n| n.position = Point::default());
+                d.groups
+                    .iter_mut()
+                    .for_each(|g| g.position = Point::default());
                 d
             })
         });
@@ -330,12 +334,14 @@ impl AppState {
 
     /// Clears the selection when it points at something no longer there.
     fn drop_stale_selection(&self) {
-        let gone = self.doc.with_untracked(|d| match &self.selection.get_untracked() {
-            Selection::None => false,
-            Selection::Node(id) => d.node(id).is_none(),
-            Selection::Wire(id) => !d.wires.iter().any(|w| &w.id == id),
-            Selection::Group(id) => d.group(id).is_none(),
-        });
+        let gone = self
+            .doc
+            .with_untracked(|d| match &self.selection.get_untracked() {
+                Selection::None => false,
+                Selection::Node(id) => d.node(id).is_none(),
+                Selection::Wire(id) => !d.wires.iter().any(|w| &w.id == id),
+                Selection::Group(id) => d.group(id).is_none(),
+            });
         if gone {
             self.selection.set(Selection::None);
         }
@@ -355,7 +361,9 @@ impl AppState {
 
     /// Shows a message in the status bar.
     pub fn say(&self, kind: StatusKind, text: impl Into<String>) {
-        let seq = self.status.with_untracked(|s| s.as_ref().map_or(0, |s| s.seq + 1));
+        let seq = self
+            .status
+            .with_untracked(|s| s.as_ref().map_or(0, |s| s.seq + 1));
         self.status.set(Some(Status {
             kind,
             text: text.into(),
@@ -450,9 +458,9 @@ pub fn category_color(category: &str) -> &'static str {
         "Control flow" => PALETTE[4],
         "" => "#6b7385",
         other => {
-            let h = other
-                .bytes()
-                .fold(5381u32, |h, b| h.wrapping_mul(33).wrapping_add(u32::from(b)));
+            let h = other.bytes().fold(5381u32, |h, b| {
+                h.wrapping_mul(33).wrapping_add(u32::from(b))
+            });
             PALETTE[(h % PALETTE.len() as u32) as usize]
         }
     }

@@ -8,7 +8,10 @@ use crate::state::{use_state, StatusKind};
 #[component]
 pub fn StatusBar() -> impl IntoView {
     let st = use_state();
-    let counts = Memo::new(move |_| st.doc.with(|d| (d.nodes.len(), d.wires.len(), d.groups.len())));
+    let counts = Memo::new(move |_| {
+        st.doc
+            .with(|d| (d.nodes.len(), d.wires.len(), d.groups.len()))
+    });
     let kind = move || {
         st.status.with(|s| match s.as_ref().map(|s| s.kind) {
             Some(StatusKind::Error) => "error",

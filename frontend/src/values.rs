@@ -91,12 +91,16 @@ mod tests {
         use ParameterType::*;
         assert_eq!(parse_value(String, "abc"), Ok(Some(json!("abc"))));
         assert_eq!(parse_value(NumberInteger, " 42 "), Ok(Some(json!(42))));
-        assert!(parse_value(NumberInteger, "4.5").unwrap_err().contains("whole number"));
+        assert!(parse_value(NumberInteger, "4.5")
+            .unwrap_err()
+            .contains("whole number"));
         assert_eq!(parse_value(NumberDouble, "0.87"), Ok(Some(json!(0.87))));
         assert!(parse_value(NumberDouble, "abc").is_err());
         assert_eq!(parse_value(List, "[1, \"a\"]"), Ok(Some(json!([1, "a"]))));
         assert!(parse_value(List, "{}").unwrap_err().contains("JSON list"));
-        assert!(parse_value(Struct, "{oops").unwrap_err().starts_with("invalid JSON"));
+        assert!(parse_value(Struct, "{oops")
+            .unwrap_err()
+            .starts_with("invalid JSON"));
         assert_eq!(parse_value(Struct, "{\"a\": 1}"), Ok(Some(json!({"a": 1}))));
         assert_eq!(parse_value(Boolean, "true"), Ok(Some(json!(true))));
         assert_eq!(parse_value(String, "   "), Ok(None));
@@ -104,8 +108,16 @@ mod tests {
 
     #[test]
     fn text_matches_stored_numbers_loosely() {
-        assert!(text_matches(ParameterType::NumberDouble, "1", Some(&json!(1.0))));
-        assert!(!text_matches(ParameterType::NumberDouble, "2", Some(&json!(1.0))));
+        assert!(text_matches(
+            ParameterType::NumberDouble,
+            "1",
+            Some(&json!(1.0))
+        ));
+        assert!(!text_matches(
+            ParameterType::NumberDouble,
+            "2",
+            Some(&json!(1.0))
+        ));
         assert!(text_matches(ParameterType::String, "", None));
     }
 }

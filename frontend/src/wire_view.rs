@@ -54,7 +54,10 @@ pub fn WireView(id: String) -> impl IntoView {
     };
     let selected = {
         let id = id.clone();
-        Memo::new(move |_| st.selection.with(|s| matches!(s, Selection::Wire(x) if *x == id)))
+        Memo::new(move |_| {
+            st.selection
+                .with(|s| matches!(s, Selection::Wire(x) if *x == id))
+        })
     };
     let on_pointerdown = {
         let id = id.clone();

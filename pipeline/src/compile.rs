@@ -70,7 +70,9 @@ pub(crate) fn normalize(v: &Value) -> Value {
             .and_then(serde_json::Number::from_f64)
             .map_or_else(|| v.clone(), Value::Number),
         Value::Array(a) => Value::Array(a.iter().map(normalize).collect()),
-        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), normalize(v))).collect()),
+        Value::Object(o) => {
+            Value::Object(o.iter().map(|(k, v)| (k.clone(), normalize(v))).collect())
+        }
         _ => v.clone(),
     }
 }
@@ -97,9 +99,16 @@ enum Channel {
 #[derive(Debug, Clone)]
 enum Export {
     /// From one sub-task output.
-    Single { from: Elem, key: String, ty: PortType },
+    Single {
+        from: Elem,
+        key: String,
+        ty: PortType,
+    },
     /// From whichever branch ran.
-    OneOf { from: Vec<(Elem, String)>, ty: PortType },
+    OneOf {
+        from: Vec<(Elem, String)>,
+        ty: PortType,
+    },
 }
 
 struct Builder<'a, 'd> {
@@ -122,7 +131,9 @@ fn build_pipeline(m: &Model<'_>, out: &mut Out) -> ComponentSpec {
     let doc = m.doc;
     let mut deps: HashMap<Elem, BTreeSet<String>> = HashMap::new();
     for &(from, to) in &m.edges {
-        deps.entry(to).or_default().insert(m.task_name(from).to_string());
+        deps.entry(to)
+            .or_default()
+            .insert(m.task_name(from).to_string());
     }
     // Components first: a name already taken by a different component (in a sub-pipeline)
     // gets the next free `-N` suffix, as the KFP SDK does.
@@ -184,8 +195,13 @@ fn build_pipeline(m: &Model<'_>, out: &mut Out) -> ComponentSpec {
         conditions: Vec::new(),
         members: HashMap::new(),
     };
-    b.conditions = (0..doc.groups.len()).map(|g| b.effective_condition(g)).collect();
-    for e in (0..doc.nodes.len()).map(Elem::Node).chain((0..doc.groups.len()).map(Elem::Group)) {
+    b.conditions = (0..doc.groups.len())
+        .map(|g| b.effective_condition(g))
+        .collect();
+    for e in (0..doc.nodes.len())
+        .map(Elem::Node)
+        .chain((0..doc.groups.len()).map(Elem::Group))
+    {
         b.members.entry(m.container(e)).or_default().push(e);
     }
     b.collect_needs();
@@ -202,7 +218,8 @@ fn build_pipeline(m: &Model<'_>, out: &mut Out) -> ComponentSpec {
                 .and_then(|e| non_empty_outputs(output_definitions(e))),
             ..ComponentSpec::default()
         };
-        out.components.insert(format!("comp-{}", m.group_task[g]), comp);
+        out.components
+            .insert(format!("comp-{}", m.group_task[g]), comp);
     }
 
     let mut inputs = InputDefinitions::default();
@@ -312,7 +329,9 @@ impl Builder<'_, '_> {
     fn effective_condition(&self, g: usize) -> Option<Expr> {
         let m = self.m;
         let own = m.conditions.get(&g).cloned();
-        let Some(parent) = m.parent[g].filter(|p| matches!(self.doc().groups[*p].kind, GroupKind::Branches)) else {
+        let Some(parent) =
+            m.parent[g].filter(|p| matches!(self.doc().groups[*p].kind, GroupKind::Branches))
+        else {
             return own;
         };
         let mut acc: Option<Expr> = None;
@@ -484,7 +503,9 @@ impl Builder<'_, '_> {
         let mut selectors = Vec::new();
         let mut ty = None;
         for s in sources {
-            if let Some(Export::Single { from, key, ty: t }) = self.export_to(std::slice::from_ref(s), Some(b)) {
+            if let Some(Export::Single { from, key, ty: t }) =
+                self.export_to(std::slice::from_ref(s), Some(b))
+            {
                 selectors.push((from, key));
                 ty.get_or_insert(t);
             }
@@ -569,7 +590,12 @@ impl Builder<'_, '_> {
         match ch {
             Channel::Param(p) => param_channel(p),
             Channel::Output(n, port) => output_channel(&self.doc().nodes[*n].name, port),
-            Channel::LoopItem(g) => self.m.loop_items.get(g).map(|(n, _)| n.clone()).unwrap_or_default(),
+            Channel::LoopItem(g) => self
+                .m
+                .loop_items
+                .get(g)
+                .map(|(n, _)| n.clone())
+                .unwrap_or_default(),
         }
     }
 
@@ -577,15 +603,29 @@ impl Builder<'_, '_> {
         match ch {
             Channel::Param(p) => self.doc().input_type(p),
             Channel::Output(n, port) => self.m.output_type(*n, port),
-            Channel::LoopItem(g) => self.m.loop_items.get(g).map(|(_, t)| PortType::Parameter(*t)),
+            Channel::LoopItem(g) => self
+                .m
+                .loop_items
+                .get(g)
+                .map(|(_, t)| PortType::Parameter(*t)),
         }
     }
 
     /// The input definitions of a group: one per channel it needs, plus a loop's item.
     fn group_inputs(&self, g: usize) -> InputDefinitions {
         let mut defs = InputDefinitions::default();
-        let own_item = self.m.loop_items.contains_key(&g).then_some(Channel::LoopItem(g));
-        for ch in self.needs.get(&g).into_iter().flatten().chain(own_item.as_ref()) {
+        let own_item = self
+            .m
+            .loop_items
+            .contains_key(&g)
+            .then_some(Channel::LoopItem(g));
+        for ch in self
+            .needs
+            .get(&g)
+            .into_iter()
+            .flatten()
+            .chain(own_item.as_ref())
+        {
             let name = self.channel_name(ch);
             match self.channel_type(ch) {
                 Some(PortType::Parameter(t)) => {
@@ -627,7 +667,11 @@ impl Builder<'_, '_> {
         let is_artifact = matches!(self.channel_type(ch), Some(PortType::Artifact(..)));
         let (component_input, task_output) = match ch {
             Channel::Param(p) => (
-                Some(if scope.is_none() { p.clone() } else { param_channel(p) }),
+                Some(if scope.is_none() {
+                    p.clone()
+                } else {
+                    param_channel(p)
+                }),
                 None,
             ),
             Channel::Output(n, port) => {
@@ -667,7 +711,12 @@ impl Builder<'_, '_> {
     }
 
     fn bind_export(&mut self, inputs: &mut TaskInputsSpec, key: &str, e: Export) {
-        let Export::Single { from, key: out_key, ty } = e else {
+        let Export::Single {
+            from,
+            key: out_key,
+            ty,
+        } = e
+        else {
             return;
         };
         let producer_task = self.m.task_name(from).to_string();
@@ -720,12 +769,16 @@ impl Builder<'_, '_> {
                         inputs.parameters.insert(
                             port.clone(),
                             InputParameterSpec {
-                                runtime_value: Some(ValueOrRuntimeParameter::constant(normalize(v))),
+                                runtime_value: Some(ValueOrRuntimeParameter::constant(normalize(
+                                    v,
+                                ))),
                                 ..Default::default()
                             },
                         );
                     }
-                    Source::Param(p) => self.bind(&mut inputs, port, &Channel::Param(p.clone()), scope),
+                    Source::Param(p) => {
+                        self.bind(&mut inputs, port, &Channel::Param(p.clone()), scope)
+                    }
                     Source::Output(p, out) if m.encloses(m.container(Elem::Node(*p)), scope) => {
                         self.bind(&mut inputs, port, &Channel::Output(*p, out.clone()), scope)
                     }
@@ -853,7 +906,8 @@ impl Builder<'_, '_> {
     fn operand_cel(&self, o: &Operand) -> (String, bool) {
         match self.operand_channel(o) {
             Some(ch) => {
-                let int = self.channel_type(&ch) == Some(PortType::Parameter(ParameterType::NumberInteger));
+                let int = self.channel_type(&ch)
+                    == Some(PortType::Parameter(ParameterType::NumberInteger));
                 (self.channel_name(&ch), int)
             }
             None => (String::new(), false),

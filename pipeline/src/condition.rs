@@ -169,7 +169,9 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ConditionError> {
                 }
                 out.push((start, Tok::Num(text.to_string())));
             }
-            b'-' if bytes.get(i + 1).is_some_and(|b| b.is_ascii_digit() || *b == b'.')
+            b'-' if bytes
+                .get(i + 1)
+                .is_some_and(|b| b.is_ascii_digit() || *b == b'.')
                 && !matches!(
                     out.last(),
                     Some((_, Tok::Num(_) | Tok::Str(_) | Tok::Ident(_) | Tok::RParen))
@@ -201,12 +203,7 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ConditionError> {
                         b'=' => {
                             return Err(err(start, "use == to compare, not =".into()));
                         }
-                        _ => {
-                            return Err(err(
-                                start,
-                                format!("unexpected {:?}", char::from(c)),
-                            ))
-                        }
+                        _ => return Err(err(start, format!("unexpected {:?}", char::from(c)))),
                     },
                 };
                 i += if matches!(two, "==" | "!=" | "<=" | ">=" | "&&" | "||") {
@@ -637,7 +634,9 @@ impl CelParser<'_> {
             }
             return (self.resolve)(&name).ok_or(ConditionError {
                 offset: start,
-                message: format!("the condition reads {name:?}, which is not an input of its group"),
+                message: format!(
+                    "the condition reads {name:?}, which is not an input of its group"
+                ),
             });
         }
         let rest = &self.src[self.pos..];
@@ -652,7 +651,13 @@ impl CelParser<'_> {
         }
         let len = rest
             .char_indices()
-            .find(|&(i, c)| !(c.is_ascii_digit() || c == '.' || c == 'e' || c == 'E' || ((c == '-' || c == '+') && (i == 0 || rest[..i].ends_with(['e', 'E'])))))
+            .find(|&(i, c)| {
+                !(c.is_ascii_digit()
+                    || c == '.'
+                    || c == 'e'
+                    || c == 'E'
+                    || ((c == '-' || c == '+') && (i == 0 || rest[..i].ends_with(['e', 'E']))))
+            })
             .map_or(rest.len(), |(i, _)| i);
         let num = &rest[..len];
         if len > 0 && num.parse::<f64>().is_ok() {

@@ -157,7 +157,11 @@ impl Document {
     /// A task name based on `base` that no node uses yet (`base`, `base-2`, `base-3`, …).
     pub fn fresh_node_name(&self, base: &str) -> String {
         let base = crate::names::sanitize(base);
-        let base = if base.is_empty() { "task".to_string() } else { base };
+        let base = if base.is_empty() {
+            "task".to_string()
+        } else {
+            base
+        };
         if self.node_by_name(&base).is_none() {
             return base;
         }
@@ -355,7 +359,8 @@ impl PortType {
     pub fn can_feed(&self, input: &PortType) -> Result<(), String> {
         match (self, input) {
             (PortType::Parameter(a), PortType::Parameter(b)) => {
-                if a == b || (*a == ParameterType::NumberInteger && *b == ParameterType::NumberDouble)
+                if a == b
+                    || (*a == ParameterType::NumberInteger && *b == ParameterType::NumberDouble)
                 {
                     Ok(())
                 } else {

@@ -60,12 +60,17 @@ pub fn parse_file(text: &str) -> Result<SpecFile, ImportError> {
         let spec: PipelineSpec = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let inner = e.inner();
             if inner.is_syntax() || inner.is_eof() {
-                ImportError::Syntax(format!("line {}, column {}: {inner}", inner.line(), inner.column()))
+                ImportError::Syntax(format!(
+                    "line {}, column {}: {inner}",
+                    inner.line(),
+                    inner.column()
+                ))
             } else {
                 ImportError::Shape(format!("at {}: {inner}", json_path(&e.path().to_string())))
             }
         })?;
-        de.end().map_err(|e| ImportError::Syntax(format!("after the JSON object: {e}")))?;
+        de.end()
+            .map_err(|e| ImportError::Syntax(format!("after the JSON object: {e}")))?;
         return Ok(SpecFile {
             spec,
             platform_spec: None,
@@ -89,7 +94,11 @@ pub fn parse_file(text: &str) -> Result<SpecFile, ImportError> {
         return Err(ImportError::Shape("the top level is not a mapping".into()));
     }
     let spec: PipelineSpec = serde_path_to_error::deserialize(first).map_err(|e| {
-        ImportError::Shape(format!("at {}: {}", json_path(&e.path().to_string()), e.inner()))
+        ImportError::Shape(format!(
+            "at {}: {}",
+            json_path(&e.path().to_string()),
+            e.inner()
+        ))
     })?;
     let platform_spec = values.next();
     if let Some(p) = &platform_spec {
@@ -144,12 +153,15 @@ pub fn component_from_yaml(text: &str) -> Result<ComponentDef, ImportError> {
         .iter()
         .next()
         .ok_or_else(|| ImportError::Invalid("root DAG has no task".into()))?;
-    let comp: &ComponentSpec = spec.components.get(&task.component_ref.name).ok_or_else(|| {
-        ImportError::Invalid(format!(
-            "task refers to component {:?}, which is not defined",
-            task.component_ref.name
-        ))
-    })?;
+    let comp: &ComponentSpec = spec
+        .components
+        .get(&task.component_ref.name)
+        .ok_or_else(|| {
+            ImportError::Invalid(format!(
+                "task refers to component {:?}, which is not defined",
+                task.component_ref.name
+            ))
+        })?;
     let label = comp.executor_label.as_deref().ok_or_else(|| {
         ImportError::Invalid(format!(
             "component {:?} has no executor (sub-pipelines are not components)",
@@ -339,7 +351,10 @@ impl<'s> Importer<'s> {
                     "branches" => GroupKind::Branches,
                     "loop" => GroupKind::Loop {
                         items: LoopItems::Raw(String::new()),
-                        parallelism: task.iterator_policy.as_ref().and_then(|p| p.parallelism_limit),
+                        parallelism: task
+                            .iterator_policy
+                            .as_ref()
+                            .and_then(|p| p.parallelism_limit),
                         item_input: None,
                     },
                     _ => GroupKind::ExitHandler {
@@ -355,7 +370,13 @@ impl<'s> Importer<'s> {
                     position: Default::default(),
                     size: Default::default(),
                 });
-                let inner = self.create(doc, sub, Some(&id), ids, &format!("{tat}→{}", task.component_ref.name))?;
+                let inner = self.create(
+                    doc,
+                    sub,
+                    Some(&id),
+                    ids,
+                    &format!("{tat}→{}", task.component_ref.name),
+                )?;
                 out.groups.insert(id.clone(), (inner, comp));
                 out.ids.insert(name.clone(), id);
                 continue;
@@ -374,8 +395,14 @@ impl<'s> Importer<'s> {
             let mut node = Node::new(&id, name, &key);
             node.display_name = display_name;
             node.group = parent.map(str::to_string);
-            node.caching = task.caching_options.as_ref().is_some_and(|c| c.enable_cache);
-            node.cache_key = task.caching_options.as_ref().and_then(|c| c.cache_key.clone());
+            node.caching = task
+                .caching_options
+                .as_ref()
+                .is_some_and(|c| c.enable_cache);
+            node.cache_key = task
+                .caching_options
+                .as_ref()
+                .and_then(|c| c.cache_key.clone());
             node.retry = task.retry_policy.clone();
             node.run_after_failures = task
                 .trigger_policy
@@ -391,7 +418,12 @@ impl<'s> Importer<'s> {
         Ok(out)
     }
 
-    fn component_def(&self, comp: &'s ComponentSpec, key: &str, at: &str) -> Result<ComponentDef, ImportError> {
+    fn component_def(
+        &self,
+        comp: &'s ComponentSpec,
+        key: &str,
+        at: &str,
+    ) -> Result<ComponentDef, ImportError> {
         let mut def = ComponentDef {
             name: key.to_string(),
             title: None,
@@ -427,9 +459,17 @@ impl<'s> Importer<'s> {
     }
 
     /// Follows a DAG output back to the task outputs it selects.
-    fn dag_output(&self, tasks: &DagTasks, dag: &DagSpec, key: &str, at: &str) -> Result<Vec<PortRef>, ImportError> {
+    fn dag_output(
+        &self,
+        tasks: &DagTasks,
+        dag: &DagSpec,
+        key: &str,
+        at: &str,
+    ) -> Result<Vec<PortRef>, ImportError> {
         let outs = dag.outputs.as_ref();
-        let selectors: Vec<(String, String)> = if let Some(p) = outs.and_then(|o| o.parameters.get(key)) {
+        let selectors: Vec<(String, String)> = if let Some(p) =
+            outs.and_then(|o| o.parameters.get(key))
+        {
             match (&p.value_from_parameter, &p.value_from_oneof) {
                 (Some(s), _) => vec![(s.producer_subtask.clone(), s.output_parameter_key.clone())],
                 (None, Some(sels)) => sels
@@ -445,7 +485,9 @@ impl<'s> Importer<'s> {
                 .map(|s| (s.producer_subtask.clone(), s.output_artifact_key.clone()))
                 .collect()
         } else {
-            return Err(ImportError::Invalid(format!("{at}: DAG output {key:?} is not defined")));
+            return Err(ImportError::Invalid(format!(
+                "{at}: DAG output {key:?} is not defined"
+            )));
         };
         let mut out = Vec::new();
         for (task, k) in selectors {
@@ -455,9 +497,17 @@ impl<'s> Importer<'s> {
     }
 
     /// The task outputs behind output `key` of task `task` of a DAG.
-    fn task_output(&self, tasks: &DagTasks, task: &str, key: &str, at: &str) -> Result<Vec<PortRef>, ImportError> {
+    fn task_output(
+        &self,
+        tasks: &DagTasks,
+        task: &str,
+        key: &str,
+        at: &str,
+    ) -> Result<Vec<PortRef>, ImportError> {
         let id = tasks.ids.get(task).ok_or_else(|| {
-            ImportError::Invalid(format!("{at}: refers to task {task:?}, which is not in the DAG"))
+            ImportError::Invalid(format!(
+                "{at}: refers to task {task:?}, which is not in the DAG"
+            ))
         })?;
         match tasks.groups.get(id) {
             Some((inner, comp)) => {
@@ -483,8 +533,12 @@ impl<'s> Importer<'s> {
         carried: &HashMap<String, Carried>,
         at: &str,
     ) -> Result<(), ImportError> {
-        let node_index: HashMap<String, usize> =
-            doc.nodes.iter().enumerate().map(|(i, n)| (n.id.clone(), i)).collect();
+        let node_index: HashMap<String, usize> = doc
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.id.clone(), i))
+            .collect();
         for (name, task) in &dag.tasks {
             let tat = format!("{at}.dag.tasks.{name}");
             let id = tasks.ids.get(name).cloned().unwrap_or_default();
@@ -496,46 +550,78 @@ impl<'s> Importer<'s> {
                     let kat = format!("{tat}.inputs.parameters.{k}");
                     if let Some(v) = &p.runtime_value {
                         let value = v.constant.clone().ok_or_else(|| {
-                            ImportError::Invalid(format!("{kat}: only `constant` runtime values are supported"))
+                            ImportError::Invalid(format!(
+                                "{kat}: only `constant` runtime values are supported"
+                            ))
                         })?;
                         bindings.insert(k.clone(), Binding::Value(value));
                     } else if let Some(c) = &p.component_input_parameter {
                         let carried = carried.get(c).cloned().ok_or_else(|| {
-                            ImportError::Invalid(format!("{kat}: reads {c:?}, which is not an input of the enclosing DAG"))
+                            ImportError::Invalid(format!(
+                                "{kat}: reads {c:?}, which is not an input of the enclosing DAG"
+                            ))
                         })?;
-                        inputs.insert(k.clone(), (carried, p.parameter_expression_selector.clone()));
+                        inputs.insert(
+                            k.clone(),
+                            (carried, p.parameter_expression_selector.clone()),
+                        );
                     } else if let Some(t) = &p.task_output_parameter {
-                        let from = self.task_output(tasks, &t.producer_task, &t.output_parameter_key, &kat)?;
+                        let from = self.task_output(
+                            tasks,
+                            &t.producer_task,
+                            &t.output_parameter_key,
+                            &kat,
+                        )?;
                         inputs.insert(k.clone(), (Carried::Outputs(from), None));
                     } else if let Some(f) = &p.task_final_status {
                         let gid = tasks.ids.get(&f.producer_task).cloned().ok_or_else(|| {
-                            ImportError::Invalid(format!("{kat}: final status of {:?}, which is not in the DAG", f.producer_task))
+                            ImportError::Invalid(format!(
+                                "{kat}: final status of {:?}, which is not in the DAG",
+                                f.producer_task
+                            ))
                         })?;
                         bindings.insert(k.clone(), Binding::FinalStatus(gid));
                     } else {
-                        return Err(ImportError::Invalid(format!("{kat}: the input has no source")));
+                        return Err(ImportError::Invalid(format!(
+                            "{kat}: the input has no source"
+                        )));
                     }
                 }
                 for (k, a) in &spec.artifacts {
                     let kat = format!("{tat}.inputs.artifacts.{k}");
                     if let Some(c) = &a.component_input_artifact {
                         let carried = carried.get(c).cloned().ok_or_else(|| {
-                            ImportError::Invalid(format!("{kat}: reads {c:?}, which is not an input of the enclosing DAG"))
+                            ImportError::Invalid(format!(
+                                "{kat}: reads {c:?}, which is not an input of the enclosing DAG"
+                            ))
                         })?;
                         inputs.insert(k.clone(), (carried, None));
                     } else if let Some(t) = &a.task_output_artifact {
-                        let from = self.task_output(tasks, &t.producer_task, &t.output_artifact_key, &kat)?;
+                        let from = self.task_output(
+                            tasks,
+                            &t.producer_task,
+                            &t.output_artifact_key,
+                            &kat,
+                        )?;
                         inputs.insert(k.clone(), (Carried::Outputs(from), None));
                     } else {
-                        return Err(ImportError::Invalid(format!("{kat}: the input has no source")));
+                        return Err(ImportError::Invalid(format!(
+                            "{kat}: the input has no source"
+                        )));
                     }
                 }
             }
             if let Some((inner_tasks, comp)) = tasks.groups.get(&id) {
                 // A group: its inputs are what its DAG's `pipelinechannel--` inputs carry.
-                let mut inner: HashMap<String, Carried> =
-                    inputs.iter().map(|(k, (c, _))| (k.clone(), c.clone())).collect();
-                let gi = doc.groups.iter().position(|g| g.id == id).unwrap_or_default();
+                let mut inner: HashMap<String, Carried> = inputs
+                    .iter()
+                    .map(|(k, (c, _))| (k.clone(), c.clone()))
+                    .collect();
+                let gi = doc
+                    .groups
+                    .iter()
+                    .position(|g| g.id == id)
+                    .unwrap_or_default();
                 if let Some(it) = &task.parameter_iterator {
                     let items = match (&it.items.raw, &it.items.input_parameter) {
                         (Some(raw), _) => LoopItems::Raw(raw.clone()),
@@ -550,7 +636,12 @@ impl<'s> Importer<'s> {
                         },
                         _ => return Err(ImportError::Invalid(format!("{tat}.parameterIterator: no items"))),
                     };
-                    if let GroupKind::Loop { items: it_items, item_input, .. } = &mut doc.groups[gi].kind {
+                    if let GroupKind::Loop {
+                        items: it_items,
+                        item_input,
+                        ..
+                    } = &mut doc.groups[gi].kind
+                    {
                         *it_items = items;
                         *item_input = Some(it.item_input.clone());
                     }
@@ -560,7 +651,11 @@ impl<'s> Importer<'s> {
                         "{tat}: loops over artifacts (artifactIterator) are not supported yet"
                     )));
                 }
-                if let Some(cel) = task.trigger_policy.as_ref().and_then(|t| t.condition.as_ref()) {
+                if let Some(cel) = task
+                    .trigger_policy
+                    .as_ref()
+                    .and_then(|t| t.condition.as_ref())
+                {
                     let resolve = |ch: &str| -> Option<Operand> {
                         match inner.get(ch)? {
                             Carried::Param(p) => Some(Operand::Parameter(p.clone())),
@@ -628,13 +723,17 @@ impl<'s> Importer<'s> {
         }
         // Exit handlers: the exit task runs after the group whatever happens.
         for (name, task) in &dag.tasks {
-            let Some(gid) = tasks.ids.get(name) else { continue };
+            let Some(gid) = tasks.ids.get(name) else {
+                continue;
+            };
             if !matches!(control_flow_kind(name, task), Some("exit")) {
                 continue;
             }
             let exit = dag.tasks.iter().find(|(_, t)| {
                 t.dependent_tasks.contains(name)
-                    && t.trigger_policy.as_ref().and_then(|p| p.strategy.as_deref())
+                    && t.trigger_policy
+                        .as_ref()
+                        .and_then(|p| p.strategy.as_deref())
                         == Some("ALL_UPSTREAM_TASKS_COMPLETED")
             });
             let Some((exit_name, _)) = exit else {
@@ -652,7 +751,13 @@ impl<'s> Importer<'s> {
 
     /// Stores a condition group's own expression; inside an if/elif/else, the trigger also
     /// negates the earlier branches, which are peeled off here.
-    fn set_condition(&self, doc: &mut Document, gi: usize, expr: Expr, at: &str) -> Result<(), ImportError> {
+    fn set_condition(
+        &self,
+        doc: &mut Document,
+        gi: usize,
+        expr: Expr,
+        at: &str,
+    ) -> Result<(), ImportError> {
         let parent = doc.groups[gi].parent.clone();
         let in_branches = parent
             .as_deref()
@@ -686,7 +791,10 @@ impl<'s> Importer<'s> {
             )));
         }
         let rest: Vec<Expr> = conj.into_iter().skip(n).collect();
-        doc.groups[gi].kind = match rest.into_iter().reduce(|a, b| Expr::And(Box::new(a), Box::new(b))) {
+        doc.groups[gi].kind = match rest
+            .into_iter()
+            .reduce(|a, b| Expr::And(Box::new(a), Box::new(b)))
+        {
             Some(own) => GroupKind::Condition {
                 expression: own.to_string(),
             },
@@ -696,7 +804,13 @@ impl<'s> Importer<'s> {
     }
 
     /// Adds `after` for the dependencies of each task that its data does not explain.
-    fn add_after(&self, doc: &mut Document, dag: &DagSpec, tasks: &DagTasks, at: &str) -> Result<(), ImportError> {
+    fn add_after(
+        &self,
+        doc: &mut Document,
+        dag: &DagSpec,
+        tasks: &DagTasks,
+        at: &str,
+    ) -> Result<(), ImportError> {
         let (model, _) = crate::validate::analyze(doc);
         let implied: BTreeMap<String, Vec<String>> = {
             let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -705,15 +819,21 @@ impl<'s> Importer<'s> {
                     crate::validate::Elem::Node(n) => doc.nodes[n].id.clone(),
                     crate::validate::Elem::Group(g) => doc.groups[g].id.clone(),
                 };
-                m.entry(to_id).or_default().push(model.task_name(from).to_string());
+                m.entry(to_id)
+                    .or_default()
+                    .push(model.task_name(from).to_string());
             }
             m
         };
         drop(model);
         let mut wanted: Vec<(String, Vec<String>, &DagTasks)> = Vec::new();
         collect_deps(dag, tasks, &mut wanted);
-        let node_index: HashMap<String, usize> =
-            doc.nodes.iter().enumerate().map(|(i, n)| (n.id.clone(), i)).collect();
+        let node_index: HashMap<String, usize> = doc
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.id.clone(), i))
+            .collect();
         for (id, deps, scope_tasks) in wanted {
             let have = implied.get(&id).cloned().unwrap_or_default();
             for d in deps {
@@ -730,14 +850,15 @@ impl<'s> Importer<'s> {
                     None => {
                         // A group whose members do not explain a dependency: hang it on the
                         // group's first task.
-                        let first = doc.nodes.iter_mut().find(|n| n.group.as_deref() == Some(id.as_str()));
+                        let first = doc
+                            .nodes
+                            .iter_mut()
+                            .find(|n| n.group.as_deref() == Some(id.as_str()));
                         match first {
                             Some(node) => node.after.push(target),
-                            None => {
-                                return Err(ImportError::Invalid(format!(
-                                    "{at}: group {id} depends on {d:?} but holds no task to carry that"
-                                )))
-                            }
+                            None => return Err(ImportError::Invalid(format!(
+                                "{at}: group {id} depends on {d:?} but holds no task to carry that"
+                            ))),
                         }
                     }
                 }
@@ -753,7 +874,9 @@ fn collect_deps<'t, 's>(
     out: &mut Vec<(String, Vec<String>, &'t DagTasks<'s>)>,
 ) {
     for (name, task) in &dag.tasks {
-        let Some(id) = tasks.ids.get(name) else { continue };
+        let Some(id) = tasks.ids.get(name) else {
+            continue;
+        };
         out.push((id.clone(), task.dependent_tasks.clone(), tasks));
         if let Some((inner, comp)) = tasks.groups.get(id) {
             if let Some(sub) = &comp.dag {

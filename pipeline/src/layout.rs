@@ -61,7 +61,13 @@ pub fn layout(doc: &mut Document) {
             p.y += o.y + GROUP_HEADER + GROUP_PADDING;
             cur = model.parent[g];
         }
-        absolute.insert(e, Point { x: p.x + origin.x, y: p.y + origin.y });
+        absolute.insert(
+            e,
+            Point {
+                x: p.x + origin.x,
+                y: p.y + origin.y,
+            },
+        );
     }
     let positions: Vec<(Elem, Point, Option<Size>)> = absolute
         .into_iter()
@@ -93,11 +99,21 @@ fn layout_scope(
         .map(Elem::Node)
         .filter(|&e| m.container(e) == scope)
         .collect();
-    members.extend((0..doc.groups.len()).map(Elem::Group).filter(|&e| m.container(e) == scope));
+    members.extend(
+        (0..doc.groups.len())
+            .map(Elem::Group)
+            .filter(|&e| m.container(e) == scope),
+    );
     for &e in &members {
         if let Elem::Node(n) = e {
             let h = node_height(doc.component_of(&doc.nodes[n]));
-            sizes.insert(e, Size { width: NODE_WIDTH, height: h });
+            sizes.insert(
+                e,
+                Size {
+                    width: NODE_WIDTH,
+                    height: h,
+                },
+            );
         }
     }
     // Longest-path layers over the dependencies inside this DAG.
@@ -132,7 +148,10 @@ fn layout_scope(
         let mut y = 0.0;
         let mut col_width: f64 = 0.0;
         for &e in column {
-            let s = sizes.get(&e).copied().unwrap_or(Size { width: NODE_WIDTH, height: HEADER });
+            let s = sizes.get(&e).copied().unwrap_or(Size {
+                width: NODE_WIDTH,
+                height: HEADER,
+            });
             offsets.insert(e, Point { x, y });
             y += s.height + ROW_GAP;
             col_width = col_width.max(s.width);

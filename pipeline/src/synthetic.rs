@@ -7,7 +7,9 @@ use serde_json::json;
 use crate::document::{
     Binding, ComponentDef, Document, Group, GroupKind, LoopItems, Node, Point, PortRef, Size, Wire,
 };
-use crate::ir::{ContainerSpec, ExecutorSpec, InputDefinitions, OutputDefinitions, ParameterSpec, ParameterType};
+use crate::ir::{
+    ContainerSpec, ExecutorSpec, InputDefinitions, OutputDefinitions, ParameterSpec, ParameterType,
+};
 
 /// A pipeline of `tasks` tasks: each reads the outputs of its predecessor and of the task half
 /// its index; every 50 tasks the next 10 sit inside a condition, the last 5 of them inside a
@@ -22,13 +24,18 @@ pub fn document(tasks: usize) -> Document {
         optional: None,
     });
     let mut inputs = InputDefinitions::default();
-    inputs.parameters.insert("a".into(), ParameterSpec::of(ParameterType::NumberInteger));
+    inputs
+        .parameters
+        .insert("a".into(), ParameterSpec::of(ParameterType::NumberInteger));
     let mut b = ParameterSpec::of(ParameterType::NumberInteger);
     b.is_optional = true;
     b.default_value = Some(json!(0));
     inputs.parameters.insert("b".into(), b);
     let mut outputs = OutputDefinitions::default();
-    outputs.parameters.insert("sum".into(), ParameterSpec::of(ParameterType::NumberInteger));
+    outputs.parameters.insert(
+        "sum".into(),
+        ParameterSpec::of(ParameterType::NumberInteger),
+    );
     doc.components.insert(
         "add".into(),
         ComponentDef {
@@ -60,7 +67,10 @@ pub fn document(tasks: usize) -> Document {
                 display_name: None,
                 parent: None,
                 position: Point { x: 0.0, y: 0.0 },
-                size: Size { width: 0.0, height: 0.0 },
+                size: Size {
+                    width: 0.0,
+                    height: 0.0,
+                },
             });
             group = Some(id);
         } else if i % 50 == 6 {
@@ -76,7 +86,10 @@ pub fn document(tasks: usize) -> Document {
                 display_name: None,
                 parent: group.clone(),
                 position: Point { x: 0.0, y: 0.0 },
-                size: Size { width: 0.0, height: 0.0 },
+                size: Size {
+                    width: 0.0,
+                    height: 0.0,
+                },
             });
             group = Some(id);
         } else if i % 50 == 11 {
@@ -87,7 +100,10 @@ pub fn document(tasks: usize) -> Document {
             node_inputs.insert("a".into(), Binding::Parameter("threshold".into()));
         }
         let mut node = Node::new(&format!("n{i}"), &format!("add-{i}"), "add");
-        node.position = Point { x: (i % 20) as f64 * 240.0, y: (i / 20) as f64 * 120.0 };
+        node.position = Point {
+            x: (i % 20) as f64 * 240.0,
+            y: (i / 20) as f64 * 120.0,
+        };
         node.group = group.clone();
         node.inputs = node_inputs;
         doc.nodes.push(node);
@@ -101,15 +117,27 @@ pub fn document(tasks: usize) -> Document {
             let prev = (0..i).rev().find(|&j| visible(j)).unwrap_or(0);
             doc.wires.push(Wire {
                 id: format!("w{i}a"),
-                from: PortRef { node: format!("n{prev}"), port: "sum".into() },
-                to: PortRef { node: format!("n{i}"), port: "a".into() },
+                from: PortRef {
+                    node: format!("n{prev}"),
+                    port: "sum".into(),
+                },
+                to: PortRef {
+                    node: format!("n{i}"),
+                    port: "a".into(),
+                },
             });
             let half = i / 2;
             if half != prev && visible(half) {
                 doc.wires.push(Wire {
                     id: format!("w{i}b"),
-                    from: PortRef { node: format!("n{half}"), port: "sum".into() },
-                    to: PortRef { node: format!("n{i}"), port: "b".into() },
+                    from: PortRef {
+                        node: format!("n{half}"),
+                        port: "sum".into(),
+                    },
+                    to: PortRef {
+                        node: format!("n{i}"),
+                        port: "b".into(),
+                    },
                 });
             }
         }

@@ -213,7 +213,8 @@ pub(crate) fn analyze(doc: &Document) -> (Model<'_>, Vec<Diagnostic>) {
         }
         if !seen.insert(name) {
             diags.push(
-                Diagnostic::error(format!("parameter {name:?} is declared twice")).at_parameter(name),
+                Diagnostic::error(format!("parameter {name:?} is declared twice"))
+                    .at_parameter(name),
             );
         }
     }
@@ -259,7 +260,9 @@ pub(crate) fn analyze(doc: &Document) -> (Model<'_>, Vec<Diagnostic>) {
     let mut group_by_id: HashMap<&str, usize> = HashMap::new();
     for (i, g) in doc.groups.iter().enumerate() {
         if group_by_id.insert(&g.id, i).is_some() {
-            diags.push(Diagnostic::error(format!("group id {:?} is used twice", g.id)).at_group(&g.id));
+            diags.push(
+                Diagnostic::error(format!("group id {:?} is used twice", g.id)).at_group(&g.id),
+            );
         }
     }
     let mut parent: Vec<Scope> = doc
@@ -270,7 +273,8 @@ pub(crate) fn analyze(doc: &Document) -> (Model<'_>, Vec<Diagnostic>) {
             let found = group_by_id.get(p).copied();
             if found.is_none() {
                 diags.push(
-                    Diagnostic::error(format!("enclosing group {p:?} does not exist")).at_group(&g.id),
+                    Diagnostic::error(format!("enclosing group {p:?} does not exist"))
+                        .at_group(&g.id),
                 );
             }
             found
@@ -281,7 +285,9 @@ pub(crate) fn analyze(doc: &Document) -> (Model<'_>, Vec<Diagnostic>) {
         let mut cur = parent[i];
         while let Some(p) = cur {
             if seen.contains(&p) {
-                diags.push(Diagnostic::error("group is nested inside itself").at_group(&doc.groups[i].id));
+                diags.push(
+                    Diagnostic::error("group is nested inside itself").at_group(&doc.groups[i].id),
+                );
                 parent[i] = None;
                 break;
             }
@@ -305,7 +311,11 @@ pub(crate) fn analyze(doc: &Document) -> (Model<'_>, Vec<Diagnostic>) {
     let mut counter = 0;
     for &g in &group_order {
         let group = &doc.groups[g];
-        if let GroupKind::Loop { items: LoopItems::Raw(_), .. } = &group.kind {
+        if let GroupKind::Loop {
+            items: LoopItems::Raw(_),
+            ..
+        } = &group.kind
+        {
             counter += 1;
         }
         counter += 1;
@@ -313,7 +323,10 @@ pub(crate) fn analyze(doc: &Document) -> (Model<'_>, Vec<Diagnostic>) {
             .name
             .clone()
             .unwrap_or_else(|| format!("{}-{counter}", group_prefix(&group.kind)));
-        if let GroupKind::Loop { items, item_input, .. } = &group.kind {
+        if let GroupKind::Loop {
+            items, item_input, ..
+        } = &group.kind
+        {
             let (default_name, ty) = match items {
                 LoopItems::Raw(text) => {
                     let ty = match serde_json::from_str::<Value>(text) {
@@ -328,12 +341,21 @@ pub(crate) fn analyze(doc: &Document) -> (Model<'_>, Vec<Diagnostic>) {
                             ParameterType::String
                         }
                     };
-                    (format!("pipelinechannel--loop-item-param-{}", counter - 1), ty)
+                    (
+                        format!("pipelinechannel--loop-item-param-{}", counter - 1),
+                        ty,
+                    )
                 }
-                LoopItems::Parameter(p) => (format!("{}-loop-item", names::param_channel(p)), ParameterType::String),
+                LoopItems::Parameter(p) => (
+                    format!("{}-loop-item", names::param_channel(p)),
+                    ParameterType::String,
+                ),
                 LoopItems::Output(port) => {
                     let task = doc.node(&port.node).map_or("", |n| n.name.as_str());
-                    (format!("{}-loop-item", names::output_channel(task, &port.port)), ParameterType::String)
+                    (
+                        format!("{}-loop-item", names::output_channel(task, &port.port)),
+                        ParameterType::String,
+                    )
                 }
             };
             loop_items.insert(g, (item_input.clone().unwrap_or(default_name), ty));
@@ -389,8 +411,11 @@ pub(crate) fn analyze(doc: &Document) -> (Model<'_>, Vec<Diagnostic>) {
         }
         if !doc.components.contains_key(&n.component) {
             diags.push(
-                Diagnostic::error(format!("component {:?} is not in the document", n.component))
-                    .at_node(&n.id),
+                Diagnostic::error(format!(
+                    "component {:?} is not in the document",
+                    n.component
+                ))
+                .at_node(&n.id),
             );
         }
         if let Some(g) = &n.group {
@@ -504,8 +529,10 @@ fn check_bindings(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
                 Binding::Parameter(name) => match doc.input_type(name) {
                     None => {
                         diags.push(
-                            Diagnostic::error(format!("pipeline parameter {name:?} does not exist"))
-                                .at_port(&n.id, port),
+                            Diagnostic::error(format!(
+                                "pipeline parameter {name:?} does not exist"
+                            ))
+                            .at_port(&n.id, port),
                         );
                         continue;
                     }
@@ -541,8 +568,9 @@ fn check_bindings(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
                 Binding::FinalStatus(group) => {
                     let g = m.group_by_id.get(group.as_str()).copied();
                     match g {
-                        Some(g) if matches!(doc.groups[g].kind, GroupKind::ExitHandler { .. })
-                            && m.parent[g] == scope =>
+                        Some(g)
+                            if matches!(doc.groups[g].kind, GroupKind::ExitHandler { .. })
+                                && m.parent[g] == scope =>
                         {
                             Source::FinalStatus(g)
                         }
@@ -569,12 +597,18 @@ fn check_wires(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
     let mut incoming: BTreeMap<(usize, &str), Vec<(usize, &str, &str)>> = BTreeMap::new();
     for w in &doc.wires {
         if !wire_ids.insert(w.id.as_str()) {
-            diags.push(Diagnostic::error(format!("wire id {:?} is used twice", w.id)).at_wire(&w.id));
+            diags.push(
+                Diagnostic::error(format!("wire id {:?} is used twice", w.id)).at_wire(&w.id),
+            );
         }
         let from = m.node_by_id.get(w.from.node.as_str()).copied();
         let to = m.node_by_id.get(w.to.node.as_str()).copied();
         let (Some(from), Some(to)) = (from, to) else {
-            let missing = if from.is_none() { &w.from.node } else { &w.to.node };
+            let missing = if from.is_none() {
+                &w.from.node
+            } else {
+                &w.to.node
+            };
             diags.push(
                 Diagnostic::error(format!("wire is dangling: node {missing:?} does not exist"))
                     .at_wire(&w.id),
@@ -643,19 +677,23 @@ fn check_wires(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
             );
             continue;
         }
-        incoming
-            .entry((to, w.to.port.as_str()))
-            .or_default()
-            .push((from, w.from.port.as_str(), w.id.as_str()));
+        incoming.entry((to, w.to.port.as_str())).or_default().push((
+            from,
+            w.from.port.as_str(),
+            w.id.as_str(),
+        ));
     }
     for ((to, port), wires) in incoming {
         let cn = &doc.nodes[to];
         let consumer = m.container(Elem::Node(to));
-        let sources: Vec<(usize, String)> = wires.iter().map(|(f, p, _)| (*f, p.to_string())).collect();
+        let sources: Vec<(usize, String)> =
+            wires.iter().map(|(f, p, _)| (*f, p.to_string())).collect();
         let ok = if sources.len() == 1 {
             reachable(m, Elem::Node(sources[0].0), consumer).map_err(|why| (why, wires[0].2))
         } else {
-            one_of_group(m, &sources, consumer).map(|_| ()).map_err(|why| (why, wires[0].2))
+            one_of_group(m, &sources, consumer)
+                .map(|_| ())
+                .map_err(|why| (why, wires[0].2))
         };
         match ok {
             Ok(()) => {
@@ -795,7 +833,8 @@ fn check_after(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
                 .or_else(|| m.group_by_id.get(a.as_str()).map(|&g| Elem::Group(g)));
             let Some(target) = target else {
                 diags.push(
-                    Diagnostic::error(format!("runs after {a:?}, which does not exist")).at_node(&n.id),
+                    Diagnostic::error(format!("runs after {a:?}, which does not exist"))
+                        .at_node(&n.id),
                 );
                 continue;
             };
@@ -823,29 +862,41 @@ fn check_after(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
 fn check_groups(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
     let doc = m.doc;
     for (gi, g) in doc.groups.iter().enumerate() {
-        let in_branches = m.parent[gi].is_some_and(|p| matches!(doc.groups[p].kind, GroupKind::Branches));
+        let in_branches =
+            m.parent[gi].is_some_and(|p| matches!(doc.groups[p].kind, GroupKind::Branches));
         match &g.kind {
-            GroupKind::Condition { expression } => {
-                match condition::parse(expression) {
-                    Ok(expr) => {
-                        if check_operands(m, gi, &expr, diags) {
-                            m.conditions.insert(gi, expr);
-                        }
+            GroupKind::Condition { expression } => match condition::parse(expression) {
+                Ok(expr) => {
+                    if check_operands(m, gi, &expr, diags) {
+                        m.conditions.insert(gi, expr);
                     }
-                    Err(e) => diags.push(Diagnostic::error(format!("condition: {e}")).at_group(&g.id)),
                 }
-            }
+                Err(e) => diags.push(Diagnostic::error(format!("condition: {e}")).at_group(&g.id)),
+            },
             GroupKind::Else => {
                 if !in_branches {
-                    diags.push(Diagnostic::error("an else branch must sit inside an if/elif/else group").at_group(&g.id));
+                    diags.push(
+                        Diagnostic::error("an else branch must sit inside an if/elif/else group")
+                            .at_group(&g.id),
+                    );
                 }
             }
             GroupKind::Branches => {
-                let kids: Vec<usize> = (0..doc.groups.len()).filter(|&c| m.parent[c] == Some(gi)).collect();
+                let kids: Vec<usize> = (0..doc.groups.len())
+                    .filter(|&c| m.parent[c] == Some(gi))
+                    .collect();
                 let kinds: Vec<&GroupKind> = kids.iter().map(|&c| &doc.groups[c].kind).collect();
-                let conds = kinds.iter().filter(|k| matches!(k, GroupKind::Condition { .. })).count();
-                let elses = kinds.iter().filter(|k| matches!(k, GroupKind::Else)).count();
-                if conds == 0 || conds + elses != kinds.len() || elses > 1
+                let conds = kinds
+                    .iter()
+                    .filter(|k| matches!(k, GroupKind::Condition { .. }))
+                    .count();
+                let elses = kinds
+                    .iter()
+                    .filter(|k| matches!(k, GroupKind::Else))
+                    .count();
+                if conds == 0
+                    || conds + elses != kinds.len()
+                    || elses > 1
                     || (elses == 1 && !matches!(kinds.last(), Some(GroupKind::Else)))
                 {
                     diags.push(
@@ -853,16 +904,26 @@ fn check_groups(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
                             .at_group(&g.id),
                     );
                 }
-                if doc.nodes.iter().any(|n| n.group.as_deref() == Some(g.id.as_str())) {
+                if doc
+                    .nodes
+                    .iter()
+                    .any(|n| n.group.as_deref() == Some(g.id.as_str()))
+                {
                     diags.push(
-                        Diagnostic::error("put tasks inside the branches of an if/elif/else, not directly in it")
-                            .at_group(&g.id),
+                        Diagnostic::error(
+                            "put tasks inside the branches of an if/elif/else, not directly in it",
+                        )
+                        .at_group(&g.id),
                     );
                 }
             }
-            GroupKind::Loop { items, parallelism, .. } => {
+            GroupKind::Loop {
+                items, parallelism, ..
+            } => {
                 if parallelism.is_some_and(|p| p < 1) {
-                    diags.push(Diagnostic::error("loop parallelism must be at least 1").at_group(&g.id));
+                    diags.push(
+                        Diagnostic::error("loop parallelism must be at least 1").at_group(&g.id),
+                    );
                 }
                 match items {
                     LoopItems::Raw(_) => {}
@@ -876,15 +937,19 @@ fn check_groups(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
                             .at_group(&g.id),
                         ),
                         None => diags.push(
-                            Diagnostic::error(format!("loop over {p:?}, which is not a pipeline parameter"))
-                                .at_group(&g.id),
+                            Diagnostic::error(format!(
+                                "loop over {p:?}, which is not a pipeline parameter"
+                            ))
+                            .at_group(&g.id),
                         ),
                     },
                     LoopItems::Output(PortRef { node, port }) => {
                         match m.node_by_id.get(node.as_str()).copied() {
                             None => diags.push(
-                                Diagnostic::error(format!("loop over an output of {node:?}, which does not exist"))
-                                    .at_group(&g.id),
+                                Diagnostic::error(format!(
+                                    "loop over an output of {node:?}, which does not exist"
+                                ))
+                                .at_group(&g.id),
                             ),
                             Some(n) => match m.output_type(n, port) {
                                 Some(PortType::Parameter(ParameterType::List)) => {
@@ -912,18 +977,23 @@ fn check_groups(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
                     }
                 }
             }
-            GroupKind::ExitHandler { exit_node } => match m.node_by_id.get(exit_node.as_str()).copied() {
-                Some(n) if m.container(Elem::Node(n)) == m.parent[gi] => {
-                    m.exit_nodes.insert(gi, n);
-                }
-                Some(_) => diags.push(
-                    Diagnostic::error("the exit task must sit next to its exit handler, not inside it")
+            GroupKind::ExitHandler { exit_node } => {
+                match m.node_by_id.get(exit_node.as_str()).copied() {
+                    Some(n) if m.container(Elem::Node(n)) == m.parent[gi] => {
+                        m.exit_nodes.insert(gi, n);
+                    }
+                    Some(_) => diags.push(
+                        Diagnostic::error(
+                            "the exit task must sit next to its exit handler, not inside it",
+                        )
                         .at_group(&g.id),
-                ),
-                None => diags.push(
-                    Diagnostic::error(format!("exit task {exit_node:?} does not exist")).at_group(&g.id),
-                ),
-            },
+                    ),
+                    None => diags.push(
+                        Diagnostic::error(format!("exit task {exit_node:?} does not exist"))
+                            .at_group(&g.id),
+                    ),
+                }
+            }
         }
         if matches!(g.kind, GroupKind::Condition { .. }) && in_branches {
             // Fine: an elif.
@@ -944,7 +1014,9 @@ fn check_operands(m: &Model<'_>, gi: usize, expr: &Expr, diags: &mut Vec<Diagnos
             Operand::Parameter(p) => match doc.parameter(p) {
                 None => {
                     ok = false;
-                    err(format!("{p:?} is not a pipeline parameter (write task.output for a task output)"));
+                    err(format!(
+                        "{p:?} is not a pipeline parameter (write task.output for a task output)"
+                    ));
                 }
                 Some(param) if matches!(param.ty, ParameterType::List | ParameterType::Struct) => {
                     ok = false;
@@ -968,7 +1040,9 @@ fn check_operands(m: &Model<'_>, gi: usize, expr: &Expr, diags: &mut Vec<Diagnos
                     }
                     Some(PortType::Artifact(t, _)) => {
                         ok = false;
-                        err(format!("{task}.{output} is a {t} artifact; conditions read parameters"));
+                        err(format!(
+                            "{task}.{output} is a {t} artifact; conditions read parameters"
+                        ));
                     }
                     Some(PortType::Parameter(ParameterType::List | ParameterType::Struct)) => {
                         ok = false;
@@ -993,7 +1067,10 @@ fn check_outputs(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
     let mut names_seen = HashSet::new();
     for o in &doc.outputs {
         if !names_seen.insert(o.name.as_str()) {
-            diags.push(Diagnostic::error(format!("pipeline output {:?} is declared twice", o.name)));
+            diags.push(Diagnostic::error(format!(
+                "pipeline output {:?} is declared twice",
+                o.name
+            )));
         }
         let mut sources = Vec::new();
         for p in &o.from {
@@ -1011,7 +1088,10 @@ fn check_outputs(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
             _ => one_of_group(m, &sources, None).map(|_| ()),
         };
         if let Err(why) = check {
-            diags.push(Diagnostic::error(format!("pipeline output {:?}: {why}", o.name)));
+            diags.push(Diagnostic::error(format!(
+                "pipeline output {:?}: {why}",
+                o.name
+            )));
         }
         m.outputs.push(sources);
     }
@@ -1090,7 +1170,9 @@ fn check_cycles(m: &Model<'_>, diags: &mut Vec<Diagnostic>) {
             path = format!("{path} → {first}");
         }
         for &e in scc.iter().rev() {
-            let d = Diagnostic::error(format!("these tasks depend on each other in a cycle: {path}"));
+            let d = Diagnostic::error(format!(
+                "these tasks depend on each other in a cycle: {path}"
+            ));
             diags.push(match e {
                 Elem::Node(n) => d.at_node(&m.doc.nodes[n].id),
                 Elem::Group(g) => d.at_group(&m.doc.groups[g].id),

@@ -145,6 +145,14 @@ fn conformance_corpus_round_trips() {
     for f in &failures {
         println!("FAIL {f}");
     }
-    println!("round trip: {passed}/{} files reproduce exactly", files.len());
-    assert!(failures.is_empty(), "{} of {} files do not round-trip", failures.len(), files.len());
+    println!(
+        "round trip: {passed}/{} files reproduce exactly",
+        files.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} files do not round-trip",
+        failures.len(),
+        files.len()
+    );
 }

@@ -71,9 +71,15 @@ fn main() {
         }
         Ok(out) => println!(
             "seed compile (KFP SDK): failed: {}",
-            String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("")
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
         ),
-        Err(e) => println!("seed compile (KFP SDK): cannot run {}: {e}", python().display()),
+        Err(e) => println!(
+            "seed compile (KFP SDK): cannot run {}: {e}",
+            python().display()
+        ),
     }
 
     let big = pipeline::synthetic::document(1000);

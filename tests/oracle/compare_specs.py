@@ -1,8 +1,9 @@
 """Compares two compiled pipeline specs structurally: tasks, dependencies, component interfaces,
 trigger policies, input bindings and executor images. Prints the differences and exits 1 if any.
 
-usage: compare_specs.py OURS THEIRS
-Components are matched through the tasks that use them, so their keys may differ.
+usage: compare_specs.py [--exact] OURS THEIRS
+Components are matched through the tasks that use them, so their keys may differ. With --exact,
+the whole specs must be equal (numbers as floats, sdkVersion aside), keys included.
 """
 import json
 import sys
@@ -98,9 +99,34 @@ def compare_dag(ours, theirs, da, db, path, diffs):
         compare_component(ours, theirs, ca, cb, tpath, diffs)
 
 
-def main(ours_path, theirs_path):
+def first_difference(a, b, path="spec"):
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            if k not in a or k not in b:
+                return f"{path}.{k}: only in {'theirs' if k not in a else 'ours'}"
+            d = first_difference(a[k], b[k], f"{path}.{k}")
+            if d:
+                return d
+        return None
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            d = first_difference(x, y, f"{path}[{i}]")
+            if d:
+                return d
+        return None
+    return None if a == b else f"{path}: ours {json.dumps(a)[:200]} / theirs {json.dumps(b)[:200]}"
+
+
+def main(ours_path, theirs_path, exact=False):
     ours, theirs = load(ours_path), load(theirs_path)
     diffs = []
+    if exact:
+        a, b = norm(ours), norm(theirs)
+        a.pop("sdkVersion", None)
+        b.pop("sdkVersion", None)
+        d = first_difference(a, b)
+        if d:
+            diffs.append(d)
     if ours.get("pipelineInfo", {}).get("name") != theirs.get("pipelineInfo", {}).get("name"):
         diffs.append(f"pipeline name {ours.get('pipelineInfo')} vs {theirs.get('pipelineInfo')}")
     if ours.get("schemaVersion") != theirs.get("schemaVersion"):
@@ -117,4 +143,5 @@ def main(ours_path, theirs_path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    args = [a for a in sys.argv[1:] if a != "--exact"]
+    main(args[0], args[1], exact="--exact" in sys.argv)
