@@ -1,5 +1,5 @@
-//! The command line: `pipeline-canvas [serve] [...]`, `pipeline-canvas compile <document>` and
-//! `pipeline-canvas import <spec>`.
+//! The command line: `pipeline-canvas [serve] [...]`, `pipeline-canvas compile <document>`,
+//! `pipeline-canvas import <spec>` and `pipeline-canvas run <pipeline>`.
 //!
 //! Every error is printed to stderr as one readable message and ends the process with a non-zero
 //! status; nothing here panics on bad input.
@@ -42,6 +42,8 @@ pub enum Command {
     Compile(CompileArgs),
     /// Import a compiled KFP pipeline or a component YAML file as a pipeline document.
     Import(ImportArgs),
+    /// Run a pipeline (spec or document) on the local engine, printing progress.
+    Run(crate::engine::run_command::RunArgs),
 }
 
 /// Options of `import`.
@@ -164,6 +166,9 @@ pub enum CliError {
     /// The async runtime could not be created.
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
+    /// `run` failed, or the run did not succeed.
+    #[error(transparent)]
+    Run(#[from] crate::engine::run_command::RunCommandError),
 }
 
 /// Parses the process arguments, runs the command and returns the exit status. Usage errors
@@ -183,6 +188,10 @@ pub fn main() -> ExitCode {
         Command::Import(args) => {
             init_logging("warn");
             import(&args)
+        }
+        Command::Run(args) => {
+            init_logging("warn");
+            crate::engine::run_command::run(&args).map_err(CliError::from)
         }
     };
     match result {

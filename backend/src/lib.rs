@@ -4,6 +4,7 @@
 //! - [`server`]: the axum application ([`server::app`]) and the `serve` loop.
 //! - [`api`]: the JSON API under `/api`.
 //! - [`store`]: saved pipelines in SQLite.
+//! - [`engine`]: the local engine that runs pipelines on this machine.
 //! - [`examples`]: example pipelines embedded in the binary.
 //! - [`error`]: the API's error type and its JSON responses.
 //! - [`config`]: addresses and folders.
@@ -11,6 +12,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod engine;
 pub mod error;
 pub mod examples;
 pub mod server;

@@ -35,6 +35,9 @@ pub enum StartError {
     /// The server failed while running.
     #[error("the server stopped with an error: {0}")]
     Serve(std::io::Error),
+    /// The local engine could not start.
+    #[error("the local engine cannot start: {0}")]
+    Engine(#[from] crate::engine::EngineError),
 }
 
 /// What request handlers share.
@@ -49,6 +52,8 @@ pub struct AppState {
     pub user_components_dir: PathBuf,
     /// The built front end; `None` (or a folder without `index.html`) serves a help page at `/`.
     pub static_dir: Option<PathBuf>,
+    /// The local engine that runs pipelines.
+    pub engine: crate::engine::Engine,
 }
 
 impl AppState {
@@ -66,11 +71,13 @@ impl AppState {
                 "cannot create the user components folder; only built-in components are offered"
             );
         }
+        let engine = crate::engine::Engine::open(crate::engine::EngineConfig::new(data_dir))?;
         Ok(Self {
             store,
             builtin: builtin.into(),
             user_components_dir,
             static_dir: None,
+            engine,
         })
     }
 
@@ -110,6 +117,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
             source,
         })?;
     let local = listener.local_addr().map_err(StartError::Serve)?;
+    state.engine.prewarm();
     if config.static_dir.join("index.html").is_file() {
         state = state.with_static_dir(config.static_dir.clone());
     } else {

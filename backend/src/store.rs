@@ -13,8 +13,9 @@ use serde::Serialize;
 /// The database file name inside the data folder.
 pub const DB_FILE: &str = "pipelines.db";
 
-/// The schema version written to `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 1;
+/// The schema version written to `PRAGMA user_version`: 1 = saved pipelines, 2 = the local
+/// engine's runs, tasks and cache ([`crate::engine::store`]).
+const SCHEMA_VERSION: i64 = 2;
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -91,26 +92,8 @@ impl Store {
             path: path.clone(),
             source,
         };
-        let conn = Connection::open(&path).map_err(open_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(open_err)?;
-        let found: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(open_err)?;
-        if found > SCHEMA_VERSION {
-            return Err(StoreError::Schema { path, found });
-        }
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS pipelines (
-                 id         TEXT PRIMARY KEY NOT NULL,
-                 name       TEXT NOT NULL,
-                 document   TEXT NOT NULL,
-                 created_at TEXT NOT NULL,
-                 updated_at TEXT NOT NULL
-             );
-             PRAGMA user_version = 1;",
-        )
-        .map_err(open_err)?;
+        let mut conn = Connection::open(&path).map_err(open_err)?;
+        migrate(&mut conn, &path)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             path,
@@ -209,9 +192,54 @@ impl Store {
     }
 }
 
+/// Brings the database at `path` to [`SCHEMA_VERSION`], one version at a time, each step in a
+/// transaction; refuses a database written by a newer build. Every connection to the database
+/// (the pipelines store and the engine's run store) opens through here.
+pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let open_err = |source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(open_err)?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(open_err)?;
+    let found: i64 = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(open_err)?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::Schema {
+            path: path.to_path_buf(),
+            found,
+        });
+    }
+    if found < 1 {
+        tx.execute_batch(
+            "CREATE TABLE IF NOT EXISTS pipelines (
+                 id         TEXT PRIMARY KEY NOT NULL,
+                 name       TEXT NOT NULL,
+                 document   TEXT NOT NULL,
+                 created_at TEXT NOT NULL,
+                 updated_at TEXT NOT NULL
+             );",
+        )
+        .map_err(open_err)?;
+    }
+    if found < 2 {
+        tx.execute_batch(crate::engine::store::SCHEMA_V2)
+            .map_err(open_err)?;
+    }
+    if found < SCHEMA_VERSION {
+        tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))
+            .map_err(open_err)?;
+    }
+    tx.commit().map_err(open_err)
+}
+
 /// The current time as fixed-width RFC 3339 in UTC (`2025-01-31T12:00:00.123Z`), so that text
 /// order is time order.
-fn now() -> Result<String, StoreError> {
+pub(crate) fn now() -> Result<String, StoreError> {
     let format = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
     );

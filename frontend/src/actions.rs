@@ -43,18 +43,23 @@ fn current_hash() -> String {
 
 /// Loads the palette and the examples menu.
 pub fn load_catalog(st: AppState) {
-    spawn_local(async move {
-        match api::get::<Vec<CatalogEntry>>("/api/components").await {
-            Ok(c) => st.catalog.set(c),
-            Err(e) => st.error(format!("Could not load the component catalog: {e}")),
-        }
-    });
-    spawn_local(async move {
-        match api::get::<Vec<ExampleInfo>>("/api/examples").await {
+    api::get(
+        "/api/components".into(),
+        move |r: Result<Vec<CatalogEntry>, String>| {
+            match r {
+                Ok(c) => st.catalog.set(c),
+                Err(e) => st.error(format!("Could not load the component catalog: {e}")),
+            }
+            st.catalog_loaded.set(true);
+        },
+    );
+    api::get(
+        "/api/examples".into(),
+        move |r: Result<Vec<ExampleInfo>, String>| match r {
             Ok(x) => st.examples.set(x),
             Err(e) => st.error(format!("Could not load the examples: {e}")),
-        }
-    });
+        },
+    );
 }
 
 /// Opens the saved pipeline named by the URL hash, unless it is already open.
@@ -75,58 +80,53 @@ pub fn new_document(st: AppState) {
 
 /// Opens a saved pipeline by id.
 pub fn open_saved(st: AppState, id: String) {
-    spawn_local(async move {
-        let url = format!("/api/pipelines/{}", api::encode(&id));
-        match api::get::<Document>(&url).await {
-            Ok(doc) => {
-                let name = doc.name.clone();
-                st.load(doc, Some(id.clone()));
-                set_hash(&hash_for(&id));
-                st.success(format!("Opened {name}"));
-            }
-            Err(e) => st.error(format!("Could not open pipeline {id}: {e}")),
+    let url = format!("/api/pipelines/{}", api::encode(&id));
+    api::get(url, move |r: Result<Document, String>| match r {
+        Ok(doc) => {
+            let name = doc.name.clone();
+            st.load(doc, Some(id.clone()));
+            set_hash(&hash_for(&id));
+            st.success(format!("Opened {name}"));
         }
+        Err(e) => st.error(format!("Could not open pipeline {id}: {e}")),
     });
 }
 
 /// Opens an example (as a new, unsaved pipeline).
 pub fn open_example(st: AppState, id: String) {
-    spawn_local(async move {
-        let url = format!("/api/examples/{}", api::encode(&id));
-        match api::get::<Document>(&url).await {
-            Ok(doc) => {
-                let name = doc.name.clone();
-                st.load(doc, None);
-                set_hash("");
-                st.success(format!("Opened example {name} — Save keeps a copy"));
-            }
-            Err(e) => st.error(format!("Could not open example {id}: {e}")),
+    let url = format!("/api/examples/{}", api::encode(&id));
+    api::get(url, move |r: Result<Document, String>| match r {
+        Ok(doc) => {
+            let name = doc.name.clone();
+            st.load(doc, None);
+            set_hash("");
+            st.success(format!("Opened example {name} — Save keeps a copy"));
         }
+        Err(e) => st.error(format!("Could not open example {id}: {e}")),
     });
 }
 
 /// Refreshes the list of saved pipelines.
 pub fn refresh_saved(st: AppState) {
-    spawn_local(async move {
-        match api::get::<Vec<SavedPipeline>>("/api/pipelines").await {
+    api::get(
+        "/api/pipelines".into(),
+        move |r: Result<Vec<SavedPipeline>, String>| match r {
             Ok(list) => st.saved.set(list),
             Err(e) => st.error(format!("Could not list saved pipelines: {e}")),
-        }
-    });
+        },
+    );
 }
 
 /// Saves the document: created the first time, updated after.
 pub fn save(st: AppState) {
     let doc = st.doc.get_untracked();
     let existing = st.saved_id.get_untracked();
-    spawn_local(async move {
-        let result = match &existing {
-            Some(id) => {
-                let url = format!("/api/pipelines/{}", api::encode(id));
-                api::send::<_, IdBody>("PUT", &url, &doc).await
-            }
-            None => api::send::<_, IdBody>("POST", "/api/pipelines", &doc).await,
-        };
+    let (method, url) = match &existing {
+        Some(id) => ("PUT", format!("/api/pipelines/{}", api::encode(id))),
+        None => ("POST", "/api/pipelines".to_string()),
+    };
+    let body = doc.to_json();
+    api::send(method, url, body, move |result: Result<IdBody, String>| {
         match result {
             Ok(IdBody { id }) => {
                 st.saved_id.set(Some(id.clone()));

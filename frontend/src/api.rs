@@ -1,7 +1,7 @@
 //! Calls to the backend's JSON API with the browser's `fetch`.
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
@@ -58,32 +58,64 @@ async fn fetch_text(
     Ok((resp.status(), text))
 }
 
-/// Turns an answer into `T`, or an error message naming what the server said.
-fn decode<T: DeserializeOwned>(url: &str, status: u16, text: &str) -> Result<T, String> {
-    if !(200..300).contains(&status) {
-        let why = serde_json::from_str::<ErrorBody>(text)
-            .map(|b| b.error)
-            .unwrap_or_else(|_| format!("HTTP {status}"));
-        return Err(why);
-    }
+/// The message of a failed answer: the server's `{"error": ...}` or the HTTP status.
+fn error_message(status: u16, text: &str) -> String {
+    serde_json::from_str::<ErrorBody>(text)
+        .map(|b| b.error)
+        .unwrap_or_else(|_| format!("HTTP {status}"))
+}
+
+/// Decodes a JSON answer from `url`.
+fn decode<T: DeserializeOwned>(url: &str, text: &str) -> Result<T, String> {
     serde_json::from_str(text).map_err(|e| format!("unexpected answer from {url}: {e}"))
 }
 
-/// `GET url` and decode the JSON answer.
-pub async fn get<T: DeserializeOwned>(url: &str) -> Result<T, String> {
-    let (status, text) = fetch_text("GET", url, None).await?;
-    decode(url, status, &text)
+/// Sends a request in the background and calls `done` with the body of a 2xx answer, or with
+/// what went wrong. Every request shares this one future (keeps the wasm small).
+fn request(
+    method: &'static str,
+    url: String,
+    body: Option<String>,
+    done: Box<dyn FnOnce(Result<String, String>)>,
+) {
+    leptos::task::spawn_local(async move {
+        let result = match fetch_text(method, &url, body).await {
+            Ok((status, text)) if (200..300).contains(&status) => Ok(text),
+            Ok((status, text)) => Err(error_message(status, &text)),
+            Err(e) => Err(e),
+        };
+        done(result);
+    });
 }
 
-/// `method url` with a JSON body, decoding the JSON answer.
-pub async fn send<B: Serialize + ?Sized, T: DeserializeOwned>(
-    method: &str,
-    url: &str,
-    body: &B,
-) -> Result<T, String> {
-    let body = serde_json::to_string(body).map_err(|e| e.to_string())?;
-    let (status, text) = fetch_text(method, url, Some(body)).await?;
-    decode(url, status, &text)
+/// `GET url`, then `done` with the decoded JSON answer or an error message.
+pub fn get<T: DeserializeOwned + 'static>(
+    url: String,
+    done: impl FnOnce(Result<T, String>) + 'static,
+) {
+    let u = url.clone();
+    request(
+        "GET",
+        url,
+        None,
+        Box::new(move |r| done(r.and_then(|t| decode(&u, &t)))),
+    );
+}
+
+/// `method url` with a JSON body (already serialized), then `done` with the decoded answer.
+pub fn send<T: DeserializeOwned + 'static>(
+    method: &'static str,
+    url: String,
+    body: String,
+    done: impl FnOnce(Result<T, String>) + 'static,
+) {
+    let u = url.clone();
+    request(
+        method,
+        url,
+        Some(body),
+        Box::new(move |r| done(r.and_then(|t| decode(&u, &t)))),
+    );
 }
 
 /// Percent-encodes an id for use in a URL path.

@@ -11,7 +11,7 @@ use crate::palette::Palette;
 use crate::parameters::PipelinePanel;
 use crate::properties::PropertiesPanel;
 use crate::spec_panel::SpecPanel;
-use crate::state::{AppState, Tab};
+use crate::state::{flag, AppState, Tab};
 use crate::status_bar::StatusBar;
 use crate::toolbar::Toolbar;
 
@@ -47,7 +47,7 @@ fn SidePanel() -> impl IntoView {
         view! {
             <button
                 class="tab"
-                class:active=move || st.tab.get() == t
+                class:active=flag(move || st.tab.get() == t)
                 data-testid=testid
                 on:click=move |_| st.tab.set(t)
             >

@@ -6,7 +6,7 @@ use pipeline::Point;
 use crate::group_view::GroupView;
 use crate::layout;
 use crate::node_view::NodeView;
-use crate::state::{use_state, AppState, Drag, Selection, Viewport};
+use crate::state::{flag, text, use_state, AppState, Drag, Selection, Viewport};
 use crate::wire_view::{WirePreview, WireView};
 
 /// Smallest zoom factor.
@@ -146,47 +146,48 @@ pub fn Canvas() -> impl IntoView {
     view! {
         <div
             class="canvas"
-            class:panning=move || panning.get()
+            class:panning=flag(move || panning.get())
             data-testid="canvas"
             node_ref=st.canvas
             on:pointerdown=on_pointerdown
             on:wheel=on_wheel
-            style:background-size=move || {
-                let g = GRID * st.viewport.get().zoom;
-                format!("{g}px {g}px, {g}px {g}px, {}px {}px, {}px {}px", g * 5.0, g * 5.0, g * 5.0, g * 5.0)
-            }
-            style:background-position=move || {
+            style:background-size=text(move || {
+                // Minor lines every GRID pixels, major every five; coarser when zoomed out.
+                let mut g = GRID * st.viewport.get().zoom;
+                while g < 12.0 {
+                    g *= 5.0;
+                }
+                let m = g * 5.0;
+                let (g, m) = (layout::px(g), layout::px(m));
+                format!("{g} {g}, {g} {g}, {m} {m}, {m} {m}")
+            })
+            style:background-position=text(move || {
                 let v = st.viewport.get();
-                format!("{0}px {1}px, {0}px {1}px, {0}px {1}px, {0}px {1}px", v.x, v.y)
-            }
+                let (x, y) = (layout::px(v.x), layout::px(v.y));
+                format!("{x} {y}, {x} {y}, {x} {y}, {x} {y}")
+            })
         >
             <div
                 class="world"
-                style:transform=move || {
+                style:transform=text(move || {
                     let v = st.viewport.get();
-                    format!("translate({}px, {}px) scale({})", v.x, v.y, v.zoom)
-                }
+                    format!("translate({}, {}) scale({})", layout::px(v.x), layout::px(v.y), layout::num(v.zoom))
+                })
             >
-                <For each=move || group_ids.get() key=|id| id.clone() let:id>
-                    <GroupView id=id />
-                </For>
+                <IdList ids=group_ids child=group_child />
                 <svg
                     class="wires"
-                    style:left=format!("{}px", -SVG_HALF)
-                    style:top=format!("{}px", -SVG_HALF)
-                    width=2.0 * SVG_HALF
-                    height=2.0 * SVG_HALF
+                    style:left=layout::px(-SVG_HALF)
+                    style:top=layout::px(-SVG_HALF)
+                    width=layout::num(2.0 * SVG_HALF)
+                    height=layout::num(2.0 * SVG_HALF)
                 >
-                    <g transform=format!("translate({SVG_HALF} {SVG_HALF})")>
-                        <For each=move || wire_ids.get() key=|id| id.clone() let:id>
-                            <WireView id=id />
-                        </For>
+                    <g transform=format!("translate({0} {0})", layout::num(SVG_HALF))>
+                        <IdList ids=wire_ids child=wire_child />
                         <WirePreview />
                     </g>
                 </svg>
-                <For each=move || node_ids.get() key=|id| id.clone() let:id>
-                    <NodeView id=id />
-                </For>
+                <IdList ids=node_ids child=node_child />
             </div>
             <Show when=move || empty.get()>
                 <div class="canvas-empty">
@@ -197,7 +198,7 @@ pub fn Canvas() -> impl IntoView {
             <div class="zoom-controls" on:pointerdown=|ev| ev.stop_propagation()>
                 <button data-testid="btn-zoom-out" title="Zoom out" on:click=move |_| zoom_center(&st, 1.0 / 1.2)>"−"</button>
                 <span class="zoom-level" data-testid="zoom-level">
-                    {move || format!("{:.0}%", st.viewport.get().zoom * 100.0)}
+                    {text(move || format!("{}%", (st.viewport.get().zoom * 100.0).round() as i64))}
                 </span>
                 <button data-testid="btn-zoom-in" title="Zoom in" on:click=move |_| zoom_center(&st, 1.2)>"+"</button>
                 <button data-testid="btn-fit" title="Fit the pipeline in view" on:click=move |_| fit_view(&st)>"Fit"</button>
@@ -205,6 +206,25 @@ pub fn Canvas() -> impl IntoView {
         </div>
         <DragGhost />
     }
+}
+
+fn group_child(id: String) -> AnyView {
+    view! { <GroupView id=id /> }.into_any()
+}
+
+fn wire_child(id: String) -> AnyView {
+    view! { <WireView id=id /> }.into_any()
+}
+
+fn node_child(id: String) -> AnyView {
+    view! { <NodeView id=id /> }.into_any()
+}
+
+/// A keyed list of views, one per id. One non-generic wrapper around `For`, so the keyed-list
+/// code is compiled once for nodes, wires and groups (keeps the wasm small).
+#[component]
+fn IdList(ids: Memo<Vec<String>>, child: fn(String) -> AnyView) -> impl IntoView {
+    view! { <For each=move || ids.get() key=|id| id.clone() children=move |id| child(id) /> }
 }
 
 /// The label following the pointer while a palette item is dragged.
@@ -227,7 +247,7 @@ fn DragGhost() -> impl IntoView {
     move || {
         ghost.get().map(|(label, (x, y))| {
             view! {
-                <div class="drag-ghost" style:left=format!("{}px", x + 8.0) style:top=format!("{}px", y + 8.0)>
+                <div class="drag-ghost" style:left=layout::px(x + 8.0) style:top=layout::px(y + 8.0)>
                     {label}
                 </div>
             }

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use pipeline::{Diagnostic, Severity};
 
-use crate::state::{use_state, Selection, Tab};
+use crate::state::{flag, text, use_state, Selection, Tab};
 
 /// The problems list.
 #[component]
@@ -13,9 +13,9 @@ pub fn Diagnostics() -> impl IntoView {
     let items = Memo::new(move |_| st.analysis.with(|a| a.diagnostics.clone()));
     let open = RwSignal::new(true);
     view! {
-        <div class="diagnostics" class:collapsed=move || !open.get()>
+        <div class="diagnostics" class:collapsed=flag(move || !open.get())>
             <button class="diag-head" data-testid="diagnostics-toggle" on:click=move |_| open.update(|o| *o = !*o)>
-                <span class="diag-caret">{move || if open.get() { "▾" } else { "▸" }}</span>
+                <span class="diag-caret">{text(move || if open.get() { "▾" } else { "▸" }.to_string())}</span>
                 "Problems"
                 <span class="diag-summary" data-testid="diagnostics-summary">
                     {move || {
@@ -31,7 +31,7 @@ pub fn Diagnostics() -> impl IntoView {
                     }}
                 </span>
             </button>
-            <ul class="diag-list" data-testid="diagnostics" data-count=move || items.with(Vec::len)>
+            <ul class="diag-list" data-testid="diagnostics" data-count=text(move || items.with(Vec::len).to_string())>
                 {move || {
                     items
                         .get()

@@ -7,7 +7,7 @@ use pipeline::GroupKind;
 use crate::edit::{self, Item};
 use crate::layout;
 use crate::node_view::messages;
-use crate::state::{use_state, Drag, Selection};
+use crate::state::{flag, text, use_state, Drag, Selection};
 
 /// How a group's title bar reads: (keyword, detail, whether the detail is a "not set" hint).
 pub fn kind_label(doc: &pipeline::Document, kind: &GroupKind) -> (&'static str, String, bool) {
@@ -142,21 +142,21 @@ pub fn GroupView(id: String) -> impl IntoView {
     view! {
         <div
             class="group"
-            class:selected=move || selected.get()
-            class:has-error=move || errors.with(|e| !e.is_empty())
+            class:selected=flag(move || selected.get())
+            class:has-error=flag(move || errors.with(|e| !e.is_empty()))
             data-testid=format!("group-{id}")
             data-group-id=id.clone()
-            style:left=move || format!("{}px", rect.get().x)
-            style:top=move || format!("{}px", rect.get().y)
-            style:width=move || format!("{}px", rect.get().w)
-            style:height=move || format!("{}px", rect.get().h)
-            title=move || errors.get()
+            style:left=text(move || layout::px(rect.get().x))
+            style:top=text(move || layout::px(rect.get().y))
+            style:width=text(move || layout::px(rect.get().w))
+            style:height=text(move || layout::px(rect.get().h))
+            title=text(move || errors.get())
             on:pointerdown=on_pointerdown
         >
-            <div class="group-header" style:height=format!("{}px", layout::GROUP_HEADER)>
-                <span class="group-kind">{move || head.get().0}</span>
-                <code class="group-expr" class:empty=move || head.get().2>{move || head.get().1}</code>
-                <span class="group-name">{move || title.get()}</span>
+            <div class="group-header" style:height=layout::px(layout::GROUP_HEADER)>
+                <span class="group-kind">{text(move || head.get().0.to_string())}</span>
+                <code class="group-expr" class:empty=flag(move || head.get().2)>{text(move || head.get().1)}</code>
+                <span class="group-name">{title}</span>
             </div>
             <div
                 class="group-resize"

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::edit;
 use crate::layout::PortInfo;
 use crate::node_view::messages;
-use crate::state::{use_state, Selection};
+use crate::state::{flag, text, use_state, Selection};
 use crate::values::{parse_value, placeholder, render_value, text_matches};
 
 /// How an unwired parameter input gets its value.
@@ -76,10 +76,10 @@ pub fn InputField(
     let body = match info.ty.clone() {
         PortType::Artifact(..) => view! {
             <div class="field-note" data-testid=format!("prop-{port}")>
-                {move || match wired_from.get() {
+                {text(move || match wired_from.get() {
                     Some((_, from)) => format!("wired from {from}"),
                     None => "Not connected — drag a wire here from a compatible output.".to_string(),
-                }}
+                })}
             </div>
         }
         .into_any(),
@@ -90,12 +90,12 @@ pub fn InputField(
     };
 
     view! {
-        <div class="field" class:has-error=move || !diag.with(String::is_empty) data-testid=format!("prop-row-{port}")>
+        <div class="field" class:has-error=flag(move || !diag.with(String::is_empty)) data-testid=format!("prop-row-{port}")>
             {header}
             {desc}
             {body}
             <Show when=move || !diag.with(String::is_empty)>
-                <div class="field-error" data-testid=format!("prop-{}-diagnostic", info.name)>{move || diag.get()}</div>
+                <div class="field-error" data-testid=format!("prop-{}-diagnostic", info.name)>{diag}</div>
             </Show>
         </div>
     }
@@ -249,16 +249,16 @@ fn ParameterEditor(
                     <input
                         type="checkbox"
                         data-testid=testid
-                        prop:checked=move || match binding.get() {
+                        prop:checked=flag(move || match binding.get() {
                             Some(Binding::Value(Value::Bool(b))) => b,
                             _ => default_bool,
-                        }
+                        })
                         on:change=move |ev| set(Some(Binding::Value(Value::Bool(event_target_checked(&ev)))))
                     />
-                    <span>{move || match binding.get() {
+                    <span>{text(move || match binding.get() {
                         Some(Binding::Value(_)) => "set",
                         _ => "not set (default)",
-                    }}</span>
+                    }.to_string())}</span>
                 </label>
             }
             .into_any(),
@@ -267,9 +267,9 @@ fn ParameterEditor(
                     rows="3"
                     spellcheck="false"
                     data-testid=testid
-                    class:invalid=move || local_err.with(Option::is_some)
+                    class:invalid=flag(move || local_err.with(Option::is_some))
                     placeholder=hint
-                    prop:value=move || draft.get()
+                    prop:value=text(move || draft.get())
                     on:input=move |ev| on_text(event_target_value(&ev))
                 ></textarea>
             }
@@ -288,9 +288,9 @@ fn ParameterEditor(
                         _ => "text",
                     }
                     data-testid=testid
-                    class:invalid=move || local_err.with(Option::is_some)
+                    class:invalid=flag(move || local_err.with(Option::is_some))
                     placeholder=hint
-                    prop:value=move || draft.get()
+                    prop:value=text(move || draft.get())
                     on:input=move |ev| on_text(event_target_value(&ev))
                 />
             }
@@ -333,10 +333,10 @@ fn ParameterEditor(
                 <select
                     class="grow"
                     data-testid=format!("{testid}-param")
-                    prop:value=move || match binding.get() {
+                    prop:value=text(move || match binding.get() {
                         Some(Binding::Parameter(p)) => p,
                         _ => String::new(),
-                    }
+                    })
                     on:change=on_param
                 >
                     <option value="">"— choose a pipeline parameter —"</option>
@@ -357,7 +357,7 @@ fn ParameterEditor(
                 <select
                     class="mode"
                     data-testid=format!("{testid}-mode")
-                    prop:value=move || if mode.get() == Mode::Parameter { "parameter" } else { "value" }
+                    prop:value=text(move || if mode.get() == Mode::Parameter { "parameter" } else { "value" }.to_string())
                     on:change=on_mode.clone()
                 >
                     <option value="value">"Value"</option>

@@ -34,6 +34,9 @@ fn cancel(st: &AppState) {
     }
 }
 
+/// A change to the document worked out while the drag state is borrowed.
+type DocEdit = Box<dyn FnOnce(&mut pipeline::Document)>;
+
 fn client(e: &web_sys::PointerEvent) -> (f64, f64) {
     (f64::from(e.client_x()), f64::from(e.client_y()))
 }
@@ -45,7 +48,7 @@ fn on_move(st: &AppState, e: &web_sys::PointerEvent) {
     let c = client(e);
     let zoom = st.viewport.get_untracked().zoom;
     // Work out the change first, then apply it outside the drag signal's borrow.
-    let mut doc_change: Option<Box<dyn FnOnce(&mut pipeline::Document)>> = None;
+    let mut doc_change: Option<DocEdit> = None;
     st.drag.update(|d| match d {
         Some(Drag::Palette { client, .. }) => *client = c,
         Some(Drag::Move {

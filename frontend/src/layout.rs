@@ -155,19 +155,42 @@ pub fn group_rect(g: &pipeline::Group) -> Rect {
     }
 }
 
+/// A number for CSS and SVG: at most three decimals, no trailing zeros (`12`, `0.35`, `-4.5`).
+/// Formats through integers, which keeps float formatting code out of the wasm.
+pub fn num(v: f64) -> String {
+    if !v.is_finite() {
+        return "0".to_string();
+    }
+    let scaled = (v * 1000.0).round() as i64;
+    let sign = if scaled < 0 { "-" } else { "" };
+    let a = scaled.unsigned_abs();
+    let (int, frac) = (a / 1000, a % 1000);
+    if frac == 0 {
+        format!("{sign}{int}")
+    } else {
+        let f = format!("{frac:03}");
+        format!("{sign}{int}.{}", f.trim_end_matches('0'))
+    }
+}
+
+/// A length in CSS pixels: `12px`, `0.5px`.
+pub fn px(v: f64) -> String {
+    format!("{}px", num(v))
+}
+
 /// The SVG path of a wire from `a` (an output) to `b` (an input): a horizontal S-curve.
 pub fn wire_path(a: Point, b: Point) -> String {
     let dx = ((b.x - a.x).abs() * 0.5).clamp(40.0, 160.0);
     format!(
-        "M {:.1} {:.1} C {:.1} {:.1}, {:.1} {:.1}, {:.1} {:.1}",
-        a.x,
-        a.y,
-        a.x + dx,
-        a.y,
-        b.x - dx,
-        b.y,
-        b.x,
-        b.y
+        "M {} {} C {} {}, {} {}, {} {}",
+        num(a.x),
+        num(a.y),
+        num(a.x + dx),
+        num(a.y),
+        num(b.x - dx),
+        num(b.y),
+        num(b.x),
+        num(b.y)
     )
 }
 
@@ -260,7 +283,17 @@ mod tests {
     #[test]
     fn wire_path_runs_between_the_anchors() {
         let d = wire_path(Point { x: 0.0, y: 0.0 }, Point { x: 100.0, y: 50.0 });
-        assert!(d.starts_with("M 0.0 0.0 C"));
-        assert!(d.ends_with("100.0 50.0"));
+        assert!(d.starts_with("M 0 0 C"), "{d}");
+        assert!(d.ends_with("100 50"), "{d}");
+    }
+
+    #[test]
+    fn formats_numbers_without_float_formatting() {
+        assert_eq!(num(12.0), "12");
+        assert_eq!(num(0.35), "0.35");
+        assert_eq!(num(-4.5), "-4.5");
+        assert_eq!(num(-0.0001), "0");
+        assert_eq!(num(1.23456), "1.235");
+        assert_eq!(px(240.0), "240px");
     }
 }

@@ -5,6 +5,7 @@
 mod actions;
 mod api;
 mod app;
+mod bench;
 mod canvas;
 mod diagnostics;
 mod edit;
@@ -25,5 +26,6 @@ mod values;
 mod wire_view;
 
 fn main() {
+    bench::expose();
     leptos::mount::mount_to_body(app::App);
 }

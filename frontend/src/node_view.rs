@@ -6,7 +6,7 @@ use pipeline::{Diagnostic, PortRef, PortType};
 use crate::canvas::world_from_client;
 use crate::edit::Item;
 use crate::layout::{self, PortInfo};
-use crate::state::{category_color, use_state, Drag, Selection};
+use crate::state::{category_color, flag, text, use_state, Drag, Selection};
 
 /// Messages of the diagnostics in `diags` matching `pred`, one per line.
 pub fn messages(diags: &[Diagnostic], pred: impl Fn(&Diagnostic) -> bool) -> String {
@@ -142,7 +142,7 @@ pub fn NodeView(id: String) -> impl IntoView {
                     })
                     .collect_view();
                 let sep = (n_in > 0).then(|| {
-                    view! { <div class="port-sep" style:top=format!("{}px", layout::row_top(n_in) - 0.5) /> }
+                    view! { <div class="port-sep" style:top=layout::px(layout::row_top(n_in) - 0.5) /> }
                 });
                 view! { {in_views} {sep} {out_views} }
             })
@@ -152,32 +152,32 @@ pub fn NodeView(id: String) -> impl IntoView {
     view! {
         <div
             class="node"
-            class:selected=move || selected.get()
-            class:has-error=move || has_error.get()
-            class:missing=move || comp.with(Option::is_none)
+            class:selected=flag(move || selected.get())
+            class:has-error=flag(move || has_error.get())
+            class:missing=flag(move || comp.with(Option::is_none))
             data-testid=format!("node-{id}")
             data-node-id=id.clone()
-            data-node-name=move || names.with(|n| n.1.clone())
-            style:left=move || format!("{}px", pos.get().x)
-            style:top=move || format!("{}px", pos.get().y)
-            style:width=format!("{}px", layout::NODE_WIDTH)
-            style:height=move || format!("{}px", comp.with(|c| layout::node_height(c.as_ref())))
-            title=move || tooltip.get()
+            data-node-name=text(move || names.with(|n| n.1.clone()))
+            style:left=text(move || layout::px(pos.get().x))
+            style:top=text(move || layout::px(pos.get().y))
+            style:width=layout::px(layout::NODE_WIDTH)
+            style:height=text(move || layout::px(comp.with(|c| layout::node_height(c.as_ref()))))
+            title=text(move || tooltip.get())
             on:pointerdown=on_pointerdown
         >
             <div
                 class="node-header"
                 data-testid=format!("node-header-{id}")
-                style:height=format!("{}px", layout::HEADER)
-                style:border-top-color=move || color.get()
+                style:height=layout::px(layout::HEADER)
+                style:border-top-color=text(move || color.get().to_string())
             >
                 <div class="node-title">
-                    <span class="node-title-text">{move || names.with(|n| n.0.clone())}</span>
+                    <span class="node-title-text">{text(move || names.with(|n| n.0.clone()))}</span>
                     <Show when=move || !names.with(|n| n.3)>
                         <span class="badge" title="Caching is off for this task">"no cache"</span>
                     </Show>
                 </div>
-                <div class="node-sub">{move || subtitle.get()}</div>
+                <div class="node-sub">{subtitle}</div>
             </div>
             <Show when=move || comp.with(Option::is_none)>
                 <div class="node-missing">"Component missing from the document"</div>
@@ -241,18 +241,18 @@ fn InPort(
     view! {
         <div
             class="port-row in"
-            class:has-error=move || errors.with(|e| !e.is_empty())
-            class:connected=move || connected.get()
-            class:bound=move || bound.get()
-            class:fits=move || fit.get() == Some(true)
-            class:unfit=move || fit.get() == Some(false)
+            class:has-error=flag(move || errors.with(|e| !e.is_empty()))
+            class:connected=flag(move || connected.get())
+            class:bound=flag(move || bound.get())
+            class:fits=flag(move || fit.get() == Some(true))
+            class:unfit=flag(move || fit.get() == Some(false))
             class:artifact=matches!(info.ty, PortType::Artifact(..))
             data-port-in=""
             data-node=node.clone()
             data-port=name.clone()
-            style:top=format!("{top}px")
-            style:height=format!("{}px", layout::ROW)
-            title=move || errors.with(|e| if e.is_empty() { title.clone() } else { format!("{title}\n{e}") })
+            style:top=layout::px(top)
+            style:height=layout::px(layout::ROW)
+            title=text(move || errors.with(|e| if e.is_empty() { title.clone() } else { format!("{title}\n{e}") }))
         >
             <span class="port-dot" data-testid=format!("port-in-{node}-{name}")></span>
             <span class="port-name">
@@ -298,8 +298,8 @@ fn OutPort(node: String, info: PortInfo, top: f64) -> impl IntoView {
             data-port-out=""
             data-node=node.clone()
             data-port=name.clone()
-            style:top=format!("{top}px")
-            style:height=format!("{}px", layout::ROW)
+            style:top=layout::px(top)
+            style:height=layout::px(layout::ROW)
             title=format!("{}: {} — drag to an input to connect", info.name, label)
             on:pointerdown=on_pointerdown
         >

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 
-use crate::state::{category_color, use_state, CatalogEntry, Drag, PaletteItem};
+use crate::state::{category_color, text, use_state, CatalogEntry, Drag, PaletteItem};
 
 /// The palette.
 #[component]
@@ -13,12 +13,12 @@ pub fn Palette() -> impl IntoView {
     let st = use_state();
     let filter = RwSignal::new(String::new());
     let groups = Memo::new(move |_| {
-        let f = filter.get().to_lowercase();
+        let f = filter.get().to_ascii_lowercase();
         st.catalog.with(|c| {
             let mut by_cat: BTreeMap<String, Vec<CatalogEntry>> = BTreeMap::new();
             for e in c {
-                let hay =
-                    format!("{} {} {} {}", e.id, e.title, e.description, e.category).to_lowercase();
+                let hay = format!("{} {} {} {}", e.id, e.title, e.description, e.category)
+                    .to_ascii_lowercase();
                 if f.is_empty() || hay.contains(&f) {
                     let cat = if e.category.is_empty() {
                         "Other".to_string()
@@ -50,12 +50,14 @@ pub fn Palette() -> impl IntoView {
                 <input
                     type="search"
                     placeholder="Search components"
-                    data-testid="palette-search"
-                    prop:value=move || filter.get()
+                    data-testid="search-components"
+                    prop:value=text(move || filter.get())
                     on:input=move |ev| filter.set(event_target_value(&ev))
                 />
             </div>
             <div class="palette-scroll">
+                // Shown once the catalog has loaded, so a visible palette item means "ready".
+                <Show when=move || st.catalog_loaded.get()>
                 <div class="palette-cat">
                     <div class="palette-cat-title">
                         <span class="dot" style:background=category_color("Control flow")></span>
@@ -107,7 +109,8 @@ pub fn Palette() -> impl IntoView {
                         })
                         .collect_view()
                 }}
-                <Show when=move || st.catalog.with(Vec::is_empty)>
+                </Show>
+                <Show when=move || !st.catalog_loaded.get()>
                     <p class="muted small pad">"Loading components…"</p>
                 </Show>
             </div>

@@ -6,7 +6,7 @@ use pipeline::PipelineParameter;
 
 use crate::edit;
 use crate::node_view::messages;
-use crate::state::use_state;
+use crate::state::{flag, text, use_state};
 use crate::values::{parse_value, placeholder, render_value, text_matches};
 
 /// The Pipeline tab.
@@ -37,7 +37,7 @@ pub fn PipelinePanel() -> impl IntoView {
         <div class="props" data-testid="pipeline-properties">
             <div class="props-title"><span class="kind-badge">"Pipeline"</span></div>
             <Show when=move || !general_errors.with(String::is_empty)>
-                <div class="field-error block">{move || general_errors.get()}</div>
+                <div class="field-error block">{general_errors}</div>
             </Show>
             <label class="field">
                 <div class="field-label"><span class="field-name">"Name"</span><span class="required">"*"</span></div>
@@ -45,7 +45,7 @@ pub fn PipelinePanel() -> impl IntoView {
                     type="text"
                     spellcheck="false"
                     data-testid="pipeline-name"
-                    prop:value=move || st.doc.with(|d| d.name.clone())
+                    prop:value=text(move || st.doc.with(|d| d.name.clone()))
                     on:input=move |ev| {
                         let v = event_target_value(&ev);
                         st.edit(|d| d.name = v);
@@ -58,7 +58,7 @@ pub fn PipelinePanel() -> impl IntoView {
                 <textarea
                     rows="2"
                     data-testid="pipeline-description"
-                    prop:value=move || st.doc.with(|d| d.description.clone().unwrap_or_default())
+                    prop:value=text(move || st.doc.with(|d| d.description.clone().unwrap_or_default()))
                     on:input=move |ev| {
                         let v = event_target_value(&ev);
                         st.edit(|d| d.description = (!v.trim().is_empty()).then_some(v));
@@ -72,7 +72,7 @@ pub fn PipelinePanel() -> impl IntoView {
                     spellcheck="false"
                     data-testid="pipeline-root"
                     placeholder="gs://bucket/pipeline_root"
-                    prop:value=move || st.doc.with(|d| d.pipeline_root.clone().unwrap_or_default())
+                    prop:value=text(move || st.doc.with(|d| d.pipeline_root.clone().unwrap_or_default()))
                     on:input=move |ev| {
                         let v = event_target_value(&ev);
                         st.edit(|d| d.pipeline_root = (!v.trim().is_empty()).then_some(v));
@@ -157,7 +157,7 @@ fn ParameterRow(index: usize) -> impl IntoView {
         local_err.set(kept.err());
     };
     view! {
-        <div class="param-row" class:has-error=move || !errors.with(String::is_empty) data-testid=format!("param-{index}")>
+        <div class="param-row" class:has-error=flag(move || !errors.with(String::is_empty)) data-testid=format!("param-{index}")>
             <div class="param-main">
                 <input
                     type="text"
@@ -165,7 +165,7 @@ fn ParameterRow(index: usize) -> impl IntoView {
                     class="mono"
                     data-testid=format!("param-{index}-name")
                     placeholder="name"
-                    prop:value=move || param.with(|p| p.as_ref().map(|p| p.name.clone()).unwrap_or_default())
+                    prop:value=text(move || param.with(|p| p.as_ref().map(|p| p.name.clone()).unwrap_or_default()))
                     on:input=move |ev| {
                         let v = event_target_value(&ev);
                         st.edit(|d| edit::rename_parameter(d, index, &v));
@@ -173,7 +173,7 @@ fn ParameterRow(index: usize) -> impl IntoView {
                 />
                 <select
                     data-testid=format!("param-{index}-type")
-                    prop:value=move || ty.get().proto_name()
+                    prop:value=text(move || ty.get().proto_name().to_string())
                     on:change=on_type
                 >
                     {ParameterType::USER_TYPES
@@ -200,17 +200,17 @@ fn ParameterRow(index: usize) -> impl IntoView {
                 type="text"
                 spellcheck="false"
                 class="param-default"
-                class:invalid=move || local_err.with(Option::is_some)
+                class:invalid=flag(move || local_err.with(Option::is_some))
                 data-testid=format!("param-{index}-default")
-                placeholder=move || format!("default ({})", placeholder(ty.get(), None))
-                prop:value=move || draft.get()
+                placeholder=text(move || format!("default ({})", placeholder(ty.get(), None)))
+                prop:value=text(move || draft.get())
                 on:input=move |ev| set_default(event_target_value(&ev))
             />
             <Show when=move || local_err.with(Option::is_some)>
-                <div class="field-error" data-testid=format!("param-{index}-error")>{move || local_err.get().unwrap_or_default()}</div>
+                <div class="field-error" data-testid=format!("param-{index}-error")>{text(move || local_err.get().unwrap_or_default())}</div>
             </Show>
             <Show when=move || !errors.with(String::is_empty)>
-                <div class="field-error">{move || errors.get()}</div>
+                <div class="field-error">{errors}</div>
             </Show>
         </div>
     }

@@ -7,7 +7,7 @@ use pipeline::{GroupKind, PortType};
 use crate::input_field::InputField;
 use crate::layout;
 use crate::node_view::messages;
-use crate::state::{use_state, Selection};
+use crate::state::{flag, text, use_state, Selection};
 
 /// The Properties tab.
 #[component]
@@ -215,7 +215,7 @@ fn NodeProperties(id: String) -> impl IntoView {
                 <span class="mono muted">{id.clone()}</span>
             </div>
             <Show when=move || !node_diags.with(String::is_empty)>
-                <div class="field-error block">{move || node_diags.get()}</div>
+                <div class="field-error block">{node_diags}</div>
             </Show>
             <label class="field">
                 <div class="field-label"><span class="field-name">"Task name"</span></div>
@@ -223,7 +223,7 @@ fn NodeProperties(id: String) -> impl IntoView {
                     type="text"
                     spellcheck="false"
                     data-testid="prop-node-name"
-                    prop:value=move || node.with(|n| n.as_ref().map(|n| n.name.clone()).unwrap_or_default())
+                    prop:value=text(move || node.with(|n| n.as_ref().map(|n| n.name.clone()).unwrap_or_default()))
                     on:input=on_name
                 />
             </label>
@@ -232,8 +232,8 @@ fn NodeProperties(id: String) -> impl IntoView {
                 <input
                     type="text"
                     data-testid="prop-display-name"
-                    placeholder=move || node.with(|n| n.as_ref().map(|n| n.name.clone()).unwrap_or_default())
-                    prop:value=move || node.with(|n| n.as_ref().and_then(|n| n.display_name.clone()).unwrap_or_default())
+                    placeholder=text(move || node.with(|n| n.as_ref().map(|n| n.name.clone()).unwrap_or_default()))
+                    prop:value=text(move || node.with(|n| n.as_ref().and_then(|n| n.display_name.clone()).unwrap_or_default()))
                     on:input=on_display
                 />
             </label>
@@ -241,7 +241,7 @@ fn NodeProperties(id: String) -> impl IntoView {
                 <input
                     type="checkbox"
                     data-testid="prop-caching"
-                    prop:checked=move || node.with(|n| n.as_ref().is_some_and(|n| n.caching))
+                    prop:checked=flag(move || node.with(|n| n.as_ref().is_some_and(|n| n.caching)))
                     on:change=on_caching
                 />
                 <span>"Enable caching"</span>
@@ -377,9 +377,9 @@ fn GroupProperties(id: String) -> impl IntoView {
         view! {
             <div class="field">
                 <div class="field-label"><span class="field-name">"Kind"</span></div>
-                <div class="field-note mono" data-testid="prop-group-kind">{move || kind_text.get()}</div>
+                <div class="field-note mono" data-testid="prop-group-kind">{kind_text}</div>
                 <Show when=move || !errors.with(String::is_empty)>
-                    <div class="field-error">{move || errors.get()}</div>
+                    <div class="field-error">{errors}</div>
                 </Show>
             </div>
         }
@@ -388,7 +388,7 @@ fn GroupProperties(id: String) -> impl IntoView {
         let set_expr = set_expr.clone();
         let chips = chips.clone();
         view! {
-            <label class="field" class:has-error=move || !errors.with(String::is_empty)>
+            <label class="field" class:has-error=flag(move || !errors.with(String::is_empty))>
                 <div class="field-label">
                     <span class="field-name">"Condition"</span>
                     <span class="required">"*"</span>
@@ -399,11 +399,11 @@ fn GroupProperties(id: String) -> impl IntoView {
                     class="mono"
                     data-testid="prop-group-expression"
                     placeholder="e.g. get-training-job-details.eval_metric > eval_acc_threshold"
-                    prop:value=move || expression.get()
+                    prop:value=text(move || expression.get())
                     on:input=move |ev| set_expr(event_target_value(&ev))
                 ></textarea>
                 <Show when=move || !errors.with(String::is_empty)>
-                    <div class="field-error" data-testid="prop-group-expression-error">{move || errors.get()}</div>
+                    <div class="field-error" data-testid="prop-group-expression-error">{errors}</div>
                 </Show>
                 <div class="field-desc">
                     "Compare task outputs (" <code>"task.output"</code> ") and pipeline parameters with "
@@ -419,7 +419,7 @@ fn GroupProperties(id: String) -> impl IntoView {
     view! {
         <div class="props" data-testid="group-properties" data-group-id=id.clone()>
             <div class="props-title">
-                <span class="kind-badge cond">{move || if is_condition.get() { "Condition" } else { "Group" }}</span>
+                <span class="kind-badge cond">{text(move || if is_condition.get() { "Condition" } else { "Group" }.to_string())}</span>
                 <span class="mono muted">{id.clone()}</span>
             </div>
             <label class="field">
@@ -428,7 +428,7 @@ fn GroupProperties(id: String) -> impl IntoView {
                     type="text"
                     data-testid="prop-group-display-name"
                     placeholder="e.g. model-deploy-decision"
-                    prop:value=move || group.with(|g| g.as_ref().and_then(|g| g.display_name.clone()).unwrap_or_default())
+                    prop:value=text(move || group.with(|g| g.as_ref().and_then(|g| g.display_name.clone()).unwrap_or_default()))
                     on:input=on_display
                 />
             </label>
@@ -485,10 +485,10 @@ fn WireProperties(id: String) -> impl IntoView {
                 <span class="kind-badge">"Wire"</span>
                 <span class="mono muted">{id.clone()}</span>
             </div>
-            <div class="kv"><span>"From"</span><span class="mono">{move || info.get().map(|i| i.0).unwrap_or_default()}</span></div>
-            <div class="kv"><span>"To"</span><span class="mono">{move || info.get().map(|i| i.1).unwrap_or_default()}</span></div>
+            <div class="kv"><span>"From"</span><span class="mono">{text(move || info.get().map(|i| i.0).unwrap_or_default())}</span></div>
+            <div class="kv"><span>"To"</span><span class="mono">{text(move || info.get().map(|i| i.1).unwrap_or_default())}</span></div>
             <Show when=move || !errors.with(String::is_empty)>
-                <div class="field-error block">{move || errors.get()}</div>
+                <div class="field-error block">{errors}</div>
             </Show>
             <div class="props-actions">
                 <button class="danger" data-testid="btn-delete-wire" on:click=move |_| st.delete_selection()>"Delete wire"</button>

@@ -3,24 +3,24 @@
 use leptos::prelude::*;
 use pipeline::OutputFormat;
 
-use crate::state::use_state;
+use crate::state::{flag, text, use_state};
 
 /// The Spec tab.
 #[component]
 pub fn SpecPanel() -> impl IntoView {
     let st = use_state();
-    let text = Memo::new(move |_| {
+    let spec = Memo::new(move |_| {
         let format = st.spec_format.get();
         st.analysis
             .with(|a| a.spec.as_ref().map(|s| format.write(s)))
     });
     let errors = Memo::new(move |_| st.analysis.with(|a| a.errors()));
-    let size = Memo::new(move |_| text.with(|t| t.as_ref().map_or(0, String::len)));
+    let size = Memo::new(move |_| spec.with(|t| t.as_ref().map_or(0, String::len)));
     let fmt_button = move |f: OutputFormat, label: &'static str| {
         view! {
             <button
                 class="seg"
-                class:active=move || st.spec_format.get() == f
+                class:active=flag(move || st.spec_format.get() == f)
                 data-testid=format!("spec-format-{}", f.extension())
                 on:click=move |_| st.spec_format.set(f)
             >
@@ -36,24 +36,25 @@ pub fn SpecPanel() -> impl IntoView {
                     {fmt_button(OutputFormat::Yaml, "YAML")}
                 </div>
                 <span class="muted small">
-                    {move || {
+                    {text(move || {
                         let e = errors.get();
                         if e > 0 {
                             format!("{e} error{} — fix to compile", if e == 1 { "" } else { "s" })
                         } else {
-                            format!("KFP v2 IR · {:.1} KB", size.get() as f64 / 1024.0)
+                            format!("KFP v2 IR · {} KB", crate::layout::num((size.get() as f64 / 102.4).round() / 10.0))
                         }
-                    }}
+                    })}
                 </span>
             </div>
-            <pre class="spec-text" class:stale=move || text.with(Option::is_none) data-testid="spec-text">
-                {move || text.get().unwrap_or_else(|| {
+            <pre class="spec-text" class:stale=flag(move || spec.with(Option::is_none)) data-testid="spec-text">
+                {text(move || spec.get().unwrap_or_else(|| {
                     let e = errors.get();
+                    let name = st.doc.with(|d| d.name.clone());
                     format!(
-                        "// The pipeline has {e} error{} (listed below), so there is no spec yet.\n// Fix them and the spec appears here at once.",
+                        "// Pipeline {name} has {e} error{} (listed under Problems), so it does not compile yet.\n// Fix them and the spec appears here at once.",
                         if e == 1 { "" } else { "s" }
                     )
-                })}
+                }))}
             </pre>
         </div>
     }

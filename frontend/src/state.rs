@@ -184,7 +184,7 @@ pub enum Drag {
 }
 
 /// Diagnostics and spec of the current document.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Analysis {
     /// The compiled spec, when there are no errors.
     pub spec: Option<PipelineSpec>,
@@ -213,6 +213,8 @@ pub struct AppState {
     pub analysis: Memo<Analysis>,
     /// Palette components.
     pub catalog: RwSignal<Vec<CatalogEntry>>,
+    /// Whether the catalog request has finished (successfully or not).
+    pub catalog_loaded: RwSignal<bool>,
     /// Example pipelines.
     pub examples: RwSignal<Vec<ExampleInfo>>,
     /// Saved pipelines (refreshed when the Open menu opens).
@@ -258,19 +260,25 @@ impl AppState {
                 d
             })
         });
-        let analysis = Memo::new(move |_| {
-            shape.with(|d| {
-                let c = pipeline::compile(d);
-                Analysis {
-                    spec: c.spec,
-                    diagnostics: c.diagnostics,
-                }
-            })
-        });
+        // Recomputed only when `shape` changed, so always treat the result as new: comparing
+        // whole specs would cost time and wasm size for nothing.
+        let analysis = Memo::new_with_compare(
+            move |_| {
+                shape.with(|d| {
+                    let c = pipeline::compile(d);
+                    Analysis {
+                        spec: c.spec,
+                        diagnostics: c.diagnostics,
+                    }
+                })
+            },
+            |_, _| true,
+        );
         Self {
             doc,
             analysis,
             catalog: RwSignal::new(Vec::new()),
+            catalog_loaded: RwSignal::new(false),
             examples: RwSignal::new(Vec::new()),
             saved: RwSignal::new(Vec::new()),
             selection: RwSignal::new(Selection::None),
@@ -318,6 +326,7 @@ impl AppState {
             self.doc.set(prev);
             self.dirty.set(true);
             self.drop_stale_selection();
+            self.info("Undid the last change");
         }
     }
 
@@ -329,6 +338,7 @@ impl AppState {
             self.doc.set(next);
             self.dirty.set(true);
             self.drop_stale_selection();
+            self.info("Redid the change");
         }
     }
 
@@ -464,4 +474,15 @@ pub fn category_color(category: &str) -> &'static str {
             PALETTE[(h % PALETTE.len() as u32) as usize]
         }
     }
+}
+
+/// A reactive string for an attribute, style, property or text node. Type-erased, so every use
+/// shares one copy of the rendering code (keeps the wasm small).
+pub fn text(f: impl Fn() -> String + Send + Sync + 'static) -> Signal<String> {
+    Signal::derive(f)
+}
+
+/// A reactive flag for a class toggle or boolean attribute, type-erased like [`text`].
+pub fn flag(f: impl Fn() -> bool + Send + Sync + 'static) -> Signal<bool> {
+    Signal::derive(f)
 }

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::state::{use_state, StatusKind};
+use crate::state::{text, use_state, StatusKind};
 
 /// The status bar.
 #[component]
@@ -34,10 +34,10 @@ pub fn StatusBar() -> impl IntoView {
             }}
             <div class="spacer"></div>
             <div class="counts muted">
-                {move || {
+                {text(move || {
                     let (n, w, g) = counts.get();
                     format!("{n} task{} · {w} wire{} · {g} condition{}", s(n), s(w), s(g))
-                }}
+                })}
             </div>
         </footer>
     }

@@ -5,7 +5,7 @@ use pipeline::OutputFormat;
 use wasm_bindgen::JsCast;
 
 use crate::actions;
-use crate::state::{use_state, Selection};
+use crate::state::{flag, text, use_state, Selection};
 
 /// Which dropdown is open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,13 +101,13 @@ pub fn Toolbar() -> impl IntoView {
                 <span class="brand-name">"Pipeline Canvas"</span>
             </div>
             <div class="doc-title" data-testid="doc-title">
-                <span class="mono">{move || st.doc.with(|d| d.name.clone())}</span>
+                <span class="mono">{text(move || st.doc.with(|d| d.name.clone()))}</span>
                 <span class="saved-state" data-testid="save-state">
-                    {move || match (st.saved_id.get(), st.dirty.get()) {
+                    {text(move || match (st.saved_id.get(), st.dirty.get()) {
                         (_, true) => "● unsaved changes".to_string(),
                         (Some(_), false) => "saved".to_string(),
                         (None, false) => "not saved".to_string(),
-                    }}
+                    })}
                 </span>
             </div>
             <div class="tool-group">
@@ -115,7 +115,7 @@ pub fn Toolbar() -> impl IntoView {
                 <div class="menu-anchor">
                     <button
                         data-testid="btn-examples"
-                        class:active=move || menu.get() == Some(Menu::Examples)
+                        class:active=flag(move || menu.get() == Some(Menu::Examples))
                         on:click=move |_| toggle(Menu::Examples)
                     >
                         "Examples ▾"
@@ -127,7 +127,7 @@ pub fn Toolbar() -> impl IntoView {
                 <div class="menu-anchor">
                     <button
                         data-testid="btn-open"
-                        class:active=move || menu.get() == Some(Menu::Open)
+                        class:active=flag(move || menu.get() == Some(Menu::Open))
                         on:click=move |_| toggle(Menu::Open)
                     >
                         "Open ▾"
@@ -139,12 +139,12 @@ pub fn Toolbar() -> impl IntoView {
                 <button class="primary" data-testid="btn-save" title="Save (Ctrl+S)" on:click=move |_| actions::save(st)>"Save"</button>
             </div>
             <div class="tool-group">
-                <button data-testid="btn-undo" title="Undo (Ctrl+Z)" disabled=move || st.undo.with(Vec::is_empty) on:click=move |_| st.undo()>"↶"</button>
-                <button data-testid="btn-redo" title="Redo (Ctrl+Shift+Z)" disabled=move || st.redo.with(Vec::is_empty) on:click=move |_| st.redo()>"↷"</button>
+                <button data-testid="btn-undo" title="Undo (Ctrl+Z)" disabled=flag(move || st.undo.with(Vec::is_empty)) on:click=move |_| st.undo()>"↶"</button>
+                <button data-testid="btn-redo" title="Redo (Ctrl+Shift+Z)" disabled=flag(move || st.redo.with(Vec::is_empty)) on:click=move |_| st.redo()>"↷"</button>
                 <button
                     data-testid="btn-delete"
                     title="Delete the selection (Delete)"
-                    disabled=move || st.selection.with(|s| *s == Selection::None)
+                    disabled=flag(move || st.selection.with(|s| *s == Selection::None))
                     on:click=move |_| st.delete_selection()
                 >
                     "Delete"
@@ -171,16 +171,16 @@ pub fn Toolbar() -> impl IntoView {
                 <span class="tool-label">"Export spec"</span>
                 <button
                     data-testid="btn-download-json"
-                    class:blocked=move || has_errors.get()
-                    title=move || if has_errors.get() { "Fix the errors first" } else { "Download the compiled spec as JSON" }
+                    class:blocked=flag(move || has_errors.get())
+                    title=text(move || if has_errors.get() { "Fix the errors first" } else { "Download the compiled spec as JSON" }.to_string())
                     on:click=move |_| actions::download_spec(st, OutputFormat::Json)
                 >
                     "JSON"
                 </button>
                 <button
                     data-testid="btn-download-yaml"
-                    class:blocked=move || has_errors.get()
-                    title=move || if has_errors.get() { "Fix the errors first" } else { "Download the compiled spec as YAML" }
+                    class:blocked=flag(move || has_errors.get())
+                    title=text(move || if has_errors.get() { "Fix the errors first" } else { "Download the compiled spec as YAML" }.to_string())
                     on:click=move |_| actions::download_spec(st, OutputFormat::Yaml)
                 >
                     "YAML"

@@ -68,6 +68,7 @@ fn numbers_equal(a: Option<&Value>, b: Option<&Value>) -> bool {
 /// The placeholder of a field: its default, or a hint of the expected input.
 pub fn placeholder(ty: ParameterType, default: Option<&Value>) -> String {
     match default {
+        Some(serde_json::Value::String(s)) if s.is_empty() => "default: \"\" (empty)".to_string(),
         Some(v) => format!("default: {}", render_value(v).replace('\n', " ")),
         None => match ty {
             ParameterType::String => "text".to_string(),

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::layout;
 use crate::node_view::messages;
-use crate::state::{use_state, Drag, Selection};
+use crate::state::{flag, text, use_state, Drag, Selection};
 
 /// One wire.
 #[component]
@@ -59,6 +59,7 @@ pub fn WireView(id: String) -> impl IntoView {
                 .with(|s| matches!(s, Selection::Wire(x) if *x == id))
         })
     };
+    let d = text(move || path.get().unwrap_or_default());
     let on_pointerdown = {
         let id = id.clone();
         move |ev: web_sys::PointerEvent| {
@@ -73,20 +74,20 @@ pub fn WireView(id: String) -> impl IntoView {
     view! {
         <g
             class="wire"
-            class:selected=move || selected.get()
-            class:has-error=move || errors.with(|e| !e.is_empty())
+            class:selected=flag(move || selected.get())
+            class:has-error=flag(move || errors.with(|e| !e.is_empty()))
             data-testid=format!("wire-{id}")
             data-wire-id=id.clone()
             on:pointerdown=on_pointerdown
         >
             <title>
-                {move || {
+                {text(move || {
                     let e = errors.get();
                     if e.is_empty() { label.get() } else { format!("{}\n{e}", label.get()) }
-                }}
+                })}
             </title>
-            <path class="wire-hit" d=move || path.get().unwrap_or_default() />
-            <path class="wire-line" d=move || path.get().unwrap_or_default() />
+            <path class="wire-hit" d=d />
+            <path class="wire-line" d=d />
         </g>
     }
 }

@@ -313,10 +313,10 @@ impl<'s> Importer<'s> {
                     description,
                 });
             };
-            for (name, _) in &outs.parameters {
+            for name in outs.parameters.keys() {
                 add(name, self.dag_output(&tasks, dag, name, at)?);
             }
-            for (name, _) in &outs.artifacts {
+            for name in outs.artifacts.keys() {
                 add(name, self.dag_output(&tasks, dag, name, at)?);
             }
         }
@@ -856,9 +856,11 @@ impl<'s> Importer<'s> {
                             .find(|n| n.group.as_deref() == Some(id.as_str()));
                         match first {
                             Some(node) => node.after.push(target),
-                            None => return Err(ImportError::Invalid(format!(
+                            None => {
+                                return Err(ImportError::Invalid(format!(
                                 "{at}: group {id} depends on {d:?} but holds no task to carry that"
-                            ))),
+                            )))
+                            }
                         }
                     }
                 }

@@ -594,7 +594,9 @@ fn check_bindings(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
 fn check_wires(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
     let doc = m.doc;
     let mut wire_ids = HashSet::new();
-    let mut incoming: BTreeMap<(usize, &str), Vec<(usize, &str, &str)>> = BTreeMap::new();
+    // (target node, input port) → every (wire index, source node, source port) feeding it.
+    type Incoming<'a> = BTreeMap<(usize, &'a str), Vec<(usize, &'a str, &'a str)>>;
+    let mut incoming: Incoming<'_> = BTreeMap::new();
     for w in &doc.wires {
         if !wire_ids.insert(w.id.as_str()) {
             diags.push(

@@ -123,7 +123,9 @@ fn main() {
     }
     let big_text = big_spec_json(&big);
     let t = time(10, || {
-        std::hint::black_box(pipeline::import::import_pipeline(std::hint::black_box(&big_text)).ok());
+        std::hint::black_box(
+            pipeline::import::import_pipeline(std::hint::black_box(&big_text)).ok(),
+        );
     });
     println!(
         "1,000-task pipeline with nested loops and conditions, import + layout (native): {:.2} ms",

@@ -1,0 +1,594 @@
+//! The local engine: runs compiled KFP v2 pipeline specs on this machine.
+//!
+//! - [`scheduler`]: DAGs, conditions (CEL), loops, exit handlers, retries, caching, timeouts,
+//!   cancellation.
+//! - [`executor_python`] (Python function components through KFP's executor protocol, in
+//!   a warm worker per [`python_env`] environment), [`executor_container`] (podman/docker, or
+//!   the host), [`importer`]; [`launcher`] lays out executor inputs and reads outputs back,
+//!   [`placeholders`] resolves `{{$…}}`.
+//! - [`store`]: runs and tasks in SQLite; [`events`]: live state changes; [`cache`]: task
+//!   cache keys; [`cel`]: conditions and selectors; [`process`]: process groups.
+//!
+//! Each run has a folder `<data>/runs/<run id>/` (its local pipeline root): one folder per
+//! task path holding its log, executor output, output parameters and artifacts, and a
+//! `workspace/` shared by its tasks.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::{Arc, Mutex};
+
+use pipeline::ir::PipelineSpec;
+use serde_json::Value;
+use tokio::sync::{broadcast, watch, Semaphore};
+
+use crate::store::StoreError;
+
+pub mod cache;
+pub mod cel;
+pub mod events;
+pub mod executor_container;
+pub mod executor_python;
+pub mod importer;
+pub mod launcher;
+pub mod placeholders;
+pub mod process;
+pub mod python_env;
+pub mod run_command;
+pub mod scheduler;
+pub mod store;
+pub mod values;
+
+pub use events::{EngineEvent, Events, RunEvent, TaskEvent};
+pub use scheduler::RunOptions;
+pub use store::{
+    RunDetail, RunFilter, RunState, RunStore, RunSummary, TaskKind, TaskRow, TaskState,
+};
+
+use executor_container::ContainerRuntime;
+use placeholders::JobInfo;
+use python_env::PythonEnvs;
+use scheduler::RunCtx;
+use store::NewRun;
+use values::Io;
+
+/// The folder of runs inside the data folder.
+pub const RUNS_DIR: &str = "runs";
+
+/// Why the engine refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The request is wrong (unknown or missing parameters, a bad spec); the message says what.
+    #[error("{0}")]
+    Invalid(String),
+    /// No run with this id.
+    #[error("no run with id {0:?}")]
+    NotFound(String),
+    /// The run store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A folder could not be created.
+    #[error("cannot create {path}: {source}")]
+    Io {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// How the engine is set up.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// The data folder (`pipelines.db`, `runs/`, `envs/`).
+    pub data_dir: PathBuf,
+    /// How many task executors may run at once.
+    pub concurrency: usize,
+    /// The base Python.
+    pub python: PathBuf,
+}
+
+impl EngineConfig {
+    /// Defaults: as many tasks at once as `PIPELINE_CANVAS_CONCURRENCY` says, else as there
+    /// are cores; the Python of `PIPELINE_CANVAS_PYTHON`, else `python3`.
+    pub fn new(data_dir: &Path) -> Self {
+        let concurrency = std::env::var("PIPELINE_CANVAS_CONCURRENCY")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from));
+        Self {
+            data_dir: data_dir.to_path_buf(),
+            concurrency,
+            python: PythonEnvs::default_base_python(),
+        }
+    }
+}
+
+/// A run to start.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    /// The compiled pipeline.
+    pub spec: PipelineSpec,
+    /// Its platform spec (`platforms: kubernetes: …`), if any.
+    pub platform_spec: Option<Value>,
+    /// The document it was compiled from (JSON), kept with the run.
+    pub document: Option<String>,
+    /// Parameter values by name.
+    pub parameters: BTreeMap<String, Value>,
+    /// Options.
+    pub options: RunOptions,
+    /// The saved pipeline it was started from.
+    pub pipeline_id: Option<String>,
+}
+
+impl RunRequest {
+    /// A run of `spec` with `parameters` and default options.
+    pub fn new(spec: PipelineSpec, parameters: BTreeMap<String, Value>) -> Self {
+        Self {
+            spec,
+            platform_spec: None,
+            document: None,
+            parameters,
+            options: RunOptions::default(),
+            pipeline_id: None,
+        }
+    }
+}
+
+/// The local engine. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    runs_dir: PathBuf,
+    store: RunStore,
+    events: Events,
+    envs: PythonEnvs,
+    slots: Arc<Semaphore>,
+    concurrency: usize,
+    active: Mutex<HashMap<String, watch::Sender<bool>>>,
+    containers: tokio::sync::OnceCell<Option<ContainerRuntime>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("runs_dir", &self.inner.runs_dir)
+            .field("concurrency", &self.inner.concurrency)
+            .finish()
+    }
+}
+
+/// Checks run parameters against the pipeline's inputs and fills in defaults.
+pub fn root_inputs(spec: &PipelineSpec, given: &BTreeMap<String, Value>) -> Result<Io, String> {
+    let defs = spec.root.input_definitions.clone().unwrap_or_default();
+    let mut io = Io::default();
+    for (name, value) in given {
+        let Some(p) = defs.parameters.get(name) else {
+            let known: Vec<&str> = defs.parameters.keys().map(String::as_str).collect();
+            return Err(if known.is_empty() {
+                format!("the pipeline has no parameter {name:?} (it takes no parameters)")
+            } else {
+                format!(
+                    "the pipeline has no parameter {name:?}; its parameters are {}",
+                    known.join(", ")
+                )
+            });
+        };
+        if !value.is_null() && !p.parameter_type.accepts(value) {
+            return Err(format!(
+                "parameter {name:?} must be a {} value, not {value}",
+                p.parameter_type.python_name()
+            ));
+        }
+        io.parameters.insert(name.clone(), value.clone());
+    }
+    for (name, p) in &defs.parameters {
+        if io.parameters.contains_key(name) {
+            continue;
+        }
+        match &p.default_value {
+            Some(d) => {
+                io.parameters.insert(name.clone(), d.clone());
+            }
+            None if p.is_optional => {}
+            None => {
+                return Err(format!(
+                    "parameter {name:?} ({}) is required",
+                    p.parameter_type.python_name()
+                ))
+            }
+        }
+    }
+    if let Some((name, _)) = defs.artifacts.iter().find(|(_, a)| !a.is_optional) {
+        return Err(format!(
+            "the pipeline takes the artifact {name:?} as input, which local runs cannot provide yet"
+        ));
+    }
+    Ok(io)
+}
+
+/// Parses a `--param NAME=VALUE` value for a parameter of `spec`: strings as written, other
+/// types as JSON (`true`, `3`, `[1, 2]`, `{"a": 1}`).
+pub fn parse_param(spec: &PipelineSpec, name: &str, text: &str) -> Result<Value, String> {
+    use pipeline::ir::ParameterType as T;
+    let ty = spec
+        .root
+        .input_definitions
+        .as_ref()
+        .and_then(|d| d.parameters.get(name))
+        .map(|p| p.parameter_type)
+        .ok_or_else(|| format!("the pipeline has no parameter {name:?}"))?;
+    match ty {
+        T::String => Ok(Value::String(text.to_string())),
+        T::Boolean => match text.to_ascii_lowercase().as_str() {
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            _ => Err(format!(
+                "parameter {name:?} must be true or false, not {text:?}"
+            )),
+        },
+        _ => serde_json::from_str(text)
+            .map_err(|e| format!("parameter {name:?} ({}): {e}", ty.python_name())),
+    }
+}
+
+impl Engine {
+    /// Opens the engine of a data folder: its run store (marking runs a crash interrupted as
+    /// failed, and killing their leftover task processes) and its `runs/` folder.
+    pub fn open(config: EngineConfig) -> Result<Self, EngineError> {
+        let store = RunStore::open(&config.data_dir)?;
+        let runs_dir = config.data_dir.join(RUNS_DIR);
+        std::fs::create_dir_all(&runs_dir).map_err(|source| EngineError::Io {
+            path: runs_dir.clone(),
+            source,
+        })?;
+        let concurrency = config.concurrency.max(1);
+        let engine = Self {
+            inner: Arc::new(Inner {
+                runs_dir,
+                envs: PythonEnvs::new(&config.data_dir, config.python),
+                store,
+                events: Events::new(),
+                slots: Arc::new(Semaphore::new(concurrency)),
+                concurrency,
+                active: Mutex::new(HashMap::new()),
+                containers: tokio::sync::OnceCell::new(),
+            }),
+        };
+        let recovered = engine.recover()?;
+        if recovered > 0 {
+            tracing::warn!(
+                runs = recovered,
+                "marked runs interrupted by a previous stop as failed"
+            );
+        }
+        Ok(engine)
+    }
+
+    fn recover(&self) -> Result<usize, EngineError> {
+        let me = process::current();
+        let mut n = 0;
+        for run in self.inner.store.open_runs()? {
+            if (run.owner_pid, run.owner_start) == me
+                || process::is_alive(run.owner_pid, run.owner_start)
+            {
+                continue;
+            }
+            for (pid, start) in &run.task_pids {
+                if process::is_alive(*pid, *start) {
+                    process::kill_group(*pid);
+                }
+            }
+            self.inner.store.mark_interrupted(
+                &run.id,
+                "interrupted: Pipeline Canvas stopped while this run was in progress",
+            )?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// The run store.
+    pub fn store(&self) -> &RunStore {
+        &self.inner.store
+    }
+
+    /// The live events.
+    pub fn events(&self) -> &Events {
+        &self.inner.events
+    }
+
+    /// How many executors may run at once.
+    pub fn concurrency(&self) -> usize {
+        self.inner.concurrency
+    }
+
+    /// The folder of run `id` (its local pipeline root).
+    pub fn run_dir(&self, id: &str) -> PathBuf {
+        self.inner.runs_dir.join(values::safe_segment(id))
+    }
+
+    /// Starts the Python runtime's warm worker in the background.
+    pub fn prewarm(&self) {
+        self.inner.envs.prewarm();
+    }
+
+    /// The Python environments (for tests and diagnostics).
+    pub fn python_envs(&self) -> &PythonEnvs {
+        &self.inner.envs
+    }
+
+    /// Starts a run; returns its id at once. Must be called inside a tokio runtime.
+    pub fn submit(&self, req: RunRequest) -> Result<String, EngineError> {
+        self.submit_inner(req, None)
+    }
+
+    fn submit_inner(
+        &self,
+        req: RunRequest,
+        rerun_of: Option<String>,
+    ) -> Result<String, EngineError> {
+        let inputs = root_inputs(&req.spec, &req.parameters).map_err(EngineError::Invalid)?;
+        if req.spec.root.dag.is_none() {
+            return Err(EngineError::Invalid("the spec's root has no DAG".into()));
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let root = self.run_dir(&id);
+        let workspace = root.join("workspace");
+        std::fs::create_dir_all(&workspace).map_err(|source| EngineError::Io {
+            path: workspace.clone(),
+            source,
+        })?;
+        let spec_json = serde_json::to_string(&req.spec)
+            .map_err(|e| EngineError::Invalid(format!("cannot serialize the spec: {e}")))?;
+        let name = req.spec.pipeline_info.name.clone();
+        let created = self.inner.store.insert_run(&NewRun {
+            id: id.clone(),
+            pipeline_name: name.clone(),
+            pipeline_id: req.pipeline_id.clone(),
+            parameters: serde_json::to_value(&req.parameters).unwrap_or(Value::Null),
+            spec: spec_json,
+            platform_spec: req.platform_spec.as_ref().map(Value::to_string),
+            document: req.document.clone(),
+            options: serde_json::to_value(&req.options).unwrap_or(Value::Null),
+            root: root.clone(),
+            rerun_of,
+        })?;
+        let (tx, rx) = watch::channel(false);
+        if let Ok(mut active) = self.inner.active.lock() {
+            active.insert(id.clone(), tx);
+        }
+        let job = JobInfo {
+            job_name: name.clone(),
+            job_resource_name: format!("{name}-{}", &id[..8]),
+            job_id: id.clone(),
+            task_name: String::new(),
+            task_id: String::new(),
+            pipeline_root: root.display().to_string(),
+            create_time: created,
+            workspace: workspace.display().to_string(),
+        };
+        self.inner.events.send(EngineEvent::Run(RunEvent {
+            run_id: id.clone(),
+            state: RunState::Pending,
+            started_at: None,
+            ended_at: None,
+            error: None,
+        }));
+        let engine = self.clone();
+        let run_id = id.clone();
+        tokio::spawn(async move {
+            let containers = engine
+                .inner
+                .containers
+                .get_or_init(ContainerRuntime::detect)
+                .await
+                .clone();
+            let ctx = RunCtx {
+                run_id: run_id.clone(),
+                spec: req.spec,
+                platform: req.platform_spec,
+                root,
+                runs_root: engine.inner.runs_dir.clone(),
+                store: engine.inner.store.clone(),
+                events: engine.inner.events.clone(),
+                envs: engine.inner.envs.clone(),
+                slots: engine.inner.slots.clone(),
+                cancel: rx,
+                options: req.options,
+                containers,
+                job,
+                first_error: Mutex::new(None),
+                any_failed: AtomicBool::new(false),
+                task_seq: AtomicU64::new(0),
+            };
+            engine.drive(ctx, inputs).await;
+        });
+        tracing::info!(run = %id, pipeline = %name, "run started");
+        Ok(id)
+    }
+
+    fn set_state(&self, id: &str, state: RunState, error: Option<&str>, outputs: Option<&Value>) {
+        let started = state == RunState::Running;
+        let ended = state.is_final();
+        match self
+            .inner
+            .store
+            .set_run_state(id, state, started, ended, error, outputs)
+        {
+            Ok(Some(s)) => self.inner.events.send(EngineEvent::Run(RunEvent {
+                run_id: s.id,
+                state: s.state,
+                started_at: s.started_at,
+                ended_at: s.ended_at,
+                error: s.error,
+            })),
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, run = id, "cannot record the run's state"),
+        }
+    }
+
+    async fn drive(&self, ctx: RunCtx, inputs: Io) {
+        let id = ctx.run_id.clone();
+        self.set_state(&id, RunState::Running, None, None);
+        let finished = ctx.execute_dag(None, &ctx.spec.root, inputs).await;
+        let cancelled = *ctx.cancel.borrow();
+        let failed = ctx.any_failed.load(std::sync::atomic::Ordering::SeqCst)
+            || matches!(finished.outcome, scheduler::Outcome::Failed);
+        let first = ctx.first_error.lock().ok().and_then(|e| e.clone());
+        let (state, error) = if cancelled {
+            (RunState::Cancelled, Some("cancelled".to_string()))
+        } else if failed {
+            (RunState::Failed, first.or(finished.error.clone()))
+        } else {
+            (RunState::Succeeded, None)
+        };
+        let outputs = (state == RunState::Succeeded).then(|| finished.outputs.to_value());
+        if let Ok(mut active) = self.inner.active.lock() {
+            active.remove(&id);
+        }
+        self.set_state(&id, state, error.as_deref(), outputs.as_ref());
+        tracing::info!(run = %id, state = %state, "run ended");
+    }
+
+    /// Cancels run `id`: running tasks are killed (their whole process group), nothing new
+    /// starts. `Ok(false)` when the run had already ended.
+    pub fn cancel(&self, id: &str) -> Result<bool, EngineError> {
+        let tx = self
+            .inner
+            .active
+            .lock()
+            .ok()
+            .and_then(|a| a.get(id).cloned());
+        match tx {
+            Some(tx) => {
+                let _ = tx.send(true);
+                tracing::info!(run = id, "run cancelled");
+                Ok(true)
+            }
+            None => match self.inner.store.get_summary(id)? {
+                Some(_) => Ok(false),
+                None => Err(EngineError::NotFound(id.to_string())),
+            },
+        }
+    }
+
+    /// Starts a new run of the same spec, parameters and options as run `id`.
+    pub fn rerun(&self, id: &str) -> Result<String, EngineError> {
+        let src = self
+            .inner
+            .store
+            .run_source(id)?
+            .ok_or_else(|| EngineError::NotFound(id.to_string()))?;
+        let spec: PipelineSpec = serde_json::from_str(&src.spec)
+            .map_err(|e| EngineError::Invalid(format!("the stored spec cannot be read: {e}")))?;
+        let parameters: BTreeMap<String, Value> =
+            serde_json::from_value(src.parameters).unwrap_or_default();
+        let options: RunOptions = serde_json::from_value(src.options).unwrap_or_default();
+        let platform_spec = src
+            .platform_spec
+            .as_deref()
+            .and_then(|p| serde_json::from_str(p).ok());
+        self.submit_inner(
+            RunRequest {
+                spec,
+                platform_spec,
+                document: src.document,
+                parameters,
+                options,
+                pipeline_id: src.pipeline_id,
+            },
+            Some(id.to_string()),
+        )
+    }
+
+    /// Waits until run `id` has ended; returns its final state.
+    pub async fn wait(&self, id: &str) -> Result<RunState, EngineError> {
+        let mut rx = self.inner.events.subscribe();
+        loop {
+            let s = self
+                .inner
+                .store
+                .get_summary(id)?
+                .ok_or_else(|| EngineError::NotFound(id.to_string()))?;
+            if s.state.is_final() {
+                return Ok(s.state);
+            }
+            loop {
+                match rx.recv().await {
+                    Ok(EngineEvent::Run(r)) if r.run_id == id && r.state.is_final() => {
+                        return Ok(r.state)
+                    }
+                    Ok(_) => {}
+                    Err(broadcast::error::RecvError::Lagged(_)) => break,
+                    Err(broadcast::error::RecvError::Closed) => {
+                        return Err(EngineError::Invalid("the engine stopped".into()))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether run `id` is running in this engine.
+    pub fn is_active(&self, id: &str) -> bool {
+        self.inner.active.lock().is_ok_and(|a| a.contains_key(id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn spec_with(params: Value) -> PipelineSpec {
+        serde_json::from_value(json!({
+            "pipelineInfo": {"name": "p"},
+            "root": {"dag": {"tasks": {}}, "inputDefinitions": {"parameters": params}},
+            "schemaVersion": "2.1.0"
+        }))
+        .expect("spec")
+    }
+
+    #[test]
+    fn parameters_are_checked_and_defaulted() {
+        let spec = spec_with(json!({
+            "n": {"parameterType": "NUMBER_INTEGER"},
+            "s": {"parameterType": "STRING", "defaultValue": "x"},
+            "o": {"parameterType": "STRING", "isOptional": true}
+        }));
+        let mut given = BTreeMap::new();
+        assert!(root_inputs(&spec, &given)
+            .expect_err("n required")
+            .contains("\"n\""));
+        given.insert("n".to_string(), json!(2));
+        let io = root_inputs(&spec, &given).expect("ok");
+        assert_eq!(io.parameters["s"], json!("x"));
+        assert!(!io.parameters.contains_key("o"));
+        given.insert("n".to_string(), json!("two"));
+        assert!(root_inputs(&spec, &given)
+            .expect_err("type")
+            .contains("int"));
+        given.insert("zz".to_string(), json!(1));
+        assert!(root_inputs(&spec, &given).is_err());
+    }
+
+    #[test]
+    fn cli_values_parse_by_type() {
+        let spec = spec_with(json!({
+            "n": {"parameterType": "NUMBER_INTEGER"},
+            "s": {"parameterType": "STRING"},
+            "b": {"parameterType": "BOOLEAN"},
+            "l": {"parameterType": "LIST"}
+        }));
+        assert_eq!(parse_param(&spec, "n", "3"), Ok(json!(3)));
+        assert_eq!(parse_param(&spec, "s", "3"), Ok(json!("3")));
+        assert_eq!(parse_param(&spec, "b", "True"), Ok(json!(true)));
+        assert_eq!(parse_param(&spec, "l", "[1, 2]"), Ok(json!([1, 2])));
+        assert!(parse_param(&spec, "n", "x").is_err());
+        assert!(parse_param(&spec, "zz", "1").is_err());
+    }
+}

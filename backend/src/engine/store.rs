@@ -1,0 +1,948 @@
+//! The run store: runs, their tasks (state, timestamps, inputs, outputs, log file, error) and
+//! the task cache, in the same SQLite file as the saved pipelines (`pipelines.db`, schema
+//! version 2; see [`crate::store::migrate`]).
+//!
+//! Every state change is written here before it is broadcast, so the store is always the
+//! truth: a page that reloads, a late SSE listener and a restarted server all read it.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::store::{migrate, now, StoreError, DB_FILE};
+
+/// The tables of schema version 2 (the local engine).
+pub const SCHEMA_V2: &str = "
+CREATE TABLE IF NOT EXISTS runs (
+    id            TEXT PRIMARY KEY NOT NULL,
+    pipeline_name TEXT NOT NULL,
+    pipeline_id   TEXT,
+    state         TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    started_at    TEXT,
+    ended_at      TEXT,
+    parameters    TEXT NOT NULL,
+    spec          TEXT NOT NULL,
+    platform_spec TEXT,
+    document      TEXT,
+    options       TEXT NOT NULL,
+    outputs       TEXT,
+    error         TEXT,
+    root          TEXT NOT NULL,
+    rerun_of      TEXT,
+    owner_pid     INTEGER NOT NULL,
+    owner_start   INTEGER
+);
+CREATE INDEX IF NOT EXISTS runs_by_time ON runs (created_at);
+CREATE TABLE IF NOT EXISTS run_tasks (
+    run_id       TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    path         TEXT NOT NULL,
+    parent       TEXT,
+    name         TEXT NOT NULL,
+    display_name TEXT,
+    kind         TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    started_at   TEXT,
+    ended_at     TEXT,
+    inputs       TEXT,
+    outputs      TEXT,
+    error        TEXT,
+    cached       INTEGER NOT NULL DEFAULT 0,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    log_path     TEXT,
+    note         TEXT,
+    cache_key    TEXT,
+    pid          INTEGER,
+    pid_start    INTEGER,
+    PRIMARY KEY (run_id, path)
+);
+CREATE TABLE IF NOT EXISTS task_cache (
+    key        TEXT PRIMARY KEY NOT NULL,
+    outputs    TEXT NOT NULL,
+    run_id     TEXT NOT NULL,
+    task_path  TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+";
+
+/// The state of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RunState {
+    /// Accepted, not started.
+    Pending,
+    /// Tasks are running.
+    Running,
+    /// Every task succeeded, was cached or was skipped by a condition.
+    Succeeded,
+    /// A task failed (or the run could not start, or was interrupted).
+    Failed,
+    /// Cancelled by the user.
+    Cancelled,
+}
+
+/// The state of a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TaskState {
+    /// Waiting for its upstream tasks or a free slot.
+    Pending,
+    /// Running (or waiting to retry).
+    Running,
+    /// Ran and succeeded.
+    Succeeded,
+    /// Ran and failed (after its retries).
+    Failed,
+    /// Not run: its condition was false, or an upstream task failed (see the error).
+    Skipped,
+    /// Not run: its outputs came from an earlier run with the same cache key.
+    Cached,
+    /// Stopped or never started because the run was cancelled.
+    Cancelled,
+}
+
+macro_rules! text_enum {
+    ($t:ty { $($v:ident = $s:literal),* $(,)? }) => {
+        impl $t {
+            /// The stored and JSON name.
+            pub fn as_str(self) -> &'static str {
+                match self { $(<$t>::$v => $s),* }
+            }
+            /// Parses the stored name.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($s => Some(<$t>::$v),)* _ => None }
+            }
+        }
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+text_enum!(RunState {
+    Pending = "PENDING",
+    Running = "RUNNING",
+    Succeeded = "SUCCEEDED",
+    Failed = "FAILED",
+    Cancelled = "CANCELLED",
+});
+
+text_enum!(TaskState {
+    Pending = "PENDING",
+    Running = "RUNNING",
+    Succeeded = "SUCCEEDED",
+    Failed = "FAILED",
+    Skipped = "SKIPPED",
+    Cached = "CACHED",
+    Cancelled = "CANCELLED",
+});
+
+impl RunState {
+    /// Whether the run has ended.
+    pub fn is_final(self) -> bool {
+        !matches!(self, RunState::Pending | RunState::Running)
+    }
+}
+
+impl TaskState {
+    /// Whether the task has ended.
+    pub fn is_final(self) -> bool {
+        !matches!(self, TaskState::Pending | TaskState::Running)
+    }
+}
+
+/// What a task is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskKind {
+    /// Runs a container executor (a Python function component or a container component).
+    Container,
+    /// Imports an artifact.
+    Importer,
+    /// Runs a sub-DAG: a condition, branch group, exit handler or sub-pipeline.
+    Dag,
+    /// A `ParallelFor` over its items.
+    Loop,
+    /// One iteration of a loop (a sub-DAG).
+    Iteration,
+}
+
+text_enum!(TaskKind {
+    Container = "container",
+    Importer = "importer",
+    Dag = "dag",
+    Loop = "loop",
+    Iteration = "iteration",
+});
+
+/// A run to insert.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    /// Its id.
+    pub id: String,
+    /// `pipelineInfo.name`.
+    pub pipeline_name: String,
+    /// The saved pipeline it was started from, if any.
+    pub pipeline_id: Option<String>,
+    /// The run's parameter values.
+    pub parameters: Value,
+    /// The spec, JSON.
+    pub spec: String,
+    /// The platform spec, JSON, if any.
+    pub platform_spec: Option<String>,
+    /// The document it was compiled from, JSON, if any.
+    pub document: Option<String>,
+    /// The run options.
+    pub options: Value,
+    /// The run's folder (its local pipeline root).
+    pub root: PathBuf,
+    /// The run this one re-runs.
+    pub rerun_of: Option<String>,
+}
+
+/// One row of the run list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunSummary {
+    /// The run id.
+    pub id: String,
+    /// `pipelineInfo.name`.
+    pub pipeline_name: String,
+    /// The saved pipeline it was started from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pipeline_id: Option<String>,
+    /// Its state.
+    pub state: RunState,
+    /// When it was submitted.
+    pub created_at: String,
+    /// When it started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// When it ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<String>,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The run this one re-runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rerun_of: Option<String>,
+}
+
+/// A run with its tasks.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunDetail {
+    /// The summary fields.
+    #[serde(flatten)]
+    pub summary: RunSummary,
+    /// Parameter values.
+    pub parameters: Value,
+    /// The pipeline's outputs, once it succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<Value>,
+    /// The run options.
+    pub options: Value,
+    /// The local pipeline root of the run.
+    pub root: String,
+    /// Every task, in the order they were created.
+    pub tasks: Vec<TaskRow>,
+}
+
+/// One task of a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskRow {
+    /// Its path, e.g. `condition-1/for-loop-2[1]/train`.
+    pub path: String,
+    /// The enclosing task's path (none at the top level).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    /// The task's name in its DAG (`train`; `for-loop-2[1]` for an iteration).
+    pub name: String,
+    /// `taskInfo.name`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// What it is.
+    pub kind: TaskKind,
+    /// Its state.
+    pub state: TaskState,
+    /// When it started (first attempt).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// When it ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<String>,
+    /// Resolved inputs: `{"parameters": {…}, "artifacts": {…}}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<Value>,
+    /// Outputs: `{"parameters": {…}, "artifacts": {name: [{uri, metadata, type}]}}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<Value>,
+    /// Why it failed or was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Outputs came from the cache.
+    pub cached: bool,
+    /// Attempts made (retries + 1).
+    pub attempts: u32,
+    /// Something the user should know (e.g. that a container image was not used).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Whether a log file exists for it.
+    pub has_log: bool,
+    /// The cache key of the task's inputs and component.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_key: Option<String>,
+}
+
+/// A task to insert (pending, or already skipped).
+#[derive(Debug, Clone)]
+pub struct NewTask<'a> {
+    /// Path.
+    pub path: &'a str,
+    /// Parent path.
+    pub parent: Option<&'a str>,
+    /// Name in its DAG.
+    pub name: &'a str,
+    /// Display name.
+    pub display_name: Option<&'a str>,
+    /// Kind.
+    pub kind: TaskKind,
+    /// Initial state.
+    pub state: TaskState,
+    /// Initial error (for skipped tasks).
+    pub error: Option<&'a str>,
+}
+
+/// Fields of a task to change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct TaskUpdate {
+    /// New state.
+    pub state: Option<TaskState>,
+    /// Start time.
+    pub started_at: Option<String>,
+    /// End time.
+    pub ended_at: Option<String>,
+    /// Resolved inputs.
+    pub inputs: Option<Value>,
+    /// Outputs.
+    pub outputs: Option<Value>,
+    /// Error (use `clear_error` to remove one).
+    pub error: Option<String>,
+    /// Remove the error.
+    pub clear_error: bool,
+    /// Outputs came from the cache.
+    pub cached: Option<bool>,
+    /// Attempts so far.
+    pub attempts: Option<u32>,
+    /// A note.
+    pub note: Option<String>,
+    /// The log file.
+    pub log_path: Option<PathBuf>,
+    /// The cache key.
+    pub cache_key: Option<String>,
+    /// The running process (id, start time) to kill after a crash.
+    pub pid: Option<(u32, Option<u64>)>,
+    /// The process has ended.
+    pub clear_pid: bool,
+}
+
+/// What a run was started from (for re-runs).
+#[derive(Debug, Clone)]
+pub struct RunSource {
+    /// `pipelineInfo.name`.
+    pub pipeline_name: String,
+    /// The saved pipeline.
+    pub pipeline_id: Option<String>,
+    /// Parameter values.
+    pub parameters: Value,
+    /// The spec, JSON.
+    pub spec: String,
+    /// The platform spec, JSON.
+    pub platform_spec: Option<String>,
+    /// The document, JSON.
+    pub document: Option<String>,
+    /// Options.
+    pub options: Value,
+}
+
+/// Which runs to list.
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    /// Only runs in this state.
+    pub state: Option<RunState>,
+    /// Only runs of this pipeline name.
+    pub pipeline: Option<String>,
+    /// Only runs started from this saved pipeline.
+    pub pipeline_id: Option<String>,
+    /// At most this many (newest first); 0 means 200.
+    pub limit: usize,
+}
+
+/// A run whose engine may have died.
+#[derive(Debug, Clone)]
+pub struct OpenRun {
+    /// The run.
+    pub id: String,
+    /// The engine process that ran it.
+    pub owner_pid: u32,
+    /// That process's start time (clock ticks since boot), when known.
+    pub owner_start: Option<u64>,
+    /// Processes of its running tasks (id, start time).
+    pub task_pids: Vec<(u32, Option<u64>)>,
+}
+
+/// The run store. Cheap to clone; clones share one connection.
+#[derive(Clone)]
+pub struct RunStore {
+    conn: Arc<Mutex<Connection>>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for RunStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunStore")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+fn to_json(v: &Value) -> String {
+    v.to_string()
+}
+
+fn from_json(s: Option<String>) -> Option<Value> {
+    s.and_then(|s| serde_json::from_str(&s).ok())
+}
+
+impl RunStore {
+    /// Opens (creating and migrating as needed) `pipelines.db` in `data_dir`.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::CreateDir {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let path = data_dir.join(DB_FILE);
+        let mut conn = Connection::open(&path).map_err(|source| StoreError::Open {
+            path: path.clone(),
+            source,
+        })?;
+        migrate(&mut conn, &path)?;
+        // WAL lets the pipelines store and this one read while the other writes; the engine
+        // writes on every state change.
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        )?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+            path,
+        })
+    }
+
+    fn with_conn<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, rusqlite::Error>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
+        Ok(f(&mut conn)?)
+    }
+
+    /// Inserts a new run (state `PENDING`), owned by this process.
+    pub fn insert_run(&self, run: &NewRun) -> Result<String, StoreError> {
+        let created = now()?;
+        let owner = super::process::current();
+        self.with_conn(|c| {
+            c.execute(
+                "INSERT INTO runs (id, pipeline_name, pipeline_id, state, created_at, parameters,
+                     spec, platform_spec, document, options, root, rerun_of, owner_pid, owner_start)
+                 VALUES (?1, ?2, ?3, 'PENDING', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                params![
+                    run.id,
+                    run.pipeline_name,
+                    run.pipeline_id,
+                    created,
+                    to_json(&run.parameters),
+                    run.spec,
+                    run.platform_spec,
+                    run.document,
+                    to_json(&run.options),
+                    run.root.display().to_string(),
+                    run.rerun_of,
+                    owner.0,
+                    owner.1.map(|s| s as i64),
+                ],
+            )
+        })?;
+        Ok(created)
+    }
+
+    /// Sets a run's state; `started`/`ended` stamp the time; returns the row as it is now.
+    pub fn set_run_state(
+        &self,
+        id: &str,
+        state: RunState,
+        started: bool,
+        ended: bool,
+        error: Option<&str>,
+        outputs: Option<&Value>,
+    ) -> Result<Option<RunSummary>, StoreError> {
+        let t = now()?;
+        let outputs = outputs.map(to_json);
+        self.with_conn(|c| {
+            c.execute(
+                "UPDATE runs SET state = ?2,
+                     started_at = CASE WHEN ?3 THEN COALESCE(started_at, ?5) ELSE started_at END,
+                     ended_at = CASE WHEN ?4 THEN ?5 ELSE ended_at END,
+                     error = COALESCE(?6, error),
+                     outputs = COALESCE(?7, outputs)
+                 WHERE id = ?1",
+                params![id, state.as_str(), started, ended, t, error, outputs],
+            )?;
+            summary(c, id)
+        })
+    }
+
+    /// Inserts a task (ignored when the path already exists).
+    pub fn add_task(&self, run_id: &str, t: &NewTask<'_>) -> Result<(), StoreError> {
+        let stamp = if t.state.is_final() {
+            Some(now()?)
+        } else {
+            None
+        };
+        self.with_conn(|c| {
+            c.execute(
+                "INSERT INTO run_tasks (run_id, path, parent, name, display_name, kind, state,
+                     error, ended_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (run_id, path) DO NOTHING",
+                params![
+                    run_id,
+                    t.path,
+                    t.parent,
+                    t.name,
+                    t.display_name,
+                    t.kind.as_str(),
+                    t.state.as_str(),
+                    t.error,
+                    stamp
+                ],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// Changes fields of a task.
+    pub fn update_task(&self, run_id: &str, path: &str, u: &TaskUpdate) -> Result<(), StoreError> {
+        self.with_conn(|c| {
+            c.execute(
+                "UPDATE run_tasks SET
+                     state = COALESCE(?3, state),
+                     started_at = COALESCE(?4, started_at),
+                     ended_at = COALESCE(?5, ended_at),
+                     inputs = COALESCE(?6, inputs),
+                     outputs = COALESCE(?7, outputs),
+                     error = CASE WHEN ?8 THEN NULL ELSE COALESCE(?9, error) END,
+                     cached = COALESCE(?10, cached),
+                     attempts = COALESCE(?11, attempts),
+                     note = COALESCE(?12, note),
+                     log_path = COALESCE(?13, log_path),
+                     cache_key = COALESCE(?14, cache_key),
+                     pid = CASE WHEN ?15 THEN NULL ELSE COALESCE(?16, pid) END,
+                     pid_start = CASE WHEN ?15 THEN NULL ELSE COALESCE(?17, pid_start) END
+                 WHERE run_id = ?1 AND path = ?2",
+                params![
+                    run_id,
+                    path,
+                    u.state.map(TaskState::as_str),
+                    u.started_at,
+                    u.ended_at,
+                    u.inputs.as_ref().map(to_json),
+                    u.outputs.as_ref().map(to_json),
+                    u.clear_error,
+                    u.error,
+                    u.cached,
+                    u.attempts,
+                    u.note,
+                    u.log_path.as_ref().map(|p| p.display().to_string()),
+                    u.cache_key,
+                    u.clear_pid,
+                    u.pid.map(|p| p.0),
+                    u.pid.and_then(|p| p.1).map(|s| s as i64),
+                ],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// Runs, newest first.
+    pub fn list_runs(&self, f: &RunFilter) -> Result<Vec<RunSummary>, StoreError> {
+        let limit = if f.limit == 0 { 200 } else { f.limit } as i64;
+        self.with_conn(|c| {
+            let mut stmt = c.prepare(
+                "SELECT id, pipeline_name, pipeline_id, state, created_at, started_at, ended_at,
+                        error, rerun_of
+                 FROM runs
+                 WHERE (?1 IS NULL OR state = ?1)
+                   AND (?2 IS NULL OR pipeline_name = ?2)
+                   AND (?3 IS NULL OR pipeline_id = ?3)
+                 ORDER BY created_at DESC, rowid DESC
+                 LIMIT ?4",
+            )?;
+            let rows = stmt.query_map(
+                params![
+                    f.state.map(RunState::as_str),
+                    f.pipeline,
+                    f.pipeline_id,
+                    limit
+                ],
+                summary_row,
+            )?;
+            rows.collect()
+        })
+    }
+
+    /// A run and its tasks.
+    pub fn get_run(&self, id: &str) -> Result<Option<RunDetail>, StoreError> {
+        self.with_conn(|c| {
+            let Some(summary) = summary(c, id)? else {
+                return Ok(None);
+            };
+            let (parameters, outputs, options, root): (String, Option<String>, String, String) = c
+                .query_row(
+                    "SELECT parameters, outputs, options, root FROM runs WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )?;
+            let mut stmt = c.prepare(
+                "SELECT path, parent, name, display_name, kind, state, started_at, ended_at,
+                        inputs, outputs, error, cached, attempts, note, log_path, cache_key
+                 FROM run_tasks WHERE run_id = ?1 ORDER BY rowid",
+            )?;
+            let tasks = stmt
+                .query_map([id], task_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Some(RunDetail {
+                summary,
+                parameters: from_json(Some(parameters)).unwrap_or(Value::Null),
+                outputs: from_json(outputs),
+                options: from_json(Some(options)).unwrap_or(Value::Null),
+                root,
+                tasks,
+            }))
+        })
+    }
+
+    /// A run's summary.
+    pub fn get_summary(&self, id: &str) -> Result<Option<RunSummary>, StoreError> {
+        self.with_conn(|c| summary(c, id))
+    }
+
+    /// One task of a run, and its log file.
+    pub fn get_task(
+        &self,
+        run_id: &str,
+        path: &str,
+    ) -> Result<Option<(TaskRow, Option<PathBuf>)>, StoreError> {
+        self.with_conn(|c| {
+            c.query_row(
+                "SELECT path, parent, name, display_name, kind, state, started_at, ended_at,
+                        inputs, outputs, error, cached, attempts, note, log_path, cache_key
+                 FROM run_tasks WHERE run_id = ?1 AND path = ?2",
+                params![run_id, path],
+                |r| {
+                    let log: Option<String> = r.get(14)?;
+                    Ok((task_row(r)?, log.map(PathBuf::from)))
+                },
+            )
+            .optional()
+        })
+    }
+
+    /// What a run was started from.
+    pub fn run_source(&self, id: &str) -> Result<Option<RunSource>, StoreError> {
+        self.with_conn(|c| {
+            c.query_row(
+                "SELECT pipeline_name, pipeline_id, parameters, spec, platform_spec, document,
+                        options
+                 FROM runs WHERE id = ?1",
+                [id],
+                |r| {
+                    let params: String = r.get(2)?;
+                    let options: String = r.get(6)?;
+                    Ok(RunSource {
+                        pipeline_name: r.get(0)?,
+                        pipeline_id: r.get(1)?,
+                        parameters: from_json(Some(params)).unwrap_or(Value::Null),
+                        spec: r.get(3)?,
+                        platform_spec: r.get(4)?,
+                        document: r.get(5)?,
+                        options: from_json(Some(options)).unwrap_or(Value::Null),
+                    })
+                },
+            )
+            .optional()
+        })
+    }
+
+    /// The outputs cached under `key`.
+    pub fn cache_get(&self, key: &str) -> Result<Option<Value>, StoreError> {
+        self.with_conn(|c| {
+            c.query_row(
+                "SELECT outputs FROM task_cache WHERE key = ?1",
+                [key],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()
+        })
+        .map(from_json)
+    }
+
+    /// Caches `outputs` under `key` (replacing an older entry).
+    pub fn cache_put(
+        &self,
+        key: &str,
+        outputs: &Value,
+        run_id: &str,
+        task_path: &str,
+    ) -> Result<(), StoreError> {
+        let t = now()?;
+        self.with_conn(|c| {
+            c.execute(
+                "INSERT OR REPLACE INTO task_cache (key, outputs, run_id, task_path, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![key, to_json(outputs), run_id, task_path, t],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// Drops a cache entry (its artifacts are gone).
+    pub fn cache_remove(&self, key: &str) -> Result<(), StoreError> {
+        self.with_conn(|c| {
+            c.execute("DELETE FROM task_cache WHERE key = ?1", [key])
+                .map(|_| ())
+        })
+    }
+
+    /// Runs not yet ended, with the processes of their running tasks.
+    pub fn open_runs(&self) -> Result<Vec<OpenRun>, StoreError> {
+        self.with_conn(|c| {
+            let mut stmt = c.prepare(
+                "SELECT id, owner_pid, owner_start FROM runs
+                 WHERE state IN ('PENDING', 'RUNNING')",
+            )?;
+            let runs = stmt
+                .query_map([], |r| {
+                    Ok(OpenRun {
+                        id: r.get(0)?,
+                        owner_pid: r.get(1)?,
+                        owner_start: r.get::<_, Option<i64>>(2)?.map(|s| s as u64),
+                        task_pids: Vec::new(),
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut out = Vec::with_capacity(runs.len());
+            for mut run in runs {
+                let mut stmt = c.prepare(
+                    "SELECT pid, pid_start FROM run_tasks
+                     WHERE run_id = ?1 AND pid IS NOT NULL",
+                )?;
+                run.task_pids = stmt
+                    .query_map([&run.id], |r| {
+                        Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.map(|s| s as u64)))
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?;
+                out.push(run);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Marks an interrupted run failed: running tasks failed, pending ones cancelled.
+    pub fn mark_interrupted(&self, id: &str, message: &str) -> Result<(), StoreError> {
+        let t = now()?;
+        self.with_conn(|c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "UPDATE run_tasks SET state = 'FAILED', ended_at = ?2, error = ?3,
+                     pid = NULL, pid_start = NULL
+                 WHERE run_id = ?1 AND state = 'RUNNING'",
+                params![id, t, message],
+            )?;
+            tx.execute(
+                "UPDATE run_tasks SET state = 'CANCELLED', ended_at = ?2, error = ?3
+                 WHERE run_id = ?1 AND state = 'PENDING'",
+                params![id, t, message],
+            )?;
+            tx.execute(
+                "UPDATE runs SET state = 'FAILED', ended_at = ?2, error = ?3 WHERE id = ?1",
+                params![id, t, message],
+            )?;
+            tx.commit()
+        })
+    }
+}
+
+fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
+    let state: String = r.get(3)?;
+    Ok(RunSummary {
+        id: r.get(0)?,
+        pipeline_name: r.get(1)?,
+        pipeline_id: r.get(2)?,
+        state: RunState::parse(&state).unwrap_or(RunState::Failed),
+        created_at: r.get(4)?,
+        started_at: r.get(5)?,
+        ended_at: r.get(6)?,
+        error: r.get(7)?,
+        rerun_of: r.get(8)?,
+    })
+}
+
+fn summary(c: &Connection, id: &str) -> rusqlite::Result<Option<RunSummary>> {
+    c.query_row(
+        "SELECT id, pipeline_name, pipeline_id, state, created_at, started_at, ended_at, error,
+                rerun_of
+         FROM runs WHERE id = ?1",
+        [id],
+        summary_row,
+    )
+    .optional()
+}
+
+fn task_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRow> {
+    let kind: String = r.get(4)?;
+    let state: String = r.get(5)?;
+    let log: Option<String> = r.get(14)?;
+    Ok(TaskRow {
+        path: r.get(0)?,
+        parent: r.get(1)?,
+        name: r.get(2)?,
+        display_name: r.get(3)?,
+        kind: TaskKind::parse(&kind).unwrap_or(TaskKind::Container),
+        state: TaskState::parse(&state).unwrap_or(TaskState::Failed),
+        started_at: r.get(6)?,
+        ended_at: r.get(7)?,
+        inputs: from_json(r.get(8)?),
+        outputs: from_json(r.get(9)?),
+        error: r.get(10)?,
+        cached: r.get(11)?,
+        attempts: r.get(12)?,
+        note: r.get(13)?,
+        has_log: log.is_some_and(|p| Path::new(&p).is_file()),
+        cache_key: r.get(15)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn new_run(id: &str, name: &str) -> NewRun {
+        NewRun {
+            id: id.into(),
+            pipeline_name: name.into(),
+            pipeline_id: None,
+            parameters: json!({"a": 1}),
+            spec: "{}".into(),
+            platform_spec: None,
+            document: None,
+            options: json!({}),
+            root: PathBuf::from("/tmp/x"),
+            rerun_of: None,
+        }
+    }
+
+    #[test]
+    fn runs_and_tasks_round_trip() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = RunStore::open(dir.path()).expect("open");
+        store.insert_run(&new_run("r1", "p")).expect("insert");
+        store.insert_run(&new_run("r2", "q")).expect("insert");
+        store
+            .add_task(
+                "r1",
+                &NewTask {
+                    path: "a",
+                    parent: None,
+                    name: "a",
+                    display_name: Some("A"),
+                    kind: TaskKind::Container,
+                    state: TaskState::Pending,
+                    error: None,
+                },
+            )
+            .expect("task");
+        store
+            .update_task(
+                "r1",
+                "a",
+                &TaskUpdate {
+                    state: Some(TaskState::Failed),
+                    error: Some("boom".into()),
+                    attempts: Some(2),
+                    pid: Some((42, Some(7))),
+                    ..TaskUpdate::default()
+                },
+            )
+            .expect("update");
+        let run = store.get_run("r1").expect("get").expect("exists");
+        assert_eq!(run.tasks.len(), 1);
+        assert_eq!(run.tasks[0].state, TaskState::Failed);
+        assert_eq!(run.tasks[0].error.as_deref(), Some("boom"));
+        assert_eq!(run.tasks[0].attempts, 2);
+        assert_eq!(run.parameters, json!({"a": 1}));
+        let open = store.open_runs().expect("open runs");
+        assert_eq!(open.len(), 2);
+        let r1 = open.iter().find(|r| r.id == "r1").expect("r1");
+        assert_eq!(r1.task_pids, vec![(42, Some(7))]);
+        store
+            .set_run_state("r2", RunState::Succeeded, true, true, None, None)
+            .expect("state");
+        let only = store
+            .list_runs(&RunFilter {
+                state: Some(RunState::Succeeded),
+                ..RunFilter::default()
+            })
+            .expect("list");
+        assert_eq!(only.len(), 1);
+        assert_eq!(only[0].id, "r2");
+        let by_name = store
+            .list_runs(&RunFilter {
+                pipeline: Some("p".into()),
+                ..RunFilter::default()
+            })
+            .expect("list");
+        assert_eq!(by_name.len(), 1);
+        store.mark_interrupted("r1", "interrupted").expect("mark");
+        let run = store.get_run("r1").expect("get").expect("exists");
+        assert_eq!(run.summary.state, RunState::Failed);
+        assert!(store.open_runs().expect("open").is_empty());
+        store
+            .cache_put("k", &json!({"parameters": {}}), "r1", "a")
+            .expect("put");
+        assert!(store.cache_get("k").expect("get").is_some());
+        store.cache_remove("k").expect("remove");
+        assert!(store.cache_get("k").expect("get").is_none());
+    }
+
+    #[test]
+    fn both_stores_share_the_database() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pipelines = crate::store::Store::open(dir.path()).expect("pipelines");
+        let runs = RunStore::open(dir.path()).expect("runs");
+        pipelines.create("p", "{}").expect("create");
+        runs.insert_run(&new_run("r", "p")).expect("insert");
+        assert_eq!(pipelines.count().expect("count"), 1);
+        assert_eq!(
+            runs.list_runs(&RunFilter::default()).expect("list").len(),
+            1
+        );
+    }
+}

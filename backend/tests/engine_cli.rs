@@ -1,0 +1,143 @@
+//! `pipeline-canvas run`: progress lines per task state change, exit status 0 only when the
+//! pipeline succeeded.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_pipeline-canvas");
+
+fn run_cli(args: &[&str], data: &std::path::Path) -> Output {
+    Command::new(BIN)
+        .arg("run")
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .env("PIPELINE_CANVAS_PYTHON", python())
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run pipeline-canvas")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn a_successful_run_prints_progress_and_exits_0() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = pipelines().join("chain.yaml");
+    let out = run_cli(
+        &[
+            spec.to_str().expect("path"),
+            "--param",
+            "a=1",
+            "--param",
+            "b=2",
+        ],
+        dir.path(),
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    for want in [
+        "RUNNING    add",
+        "SUCCEEDED  add",
+        "SUCCEEDED  add-3",
+        "run SUCCEEDED",
+        "\"Output\":113",
+    ] {
+        assert!(stdout.contains(want), "missing {want:?} in:\n{stdout}");
+    }
+    // The same again comes from the cache.
+    let out = run_cli(
+        &[
+            spec.to_str().expect("path"),
+            "--param",
+            "a=1",
+            "--param",
+            "b=2",
+        ],
+        dir.path(),
+    );
+    assert!(
+        text(&out.stdout).contains("CACHED     add  (from cache)"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = run_cli(
+        &[
+            spec.to_str().expect("path"),
+            "--param",
+            "a=1",
+            "--param",
+            "b=2",
+            "--no-cache",
+        ],
+        dir.path(),
+    );
+    assert!(
+        !text(&out.stdout).contains("CACHED"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn a_failed_run_exits_non_zero_and_says_which_task_failed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = pipelines().join("exit_handler.yaml");
+    let out = run_cli(&[spec.to_str().expect("path")], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("FAILED     exit-handler-1/fail-task"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("SUCCEEDED  report"), "{stdout}");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("ended FAILED") && stderr.contains("boom"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn documents_run_and_bad_parameters_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text_spec = std::fs::read_to_string(pipelines().join("branches.yaml")).expect("spec");
+    let doc = pipeline::import::import_pipeline(&text_spec).expect("import");
+    let doc_path = dir.path().join("branches.pipeline.json");
+    std::fs::write(&doc_path, doc.to_json()).expect("write");
+    let out = run_cli(
+        &[doc_path.to_str().expect("path"), "--param", "x=1"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("\"Output\":\"small\""),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let out = run_cli(
+        &[doc_path.to_str().expect("path"), "--param", "x=one"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("\"x\""), "{}", text(&out.stderr));
+    let out = run_cli(
+        &[doc_path.to_str().expect("path"), "--param", "nope=1"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("\"nope\""),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run_cli(&["/no/such/file.yaml"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("cannot read /no/such/file.yaml"));
+}
