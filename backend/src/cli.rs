@@ -44,6 +44,8 @@ pub enum Command {
     Import(ImportArgs),
     /// Run a pipeline (spec or document) on the local engine, printing progress.
     Run(crate::engine::run_command::RunArgs),
+    /// Submit a pipeline (spec or document) to Vertex AI Pipelines or Kubeflow Pipelines.
+    Submit(Box<crate::submit_command::SubmitArgs>),
 }
 
 /// Options of `import`.
@@ -169,6 +171,9 @@ pub enum CliError {
     /// `run` failed, or the run did not succeed.
     #[error(transparent)]
     Run(#[from] crate::engine::run_command::RunCommandError),
+    /// `submit` failed, or the run did not succeed.
+    #[error(transparent)]
+    Submit(#[from] crate::submit_command::SubmitError),
 }
 
 /// Parses the process arguments, runs the command and returns the exit status. Usage errors
@@ -192,6 +197,10 @@ pub fn main() -> ExitCode {
         Command::Run(args) => {
             init_logging("warn");
             crate::engine::run_command::run(&args).map_err(CliError::from)
+        }
+        Command::Submit(args) => {
+            init_logging("warn");
+            crate::submit_command::submit(&args).map_err(CliError::from)
         }
     };
     match result {

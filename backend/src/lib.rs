@@ -5,6 +5,9 @@
 //! - [`api`]: the JSON API under `/api`.
 //! - [`store`]: saved pipelines in SQLite.
 //! - [`engine`]: the local engine that runs pipelines on this machine.
+//! - [`targets`]: remote targets (Vertex AI Pipelines, Kubeflow Pipelines) behind the same run
+//!   store and events as the local engine.
+//! - [`submit_command`]: `pipeline-canvas submit`.
 //! - [`examples`]: example pipelines embedded in the binary.
 //! - [`error`]: the API's error type and its JSON responses.
 //! - [`config`]: addresses and folders.
@@ -17,6 +20,8 @@ pub mod error;
 pub mod examples;
 pub mod server;
 pub mod store;
+pub mod submit_command;
+pub mod targets;
 
 pub use error::AppError;
 pub use server::{app, AppState};

@@ -38,6 +38,9 @@ pub enum StartError {
     /// The local engine could not start.
     #[error("the local engine cannot start: {0}")]
     Engine(#[from] crate::engine::EngineError),
+    /// The remote targets could not be set up.
+    #[error("the remote targets cannot be set up: {0}")]
+    Targets(#[from] crate::targets::TargetError),
 }
 
 /// What request handlers share.
@@ -54,6 +57,8 @@ pub struct AppState {
     pub static_dir: Option<PathBuf>,
     /// The local engine that runs pipelines.
     pub engine: crate::engine::Engine,
+    /// The remote targets (Vertex AI, Kubeflow Pipelines), writing to the engine's run store.
+    pub targets: crate::targets::Targets,
 }
 
 impl AppState {
@@ -72,12 +77,19 @@ impl AppState {
             );
         }
         let engine = crate::engine::Engine::open(crate::engine::EngineConfig::new(data_dir))?;
+        let targets = crate::targets::Targets::new(
+            engine.store().clone(),
+            engine.events().clone(),
+            data_dir,
+            crate::targets::TargetsOptions::from_env(),
+        )?;
         Ok(Self {
             store,
             builtin: builtin.into(),
             user_components_dir,
             static_dir: None,
             engine,
+            targets,
         })
     }
 
@@ -118,6 +130,11 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
         })?;
     let local = listener.local_addr().map_err(StartError::Serve)?;
     state.engine.prewarm();
+    // Remote runs that had not ended go on being followed (they are not failed, unlike
+    // interrupted local runs).
+    if let Err(e) = state.targets.resume().await {
+        tracing::warn!(error = %e, "cannot follow the open remote runs again");
+    }
     if config.static_dir.join("index.html").is_file() {
         state = state.with_static_dir(config.static_dir.clone());
     } else {

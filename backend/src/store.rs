@@ -14,8 +14,9 @@ use serde::Serialize;
 pub const DB_FILE: &str = "pipelines.db";
 
 /// The schema version written to `PRAGMA user_version`: 1 = saved pipelines, 2 = the local
-/// engine's runs, tasks and cache ([`crate::engine::store`]).
-const SCHEMA_VERSION: i64 = 2;
+/// engine's runs, tasks and cache ([`crate::engine::store`]), 3 = runs on remote targets
+/// (target, remote job name, console link; [`crate::engine::store::SCHEMA_V3`]).
+const SCHEMA_VERSION: i64 = 3;
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -228,6 +229,10 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
     }
     if found < 2 {
         tx.execute_batch(crate::engine::store::SCHEMA_V2)
+            .map_err(open_err)?;
+    }
+    if found < 3 {
+        tx.execute_batch(crate::engine::store::SCHEMA_V3)
             .map_err(open_err)?;
     }
     if found < SCHEMA_VERSION {

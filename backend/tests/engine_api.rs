@@ -331,11 +331,43 @@ async fn a_document_runs_after_compiling_and_bad_requests_are_refused() {
         .filter(|t| t["state"] == "SKIPPED")
         .count();
     assert_eq!(skipped, 4, "two branches and their tasks: {run}");
+    // The canvas finds each of its elements among the engine's tasks by the compiler's paths.
+    let engine_paths: Vec<&str> = run["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .filter_map(|t| t["path"].as_str())
+        .collect();
+    let compiled = pipeline::compile(&doc);
+    assert_eq!(
+        compiled.task_paths.len(),
+        doc.nodes.len() + doc.groups.len()
+    );
+    for (elem, path) in &compiled.task_paths {
+        assert!(
+            engine_paths.contains(&path.as_str()),
+            "{elem} → {path} is not among {engine_paths:?}"
+        );
+    }
+    // The run keeps the document it was started from.
+    let r = f
+        .send(Method::GET, &format!("/api/runs/{id}/document"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json(), doc_json);
 
     // A spec as YAML text works too.
     let id = f.start(json!({"spec": text, "parameters": {"x": 1}})).await;
     let events = f.follow(&id).await;
     assert_eq!(events.last().expect("events").1["state"], "SUCCEEDED");
+    let r = f
+        .send(Method::GET, &format!("/api/runs/{id}/document"), None)
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "a spec run has no document"
+    );
 
     // A document with errors: 422 with the diagnostics.
     let mut broken = doc_json.clone();

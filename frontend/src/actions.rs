@@ -1,7 +1,6 @@
 //! What the toolbar does: new, open, save, examples, download and upload.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use pipeline::{Document, OutputFormat};
 
 use crate::api::{self, IdBody};
@@ -173,26 +172,9 @@ pub fn download_spec(st: AppState, format: OutputFormat) {
     }
 }
 
-/// Opens a document file the user picked.
-pub fn upload_document(st: AppState, file: web_sys::File) {
-    spawn_local(async move {
-        let name = file.name();
-        let text = match files::read_text(&file).await {
-            Ok(t) => t,
-            Err(e) => {
-                st.error(format!("Could not read {name}: {e}"));
-                return;
-            }
-        };
-        match Document::from_json(&text) {
-            Ok(doc) => {
-                st.load(doc, None);
-                set_hash("");
-                st.success(format!("Opened {name}"));
-            }
-            Err(e) => st.error(format!("Could not open {name}: {e}")),
-        }
-    });
+/// Forgets which saved pipeline the canvas shows (after opening a file): Save creates a new one.
+pub fn forget_saved_id() {
+    set_hash("");
 }
 
 #[cfg(test)]

@@ -122,3 +122,9 @@ pub fn send<T: DeserializeOwned + 'static>(
 pub fn encode(id: &str) -> String {
     String::from(js_sys::encode_uri_component(id))
 }
+
+/// `GET url` (any origin; cross-origin servers must allow it), then `done` with the body text
+/// of a 2xx answer or what went wrong.
+pub fn get_text(url: String, done: impl FnOnce(Result<String, String>) + 'static) {
+    request("GET", url, None, Box::new(done));
+}

@@ -20,6 +20,7 @@ use crate::toolbar::Toolbar;
 pub fn App() -> impl IntoView {
     let st = AppState::new();
     provide_context(st);
+    crate::run_live::RunCtx::install(st);
     interaction::install(st);
     actions::load_catalog(st);
     let hash_h = window_event_listener(ev::hashchange, move |_| actions::open_from_hash(st));
@@ -61,12 +62,16 @@ fn SidePanel() -> impl IntoView {
                 {tab_button(Tab::Properties, "Properties", "tab-properties")}
                 {tab_button(Tab::Pipeline, "Pipeline", "tab-pipeline")}
                 {tab_button(Tab::Spec, "Spec", "tab-spec")}
+                {tab_button(Tab::Run, "Run", "tab-run")}
+                {tab_button(Tab::Runs, "Runs", "tab-runs")}
             </nav>
             <div class="tab-body">
                 {move || match st.tab.get() {
                     Tab::Properties => view! { <PropertiesPanel /> }.into_any(),
                     Tab::Pipeline => view! { <PipelinePanel /> }.into_any(),
                     Tab::Spec => view! { <SpecPanel /> }.into_any(),
+                    Tab::Run => view! { <crate::task_panel::TaskPanel /> }.into_any(),
+                    Tab::Runs => view! { <crate::runs_page::RunsPage /> }.into_any(),
                 }}
             </div>
             <Diagnostics />

@@ -151,6 +151,18 @@ pub fn Canvas() -> impl IntoView {
             node_ref=st.canvas
             on:pointerdown=on_pointerdown
             on:wheel=on_wheel
+            on:dragover=|ev: web_sys::DragEvent| ev.prevent_default()
+            on:drop=move |ev: web_sys::DragEvent| {
+                ev.prevent_default();
+                let file = ev.data_transfer().and_then(|t| t.files()).and_then(|f| f.get(0));
+                match file {
+                    Some(file) => {
+                        let at = world_from_client(&st, f64::from(ev.client_x()), f64::from(ev.client_y()));
+                        crate::import_ui::drop_file(st, file, at);
+                    }
+                    None => st.info("Drop a pipeline or component YAML file to import it"),
+                }
+            }
             style:background-size=text(move || {
                 // Minor lines every GRID pixels, major every five; coarser when zoomed out.
                 let mut g = GRID * st.viewport.get().zoom;

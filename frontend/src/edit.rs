@@ -42,17 +42,15 @@ pub fn add_node(
     id
 }
 
-/// Adds a condition frame with its top-left corner at `at`, nested in the innermost frame there.
-/// Top-level nodes and frames of that parent lying inside the new frame move into it.
-/// Returns the new group's id.
-pub fn add_condition(doc: &mut Document, at: Point) -> String {
+/// Adds a frame of `kind` (condition, loop, exit handler) with its top-left corner at `at`,
+/// nested in the innermost frame there. Top-level nodes and frames of that parent lying inside
+/// the new frame move into it. Returns the new group's id.
+pub fn add_group(doc: &mut Document, at: Point, kind: GroupKind) -> String {
     let id = doc.fresh_id("g");
     let parent = layout::innermost_group_at(doc, at, None);
     doc.groups.push(Group {
         id: id.clone(),
-        kind: GroupKind::Condition {
-            expression: String::new(),
-        },
+        kind,
         name: None,
         display_name: None,
         parent,
@@ -515,7 +513,13 @@ mod tests {
     #[test]
     fn nodes_dropped_in_a_condition_join_it() {
         let mut doc = Document::new("p");
-        let g = add_condition(&mut doc, Point { x: 0.0, y: 0.0 });
+        let g = add_group(
+            &mut doc,
+            Point { x: 0.0, y: 0.0 },
+            GroupKind::Condition {
+                expression: String::new(),
+            },
+        );
         let def = comp("c", &[], &[]);
         let inside = Point { x: 50.0, y: 60.0 };
         let n = add_node(&mut doc, "c", &def, inside, inside);
@@ -535,7 +539,13 @@ mod tests {
         let def = comp("c", &[], &[]);
         let p = Point { x: 100.0, y: 100.0 };
         let n = add_node(&mut doc, "c", &def, p, p);
-        let g = add_condition(&mut doc, Point { x: 50.0, y: 50.0 });
+        let g = add_group(
+            &mut doc,
+            Point { x: 50.0, y: 50.0 },
+            GroupKind::Condition {
+                expression: String::new(),
+            },
+        );
         assert_eq!(doc.node(&n).unwrap().group.as_deref(), Some(g.as_str()));
         let (nodes, _) = group_members(&doc, &g);
         assert_eq!(nodes, vec![n]);

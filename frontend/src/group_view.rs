@@ -97,6 +97,7 @@ pub fn GroupView(id: String) -> impl IntoView {
         })
     };
 
+    let run_status = crate::run_badge::status_of(&id);
     let on_pointerdown = {
         let id = id.clone();
         move |ev: web_sys::PointerEvent| {
@@ -142,6 +143,7 @@ pub fn GroupView(id: String) -> impl IntoView {
     view! {
         <div
             class="group"
+            {..crate::run_badge::state_attrs(run_status)}
             class:selected=flag(move || selected.get())
             class:has-error=flag(move || errors.with(|e| !e.is_empty()))
             data-testid=format!("group-{id}")
@@ -153,6 +155,7 @@ pub fn GroupView(id: String) -> impl IntoView {
             title=text(move || errors.get())
             on:pointerdown=on_pointerdown
         >
+            <crate::run_badge::RunBadge status=run_status />
             <div class="group-header" style:height=layout::px(layout::GROUP_HEADER)>
                 <span class="group-kind">{text(move || head.get().0.to_string())}</span>
                 <code class="group-expr" class:empty=flag(move || head.get().2)>{text(move || head.get().1)}</code>

@@ -186,10 +186,48 @@ fn ParameterEditor(
                 .collect::<Vec<_>>()
         })
     });
+    // The loop whose item this task may read (the innermost enclosing loop frame), and the exit
+    // handler whose final status it may read (when it is that handler's exit task).
+    let specials = {
+        let node = node.clone();
+        Memo::new(move |_| {
+            st.doc.with(|d| {
+                let mut loop_group = None;
+                let mut at = d.node(&node).and_then(|n| n.group.clone());
+                while let Some(gid) = at {
+                    let Some(g) = d.group(&gid) else { break };
+                    if matches!(g.kind, pipeline::GroupKind::Loop { .. }) {
+                        loop_group = Some(gid.clone());
+                        break;
+                    }
+                    at = g.parent.clone();
+                }
+                let exit_group = d
+                    .groups
+                    .iter()
+                    .find(|g| matches!(&g.kind, pipeline::GroupKind::ExitHandler { exit_node } if *exit_node == node))
+                    .map(|g| g.id.clone());
+                (loop_group, exit_group)
+            })
+        })
+    };
     let on_mode = {
         let set = set.clone();
         move |ev: web_sys::Event| {
-            let m = if event_target_value(&ev) == "parameter" {
+            let picked = event_target_value(&ev);
+            let (loop_group, exit_group) = specials.get_untracked();
+            match (picked.as_str(), loop_group, exit_group) {
+                ("loop", Some(group), _) => {
+                    set(Some(Binding::LoopItem { group, field: None }));
+                    return;
+                }
+                ("status", _, Some(group)) => {
+                    set(Some(Binding::FinalStatus(group)));
+                    return;
+                }
+                _ => {}
+            }
+            let m = if picked == "parameter" {
                 Mode::Parameter
             } else {
                 Mode::Value
@@ -362,6 +400,9 @@ fn ParameterEditor(
                 >
                     <option value="value">"Value"</option>
                     <option value="parameter">"Parameter"</option>
+                    {move || specials.get().0.map(|_| view! { <option value="loop">"Loop item"</option> })}
+                    {move || (ty == ParameterType::TaskFinalStatus && specials.get().1.is_some())
+                        .then(|| view! { <option value="status">"Final status"</option> })}
                 </select>
                 {picker}
                 <button class="icon" title="Clear (use the default)" data-testid=format!("{testid}-clear") on:click=clear.clone()>"×"</button>

@@ -153,15 +153,37 @@ fn drop_palette_item(
         return;
     };
     match item {
-        PaletteItem::Condition => {
+        PaletteItem::Condition | PaletteItem::Loop | PaletteItem::ExitHandler => {
+            let (kind, hint) = match item {
+                PaletteItem::Loop => (
+                    pipeline::GroupKind::Loop {
+                        items: pipeline::document::LoopItems::Raw("[]".into()),
+                        parallelism: None,
+                        item_input: None,
+                    },
+                    "Added a loop: set what it iterates over in the properties panel",
+                ),
+                PaletteItem::ExitHandler => (
+                    pipeline::GroupKind::ExitHandler {
+                        exit_node: String::new(),
+                    },
+                    "Added an exit handler: choose its exit task in the properties panel",
+                ),
+                _ => (
+                    pipeline::GroupKind::Condition {
+                        expression: String::new(),
+                    },
+                    "Added a condition: set its expression in the properties panel",
+                ),
+            };
             let mut id = String::new();
             let corner = Point {
                 x: (at.x - 24.0).round(),
                 y: (at.y - layout::GROUP_HEADER / 2.0).round(),
             };
-            st.edit(|d| id = edit::add_condition(d, corner));
+            st.edit(|d| id = edit::add_group(d, corner, kind));
             st.select(Selection::Group(id));
-            st.info("Added a condition: set its expression in the properties panel");
+            st.info(hint);
         }
         PaletteItem::Component(cid) => {
             let Some(entry) = st
@@ -182,12 +204,24 @@ fn drop_palette_item(
                 let g = n
                     .and_then(|n| n.group.as_deref())
                     .and_then(|g| d.group(g))
-                    .map(|g| g.display_name.clone().unwrap_or_else(|| g.id.clone()));
+                    .map(|g| {
+                        let kind = match g.kind {
+                            pipeline::GroupKind::Loop { .. } => "loop",
+                            pipeline::GroupKind::ExitHandler { .. } => "exit handler",
+                            pipeline::GroupKind::Branches => "branches",
+                            pipeline::GroupKind::Else => "else branch",
+                            pipeline::GroupKind::Condition { .. } => "condition",
+                        };
+                        format!(
+                            "{kind} {}",
+                            g.display_name.clone().unwrap_or_else(|| g.id.clone())
+                        )
+                    });
                 (n.map(|n| n.name.clone()).unwrap_or_default(), g)
             });
             st.select(Selection::Node(id));
             match group {
-                Some(g) => st.info(format!("Added task {name} inside condition {g}")),
+                Some(g) => st.info(format!("Added task {name} inside {g}")),
                 None => st.info(format!("Added task {name}")),
             }
         }

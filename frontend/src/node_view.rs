@@ -120,6 +120,7 @@ pub fn NodeView(id: String) -> impl IntoView {
         }
     };
 
+    let run_status = crate::run_badge::status_of(&id);
     let ports = {
         let id = id.clone();
         move || {
@@ -152,6 +153,7 @@ pub fn NodeView(id: String) -> impl IntoView {
     view! {
         <div
             class="node"
+            {..crate::run_badge::state_attrs(run_status)}
             class:selected=flag(move || selected.get())
             class:has-error=flag(move || has_error.get())
             class:missing=flag(move || comp.with(Option::is_none))
@@ -165,6 +167,7 @@ pub fn NodeView(id: String) -> impl IntoView {
             title=text(move || tooltip.get())
             on:pointerdown=on_pointerdown
         >
+            <crate::run_badge::RunBadge status=run_status />
             <div
                 class="node-header"
                 data-testid=format!("node-header-{id}")

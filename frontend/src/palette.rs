@@ -1,4 +1,4 @@
-//! The component palette: catalog components by category, plus the Condition frame.
+//! The component palette: catalog components by category, plus the control-flow frames (condition, loop, exit handler).
 //! Items are dragged onto the canvas with pointer events (or clicked to add at the centre).
 
 use std::collections::BTreeMap;
@@ -71,6 +71,24 @@ pub fn Palette() -> impl IntoView {
                     >
                         <span class="palette-item-title">"Condition"</span>
                         <span class="palette-item-desc">"Run tasks only when an expression holds"</span>
+                    </div>
+                    <div
+                        class="palette-item"
+                        data-testid="palette-loop"
+                        title="A frame whose tasks run once per item of a list (dsl.ParallelFor)"
+                        on:pointerdown=move |ev| start(PaletteItem::Loop, "Loop".to_string(), &ev)
+                    >
+                        <span class="palette-item-title">"Loop"</span>
+                        <span class="palette-item-desc">"Run tasks for each item of a list"</span>
+                    </div>
+                    <div
+                        class="palette-item"
+                        data-testid="palette-exit-handler"
+                        title="A frame whose exit task runs after its tasks, whether they succeed or fail (dsl.ExitHandler)"
+                        on:pointerdown=move |ev| start(PaletteItem::ExitHandler, "Exit handler".to_string(), &ev)
+                    >
+                        <span class="palette-item-title">"Exit handler"</span>
+                        <span class="palette-item-desc">"Always run a clean-up task afterwards"</span>
                     </div>
                 </div>
                 {move || {

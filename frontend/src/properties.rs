@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use pipeline::ir::ExecutorSpec;
 use pipeline::{GroupKind, PortType};
 
+use crate::group_editors::{ExitEditor, LoopEditor};
 use crate::input_field::InputField;
 use crate::layout;
 use crate::node_view::messages;
@@ -258,7 +259,27 @@ fn NodeProperties(id: String) -> impl IntoView {
     }
 }
 
-/// Fields of a condition group.
+/// The editable kinds of frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Frame {
+    Condition,
+    Loop,
+    Exit,
+    Other,
+}
+
+impl Frame {
+    fn label(self) -> &'static str {
+        match self {
+            Frame::Condition => "Condition",
+            Frame::Loop => "Loop",
+            Frame::Exit => "Exit handler",
+            Frame::Other => "Group",
+        }
+    }
+}
+
+/// Fields of a group frame.
 #[component]
 fn GroupProperties(id: String) -> impl IntoView {
     let st = use_state();
@@ -352,14 +373,15 @@ fn GroupProperties(id: String) -> impl IntoView {
         }
     };
 
-    let is_condition = Memo::new(move |_| {
-        group.with(|g| {
-            matches!(
-                g.as_ref().map(|g| &g.kind),
-                Some(GroupKind::Condition { .. })
-            )
+    let frame = Memo::new(move |_| {
+        group.with(|g| match g.as_ref().map(|g| &g.kind) {
+            Some(GroupKind::Condition { .. }) => Frame::Condition,
+            Some(GroupKind::Loop { .. }) => Frame::Loop,
+            Some(GroupKind::ExitHandler { .. }) => Frame::Exit,
+            _ => Frame::Other,
         })
     });
+    let gid = id.clone();
     let kind_text = {
         let id = id.clone();
         Memo::new(move |_| {
@@ -419,7 +441,7 @@ fn GroupProperties(id: String) -> impl IntoView {
     view! {
         <div class="props" data-testid="group-properties" data-group-id=id.clone()>
             <div class="props-title">
-                <span class="kind-badge cond">{text(move || if is_condition.get() { "Condition" } else { "Group" }.to_string())}</span>
+                <span class="kind-badge cond">{text(move || frame.get().label().to_string())}</span>
                 <span class="mono muted">{id.clone()}</span>
             </div>
             <label class="field">
@@ -432,9 +454,14 @@ fn GroupProperties(id: String) -> impl IntoView {
                     on:input=on_display
                 />
             </label>
-            {move || if is_condition.get() { condition_editor().into_any() } else { other_kind().into_any() }}
+            {move || match frame.get() {
+                Frame::Condition => condition_editor().into_any(),
+                Frame::Loop => view! { <LoopEditor id=gid.clone() /> }.into_any(),
+                Frame::Exit => view! { <ExitEditor id=gid.clone() /> }.into_any(),
+                Frame::Other => other_kind().into_any(),
+            }}
             <div class="props-actions">
-                <button class="danger" data-testid="btn-delete-group" on:click=move |_| st.delete_selection()>"Delete condition"</button>
+                <button class="danger" data-testid="btn-delete-group" on:click=move |_| st.delete_selection()>"Delete frame"</button>
             </div>
         </div>
     }

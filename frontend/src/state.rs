@@ -73,6 +73,10 @@ pub enum Tab {
     Pipeline,
     /// The compiled spec.
     Spec,
+    /// The selected element's task in the run shown.
+    Run,
+    /// The runs of the local engine.
+    Runs,
 }
 
 /// The tone of a status-bar message.
@@ -125,6 +129,10 @@ pub enum PaletteItem {
     Component(String),
     /// A condition frame.
     Condition,
+    /// A loop (ParallelFor) frame.
+    Loop,
+    /// An exit handler frame.
+    ExitHandler,
 }
 
 /// A pointer interaction in progress.
@@ -190,6 +198,8 @@ pub struct Analysis {
     pub spec: Option<PipelineSpec>,
     /// Every problem.
     pub diagnostics: Vec<Diagnostic>,
+    /// Node and group id → task path in the spec (see `pipeline::Compiled::task_paths`).
+    pub task_paths: std::collections::BTreeMap<String, String>,
 }
 
 impl Analysis {
@@ -269,6 +279,7 @@ impl AppState {
                     Analysis {
                         spec: c.spec,
                         diagnostics: c.diagnostics,
+                        task_paths: c.task_paths,
                     }
                 })
             },
@@ -304,6 +315,16 @@ impl AppState {
             self.record(before);
             self.doc.set(after);
         }
+    }
+
+    /// Shows `doc` instead of the current document as one undoable edit (opening a file must
+    /// not lose unsaved work); it is not tied to a saved pipeline.
+    pub fn replace_document(&self, doc: Document) {
+        self.edit(|d| *d = doc);
+        self.saved_id.set(None);
+        self.selection.set(Selection::None);
+        self.drag.set(None);
+        crate::canvas::fit_view(self);
     }
 
     /// Records `before` as the state Undo returns to (for edits made step by step, like drags).
@@ -373,7 +394,7 @@ impl AppState {
     pub fn say(&self, kind: StatusKind, text: impl Into<String>) {
         let seq = self
             .status
-            .with_untracked(|s| s.as_ref().map_or(0, |s| s.seq + 1));
+            .with_untracked(|s| s.as_ref().map_or(1, |s| s.seq + 1));
         self.status.set(Some(Status {
             kind,
             text: text.into(),

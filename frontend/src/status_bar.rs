@@ -36,7 +36,7 @@ pub fn StatusBar() -> impl IntoView {
             <div class="counts muted">
                 {text(move || {
                     let (n, w, g) = counts.get();
-                    format!("{n} task{} · {w} wire{} · {g} condition{}", s(n), s(w), s(g))
+                    format!("{n} task{} · {w} wire{} · {g} frame{}", s(n), s(w), s(g))
                 })}
             </div>
         </footer>

@@ -12,6 +12,7 @@ use crate::state::{flag, text, use_state, Selection};
 enum Menu {
     Examples,
     Open,
+    Url,
 }
 
 /// The toolbar.
@@ -20,6 +21,7 @@ pub fn Toolbar() -> impl IntoView {
     let st = use_state();
     let menu = RwSignal::new(None::<Menu>);
     let upload_ref = NodeRef::<leptos::html::Input>::new();
+    let url = RwSignal::new(String::new());
     let has_errors = Memo::new(move |_| st.analysis.with(|a| a.errors() > 0));
     let toggle = move |m: Menu| {
         let open = menu.get_untracked() == Some(m);
@@ -36,7 +38,7 @@ pub fn Toolbar() -> impl IntoView {
             return;
         };
         if let Some(file) = input.files().and_then(|f| f.get(0)) {
-            actions::upload_document(st, file);
+            crate::import_ui::open_file(st, file);
         }
         // Picking the same file again should load it again.
         input.set_value("");
@@ -150,16 +152,47 @@ pub fn Toolbar() -> impl IntoView {
                     "Delete"
                 </button>
             </div>
+            <crate::run_controls::RunControls />
             <div class="spacer"></div>
             <div class="tool-group">
-                <button data-testid="btn-upload" title="Open a .pipeline.json document" on:click=move |_| {
+                <button data-testid="btn-upload" title="Open a pipeline document, a compiled KFP pipeline (YAML/JSON) or a component YAML" on:click=move |_| {
                     if let Some(input) = upload_ref.get() {
                         input.click();
                     }
-                }>"Upload"</button>
+                }>"Open file"</button>
+                <div class="menu-anchor">
+                    <button
+                        data-testid="btn-import-url"
+                        title="Import a pipeline or component YAML from a URL"
+                        class:active=flag(move || menu.get() == Some(Menu::Url))
+                        on:click=move |_| toggle(Menu::Url)
+                    >
+                        "Import URL ▾"
+                    </button>
+                    <Show when=move || menu.get() == Some(Menu::Url)>
+                        <form
+                            class="menu url-form"
+                            data-testid="menu-import-url"
+                            on:submit=move |ev| {
+                                ev.prevent_default();
+                                menu.set(None);
+                                crate::import_ui::open_url(st, url.get_untracked());
+                            }
+                        >
+                            <input
+                                type="url"
+                                data-testid="input-import-url"
+                                placeholder="https://…/component.yaml"
+                                prop:value=move || url.get()
+                                on:input=move |ev| url.set(event_target_value(&ev))
+                            />
+                            <button type="submit" class="primary" data-testid="btn-import-url-go">"Import"</button>
+                        </form>
+                    </Show>
+                </div>
                 <input
                     type="file"
-                    accept=".json,application/json"
+                    accept=".json,.yaml,.yml,application/json,application/yaml"
                     class="hidden"
                     data-testid="input-upload"
                     node_ref=upload_ref

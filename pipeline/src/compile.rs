@@ -25,6 +25,13 @@ pub struct Compiled {
     pub spec: Option<PipelineSpec>,
     /// Every problem found.
     pub diagnostics: Vec<Diagnostic>,
+    /// Where each node and group of the document lands in the spec: its id → the path of its
+    /// task, the DAG task names from the pipeline's DAG down joined by `/` (`condition-1/train`),
+    /// as the local engine names tasks. A loop group maps to its loop task (`for-loop-2`);
+    /// the engine runs each iteration as `for-loop-2[i]`, so a task inside the loop appears as
+    /// `for-loop-2[i]/train` for the mapped `for-loop-2/train`. Empty when the spec is `None`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub task_paths: BTreeMap<String, String>,
 }
 
 /// The version string written to `sdkVersion`.
@@ -37,6 +44,7 @@ pub fn compile(doc: &Document) -> Compiled {
         return Compiled {
             spec: None,
             diagnostics,
+            task_paths: BTreeMap::new(),
         };
     }
     let mut out = Out::default();
@@ -59,7 +67,34 @@ pub fn compile(doc: &Document) -> Compiled {
     Compiled {
         spec: Some(spec),
         diagnostics,
+        task_paths: task_paths(&model),
     }
+}
+
+/// The task path of every node and group (see [`Compiled::task_paths`]).
+fn task_paths(m: &Model<'_>) -> BTreeMap<String, String> {
+    let path = |e: Elem| {
+        let mut parts: Vec<&str> = m
+            .chain(m.container(e))
+            .into_iter()
+            .map(|g| m.group_task[g].as_str())
+            .collect();
+        parts.reverse();
+        parts.push(m.task_name(e));
+        parts.join("/")
+    };
+    let doc = m.doc;
+    let nodes = doc
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.id.clone(), path(Elem::Node(i))));
+    let groups = doc
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(g, grp)| (grp.id.clone(), path(Elem::Group(g))));
+    nodes.chain(groups).collect()
 }
 
 /// Turns protobuf-`Value` numbers into doubles, as the KFP SDK's JSON printer writes them.

@@ -574,7 +574,11 @@ pub struct Group {
 
 /// The kinds of group.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
 pub enum GroupKind {
     /// Runs its members only when `expression` holds (`dsl.If` / `dsl.Condition`, or an
     /// `Elif` inside a [`GroupKind::Branches`]).

@@ -55,24 +55,14 @@ pub fn parse_file(text: &str) -> Result<SpecFile, ImportError> {
         ));
     }
     if text.trim_start().starts_with('{') {
-        // JSON (what `compile(..., "x.json")` writes): straight into the types, no YAML.
-        let mut de = serde_json::Deserializer::from_str(text);
-        let spec: PipelineSpec = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let inner = e.inner();
-            if inner.is_syntax() || inner.is_eof() {
-                ImportError::Syntax(format!(
-                    "line {}, column {}: {inner}",
-                    inner.line(),
-                    inner.column()
-                ))
-            } else {
-                ImportError::Shape(format!("at {}: {inner}", json_path(&e.path().to_string())))
-            }
+        // JSON (what `compile(..., "x.json")` writes): no YAML parser needed. Both forms go
+        // through `Value`, so the spec types are deserialized (with paths) by one code path —
+        // which also keeps the browser build small.
+        let value: Value = serde_json::from_str(text).map_err(|e| {
+            ImportError::Syntax(format!("line {}, column {}: {e}", e.line(), e.column()))
         })?;
-        de.end()
-            .map_err(|e| ImportError::Syntax(format!("after the JSON object: {e}")))?;
         return Ok(SpecFile {
-            spec,
+            spec: spec_from_value(value)?,
             platform_spec: None,
         });
     }
@@ -90,16 +80,7 @@ pub fn parse_file(text: &str) -> Result<SpecFile, ImportError> {
     }
     let mut values = values.into_iter();
     let first = values.next().ok_or(ImportError::Empty)?;
-    if !first.is_object() {
-        return Err(ImportError::Shape("the top level is not a mapping".into()));
-    }
-    let spec: PipelineSpec = serde_path_to_error::deserialize(first).map_err(|e| {
-        ImportError::Shape(format!(
-            "at {}: {}",
-            json_path(&e.path().to_string()),
-            e.inner()
-        ))
-    })?;
+    let spec = spec_from_value(first)?;
     let platform_spec = values.next();
     if let Some(p) = &platform_spec {
         if p.get("platforms").is_none() {
@@ -117,6 +98,20 @@ pub fn parse_file(text: &str) -> Result<SpecFile, ImportError> {
     Ok(SpecFile {
         spec,
         platform_spec,
+    })
+}
+
+/// The spec in a parsed document; errors name the JSON path of the offending field.
+fn spec_from_value(value: Value) -> Result<PipelineSpec, ImportError> {
+    if !value.is_object() {
+        return Err(ImportError::Shape("the top level is not a mapping".into()));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        ImportError::Shape(format!(
+            "at {}: {}",
+            json_path(&e.path().to_string()),
+            e.inner()
+        ))
     })
 }
 

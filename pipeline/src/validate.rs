@@ -990,6 +990,13 @@ fn check_groups(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
                         )
                         .at_group(&g.id),
                     ),
+                    None if exit_node.is_empty() => diags.push(
+                        Diagnostic::error(
+                            "choose the exit task: the task beside this exit handler that runs \
+                             after its tasks",
+                        )
+                        .at_group(&g.id),
+                    ),
                     None => diags.push(
                         Diagnostic::error(format!("exit task {exit_node:?} does not exist"))
                             .at_group(&g.id),

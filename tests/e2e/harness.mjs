@@ -7,6 +7,8 @@
 //   PIPELINE_CANVAS_DIST  built front end (default: dist in the repo)
 //   CHROMIUM              browser executable (default: /usr/bin/chromium)
 //   E2E_KEEP_DATA=1       keep the temporary data directories (their paths are printed)
+//   PIPELINE_CANVAS_PYTHON  Python with kfp for runs on the local engine (default:
+//                         PIPELINE_CANVAS_TEST_PYTHON, else .venv/bin/python)
 
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,6 +41,19 @@ const BROWSER_ARGS = [
 export function serverBinary() {
   const bin = process.env.PIPELINE_CANVAS_BIN || path.join('target', 'release', 'pipeline-canvas');
   return path.resolve(REPO, bin);
+}
+
+/**
+ * The Python the server's local engine runs components with: `PIPELINE_CANVAS_PYTHON`, else
+ * `PIPELINE_CANVAS_TEST_PYTHON`, else the repository's `.venv` when it exists.
+ */
+export function pythonForRuns() {
+  const venv = path.join(REPO, '.venv', 'bin', 'python');
+  return (
+    process.env.PIPELINE_CANVAS_PYTHON ||
+    process.env.PIPELINE_CANVAS_TEST_PYTHON ||
+    (existsSync(venv) ? venv : undefined)
+  );
 }
 
 /** The built front end the server serves. */
@@ -123,7 +138,12 @@ export class Server {
     const child = spawn(serverBinary(), args, {
       cwd: REPO,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'info' },
+      env: {
+        ...process.env,
+        RUST_LOG: process.env.RUST_LOG ?? 'info',
+        // The local engine runs Python components with this interpreter (it needs kfp).
+        ...(pythonForRuns() ? { PIPELINE_CANVAS_PYTHON: pythonForRuns() } : {}),
+      },
     });
     this.child = child;
     live.add(child);

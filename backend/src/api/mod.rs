@@ -16,6 +16,7 @@ pub mod components;
 pub mod examples;
 pub mod pipelines;
 pub mod runs;
+pub mod targets;
 
 /// The API routes (to be nested under `/api`), with unknown paths answered by a JSON 404 and
 /// bodies limited to [`MAX_BODY_BYTES`].
@@ -32,12 +33,14 @@ pub fn router(state: AppState) -> Router {
                 .put(pipelines::update)
                 .delete(pipelines::delete),
         )
+        .route("/targets", get(targets::get).put(targets::put))
         .route("/runs", get(runs::list).post(runs::create))
         .route("/runs/{id}", get(runs::get))
         .route("/runs/{id}/cancel", axum::routing::post(runs::cancel))
         .route("/runs/{id}/rerun", axum::routing::post(runs::rerun))
         .route("/runs/{id}/events", get(runs::events))
         .route("/runs/{id}/artifact", get(runs::artifact))
+        .route("/runs/{id}/document", get(runs::document))
         .route("/runs/{id}/tasks/{*task}", get(runs::task))
         .fallback(not_found)
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })

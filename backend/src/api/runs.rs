@@ -2,7 +2,8 @@
 //!
 //! - `POST /api/runs` body `{"document": Document}` or `{"spec": PipelineSpec | "yaml text"}`,
 //!   with optional `"parameters"`, `"options"` (`enableCaching`, `taskTimeoutSeconds`),
-//!   `"platformSpec"` and `"pipelineId"` → 201 `{"id"}`.
+//!   `"platformSpec"` and `"pipelineId"` → 201 `{"id"}`. With `"target": "vertex" | "kfp"`
+//!   (default `"local"`) the run is submitted there instead ([`super::targets`]).
 //! - `GET /api/runs?state=&pipeline=&pipelineId=&limit=`: runs, newest first.
 //! - `GET /api/runs/{id}`: the run and its tasks (state, times, inputs, outputs, artifacts,
 //!   error, cached, attempts, note).
@@ -14,6 +15,8 @@
 //!   (`?offset=N` from a byte offset), or with `?follow=1` as server-sent `log` events (one
 //!   per line) until the task ends, then `end`.
 //! - `GET /api/runs/{id}/artifact?uri=…`: the content of a local artifact file of the run.
+//! - `GET /api/runs/{id}/document`: the document the run was compiled from (404 when it was
+//!   started from a spec).
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -72,9 +75,11 @@ struct CreateBody {
     options: RunOptions,
     #[serde(default)]
     pipeline_id: Option<String>,
+    #[serde(default)]
+    target: Option<String>,
 }
 
-fn parse_create(body: &[u8]) -> Result<RunRequest, AppError> {
+fn parse_create(body: &[u8]) -> Result<(RunRequest, Option<String>), AppError> {
     let b: CreateBody = serde_json::from_slice(body)
         .map_err(|e| AppError::BadRequest(format!("invalid run request: {e}")))?;
     let mut req = match (b.document, b.spec) {
@@ -120,22 +125,29 @@ fn parse_create(body: &[u8]) -> Result<RunRequest, AppError> {
     req.parameters = b.parameters;
     req.options = b.options;
     req.pipeline_id = b.pipeline_id;
-    Ok(req)
+    Ok((req, b.target))
 }
 
-/// `POST /api/runs`: starts a run; 201 with its id.
+/// `POST /api/runs`: starts a run (on the local engine, or the request's `target`); 201 with
+/// its id.
 pub async fn create(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<impl IntoResponse, AppError> {
+) -> Result<Response, AppError> {
     let body = body?;
-    let req = tokio::task::spawn_blocking(move || parse_create(&body)).await??;
+    let (req, target) = tokio::task::spawn_blocking(move || parse_create(&body)).await??;
+    let target = crate::targets::Target::parse(target.as_deref().unwrap_or("local"))
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    if target != crate::targets::Target::Local {
+        return Ok(super::targets::create_remote(&state, target, req).await);
+    }
     let id = state.engine.submit(req)?;
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, format!("/api/runs/{id}"))],
         Json(Started { id }),
-    ))
+    )
+        .into_response())
 }
 
 /// Filters of the run list.
@@ -199,14 +211,21 @@ pub async fn get(
     Ok(Json(detail(&state, &id).await?))
 }
 
-/// `POST /api/runs/{id}/cancel`: `{"id", "cancelled"}` (false when it had already ended).
+/// `POST /api/runs/{id}/cancel`: `{"id", "cancelled"}` (false when it had already ended);
+/// remote runs are cancelled on their service.
 pub async fn cancel(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Response, AppError> {
     let Path(id) = id?;
+    if state.targets.is_remote(&id).unwrap_or(false) {
+        return match state.targets.cancel(&id).await {
+            Ok(cancelled) => Ok(Json(json!({ "id": id, "cancelled": cancelled })).into_response()),
+            Err(e) => Ok(e.into_response()),
+        };
+    }
     let cancelled = state.engine.cancel(&id)?;
-    Ok(Json(json!({ "id": id, "cancelled": cancelled })))
+    Ok(Json(json!({ "id": id, "cancelled": cancelled })).into_response())
 }
 
 /// `POST /api/runs/{id}/rerun`: a new run like this one; 201 with its id.
@@ -280,6 +299,32 @@ pub async fn events(
         }
     });
     Ok(Sse::new(sse_stream(out)).keep_alive(KeepAlive::default()))
+}
+
+/// `GET /api/runs/{id}/document`: the document the run was started from, as it was then.
+pub async fn document(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, AppError> {
+    let Path(id) = id?;
+    let store = state.engine.store().clone();
+    let lookup = id.clone();
+    let source = tokio::task::spawn_blocking(move || store.run_source(&lookup))
+        .await??
+        .ok_or_else(|| not_found(&id))?;
+    let Some(doc) = source.document else {
+        return Err(AppError::NotFound(format!(
+            "run {id} was started from a compiled spec, not from a canvas document"
+        )));
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        doc,
+    )
+        .into_response())
 }
 
 /// Options of the log endpoint.

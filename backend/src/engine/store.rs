@@ -68,6 +68,15 @@ CREATE TABLE IF NOT EXISTS task_cache (
 );
 ";
 
+/// Schema version 3: runs on remote targets (Vertex AI Pipelines, Kubeflow Pipelines). Added
+/// columns, so existing databases keep their rows; local runs leave them NULL.
+pub const SCHEMA_V3: &str = "
+ALTER TABLE runs ADD COLUMN target TEXT;
+ALTER TABLE runs ADD COLUMN remote_name TEXT;
+ALTER TABLE runs ADD COLUMN console_link TEXT;
+ALTER TABLE runs ADD COLUMN remote TEXT;
+";
+
 /// The state of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -232,6 +241,28 @@ pub struct RunSummary {
     /// The run this one re-runs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rerun_of: Option<String>,
+    /// Where it runs: `vertex` or `kfp`; none for the local engine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// The remote job's name (`projects/…/pipelineJobs/…`, or the KFP run id).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_name: Option<String>,
+    /// The remote run's page in its console.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub console_link: Option<String>,
+}
+
+/// A run on a remote target that has not ended, to follow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenRemoteRun {
+    /// The run.
+    pub id: String,
+    /// `vertex` or `kfp`.
+    pub target: String,
+    /// The remote job's name.
+    pub remote_name: String,
+    /// The settings it was submitted with (JSON, never secrets).
+    pub remote: Value,
 }
 
 /// A run with its tasks.
@@ -586,7 +617,7 @@ impl RunStore {
         self.with_conn(|c| {
             let mut stmt = c.prepare(
                 "SELECT id, pipeline_name, pipeline_id, state, created_at, started_at, ended_at,
-                        error, rerun_of
+                        error, rerun_of, target, remote_name, console_link
                  FROM runs
                  WHERE (?1 IS NULL OR state = ?1)
                    AND (?2 IS NULL OR pipeline_name = ?2)
@@ -730,12 +761,53 @@ impl RunStore {
         })
     }
 
-    /// Runs not yet ended, with the processes of their running tasks.
+    /// Records where run `id` runs remotely: its target, remote job name, console link and
+    /// the settings it was submitted with (JSON, never secrets).
+    pub fn set_remote(
+        &self,
+        id: &str,
+        target: &str,
+        remote_name: &str,
+        console_link: Option<&str>,
+        remote: &Value,
+    ) -> Result<(), StoreError> {
+        self.with_conn(|c| {
+            c.execute(
+                "UPDATE runs SET target = ?2, remote_name = ?3, console_link = ?4, remote = ?5
+                 WHERE id = ?1",
+                params![id, target, remote_name, console_link, to_json(remote)],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// Remote runs not yet ended (to follow again after a restart).
+    pub fn open_remote_runs(&self) -> Result<Vec<OpenRemoteRun>, StoreError> {
+        self.with_conn(|c| {
+            let mut stmt = c.prepare(
+                "SELECT id, target, remote_name, remote FROM runs
+                 WHERE state IN ('PENDING', 'RUNNING') AND target IS NOT NULL
+                       AND remote_name IS NOT NULL
+                 ORDER BY created_at",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(OpenRemoteRun {
+                    id: r.get(0)?,
+                    target: r.get(1)?,
+                    remote_name: r.get(2)?,
+                    remote: from_json(r.get(3)?).unwrap_or(Value::Null),
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// Runs not yet ended on the local engine, with the processes of their running tasks.
     pub fn open_runs(&self) -> Result<Vec<OpenRun>, StoreError> {
         self.with_conn(|c| {
             let mut stmt = c.prepare(
                 "SELECT id, owner_pid, owner_start FROM runs
-                 WHERE state IN ('PENDING', 'RUNNING')",
+                 WHERE state IN ('PENDING', 'RUNNING') AND target IS NULL",
             )?;
             let runs = stmt
                 .query_map([], |r| {
@@ -801,13 +873,16 @@ fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
         ended_at: r.get(6)?,
         error: r.get(7)?,
         rerun_of: r.get(8)?,
+        target: r.get(9)?,
+        remote_name: r.get(10)?,
+        console_link: r.get(11)?,
     })
 }
 
 fn summary(c: &Connection, id: &str) -> rusqlite::Result<Option<RunSummary>> {
     c.query_row(
         "SELECT id, pipeline_name, pipeline_id, state, created_at, started_at, ended_at, error,
-                rerun_of
+                rerun_of, target, remote_name, console_link
          FROM runs WHERE id = ?1",
         [id],
         summary_row,
@@ -930,6 +1005,51 @@ mod tests {
         assert!(store.cache_get("k").expect("get").is_some());
         store.cache_remove("k").expect("remove");
         assert!(store.cache_get("k").expect("get").is_none());
+    }
+
+    #[test]
+    fn a_version_2_database_gains_the_remote_columns_and_keeps_its_runs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let c = Connection::open(dir.path().join(DB_FILE)).expect("open");
+            c.execute_batch(SCHEMA_V2).expect("v2");
+            c.execute_batch(
+                "CREATE TABLE pipelines (id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL,
+                     document TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+                 INSERT INTO runs (id, pipeline_name, state, created_at, parameters, spec,
+                     options, root, owner_pid)
+                 VALUES ('old', 'p', 'SUCCEEDED', '2025-01-01T00:00:00.000Z', '{}', '{}', '{}',
+                     '/tmp/x', 1);
+                 PRAGMA user_version = 2;",
+            )
+            .expect("old rows");
+        }
+        let store = RunStore::open(dir.path()).expect("migrates");
+        let old = store.get_summary("old").expect("get").expect("kept");
+        assert_eq!(old.state, RunState::Succeeded);
+        assert_eq!(old.target, None);
+        store.insert_run(&new_run("r", "p")).expect("insert");
+        store
+            .set_remote(
+                "r",
+                "vertex",
+                "projects/p/locations/l/pipelineJobs/j",
+                Some("https://c"),
+                &json!({"region": "l"}),
+            )
+            .expect("remote");
+        let r = store.get_summary("r").expect("get").expect("row");
+        assert_eq!(r.target.as_deref(), Some("vertex"));
+        assert_eq!(r.console_link.as_deref(), Some("https://c"));
+        // Open remote runs are followed, not treated as interrupted local runs.
+        assert!(store.open_runs().expect("open").is_empty());
+        let remote = store.open_remote_runs().expect("open remote");
+        assert_eq!(remote.len(), 1);
+        assert_eq!(remote[0].remote["region"], "l");
+        drop(store);
+        // Opening again changes nothing.
+        let store = RunStore::open(dir.path()).expect("reopen");
+        assert_eq!(store.open_remote_runs().expect("open remote").len(), 1);
     }
 
     #[test]

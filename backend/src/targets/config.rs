@@ -1,0 +1,203 @@
+//! Settings of the remote targets, kept in `<data-dir>/targets.json` and edited through
+//! `GET/PUT /api/targets` or overridden by `submit` flags. They never hold secrets: credentials
+//! come from the environment (see [`super::auth`]).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::TargetError;
+
+/// The settings file inside the data folder.
+pub const TARGETS_FILE: &str = "targets.json";
+
+/// Settings of Vertex AI Pipelines.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VertexSettings {
+    /// The Google Cloud project id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// The region (location), e.g. `us-central1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Where runs write their outputs: a `gs://` URI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline_root: Option<String>,
+    /// The service account the pipeline runs as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<String>,
+    /// The VPC network to peer with (`projects/{number}/global/networks/{name}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    /// Labels of every run.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// A customer-managed encryption key (`kmsKeyName`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_key: Option<String>,
+    /// Turns caching on or off for every task, overriding the spec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_caching: Option<bool>,
+}
+
+/// Settings of Kubeflow Pipelines.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KfpSettings {
+    /// The KFP API's base URL, e.g. `http://localhost:8080`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// The Kubernetes namespace (multi-user installations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The experiment id runs are filed under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub experiment: Option<String>,
+    /// Where runs write their outputs (else the spec's or the installation's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline_root: Option<String>,
+}
+
+/// The settings of every remote target.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TargetsConfig {
+    /// Vertex AI Pipelines.
+    #[serde(default)]
+    pub vertex: VertexSettings,
+    /// Kubeflow Pipelines.
+    #[serde(default)]
+    pub kfp: KfpSettings,
+}
+
+fn pick<T: Clone>(over: &Option<T>, base: &Option<T>) -> Option<T> {
+    over.clone().or_else(|| base.clone())
+}
+
+impl VertexSettings {
+    /// These settings with every field set in `over` replaced (labels are merged).
+    pub fn overridden_by(&self, over: &VertexSettings) -> VertexSettings {
+        let mut labels = self.labels.clone();
+        labels.extend(over.labels.clone());
+        VertexSettings {
+            project: pick(&over.project, &self.project),
+            region: pick(&over.region, &self.region),
+            pipeline_root: pick(&over.pipeline_root, &self.pipeline_root),
+            service_account: pick(&over.service_account, &self.service_account),
+            network: pick(&over.network, &self.network),
+            labels,
+            encryption_key: pick(&over.encryption_key, &self.encryption_key),
+            enable_caching: over.enable_caching.or(self.enable_caching),
+        }
+    }
+}
+
+impl KfpSettings {
+    /// These settings with every field set in `over` replaced.
+    pub fn overridden_by(&self, over: &KfpSettings) -> KfpSettings {
+        KfpSettings {
+            host: pick(&over.host, &self.host),
+            namespace: pick(&over.namespace, &self.namespace),
+            experiment: pick(&over.experiment, &self.experiment),
+            pipeline_root: pick(&over.pipeline_root, &self.pipeline_root),
+        }
+    }
+}
+
+/// Reads and writes `targets.json`.
+#[derive(Debug, Clone)]
+pub struct ConfigFile {
+    path: PathBuf,
+}
+
+impl ConfigFile {
+    /// The settings file of a data folder.
+    pub fn in_data_dir(data_dir: &Path) -> Self {
+        Self {
+            path: data_dir.join(TARGETS_FILE),
+        }
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The settings; defaults when the file does not exist.
+    pub fn load(&self) -> Result<TargetsConfig, TargetError> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(TargetsConfig::default())
+            }
+            Err(e) => {
+                return Err(TargetError::Config(format!(
+                    "cannot read {}: {e}",
+                    self.path.display()
+                )))
+            }
+        };
+        serde_json::from_str(&text)
+            .map_err(|e| TargetError::Config(format!("{}: {e}", self.path.display())))
+    }
+
+    /// Writes the settings (atomically: a temporary file renamed over the old one).
+    pub fn save(&self, config: &TargetsConfig) -> Result<(), TargetError> {
+        let text = serde_json::to_string_pretty(config)
+            .map_err(|e| TargetError::Config(format!("cannot serialize the settings: {e}")))?;
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                TargetError::Config(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let tmp = self
+            .path
+            .with_file_name(format!(".{TARGETS_FILE}.{}.tmp", std::process::id()));
+        std::fs::write(&tmp, text.as_bytes())
+            .and_then(|()| std::fs::rename(&tmp, &self.path))
+            .map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                TargetError::Config(format!("cannot write {}: {e}", self.path.display()))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_file_and_labels_merge() {
+        let base = VertexSettings {
+            project: Some("p".into()),
+            region: Some("us-central1".into()),
+            labels: [("team".to_string(), "ml".to_string())].into(),
+            ..VertexSettings::default()
+        };
+        let over = VertexSettings {
+            region: Some("europe-west4".into()),
+            labels: [("run".to_string(), "1".to_string())].into(),
+            ..VertexSettings::default()
+        };
+        let got = base.overridden_by(&over);
+        assert_eq!(got.project.as_deref(), Some("p"));
+        assert_eq!(got.region.as_deref(), Some("europe-west4"));
+        assert_eq!(got.labels.len(), 2);
+    }
+
+    #[test]
+    fn settings_round_trip_through_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = ConfigFile::in_data_dir(dir.path());
+        assert_eq!(file.load().expect("defaults"), TargetsConfig::default());
+        let mut config = TargetsConfig::default();
+        config.kfp.host = Some("http://kfp".into());
+        config.vertex.enable_caching = Some(false);
+        file.save(&config).expect("save");
+        assert_eq!(file.load().expect("load"), config);
+        std::fs::write(file.path(), "{\"vertex\": {\"token\": \"x\"}}").expect("write");
+        assert!(file.load().is_err(), "unknown fields are refused");
+    }
+}

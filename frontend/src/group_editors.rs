@@ -1,0 +1,241 @@
+//! Property editors of loop and exit-handler frames: what a loop iterates over and how many
+//! iterations run at once; which task an exit handler runs at the end.
+
+use leptos::prelude::*;
+use pipeline::document::LoopItems;
+use pipeline::ir::ParameterType;
+use pipeline::{Document, GroupKind, PortRef, PortType};
+
+use crate::state::{text, use_state};
+
+/// How loop items read in the editor: a JSON list, a parameter name or `task.output`.
+pub fn items_text(doc: &Document, items: &LoopItems) -> String {
+    match items {
+        LoopItems::Raw(r) => r.clone(),
+        LoopItems::Parameter(p) => p.clone(),
+        LoopItems::Output(o) => {
+            let task = doc
+                .node(&o.node)
+                .map_or(o.node.as_str(), |n| n.name.as_str());
+            format!("{task}.{}", o.port)
+        }
+    }
+}
+
+/// Reads what the user typed: `[…]` is a literal list, `task.output` a task's output, anything
+/// else a pipeline parameter (validation reports what does not exist or is not a list).
+pub fn parse_items(doc: &Document, text: &str) -> LoopItems {
+    let t = text.trim();
+    if t.starts_with('[') || t.is_empty() {
+        return LoopItems::Raw(if t.is_empty() { "[]".into() } else { t.into() });
+    }
+    if let Some((task, port)) = t.split_once('.') {
+        if let Some(n) = doc.nodes.iter().find(|n| n.name == task) {
+            return LoopItems::Output(PortRef {
+                node: n.id.clone(),
+                port: port.to_string(),
+            });
+        }
+    }
+    LoopItems::Parameter(t.to_string())
+}
+
+/// List-typed values a loop may iterate over: pipeline parameters and task outputs.
+fn list_sources(doc: &Document) -> Vec<String> {
+    let list = PortType::Parameter(ParameterType::List);
+    let mut out: Vec<String> = doc
+        .parameters
+        .iter()
+        .filter(|p| p.ty == ParameterType::List)
+        .map(|p| p.name.clone())
+        .collect();
+    for n in &doc.nodes {
+        if let Some(c) = doc.component_of(n) {
+            for port in c.output_definitions.parameters.keys() {
+                if c.output_port(port).as_ref() == Some(&list) {
+                    out.push(format!("{}.{port}", n.name));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The loop frame's fields.
+#[component]
+pub fn LoopEditor(id: String) -> impl IntoView {
+    let st = use_state();
+    let (items, parallelism) = {
+        let id = id.clone();
+        let cur = Memo::new(move |_| {
+            st.doc.with(|d| match d.group(&id).map(|g| &g.kind) {
+                Some(GroupKind::Loop {
+                    items, parallelism, ..
+                }) => (items_text(d, items), *parallelism),
+                _ => (String::new(), None),
+            })
+        });
+        (
+            Memo::new(move |_| cur.get().0),
+            Memo::new(move |_| cur.get().1),
+        )
+    };
+    let update = {
+        let id = id.clone();
+        move |f: &dyn Fn(&Document, &mut LoopItems, &mut Option<i64>)| {
+            st.edit(|d| {
+                let snapshot = d.clone();
+                if let Some(GroupKind::Loop {
+                    items, parallelism, ..
+                }) = d
+                    .groups
+                    .iter_mut()
+                    .find(|g| g.id == id)
+                    .map(|g| &mut g.kind)
+                {
+                    f(&snapshot, items, parallelism);
+                }
+            })
+        }
+    };
+    let on_items = {
+        let update = update.clone();
+        move |ev: web_sys::Event| {
+            let v = event_target_value(&ev);
+            update(&|d, items, _| *items = parse_items(d, &v));
+        }
+    };
+    let on_parallelism = {
+        let update = update.clone();
+        move |ev: web_sys::Event| {
+            let v = event_target_value(&ev);
+            let n = v.trim().parse::<i64>().ok();
+            update(&|_, _, p| *p = n);
+        }
+    };
+    let sources = Memo::new(move |_| st.doc.with(list_sources));
+    let chips = move || {
+        let update = update.clone();
+        sources
+            .get()
+            .into_iter()
+            .map(|s| {
+                let update = update.clone();
+                let pick = s.clone();
+                view! {
+                    <button
+                        class="chip"
+                        title="a list — click to loop over it"
+                        on:click=move |_| update(&|d, items, _| *items = parse_items(d, &pick))
+                    >
+                        {s}
+                    </button>
+                }
+            })
+            .collect_view()
+    };
+    view! {
+        <label class="field">
+            <div class="field-label">
+                <span class="field-name">"For each item of"</span>
+                <span class="required">"*"</span>
+            </div>
+            <input
+                type="text"
+                spellcheck="false"
+                class="mono"
+                data-testid="prop-loop-items"
+                placeholder="[1, 2, 3] · a list parameter · task.output"
+                prop:value=text(move || items.get())
+                on:change=on_items
+            />
+            <div class="field-desc">
+                "A JSON list, a pipeline parameter of type list, or a task's list output. Tasks inside
+                 read the current item through an input set to “loop item”."
+            </div>
+        </label>
+        <label class="field">
+            <div class="field-label"><span class="field-name">"Parallelism"</span></div>
+            <input
+                type="number"
+                min="1"
+                data-testid="prop-loop-parallelism"
+                placeholder="unlimited"
+                prop:value=text(move || parallelism.get().map(|p| p.to_string()).unwrap_or_default())
+                on:change=on_parallelism
+            />
+        </label>
+        <section>
+            <h3>"Lists you can use"</h3>
+            <div class="chips">{chips}</div>
+        </section>
+    }
+}
+
+/// The exit handler frame's exit task: one of the tasks beside the frame.
+#[component]
+pub fn ExitEditor(id: String) -> impl IntoView {
+    let st = use_state();
+    let state = {
+        let id = id.clone();
+        Memo::new(move |_| {
+            st.doc.with(|d| {
+                let Some(g) = d.group(&id) else {
+                    return (String::new(), Vec::new());
+                };
+                let chosen = match &g.kind {
+                    GroupKind::ExitHandler { exit_node } => exit_node.clone(),
+                    _ => String::new(),
+                };
+                let candidates = d
+                    .nodes
+                    .iter()
+                    .filter(|n| n.group == g.parent)
+                    .map(|n| (n.id.clone(), n.name.clone()))
+                    .collect::<Vec<_>>();
+                (chosen, candidates)
+            })
+        })
+    };
+    let on_change = {
+        let id = id.clone();
+        move |ev: web_sys::Event| {
+            let v = event_target_value(&ev);
+            st.edit(|d| {
+                if let Some(GroupKind::ExitHandler { exit_node }) = d
+                    .groups
+                    .iter_mut()
+                    .find(|g| g.id == id)
+                    .map(|g| &mut g.kind)
+                {
+                    *exit_node = v.clone();
+                }
+            })
+        }
+    };
+    let options = move || {
+        let (chosen, candidates) = state.get();
+        let none = view! { <option value="" selected=chosen.is_empty()>"— choose the exit task —"</option> };
+        let rest = candidates
+            .into_iter()
+            .map(|(nid, name)| {
+                let sel = nid == chosen;
+                view! { <option value=nid selected=sel>{name}</option> }
+            })
+            .collect_view();
+        (none, rest)
+    };
+    view! {
+        <label class="field">
+            <div class="field-label">
+                <span class="field-name">"Exit task"</span>
+                <span class="required">"*"</span>
+            </div>
+            <select data-testid="prop-exit-task" on:change=on_change>{options}</select>
+            <div class="field-desc">
+                "A task beside this frame (not inside it) that runs when the frame's tasks end, whether
+                 they succeeded or failed. Its inputs may read the final status."
+            </div>
+        </label>
+    }
+}

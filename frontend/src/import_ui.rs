@@ -1,0 +1,173 @@
+//! Opening files on the canvas: pipeline documents, compiled KFP pipelines (YAML or JSON, with
+//! or without the platform document) and component YAML — from the Open button, from a file
+//! dropped on the canvas, or from a URL.
+
+use leptos::prelude::*;
+use pipeline::{Document, Point};
+
+use crate::edit;
+use crate::files;
+use crate::state::{AppState, Selection};
+
+/// What a file turned out to be.
+#[derive(Debug)]
+pub enum Opened {
+    /// A whole pipeline (a document or a compiled spec) to show instead of the current one.
+    Pipeline(Box<Document>),
+    /// One component, to add as a task.
+    Component(Box<pipeline::ComponentDef>),
+}
+
+/// Reads `text` (from `source`, a file name or URL). A component file becomes a component only
+/// when `as_component` is set (a drop onto a pipeline that has tasks); otherwise it opens as a
+/// one-task pipeline. The error names the source and says what is wrong and where.
+pub fn read(source: &str, text: &str, as_component: bool) -> Result<Opened, String> {
+    if is_document(text) {
+        return Document::from_json(text)
+            .map(|d| Opened::Pipeline(Box::new(d)))
+            .map_err(|e| format!("{source}: {e}"));
+    }
+    if as_component {
+        if let Ok(c) = pipeline::import::component_from_yaml(text) {
+            return Ok(Opened::Component(Box::new(c)));
+        }
+    }
+    pipeline::import::import_pipeline(text)
+        .map(|d| Opened::Pipeline(Box::new(d)))
+        .map_err(|e| format!("{source}: {e}"))
+}
+
+/// Whether `text` is a Pipeline Canvas document (a JSON object with our `format`).
+fn is_document(text: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        format: Option<String>,
+    }
+    text.trim_start().starts_with('{')
+        && serde_json::from_str::<Probe>(text)
+            .ok()
+            .and_then(|p| p.format)
+            .is_some_and(|f| f.starts_with("pipeline-canvas/"))
+}
+
+/// Shows what was read: a pipeline replaces the canvas (the previous one stays a step back in
+/// Undo); a component becomes a task at `at` (or the view's centre).
+pub fn show(st: AppState, source: &str, opened: Opened, at: Option<Point>) {
+    match opened {
+        Opened::Pipeline(doc) => {
+            let tasks = doc.nodes.len();
+            st.replace_document(*doc);
+            crate::actions::forget_saved_id();
+            st.success(format!(
+                "Opened {source}: {tasks} task{}",
+                if tasks == 1 { "" } else { "s" }
+            ));
+        }
+        Opened::Component(def) => {
+            let at = at.unwrap_or_else(|| crate::canvas::view_center(&st));
+            let corner = Point {
+                x: (at.x - pipeline::layout::NODE_WIDTH / 2.0).round(),
+                y: (at.y - pipeline::layout::HEADER / 2.0).round(),
+            };
+            let key = def.name.clone();
+            let mut id = String::new();
+            st.edit(|d| id = edit::add_node(d, &key, &def, corner, at));
+            let name = st
+                .doc
+                .with_untracked(|d| d.node(&id).map(|n| n.name.clone()).unwrap_or_default());
+            st.select(Selection::Node(id));
+            st.success(format!("Added task {name} from {source}"));
+        }
+    }
+}
+
+/// Opens `file` (the Open button): any pipeline or component file replaces the canvas.
+pub fn open_file(st: AppState, file: web_sys::File) {
+    leptos::task::spawn_local(async move {
+        let name = file.name();
+        match files::read_text(&file).await {
+            Ok(text) => match read(&name, &text, false) {
+                Ok(o) => show(st, &name, o, None),
+                Err(e) => st.error(format!("Could not open {e}")),
+            },
+            Err(e) => st.error(format!("Could not read {name}: {e}")),
+        }
+    });
+}
+
+/// A file dropped on the canvas at world point `at`: a component joins the current pipeline as a
+/// task there (when it has tasks); anything else opens as the pipeline.
+pub fn drop_file(st: AppState, file: web_sys::File, at: Option<Point>) {
+    leptos::task::spawn_local(async move {
+        let name = file.name();
+        let as_component = st.doc.with_untracked(|d| !d.nodes.is_empty());
+        match files::read_text(&file).await {
+            Ok(text) => match read(&name, &text, as_component) {
+                Ok(o) => show(st, &name, o, at),
+                Err(e) => st.error(format!("Could not import {e}")),
+            },
+            Err(e) => st.error(format!("Could not read {name}: {e}")),
+        }
+    });
+}
+
+/// Fetches `url` and imports it like a dropped file.
+pub fn open_url(st: AppState, url: String) {
+    let url = url.trim().to_string();
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        st.error(format!(
+            "Cannot import {url:?}: give an http:// or https:// address of a pipeline or component YAML file"
+        ));
+        return;
+    }
+    st.info(format!("Fetching {url} …"));
+    let as_component = st.doc.with_untracked(|d| !d.nodes.is_empty());
+    let source = url.clone();
+    crate::api::get_text(url, move |r| match r {
+        Ok(text) => match read(&source, &text, as_component) {
+            Ok(o) => show(st, &source, o, None),
+            Err(e) => st.error(format!("Could not import {e}")),
+        },
+        Err(e) => st.error(format!(
+            "Could not fetch {source}: {e} (is the address right, and does its server allow \
+             cross-origin requests?)"
+        )),
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COMPONENT: &str = include_str!("../../components/builtin/generate_mar_file.yaml");
+
+    #[test]
+    fn documents_open_as_documents() {
+        let doc = Document::new("p");
+        let text = doc.to_json();
+        assert!(matches!(
+            read("p.json", &text, true),
+            Ok(Opened::Pipeline(_))
+        ));
+    }
+
+    #[test]
+    fn component_files_become_tasks_only_when_asked() {
+        assert!(matches!(
+            read("c.yaml", COMPONENT, true),
+            Ok(Opened::Component(_))
+        ));
+        match read("c.yaml", COMPONENT, false) {
+            Ok(Opened::Pipeline(d)) => assert_eq!(d.nodes.len(), 1),
+            other => panic!("expected a one-task pipeline, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn errors_name_the_source() {
+        let e = read("notes.txt", "just: [text", false).expect_err("not a spec");
+        assert!(e.starts_with("notes.txt: "), "{e}");
+        let e = read("empty.yaml", "", false).expect_err("empty");
+        assert!(e.contains("empty"), "{e}");
+    }
+}

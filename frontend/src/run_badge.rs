@@ -1,0 +1,64 @@
+//! How a canvas element shows its state in the run shown: a `state-…` class and `data-state`
+//! on the element (colours come from `runs.css`), and a badge with the state, loop progress
+//! (`3/5`) and elapsed time.
+
+use leptos::prelude::*;
+
+use crate::run_live::{elem_status, use_runs};
+use crate::run_model::ElemStatus;
+use crate::state::{flag, text, use_state};
+
+/// The run status of canvas element `id`, for [`state_attrs`] and [`RunBadge`].
+pub fn status_of(id: &str) -> Memo<Option<ElemStatus>> {
+    elem_status(use_state(), use_runs(), id.to_string())
+}
+
+/// The element attributes for `status`: `data-state` and one `state-<state>` class.
+pub fn state_attrs(status: Memo<Option<ElemStatus>>) -> impl leptos::attr::Attribute {
+    let is = move |s: &'static str| {
+        flag(move || status.with(|x| x.as_ref().is_some_and(|x| x.state == s)))
+    };
+    view! {
+        <{..}
+            data-state=Signal::derive(move || status.with(|s| s.as_ref().map(|s| s.state.clone())))
+            class:state-pending=is("pending")
+            class:state-running=is("running")
+            class:state-succeeded=is("succeeded")
+            class:state-failed=is("failed")
+            class:state-skipped=is("skipped")
+            class:state-cached=is("cached")
+            class:state-cancelled=is("cancelled")
+        />
+    }
+}
+
+/// The badge: state, progress and elapsed time; nothing when no run is shown.
+#[component]
+pub fn RunBadge(status: Memo<Option<ElemStatus>>) -> impl IntoView {
+    let ctx = use_runs();
+    let label = text(move || {
+        status.with(|s| {
+            s.as_ref()
+                .map(|s| {
+                    // Only elements still going follow the clock.
+                    let now = if s.started.is_some() && s.ended.is_none() {
+                        ctx.now.get()
+                    } else {
+                        0.0
+                    };
+                    let extra = s.badge(now);
+                    if extra.is_empty() {
+                        s.state.clone()
+                    } else {
+                        format!("{} · {extra}", s.state)
+                    }
+                })
+                .unwrap_or_default()
+        })
+    });
+    view! {
+        <Show when=move || status.with(Option::is_some)>
+            <div class="run-badge" data-testid="run-badge">{label}</div>
+        </Show>
+    }
+}

@@ -1,0 +1,182 @@
+//! The toolbar's run controls: Run (with a dialog for the pipeline's parameter values), the
+//! state of the run shown, Cancel while it runs, and the Runs list.
+
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+use pipeline::ir::ParameterType;
+
+use crate::run_live::{self, use_runs};
+use crate::run_model::run_duration;
+use crate::state::{flag, text, use_state, Tab};
+use crate::values::{parse_value, placeholder, render_value};
+
+/// Run, run state, Cancel and Runs.
+#[component]
+pub fn RunControls() -> impl IntoView {
+    let st = use_state();
+    let ctx = use_runs();
+    let has_errors = Memo::new(move |_| st.analysis.with(|a| a.errors() > 0));
+    let running = Memo::new(move |_| ctx.run.with(|r| r.as_ref().is_some_and(|r| !r.ended())));
+    let on_run = move |_| {
+        if st.doc.with_untracked(|d| d.parameters.is_empty()) {
+            run_live::start(st, ctx, BTreeMap::new());
+        } else {
+            ctx.dialog.set(true);
+        }
+    };
+    let state = text(move || {
+        ctx.run.with(|r| {
+            r.as_ref()
+                .map(|r| {
+                    let now = if r.ended() { 0.0 } else { ctx.now.get() };
+                    let d = run_duration(r.started_at.as_deref(), r.ended_at.as_deref(), now);
+                    let d = if d.is_empty() { d } else { format!(" · {d}") };
+                    format!("{}{d}", r.state.to_ascii_lowercase())
+                })
+                .unwrap_or_default()
+        })
+    });
+    view! {
+        <div class="tool-group run-controls">
+            <button
+                class="run"
+                data-testid="btn-run"
+                class:blocked=flag(move || has_errors.get())
+                disabled=flag(move || ctx.starting.get())
+                title=text(move || if has_errors.get() { "Fix the errors first" } else { "Run the pipeline on the local engine" }.to_string())
+                on:click=on_run
+            >
+                "▶ Run"
+            </button>
+            <Show when=move || ctx.run.with(Option::is_some)>
+                <span
+                    class="run-state"
+                    data-testid="run-state"
+                    data-state=text(move || ctx.run.with(|r| r.as_ref().map(|r| r.state.to_ascii_lowercase()).unwrap_or_default()))
+                    title=text(move || ctx.run.with(|r| r.as_ref().map(|r| format!("Run {} of {}{}", r.id, r.pipeline_name, r.error.as_ref().map(|e| format!("\n{e}")).unwrap_or_default())).unwrap_or_default()))
+                >
+                    {state}
+                </span>
+                <Show when=move || running.get()>
+                    <button
+                        class="danger"
+                        data-testid="btn-cancel-run"
+                        title="Cancel the run"
+                        on:click=move |_| {
+                            if let Some(id) = ctx.run_id() {
+                                run_live::cancel(st, ctx, id);
+                            }
+                        }
+                    >
+                        "Cancel"
+                    </button>
+                </Show>
+                <button class="icon" data-testid="btn-clear-run" title="Stop showing the run on the canvas" on:click=move |_| ctx.clear()>"✕"</button>
+            </Show>
+            <button
+                data-testid="btn-runs"
+                class:active=flag(move || st.tab.get() == Tab::Runs)
+                title="The runs of the local engine"
+                on:click=move |_| st.tab.set(Tab::Runs)
+            >
+                "Runs"
+            </button>
+        </div>
+        <Show when=move || ctx.dialog.get()>
+            <RunDialog />
+        </Show>
+    }
+}
+
+/// The parameter values of a new run, prefilled with the defaults.
+#[component]
+fn RunDialog() -> impl IntoView {
+    let st = use_state();
+    let ctx = use_runs();
+    let params = st.doc.with_untracked(|d| d.parameters.clone());
+    let fields: Vec<(String, ParameterType, bool, RwSignal<String>)> = params
+        .iter()
+        .map(|p| {
+            let initial = p.default.as_ref().map(render_value).unwrap_or_default();
+            (
+                p.name.clone(),
+                p.ty,
+                p.is_optional(),
+                RwSignal::new(initial),
+            )
+        })
+        .collect();
+    let error = RwSignal::new(String::new());
+    let submit = {
+        let fields = fields.clone();
+        move || {
+            let mut values = BTreeMap::new();
+            for (name, ty, optional, v) in &fields {
+                match parse_value(*ty, &v.get_untracked()) {
+                    Ok(Some(x)) => {
+                        values.insert(name.clone(), x);
+                    }
+                    Ok(None) if *optional => {}
+                    Ok(None) => {
+                        error.set(format!("{name} needs a value"));
+                        return;
+                    }
+                    Err(e) => {
+                        error.set(format!("{name}: {e}"));
+                        return;
+                    }
+                }
+            }
+            ctx.dialog.set(false);
+            run_live::start(st, ctx, values);
+        }
+    };
+    let rows = params
+        .iter()
+        .zip(fields.iter())
+        .map(|(p, (name, ty, optional, v))| {
+            let v = *v;
+            let hint = placeholder(*ty, p.default.as_ref());
+            view! {
+                <label class="field">
+                    <span class="field-label">
+                        <span class="field-name">{name.clone()}</span>
+                        <span class="field-type">{format!("{ty:?}")}</span>
+                        {(!optional).then(|| view! { <span class="required">"*"</span> })}
+                    </span>
+                    <input
+                        type="text"
+                        data-testid=format!("run-param-{name}")
+                        placeholder=hint
+                        prop:value=move || v.get()
+                        on:input=move |ev| v.set(event_target_value(&ev))
+                    />
+                </label>
+            }
+        })
+        .collect_view();
+    let submit2 = submit.clone();
+    view! {
+        <div class="modal-backdrop" on:click=move |_| ctx.dialog.set(false)></div>
+        <form
+            class="modal run-dialog"
+            data-testid="run-dialog"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                submit();
+            }
+        >
+            <h3>"Run on the local engine"</h3>
+            <p class="muted">"Parameter values of this run (empty: the default)."</p>
+            {rows}
+            <Show when=move || error.with(|e| !e.is_empty())>
+                <div class="field-error block" data-testid="run-dialog-error">{move || error.get()}</div>
+            </Show>
+            <div class="modal-buttons">
+                <button type="button" on:click=move |_| ctx.dialog.set(false)>"Close"</button>
+                <button type="button" class="primary" data-testid="btn-run-start" on:click=move |_| submit2()>"Start"</button>
+            </div>
+        </form>
+    }
+}

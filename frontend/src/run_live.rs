@@ -1,0 +1,299 @@
+//! The run shown on the canvas: starting a run of the current document on the local engine,
+//! following its event stream (`/api/runs/{id}/events`), cancelling, re-running and opening
+//! past runs. Shared through Leptos context as [`RunCtx`].
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use leptos::prelude::*;
+use pipeline::Document;
+use serde_json::Value;
+
+use crate::api;
+use crate::run_model::{is_final, ElemStatus, LiveRun, RunDetail, StateEvent};
+use crate::sse::{Next, Stream};
+use crate::state::{AppState, Selection, Tab};
+
+/// The run state shared by the toolbar, canvas, task panel and runs list. Copy: all fields
+/// are reactive handles.
+#[derive(Clone, Copy)]
+pub struct RunCtx {
+    /// The run shown on the canvas.
+    pub run: RwSignal<Option<LiveRun>>,
+    /// The clock for elapsed times, ms since the epoch (ticks while a run is going).
+    pub now: RwSignal<f64>,
+    /// A run is being submitted.
+    pub starting: RwSignal<bool>,
+    /// The parameter dialog is open.
+    pub dialog: RwSignal<bool>,
+    /// The task instance picked in the task panel (a path), when the element has several.
+    pub instance: RwSignal<Option<String>>,
+    /// Bumped whenever the list of runs may have changed.
+    pub list_version: RwSignal<u64>,
+    /// Whether the run shown is of the pipeline on the canvas (same pipeline name); states
+    /// are only drawn on a canvas they belong to.
+    pub on_canvas: Memo<bool>,
+    stream: StoredValue<Option<Stream>, LocalStorage>,
+}
+
+/// The run context (provided by the app root).
+pub fn use_runs() -> RunCtx {
+    expect_context::<RunCtx>()
+}
+
+impl RunCtx {
+    /// Creates the context, its clock, and the switch to the Run tab when a canvas element
+    /// is selected while a run is shown.
+    pub fn install(st: AppState) -> Self {
+        let run = RwSignal::new(None::<LiveRun>);
+        let doc_name = Memo::new(move |_| st.doc.with(|d| d.name.clone()));
+        let on_canvas = Memo::new(move |_| {
+            run.with(|r| {
+                r.as_ref()
+                    .is_some_and(|r| doc_name.with(|n| *n == r.pipeline_name))
+            })
+        });
+        let ctx = Self {
+            run,
+            on_canvas,
+            now: RwSignal::new(js_sys::Date::now()),
+            starting: RwSignal::new(false),
+            dialog: RwSignal::new(false),
+            instance: RwSignal::new(None),
+            list_version: RwSignal::new(0),
+            stream: StoredValue::new_local(None),
+        };
+        provide_context(ctx);
+        let tick = move || {
+            if ctx
+                .run
+                .with_untracked(|r| r.as_ref().is_some_and(|r| !r.ended()))
+            {
+                ctx.now.set(js_sys::Date::now());
+            }
+        };
+        if let Ok(h) = set_interval_with_handle(tick, Duration::from_millis(500)) {
+            on_cleanup(move || h.clear());
+        }
+        Effect::new(move |prev: Option<Selection>| {
+            let sel = st.selection.get();
+            if prev.as_ref() != Some(&sel) {
+                ctx.instance.set(None);
+                let shown = ctx.on_canvas.get_untracked();
+                if shown && matches!(sel, Selection::Node(_) | Selection::Group(_)) {
+                    st.tab.set(Tab::Run);
+                }
+            }
+            sel
+        });
+        ctx
+    }
+
+    /// The id of the run shown.
+    pub fn run_id(&self) -> Option<String> {
+        self.run
+            .with_untracked(|r| r.as_ref().map(|r| r.id.clone()))
+    }
+
+    /// Stops showing a run on the canvas.
+    pub fn clear(&self) {
+        self.stream.set_value(None);
+        self.run.set(None);
+    }
+}
+
+/// The status of canvas element `id` (node or group) in the run shown, reactive.
+pub fn elem_status(st: AppState, ctx: RunCtx, id: String) -> Memo<Option<ElemStatus>> {
+    Memo::new(move |_| {
+        if !ctx.on_canvas.get() {
+            return None;
+        }
+        let path = st.analysis.with(|a| a.task_paths.get(&id).cloned())?;
+        ctx.run.with(|r| r.as_ref()?.status_of(&path))
+    })
+}
+
+/// Starts a run of the current document with `parameters` and shows it on the canvas.
+pub fn start(st: AppState, ctx: RunCtx, parameters: BTreeMap<String, Value>) {
+    let errors = st.analysis.with_untracked(|a| a.errors());
+    if errors > 0 {
+        st.error(format!(
+            "Cannot run: the pipeline has {errors} error{}; fix {} first (see Problems)",
+            if errors == 1 { "" } else { "s" },
+            if errors == 1 { "it" } else { "them" }
+        ));
+        return;
+    }
+    if ctx.starting.get_untracked() {
+        return;
+    }
+    ctx.starting.set(true);
+    let doc = st.doc.with_untracked(Document::to_json);
+    let body = format!(
+        "{{\"document\":{doc},\"parameters\":{},\"pipelineId\":{}}}",
+        serde_json::to_string(&parameters).unwrap_or_else(|_| "{}".into()),
+        serde_json::to_string(&st.saved_id.get_untracked()).unwrap_or_else(|_| "null".into()),
+    );
+    api::send::<api::IdBody>("POST", "/api/runs".into(), body, move |r| {
+        ctx.starting.set(false);
+        match r {
+            Ok(b) => {
+                st.info(format!("Started run {}", b.id));
+                follow(st, ctx, b.id);
+            }
+            Err(e) => st.error(format!("Could not start the run: {e}")),
+        }
+    });
+}
+
+/// Shows run `id` on the canvas and follows its events until it ends.
+pub fn follow(st: AppState, ctx: RunCtx, id: String) {
+    let name = st.doc.with_untracked(|d| d.name.clone());
+    ctx.run.set(Some(LiveRun {
+        id: id.clone(),
+        pipeline_name: name,
+        state: "PENDING".into(),
+        started_at: None,
+        ended_at: None,
+        error: None,
+        tasks: BTreeMap::new(),
+    }));
+    ctx.now.set(js_sys::Date::now());
+    ctx.list_version.update(|v| *v += 1);
+    let url = format!("/api/runs/{}/events", api::encode(&id));
+    let current = move |id: &str| ctx.run_id().as_deref() == Some(id);
+    let sid = id.clone();
+    let on_event = move |name: &str, data: String| {
+        if !current(&sid) {
+            return Next::Close;
+        }
+        match name {
+            "snapshot" => match serde_json::from_str::<RunDetail>(&data) {
+                Ok(d) => {
+                    let run = LiveRun::from_detail(d);
+                    let ended = run.ended();
+                    let summary = ended.then(|| (run.state.clone(), run.error.clone()));
+                    ctx.run.set(Some(run));
+                    if let Some((state, error)) = summary {
+                        ended_message(st, ctx, &state, error.as_deref(), false);
+                        return Next::Close;
+                    }
+                }
+                Err(e) => st.error(format!("Unexpected run snapshot: {e}")),
+            },
+            "task" => match serde_json::from_str::<StateEvent>(&data) {
+                Ok(e) => ctx.run.update(|r| {
+                    if let Some(r) = r {
+                        r.apply_task(e);
+                    }
+                }),
+                Err(e) => st.error(format!("Unexpected task event: {e}")),
+            },
+            "run" => match serde_json::from_str::<StateEvent>(&data) {
+                Ok(e) => {
+                    let (state, error) = (e.state.clone(), e.error.clone());
+                    ctx.run.update(|r| {
+                        if let Some(r) = r {
+                            r.apply_run(e);
+                        }
+                    });
+                    ctx.now.set(js_sys::Date::now());
+                    if is_final(&state) {
+                        ended_message(st, ctx, &state, error.as_deref(), true);
+                        return Next::Close;
+                    }
+                }
+                Err(e) => st.error(format!("Unexpected run event: {e}")),
+            },
+            _ => {}
+        }
+        Next::Continue
+    };
+    let eid = id.clone();
+    let on_error = move |closed: bool| {
+        if closed && current(&eid) {
+            st.error(format!(
+                "Lost the connection to run {eid}; open it again from Runs to see its state"
+            ));
+        }
+    };
+    match Stream::open(&url, &["snapshot", "run", "task"], on_event, on_error) {
+        Ok(s) => ctx.stream.set_value(Some(s)),
+        Err(e) => st.error(e),
+    }
+}
+
+fn ended_message(st: AppState, ctx: RunCtx, state: &str, error: Option<&str>, live: bool) {
+    ctx.list_version.update(|v| *v += 1);
+    if !live {
+        return;
+    }
+    match state {
+        "SUCCEEDED" => st.success("The run succeeded"),
+        "CANCELLED" => st.info("The run was cancelled"),
+        _ => st.error(format!(
+            "The run failed{}",
+            error.map(|e| format!(": {e}")).unwrap_or_default()
+        )),
+    }
+}
+
+/// Cancels run `id`.
+pub fn cancel(st: AppState, ctx: RunCtx, id: String) {
+    let url = format!("/api/runs/{}/cancel", api::encode(&id));
+    api::send::<Value>("POST", url, "{}".into(), move |r| match r {
+        Ok(v) if v["cancelled"] == Value::Bool(false) => {
+            st.info(format!("Run {id} had already ended"));
+        }
+        Ok(_) => {
+            st.info(format!("Cancelling run {id}…"));
+            ctx.list_version.update(|v| *v += 1);
+        }
+        Err(e) => st.error(format!("Could not cancel run {id}: {e}")),
+    });
+}
+
+/// Starts a new run like run `id` and shows it (with its document when it has one).
+pub fn rerun(st: AppState, ctx: RunCtx, id: String) {
+    let url = format!("/api/runs/{}/rerun", api::encode(&id));
+    let shown = ctx.run_id().as_deref() == Some(id.as_str());
+    api::send::<api::IdBody>("POST", url, "{}".into(), move |r| match r {
+        Ok(b) => {
+            st.info(format!("Re-running run {id} as {}", b.id));
+            if shown {
+                follow(st, ctx, b.id);
+            } else {
+                open(st, ctx, b.id);
+            }
+        }
+        Err(e) => st.error(format!("Could not re-run run {id}: {e}")),
+    });
+}
+
+/// Opens run `id`: puts the document it ran on the canvas (as an edit Undo takes back) and
+/// shows its states. A run started from a compiled spec has no document; its states are shown
+/// on the current canvas where the task names match.
+pub fn open(st: AppState, ctx: RunCtx, id: String) {
+    let url = format!("/api/runs/{}/document", api::encode(&id));
+    api::get::<Value>(url, move |r| {
+        match r.map(|v| Document::from_json(&v.to_string())) {
+            Ok(Ok(doc)) => {
+                let same = st.doc.with_untracked(|d| *d == doc);
+                if !same {
+                    st.edit(|d| *d = doc);
+                    st.saved_id.set(None);
+                    st.selection.set(Selection::None);
+                    crate::canvas::fit_view(&st);
+                }
+                st.info(format!("Opened run {id}"));
+            }
+            Ok(Err(e)) => st.error(format!(
+                "Run {id} has a document this version cannot read ({e}); showing its states on the current canvas"
+            )),
+            Err(e) => st.info(format!(
+                "Showing run {id} on the current canvas if it is the same pipeline ({e})"
+            )),
+        }
+        follow(st, ctx, id);
+    });
+}
