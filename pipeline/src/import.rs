@@ -43,9 +43,16 @@ pub struct SpecFile {
     pub platform_spec: Option<Value>,
 }
 
-/// Parses a compiled pipeline or component file: one YAML (or JSON) document, or two when the
-/// platform spec follows.
-pub fn parse_file(text: &str) -> Result<SpecFile, ImportError> {
+/// A KFP file as read: a compiled spec (pipeline or v2 component), or a v1 component.
+pub enum KfpFile {
+    /// A compiled pipeline or component.
+    Spec(Box<SpecFile>),
+    /// A v1 component (`implementation: {container: …}`), already converted.
+    V1Component(Box<ComponentDef>),
+}
+
+/// The YAML (or JSON) documents of `text`, empty ones left out.
+fn documents(text: &str) -> Result<Vec<Value>, ImportError> {
     if text.trim().is_empty() {
         return Err(ImportError::Empty);
     }
@@ -61,10 +68,7 @@ pub fn parse_file(text: &str) -> Result<SpecFile, ImportError> {
         let value: Value = serde_json::from_str(text).map_err(|e| {
             ImportError::Syntax(format!("line {}, column {}: {e}", e.line(), e.column()))
         })?;
-        return Ok(SpecFile {
-            spec: spec_from_value(value)?,
-            platform_spec: None,
-        });
+        return Ok(vec![value]);
     }
     let mut values = Vec::new();
     for doc in serde_yaml_ng::Deserializer::from_str(text) {
@@ -78,8 +82,26 @@ pub fn parse_file(text: &str) -> Result<SpecFile, ImportError> {
             values.push(value);
         }
     }
-    let mut values = values.into_iter();
+    if values.is_empty() {
+        return Err(ImportError::Empty);
+    }
+    Ok(values)
+}
+
+/// Reads any KFP file: a compiled pipeline or component (one YAML or JSON document, or two when
+/// the platform spec follows), or a v1 component file.
+pub fn read_file(text: &str) -> Result<KfpFile, ImportError> {
+    let mut values = documents(text)?.into_iter();
     let first = values.next().ok_or(ImportError::Empty)?;
+    if crate::import_v1::is_v1_component(&first) {
+        if values.next().is_some() {
+            return Err(ImportError::Shape(
+                "a v1 component file has one YAML document; this one has more".into(),
+            ));
+        }
+        return crate::import_v1::component_from_v1(&first)
+            .map(|c| KfpFile::V1Component(Box::new(c)));
+    }
     let spec = spec_from_value(first)?;
     let platform_spec = values.next();
     if let Some(p) = &platform_spec {
@@ -95,10 +117,21 @@ pub fn parse_file(text: &str) -> Result<SpecFile, ImportError> {
                 .into(),
         ));
     }
-    Ok(SpecFile {
+    Ok(KfpFile::Spec(Box::new(SpecFile {
         spec,
         platform_spec,
-    })
+    })))
+}
+
+/// Parses a compiled pipeline or component file (not a v1 component): one YAML (or JSON)
+/// document, or two when the platform spec follows.
+pub fn parse_file(text: &str) -> Result<SpecFile, ImportError> {
+    match read_file(text)? {
+        KfpFile::Spec(f) => Ok(*f),
+        KfpFile::V1Component(_) => Err(ImportError::Shape(
+            "this is a v1 component file, not a compiled pipeline".into(),
+        )),
+    }
 }
 
 /// The spec in a parsed document; errors name the JSON path of the offending field.
@@ -131,7 +164,10 @@ pub fn parse_spec(text: &str) -> Result<PipelineSpec, ImportError> {
 /// Reads a KFP component YAML file (what `kfp.compiler.Compiler().compile(component, path)`
 /// writes, and what `kfp.components.load_component_from_file` reads).
 pub fn component_from_yaml(text: &str) -> Result<ComponentDef, ImportError> {
-    let spec = parse_spec(text)?;
+    let spec = match read_file(text)? {
+        KfpFile::Spec(f) => f.spec,
+        KfpFile::V1Component(c) => return Ok(*c),
+    };
     let root_dag = spec
         .root
         .dag
@@ -189,9 +225,23 @@ pub fn component_from_yaml(text: &str) -> Result<ComponentDef, ImportError> {
 /// Imports a compiled pipeline (or a component file, which is a one-task pipeline) as a
 /// document, laid out for the canvas.
 pub fn import_pipeline(text: &str) -> Result<Document, ImportError> {
-    let file = parse_file(text)?;
-    let mut doc = import_spec(&file.spec)?;
-    doc.platform_spec = file.platform_spec;
+    let mut doc = match read_file(text)? {
+        KfpFile::Spec(file) => {
+            let mut doc = import_spec(&file.spec)?;
+            doc.platform_spec = file.platform_spec;
+            doc
+        }
+        KfpFile::V1Component(c) => {
+            // A v1 component opens as a pipeline of that one task, its inputs still to be set.
+            let mut doc = Document::new(&c.name);
+            let key = c.name.clone();
+            let id = doc.fresh_id("n");
+            let name = doc.fresh_node_name(&c.name);
+            doc.components.insert(key.clone(), *c);
+            doc.nodes.push(Node::new(&id, &name, &key));
+            doc
+        }
+    };
     crate::layout::layout(&mut doc);
     Ok(doc)
 }

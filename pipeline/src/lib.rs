@@ -12,6 +12,7 @@ pub mod condition;
 pub mod diagnostic;
 pub mod document;
 pub mod import;
+pub mod import_v1;
 pub mod ir;
 pub mod layout;
 pub mod names;
