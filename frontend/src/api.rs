@@ -6,10 +6,24 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
 
-/// The body of an error answer: `{"error": "..."}`.
+/// The body of an error answer: `{"error": "..."}`, with the remote service's own answer
+/// when a remote target refused a request: `"remote": {service, status, body}`.
 #[derive(Deserialize)]
 struct ErrorBody {
     error: String,
+    #[serde(default)]
+    remote: Option<RemoteError>,
+}
+
+/// A remote service's error answer as the backend passes it on.
+#[derive(Deserialize)]
+struct RemoteError {
+    #[serde(default)]
+    service: String,
+    #[serde(default)]
+    status: u16,
+    #[serde(default)]
+    body: serde_json::Value,
 }
 
 /// The body of a create/update answer: `{"id": "..."}`.
@@ -58,11 +72,25 @@ async fn fetch_text(
     Ok((resp.status(), text))
 }
 
-/// The message of a failed answer: the server's `{"error": ...}` or the HTTP status.
-fn error_message(status: u16, text: &str) -> String {
-    serde_json::from_str::<ErrorBody>(text)
-        .map(|b| b.error)
-        .unwrap_or_else(|_| format!("HTTP {status}"))
+/// The message of a failed answer: the server's `{"error": ...}` or the HTTP status. A remote
+/// service's error is shown as it sent it: Google's `{"error": {message, status}}` as
+/// `Vertex AI answered HTTP 400 (INVALID_ARGUMENT): <message>`, anything else verbatim.
+pub fn error_message(status: u16, text: &str) -> String {
+    let Ok(b) = serde_json::from_str::<ErrorBody>(text) else {
+        return format!("HTTP {status}");
+    };
+    let Some(r) = b.remote else { return b.error };
+    let e = &r.body["error"];
+    match e["message"].as_str() {
+        Some(m) => {
+            let code = e["status"]
+                .as_str()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default();
+            format!("{} answered HTTP {}{code}: {m}", r.service, r.status)
+        }
+        None => b.error,
+    }
 }
 
 /// Decodes a JSON answer from `url`.
@@ -70,19 +98,18 @@ fn decode<T: DeserializeOwned>(url: &str, text: &str) -> Result<T, String> {
     serde_json::from_str(text).map_err(|e| format!("unexpected answer from {url}: {e}"))
 }
 
+/// A 2xx answer's body, or the HTTP status (0 when there was no answer) and what went wrong.
+type Answer = Result<String, (u16, String)>;
+
 /// Sends a request in the background and calls `done` with the body of a 2xx answer, or with
-/// what went wrong. Every request shares this one future (keeps the wasm small).
-fn request(
-    method: &'static str,
-    url: String,
-    body: Option<String>,
-    done: Box<dyn FnOnce(Result<String, String>)>,
-) {
+/// the HTTP status (0 when there was no answer) and what went wrong. Every request shares this
+/// one future (keeps the wasm small).
+fn request(method: &'static str, url: String, body: Option<String>, done: Box<dyn FnOnce(Answer)>) {
     leptos::task::spawn_local(async move {
         let result = match fetch_text(method, &url, body).await {
             Ok((status, text)) if (200..300).contains(&status) => Ok(text),
-            Ok((status, text)) => Err(error_message(status, &text)),
-            Err(e) => Err(e),
+            Ok((status, text)) => Err((status, error_message(status, &text))),
+            Err(e) => Err((0, e)),
         };
         done(result);
     });
@@ -98,7 +125,7 @@ pub fn get<T: DeserializeOwned + 'static>(
         "GET",
         url,
         None,
-        Box::new(move |r| done(r.and_then(|t| decode(&u, &t)))),
+        Box::new(move |r| done(r.map_err(|e| e.1).and_then(|t| decode(&u, &t)))),
     );
 }
 
@@ -114,7 +141,23 @@ pub fn send<T: DeserializeOwned + 'static>(
         method,
         url,
         Some(body),
-        Box::new(move |r| done(r.and_then(|t| decode(&u, &t)))),
+        Box::new(move |r| done(r.map_err(|e| e.1).and_then(|t| decode(&u, &t)))),
+    );
+}
+
+/// Like [`send`], with the HTTP status of a refusal (0 when there was no answer).
+pub fn send_status<T: DeserializeOwned + 'static>(
+    method: &'static str,
+    url: String,
+    body: String,
+    done: impl FnOnce(Result<T, (u16, String)>) + 'static,
+) {
+    let u = url.clone();
+    request(
+        method,
+        url,
+        Some(body),
+        Box::new(move |r| done(r.and_then(|t| decode(&u, &t).map_err(|e| (0, e))))),
     );
 }
 
@@ -126,5 +169,35 @@ pub fn encode(id: &str) -> String {
 /// `GET url` (any origin; cross-origin servers must allow it), then `done` with the body text
 /// of a 2xx answer or what went wrong.
 pub fn get_text(url: String, done: impl FnOnce(Result<String, String>) + 'static) {
-    request("GET", url, None, Box::new(done));
+    request(
+        "GET",
+        url,
+        None,
+        Box::new(move |r| done(r.map_err(|e| e.1))),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_message;
+
+    #[test]
+    fn errors_of_remote_services_are_shown_as_they_sent_them() {
+        let google = r#"{"error": "Vertex AI answered HTTP 400: {...}", "remote": {"service": "Vertex AI", "status": 400,
+            "body": {"error": {"code": 400, "message": "Field: pipeline_spec; <invalid>", "status": "INVALID_ARGUMENT", "details": []}}}}"#;
+        assert_eq!(
+            error_message(400, google),
+            "Vertex AI answered HTTP 400 (INVALID_ARGUMENT): Field: pipeline_spec; <invalid>"
+        );
+        let other = r#"{"error": "Kubeflow Pipelines answered HTTP 404: not here", "remote": {"service": "Kubeflow Pipelines", "status": 404, "body": "not here"}}"#;
+        assert_eq!(
+            error_message(404, other),
+            "Kubeflow Pipelines answered HTTP 404: not here"
+        );
+        assert_eq!(
+            error_message(400, r#"{"error": "the Vertex AI project is not set"}"#),
+            "the Vertex AI project is not set"
+        );
+        assert_eq!(error_message(502, "<html>"), "HTTP 502");
+    }
 }

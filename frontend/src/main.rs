@@ -33,6 +33,7 @@ mod spec_panel;
 mod sse;
 mod state;
 mod status_bar;
+mod targets_ui;
 mod task_panel;
 mod toolbar;
 mod values;

@@ -1,5 +1,6 @@
-//! The toolbar's run controls: Run (with a dialog for the pipeline's parameter values), the
-//! state of the run shown, Cancel while it runs, and the Runs list.
+//! The toolbar's run controls: the target picker (local engine, Vertex AI, Kubeflow) and its
+//! settings, Run (with a dialog for the pipeline's parameter values), the state of the run
+//! shown, Cancel while it runs, and the Runs list.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +10,7 @@ use pipeline::ir::ParameterType;
 use crate::run_live::{self, use_runs};
 use crate::run_model::run_duration;
 use crate::state::{flag, text, use_state, Tab};
+use crate::targets_ui::{save_target, service_name, TargetSettings};
 use crate::values::{parse_value, placeholder, render_value};
 
 /// Run, run state, Cancel and Runs.
@@ -44,10 +46,33 @@ pub fn RunControls() -> impl IntoView {
                 data-testid="btn-run"
                 class:blocked=flag(move || has_errors.get())
                 disabled=flag(move || ctx.starting.get())
-                title=text(move || if has_errors.get() { "Fix the errors first" } else { "Run the pipeline on the local engine" }.to_string())
+                title=text(move || if has_errors.get() { "Fix the errors first".to_string() } else { format!("Run the pipeline on {}", service_name(&ctx.target.get())) })
                 on:click=on_run
             >
                 "▶ Run"
+            </button>
+            <select
+                class="run-target"
+                data-testid="run-target"
+                title="Where Run runs the pipeline"
+                prop:value=move || ctx.target.get()
+                on:change=move |ev| {
+                    let t = event_target_value(&ev);
+                    save_target(&t);
+                    ctx.target.set(t);
+                }
+            >
+                <option value="local">"Local"</option>
+                <option value="vertex">"Vertex AI"</option>
+                <option value="kfp">"Kubeflow"</option>
+            </select>
+            <button
+                class="icon"
+                data-testid="btn-target-settings"
+                title="Settings of Vertex AI and Kubeflow Pipelines"
+                on:click=move |_| ctx.settings.set(true)
+            >
+                "⚙"
             </button>
             <Show when=move || ctx.run.with(Option::is_some)>
                 <span
@@ -77,7 +102,7 @@ pub fn RunControls() -> impl IntoView {
             <button
                 data-testid="btn-runs"
                 class:active=flag(move || st.tab.get() == Tab::Runs)
-                title="The runs of the local engine"
+                title="Every run, local and remote"
                 on:click=move |_| st.tab.set(Tab::Runs)
             >
                 "Runs"
@@ -85,6 +110,9 @@ pub fn RunControls() -> impl IntoView {
         </div>
         <Show when=move || ctx.dialog.get()>
             <RunDialog />
+        </Show>
+        <Show when=move || ctx.settings.get()>
+            <TargetSettings />
         </Show>
     }
 }
@@ -167,7 +195,7 @@ fn RunDialog() -> impl IntoView {
                 submit();
             }
         >
-            <h3>"Run on the local engine"</h3>
+            <h3>{format!("Run on {}", service_name(&ctx.target.get_untracked()))}</h3>
             <p class="muted">"Parameter values of this run (empty: the default)."</p>
             {rows}
             <Show when=move || error.with(|e| !e.is_empty())>

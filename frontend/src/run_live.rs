@@ -13,6 +13,7 @@ use crate::api;
 use crate::run_model::{is_final, ElemStatus, LiveRun, RunDetail, StateEvent};
 use crate::sse::{Next, Stream};
 use crate::state::{AppState, Selection, Tab};
+use crate::targets_ui::{service_name, setting_of};
 
 /// The run state shared by the toolbar, canvas, task panel and runs list. Copy: all fields
 /// are reactive handles.
@@ -26,6 +27,12 @@ pub struct RunCtx {
     pub starting: RwSignal<bool>,
     /// The parameter dialog is open.
     pub dialog: RwSignal<bool>,
+    /// Where Run submits: `local`, `vertex` or `kfp` (remembered in the browser).
+    pub target: RwSignal<String>,
+    /// The target settings dialog is open.
+    pub settings: RwSignal<bool>,
+    /// The setting a refused submit named: (field id such as `vertex-project`, message).
+    pub setting_error: RwSignal<Option<(String, String)>>,
     /// The task instance picked in the task panel (a path), when the element has several.
     pub instance: RwSignal<Option<String>>,
     /// Bumped whenever the list of runs may have changed.
@@ -59,6 +66,9 @@ impl RunCtx {
             now: RwSignal::new(js_sys::Date::now()),
             starting: RwSignal::new(false),
             dialog: RwSignal::new(false),
+            target: RwSignal::new(crate::targets_ui::load_target()),
+            settings: RwSignal::new(false),
+            setting_error: RwSignal::new(None),
             instance: RwSignal::new(None),
             list_version: RwSignal::new(0),
             stream: StoredValue::new_local(None),
@@ -128,22 +138,50 @@ pub fn start(st: AppState, ctx: RunCtx, parameters: BTreeMap<String, Value>) {
         return;
     }
     ctx.starting.set(true);
+    let target = ctx.target.get_untracked();
     let doc = st.doc.with_untracked(Document::to_json);
     let body = format!(
-        "{{\"document\":{doc},\"parameters\":{},\"pipelineId\":{}}}",
+        "{{\"document\":{doc},\"parameters\":{},\"pipelineId\":{},\"target\":{}}}",
         serde_json::to_string(&parameters).unwrap_or_else(|_| "{}".into()),
         serde_json::to_string(&st.saved_id.get_untracked()).unwrap_or_else(|_| "null".into()),
+        serde_json::to_string(&target).unwrap_or_else(|_| "\"local\"".into()),
     );
-    api::send::<api::IdBody>("POST", "/api/runs".into(), body, move |r| {
+    let service = service_name(&target);
+    api::send_status::<Submitted>("POST", "/api/runs".into(), body, move |r| {
         ctx.starting.set(false);
         match r {
-            Ok(b) => {
+            Ok(b) if target == "local" => {
                 st.info(format!("Started run {}", b.id));
                 follow(st, ctx, b.id);
             }
-            Err(e) => st.error(format!("Could not start the run: {e}")),
+            Ok(b) => {
+                st.info(format!("Submitted run {} to {service}", b.id));
+                follow(st, ctx, b.id);
+                // Shown at once; the run's snapshot carries them too.
+                ctx.run.update(|r| {
+                    if let Some(r) = r {
+                        r.target = Some(target);
+                        r.console_link = b.console_link;
+                    }
+                });
+            }
+            Err((400, e)) if setting_of(&e).is_some() => {
+                st.error(format!("Cannot submit to {service}: {e}"));
+                ctx.setting_error.set(setting_of(&e).map(|f| (f, e)));
+                ctx.settings.set(true);
+            }
+            Err((_, e)) => st.error(format!("Could not start the run: {e}")),
         }
     });
+}
+
+/// The answer to `POST /api/runs`: the run's id and, for a remote run, its console page.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Submitted {
+    id: String,
+    #[serde(default)]
+    console_link: Option<String>,
 }
 
 /// Shows run `id` on the canvas and follows its events until it ends.
@@ -156,6 +194,8 @@ pub fn follow(st: AppState, ctx: RunCtx, id: String) {
         started_at: None,
         ended_at: None,
         error: None,
+        target: None,
+        console_link: None,
         tasks: BTreeMap::new(),
     }));
     ctx.now.set(js_sys::Date::now());

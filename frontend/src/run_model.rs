@@ -30,6 +30,12 @@ pub struct RunSummary {
     /// Why it failed.
     #[serde(default)]
     pub error: Option<String>,
+    /// `vertex` or `kfp`; none for the local engine.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// The remote run's page in its service's console.
+    #[serde(default)]
+    pub console_link: Option<String>,
 }
 
 /// `GET /api/runs/{id}` and the `snapshot` event: the run with its tasks.
@@ -51,6 +57,12 @@ pub struct RunDetail {
     /// Why it failed.
     #[serde(default)]
     pub error: Option<String>,
+    /// `vertex` or `kfp`; none for the local engine.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// The remote run's page in its service's console.
+    #[serde(default)]
+    pub console_link: Option<String>,
     /// Every task.
     #[serde(default)]
     pub tasks: Vec<TaskRow>,
@@ -143,6 +155,10 @@ pub struct LiveRun {
     pub ended_at: Option<String>,
     /// Why it failed.
     pub error: Option<String>,
+    /// `vertex` or `kfp`; none for the local engine.
+    pub target: Option<String>,
+    /// The remote run's page in its service's console.
+    pub console_link: Option<String>,
     /// Tasks by path.
     pub tasks: BTreeMap<String, TaskRow>,
 }
@@ -157,6 +173,8 @@ impl LiveRun {
             started_at: d.started_at,
             ended_at: d.ended_at,
             error: d.error,
+            target: d.target,
+            console_link: d.console_link,
             tasks: d.tasks.into_iter().map(|t| (t.path.clone(), t)).collect(),
         }
     }
@@ -468,6 +486,8 @@ mod tests {
             started_at: None,
             ended_at: None,
             error: None,
+            target: None,
+            console_link: None,
             tasks: tasks
                 .iter()
                 .map(|(p, s)| (p.to_string(), task(p, s)))

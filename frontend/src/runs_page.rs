@@ -1,5 +1,6 @@
-//! The Runs tab: runs of the local engine, newest first, filtered by state and pipeline name,
-//! with their state, start time and duration; open one onto the canvas, re-run or cancel it.
+//! The Runs tab: runs of the local engine and of remote targets (with their console links),
+//! newest first, filtered by state and pipeline name, with their state, start time and
+//! duration; open one onto the canvas, re-run or cancel it.
 
 use std::time::Duration;
 
@@ -136,6 +137,18 @@ fn row_html(r: &RunSummary, now: f64, current: bool) -> String {
             )
         })
         .unwrap_or_default();
+    let remote = match r.target.as_deref() {
+        Some(t) if t != "local" => format!(
+            "<span class=\"target-pill\" data-testid=\"run-target-{id}\">{}</span>{}",
+            esc(crate::targets_ui::service_name(t)),
+            crate::targets_ui::console_link_html(
+                Some(t),
+                r.console_link.as_deref(),
+                &format!("run-console-{}", r.id)
+            ),
+        ),
+        _ => String::new(),
+    };
     let cancel = if is_final(&r.state) {
         String::new()
     } else {
@@ -143,7 +156,7 @@ fn row_html(r: &RunSummary, now: f64, current: bool) -> String {
     };
     format!(
         "<div class=\"run-row state-{state}{cur}\" data-testid=\"run-{id}\" data-state=\"{state}\">\
-         <div class=\"run-row-main\"><span class=\"state-pill state-{state}\">{state}</span><span class=\"run-name\">{name}</span></div>\
+         <div class=\"run-row-main\"><span class=\"state-pill state-{state}\">{state}</span><span class=\"run-name\">{name}</span>{remote}</div>\
          <div class=\"run-row-sub muted\"><span>{when}</span><span>{duration}</span><span class=\"mono\" title=\"{id}\">{short}</span></div>\
          {error}<div class=\"run-row-actions\">\
          <button data-action=\"open\" data-id=\"{id}\" data-testid=\"run-open-{id}\">Open</button>\

@@ -1,4 +1,5 @@
-//! The bottom bar: the last message (refusals, saves, errors) and document counts.
+//! The bottom bar: the last message (refusals, saves, errors), the console link of the remote
+//! run shown, and document counts.
 
 use leptos::prelude::*;
 
@@ -8,6 +9,20 @@ use crate::state::{text, use_state, StatusKind};
 #[component]
 pub fn StatusBar() -> impl IntoView {
     let st = use_state();
+    let ctx = crate::run_live::use_runs();
+    let console = move || {
+        ctx.run.with(|r| {
+            r.as_ref()
+                .map(|r| {
+                    crate::targets_ui::console_link_html(
+                        r.target.as_deref(),
+                        r.console_link.as_deref(),
+                        "status-console-link",
+                    )
+                })
+                .unwrap_or_default()
+        })
+    };
     let counts = Memo::new(move |_| {
         st.doc
             .with(|d| (d.nodes.len(), d.wires.len(), d.groups.len()))
@@ -32,6 +47,7 @@ pub fn StatusBar() -> impl IntoView {
                     </div>
                 }
             }}
+            <span class="status-link" inner_html=console></span>
             <div class="spacer"></div>
             <div class="counts muted">
                 {text(move || {

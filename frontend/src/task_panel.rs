@@ -143,6 +143,7 @@ fn RunSummary() -> impl IntoView {
                 <tr><th>"duration"</th><td>{duration}</td></tr>
                 <tr><th>"tasks"</th><td>{field(|r| r.tasks.len().to_string())}</td></tr>
             </table>
+            <div inner_html=move || ctx.run.with(|r| r.as_ref().map(|r| crate::targets_ui::run_target_html(r.target.as_deref(), r.console_link.as_deref())).unwrap_or_default())></div>
             <Show when=move || ctx.run.with(|r| r.as_ref().is_some_and(|r| r.error.is_some()))>
                 <div class="field-error block" data-testid="run-error">{field(|r| r.error.clone().unwrap_or_default())}</div>
             </Show>

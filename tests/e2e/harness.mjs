@@ -107,9 +107,11 @@ process.on('exit', () => {
  */
 export class Server {
   /**
-   * @param {{ dataDir?: string, port?: number }} [opts]
+   * @param {{ dataDir?: string, port?: number, env?: Record<string, string> }} [opts]
+   *   `env`: extra environment variables of the server process.
    */
   constructor(opts = {}) {
+    this.env = opts.env ?? {};
     this.ownDataDir = !opts.dataDir;
     this.dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'pipeline-canvas-e2e-'));
     this.port = opts.port ?? 0;
@@ -143,6 +145,7 @@ export class Server {
         RUST_LOG: process.env.RUST_LOG ?? 'info',
         // The local engine runs Python components with this interpreter (it needs kfp).
         ...(pythonForRuns() ? { PIPELINE_CANVAS_PYTHON: pythonForRuns() } : {}),
+        ...this.env,
       },
     });
     this.child = child;
@@ -287,11 +290,12 @@ export async function setup(t, opts = {}) {
 
 /**
  * Wraps a test body so that a failure leaves a screenshot and the server log in
- * tests/e2e/artifacts before the error propagates.
+ * tests/e2e/artifacts before the error propagates. `opts` go to `setup` (e.g. `{ env }`); a
+ * function is called first (in the test) to compute them.
  */
-export function e2e(name, fn) {
+export function e2e(name, fn, opts = {}) {
   return async (t) => {
-    const app = await setup(t);
+    const app = await setup(t, typeof opts === 'function' ? await opts(t) : opts);
     try {
       await fn(app, t);
     } catch (e) {
