@@ -322,6 +322,25 @@ async fn sub_pipelines_run_as_nested_dags() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_for_over_artifacts_runs_once_per_artifact() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = engine(dir.path(), 2);
+    // A sub-pipeline collects three datasets; the loop (artifactIterator) reads each.
+    let run = execute(&engine, "artifact_loop", &[]).await;
+    assert_run(&run, RunState::Succeeded);
+    assert_eq!(task(&run, "for-loop-1").kind, TaskKind::Loop);
+    let mut read: Vec<i64> = (0..3)
+        .map(|i| {
+            output(&run, &format!("for-loop-1[{i}]/read-number"), "Output")
+                .as_i64()
+                .expect("an integer")
+        })
+        .collect();
+    read.sort_unstable();
+    assert_eq!(read, vec![10, 20, 30]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn container_components_run_on_the_host_with_placeholders() {
     let dir = tempfile::tempdir().expect("tempdir");
     let engine = engine(dir.path(), 2);

@@ -40,19 +40,33 @@ pub fn parse_items(doc: &Document, text: &str) -> LoopItems {
     LoopItems::Parameter(t.to_string())
 }
 
-/// List-typed values a loop may iterate over: pipeline parameters and task outputs.
+/// Lists a loop may iterate over: list parameters and artifact lists, of the pipeline's inputs
+/// and of task outputs.
 fn list_sources(doc: &Document) -> Vec<String> {
-    let list = PortType::Parameter(ParameterType::List);
-    let mut out: Vec<String> = doc
+    let is_list = |t: &PortType| {
+        matches!(
+            t,
+            PortType::Parameter(ParameterType::List) | PortType::Artifact(_, true)
+        )
+    };
+    let inputs = doc
         .parameters
         .iter()
-        .filter(|p| p.ty == ParameterType::List)
-        .map(|p| p.name.clone())
+        .map(|p| p.name.as_str())
+        .chain(doc.artifact_inputs.iter().map(|a| a.name.as_str()));
+    let mut out: Vec<String> = inputs
+        .filter(|name| doc.input_type(name).as_ref().is_some_and(is_list))
+        .map(str::to_string)
         .collect();
     for n in &doc.nodes {
         if let Some(c) = doc.component_of(n) {
-            for port in c.output_definitions.parameters.keys() {
-                if c.output_port(port).as_ref() == Some(&list) {
+            let ports = c
+                .output_definitions
+                .parameters
+                .keys()
+                .chain(c.output_definitions.artifacts.keys());
+            for port in ports {
+                if c.output_port(port).as_ref().is_some_and(is_list) {
                     out.push(format!("{}.{port}", n.name));
                 }
             }

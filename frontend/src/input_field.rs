@@ -75,12 +75,7 @@ pub fn InputField(
 
     let body = match info.ty.clone() {
         PortType::Artifact(..) => view! {
-            <div class="field-note" data-testid=format!("prop-{port}")>
-                {text(move || match wired_from.get() {
-                    Some((_, from)) => format!("wired from {from}"),
-                    None => "Not connected — drag a wire here from a compatible output.".to_string(),
-                })}
-            </div>
+            <ArtifactEditor node=node.clone() port=port.clone() binding=binding wired_from=wired_from />
         }
         .into_any(),
         PortType::Parameter(ty) => view! {
@@ -114,6 +109,60 @@ fn special(b: Option<&Binding>) -> Option<String> {
 }
 
 /// The value / parameter / wire editor of a parameter input.
+/// The innermost loop frame holding `node`, if any.
+fn enclosing_loop(d: &pipeline::Document, node: &str) -> Option<String> {
+    let mut at = d.node(node).and_then(|n| n.group.clone());
+    while let Some(gid) = at {
+        let g = d.group(&gid)?;
+        if matches!(g.kind, pipeline::GroupKind::Loop { .. }) {
+            return Some(gid);
+        }
+        at = g.parent.clone();
+    }
+    None
+}
+
+/// An artifact input: where its wire comes from, or (inside a loop over artifacts) the
+/// loop's item.
+#[component]
+fn ArtifactEditor(
+    node: String,
+    port: String,
+    binding: Memo<Option<Binding>>,
+    wired_from: Memo<Option<(String, String)>>,
+) -> impl IntoView {
+    let st = use_state();
+    let loop_group = {
+        let node = node.clone();
+        Memo::new(move |_| st.doc.with(|d| enclosing_loop(d, &node)))
+    };
+    let uses_item = move || matches!(binding.get(), Some(Binding::LoopItem { .. }));
+    let testid = format!("prop-{port}");
+    let on_item = move |ev: web_sys::Event| {
+        let on = event_target_checked(&ev);
+        let b = loop_group
+            .get_untracked()
+            .filter(|_| on)
+            .map(|group| Binding::LoopItem { group, field: None });
+        st.edit(|d| edit::set_binding(d, &node, &port, b));
+    };
+    view! {
+        <div class="field-note" data-testid=testid.clone()>
+            {text(move || match (wired_from.get(), uses_item()) {
+                (Some((_, from)), _) => format!("wired from {from}"),
+                (None, true) => "The loop's item.".to_string(),
+                (None, false) => "Not connected — drag a wire here from a compatible output.".to_string(),
+            })}
+        </div>
+        <Show when=move || loop_group.get().is_some() && wired_from.get().is_none()>
+            <label class="check">
+                <input type="checkbox" data-testid=format!("{testid}-loop-item") prop:checked=uses_item on:change=on_item.clone() />
+                "Use the loop item"
+            </label>
+        </Show>
+    }
+}
+
 #[component]
 fn ParameterEditor(
     node: String,
@@ -192,16 +241,7 @@ fn ParameterEditor(
         let node = node.clone();
         Memo::new(move |_| {
             st.doc.with(|d| {
-                let mut loop_group = None;
-                let mut at = d.node(&node).and_then(|n| n.group.clone());
-                while let Some(gid) = at {
-                    let Some(g) = d.group(&gid) else { break };
-                    if matches!(g.kind, pipeline::GroupKind::Loop { .. }) {
-                        loop_group = Some(gid.clone());
-                        break;
-                    }
-                    at = g.parent.clone();
-                }
+                let loop_group = enclosing_loop(d, &node);
                 let exit_group = d
                     .groups
                     .iter()

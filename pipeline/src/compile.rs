@@ -48,7 +48,7 @@ pub fn compile(doc: &Document) -> Compiled {
         };
     }
     let mut out = Out::default();
-    let root = build_pipeline(&model, &mut out);
+    let root = build_pipeline(&model, &mut out, &BTreeSet::new());
     let spec = PipelineSpec {
         components: out.components,
         default_pipeline_root: doc.pipeline_root.clone().filter(|r| !r.is_empty()),
@@ -160,10 +160,17 @@ struct Builder<'a, 'd> {
     conditions: Vec<Option<Expr>>,
     /// The tasks of each DAG.
     members: HashMap<Scope, Vec<Elem>>,
+    /// The component name of each group (`comp-<task>`, suffixed when taken).
+    group_keys: Vec<String>,
 }
 
-fn build_pipeline(m: &Model<'_>, out: &mut Out) -> ComponentSpec {
+/// Builds the components of the pipeline `m` into `out`. Control-flow component names in
+/// `reserved` belong to enclosing pipelines: as when the KFP SDK merges a sub-pipeline, the
+/// enclosing pipeline keeps `comp-for-loop-2` and the sub-pipeline's gets `comp-for-loop-2-2`.
+fn build_pipeline(m: &Model<'_>, out: &mut Out, reserved: &BTreeSet<String>) -> ComponentSpec {
     let doc = m.doc;
+    let own_groups: BTreeSet<String> = m.group_task.iter().map(|t| format!("comp-{t}")).collect();
+    let inner_reserved: BTreeSet<String> = reserved.union(&own_groups).cloned().collect();
     let mut deps: HashMap<Elem, BTreeSet<String>> = HashMap::new();
     for &(from, to) in &m.edges {
         deps.entry(to)
@@ -173,6 +180,7 @@ fn build_pipeline(m: &Model<'_>, out: &mut Out) -> ComponentSpec {
     // Components first: a name already taken by a different component (in a sub-pipeline)
     // gets the next free `-N` suffix, as the KFP SDK does.
     let mut comp_keys = Vec::with_capacity(doc.nodes.len());
+    let mut inner_dags: HashMap<String, Option<DagSpec>> = HashMap::new();
     for n in &doc.nodes {
         let Some(def) = doc.component_of(n) else {
             comp_keys.push(String::new());
@@ -185,8 +193,16 @@ fn build_pipeline(m: &Model<'_>, out: &mut Out) -> ComponentSpec {
             ..ComponentSpec::default()
         };
         if let Some(inner) = &def.pipeline {
-            let (inner_model, _) = analyze(inner);
-            comp.dag = build_pipeline(&inner_model, out).dag;
+            // Built once per component: a sub-pipeline used twice shares its components.
+            comp.dag = match inner_dags.get(&n.component) {
+                Some(dag) => dag.clone(),
+                None => {
+                    let (inner_model, _) = analyze(inner);
+                    let dag = build_pipeline(&inner_model, out, &inner_reserved).dag;
+                    inner_dags.insert(n.component.clone(), dag.clone());
+                    dag
+                }
+            };
         }
         let mut name = base.clone();
         let mut suffix = 1;
@@ -219,8 +235,26 @@ fn build_pipeline(m: &Model<'_>, out: &mut Out) -> ComponentSpec {
         };
         comp_keys.push(key);
     }
+    let group_keys: Vec<String> = m
+        .group_task
+        .iter()
+        .map(|t| {
+            let base = format!("comp-{t}");
+            (1..)
+                .map(|i| {
+                    if i == 1 {
+                        base.clone()
+                    } else {
+                        format!("{base}-{i}")
+                    }
+                })
+                .find(|k| !reserved.contains(k) && !out.components.contains_key(k))
+                .unwrap_or(base)
+        })
+        .collect();
     let mut b = Builder {
         m,
+        group_keys,
         needs: BTreeMap::new(),
         exports: BTreeMap::new(),
         one_of_keys: HashMap::new(),
@@ -253,8 +287,7 @@ fn build_pipeline(m: &Model<'_>, out: &mut Out) -> ComponentSpec {
                 .and_then(|e| non_empty_outputs(output_definitions(e))),
             ..ComponentSpec::default()
         };
-        out.components
-            .insert(format!("comp-{}", m.group_task[g]), comp);
+        out.components.insert(b.group_keys[g].clone(), comp);
     }
 
     let mut inputs = InputDefinitions::default();
@@ -638,11 +671,46 @@ impl Builder<'_, '_> {
         match ch {
             Channel::Param(p) => self.doc().input_type(p),
             Channel::Output(n, port) => self.m.output_type(*n, port),
+            Channel::LoopItem(g) => self.m.loop_items.get(g).map(|(_, t)| t.clone()),
+        }
+    }
+
+    /// The declared artifact type (schema title and version) of an artifact channel.
+    fn artifact_type(&self, ch: &Channel) -> Option<ArtifactTypeSchema> {
+        let doc = self.doc();
+        match ch {
+            Channel::Output(n, port) => doc
+                .component_of(&doc.nodes[*n])
+                .and_then(|c| c.output_definitions.artifacts.get(port))
+                .map(|a| a.artifact_type.clone()),
+            Channel::Param(p) => doc
+                .artifact_inputs
+                .iter()
+                .find(|a| &a.name == p)
+                .map(|a| a.artifact_type.clone()),
+            // One artifact of the list the loop iterates.
             Channel::LoopItem(g) => self
+                .loop_list(*g)
+                .and_then(|list| self.artifact_type(&list)),
+        }
+    }
+
+    /// The list a loop iterates, when it comes from a pipeline input or a task output.
+    fn loop_list(&self, g: usize) -> Option<Channel> {
+        match &self.doc().groups[g].kind {
+            GroupKind::Loop {
+                items: LoopItems::Parameter(p),
+                ..
+            } => Some(Channel::Param(p.clone())),
+            GroupKind::Loop {
+                items: LoopItems::Output(_),
+                ..
+            } => self
                 .m
-                .loop_items
-                .get(g)
-                .map(|(_, t)| PortType::Parameter(*t)),
+                .loop_sources
+                .get(&g)
+                .map(|(n, port)| Channel::Output(*n, port.clone())),
+            _ => None,
         }
     }
 
@@ -667,21 +735,9 @@ impl Builder<'_, '_> {
                     defs.parameters.insert(name, ParameterSpec::of(t));
                 }
                 Some(PortType::Artifact(title, list)) => {
-                    let artifact_type = match ch {
-                        Channel::Output(n, port) => self
-                            .doc()
-                            .component_of(&self.doc().nodes[*n])
-                            .and_then(|c| c.output_definitions.artifacts.get(port))
-                            .map(|a| a.artifact_type.clone()),
-                        Channel::Param(p) => self
-                            .doc()
-                            .artifact_inputs
-                            .iter()
-                            .find(|a| &a.name == p)
-                            .map(|a| a.artifact_type.clone()),
-                        Channel::LoopItem(_) => None,
-                    }
-                    .unwrap_or_else(|| ArtifactTypeSchema::titled(&title));
+                    let artifact_type = self
+                        .artifact_type(ch)
+                        .unwrap_or_else(|| ArtifactTypeSchema::titled(&title));
                     defs.artifacts.insert(
                         name,
                         ArtifactSpec {
@@ -884,7 +940,7 @@ impl Builder<'_, '_> {
             }
             let mut spec = PipelineTaskSpec {
                 component_ref: ComponentRef {
-                    name: format!("comp-{task}"),
+                    name: self.group_keys[g].clone(),
                 },
                 dependent_tasks: self.dependent_tasks(Elem::Group(g)),
                 inputs: (!inputs.is_empty()).then_some(inputs),
@@ -904,6 +960,8 @@ impl Builder<'_, '_> {
                     items, parallelism, ..
                 } => {
                     let item_input = self.channel_name(&Channel::LoopItem(g));
+                    let over_artifacts =
+                        matches!(self.m.loop_items.get(&g), Some((_, PortType::Artifact(..))));
                     let items = match items {
                         LoopItems::Raw(text) => ParameterItems {
                             raw: Some(text.clone()),
@@ -921,7 +979,25 @@ impl Builder<'_, '_> {
                                 .map(|(n, port)| output_channel(&doc.nodes[*n].name, port)),
                         },
                     };
-                    spec.parameter_iterator = Some(ParameterIterator { item_input, items });
+                    match (over_artifacts, items.input_parameter) {
+                        (true, Some(list)) => {
+                            spec.artifact_iterator = Some(ArtifactIterator {
+                                item_input,
+                                items: ArtifactItems {
+                                    input_artifact: list,
+                                },
+                            })
+                        }
+                        (_, input_parameter) => {
+                            spec.parameter_iterator = Some(ParameterIterator {
+                                item_input,
+                                items: ParameterItems {
+                                    input_parameter,
+                                    ..items
+                                },
+                            })
+                        }
+                    }
                     spec.iterator_policy = parallelism.map(|p| IteratorPolicy {
                         parallelism_limit: Some(p),
                     });

@@ -17,6 +17,8 @@ use crate::document::{
     PipelineOutput, PipelineParameter, PortRef, Wire,
 };
 use crate::ir::{ComponentSpec, DagSpec, PipelineSpec, PipelineTaskSpec};
+use crate::layout::Shape;
+use crate::validate::Elem;
 
 /// Why a KFP file could not be imported.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -51,8 +53,8 @@ pub enum KfpFile {
     V1Component(Box<ComponentDef>),
 }
 
-/// The YAML (or JSON) documents of `text`, empty ones left out.
-fn documents(text: &str) -> Result<Vec<Value>, ImportError> {
+/// Rejects what is neither YAML nor JSON before any parser sees it.
+fn check_text(text: &str) -> Result<(), ImportError> {
     if text.trim().is_empty() {
         return Err(ImportError::Empty);
     }
@@ -61,23 +63,16 @@ fn documents(text: &str) -> Result<Vec<Value>, ImportError> {
             "this is a binary file (a zip archive?), not a YAML or JSON pipeline spec".into(),
         ));
     }
-    if text.trim_start().starts_with('{') {
-        // JSON (what `compile(..., "x.json")` writes): no YAML parser needed. Both forms go
-        // through `Value`, so the spec types are deserialized (with paths) by one code path —
-        // which also keeps the browser build small.
-        let value: Value = serde_json::from_str(text).map_err(|e| {
-            ImportError::Syntax(format!("line {}, column {}: {e}", e.line(), e.column()))
-        })?;
-        return Ok(vec![value]);
-    }
+    Ok(())
+}
+
+/// The YAML documents of `text`, empty ones left out.
+fn yaml_documents(text: &str) -> Result<Vec<Value>, ImportError> {
     let mut values = Vec::new();
     for doc in serde_yaml_ng::Deserializer::from_str(text) {
-        let value: Value = serde::Deserialize::deserialize(doc).map_err(|e| {
-            ImportError::Syntax(match e.location() {
-                Some(l) => format!("line {}, column {}: {e}", l.line(), l.column()),
-                None => e.to_string(),
-            })
-        })?;
+        // serde_yaml_ng names the line and column.
+        let value: Value =
+            serde::Deserialize::deserialize(doc).map_err(|e| ImportError::Syntax(e.to_string()))?;
         if !value.is_null() {
             values.push(value);
         }
@@ -90,10 +85,37 @@ fn documents(text: &str) -> Result<Vec<Value>, ImportError> {
 
 /// Reads any KFP file: a compiled pipeline or component (one YAML or JSON document, or two when
 /// the platform spec follows), or a v1 component file.
+///
+/// JSON (what `compile(..., "x.json")` writes) is read straight into the spec types, which is
+/// what makes large imports fast; YAML goes through `Value` and JSON text, so the spec types
+/// are deserialized by one code path (one copy in the browser build), and errors name the
+/// JSON path of the offending field either way.
 pub fn read_file(text: &str) -> Result<KfpFile, ImportError> {
-    let mut values = documents(text)?.into_iter();
+    check_text(text)?;
+    if text.trim_start().starts_with('{') {
+        let keys: BTreeMap<String, serde::de::IgnoredAny> =
+            serde_json::from_str(text).map_err(|e| {
+                if e.is_syntax() || e.is_eof() {
+                    // serde_json names the line and column.
+                    ImportError::Syntax(e.to_string())
+                } else {
+                    ImportError::Shape("the top level is not a mapping".into())
+                }
+            })?;
+        if crate::import_v1::is_v1_component(|k| keys.contains_key(k)) {
+            let value: Value =
+                serde_json::from_str(text).map_err(|e| ImportError::Syntax(e.to_string()))?;
+            return crate::import_v1::component_from_v1(&value)
+                .map(|c| KfpFile::V1Component(Box::new(c)));
+        }
+        return Ok(KfpFile::Spec(Box::new(SpecFile {
+            spec: spec_from_json(text, true)?,
+            platform_spec: None,
+        })));
+    }
+    let mut values = yaml_documents(text)?.into_iter();
     let first = values.next().ok_or(ImportError::Empty)?;
-    if crate::import_v1::is_v1_component(&first) {
+    if crate::import_v1::is_v1_component(|k| first.get(k).is_some()) {
         if values.next().is_some() {
             return Err(ImportError::Shape(
                 "a v1 component file has one YAML document; this one has more".into(),
@@ -102,7 +124,12 @@ pub fn read_file(text: &str) -> Result<KfpFile, ImportError> {
         return crate::import_v1::component_from_v1(&first)
             .map(|c| KfpFile::V1Component(Box::new(c)));
     }
-    let spec = spec_from_value(first)?;
+    if !first.is_object() {
+        return Err(ImportError::Shape("the top level is not a mapping".into()));
+    }
+    let json = serde_json::to_string(&first).map_err(|e| ImportError::Shape(e.to_string()))?;
+    drop(first);
+    let spec = spec_from_json(&json, false)?;
     let platform_spec = values.next();
     if let Some(p) = &platform_spec {
         if p.get("platforms").is_none() {
@@ -134,26 +161,28 @@ pub fn parse_file(text: &str) -> Result<SpecFile, ImportError> {
     }
 }
 
-/// The spec in a parsed document; errors name the JSON path of the offending field.
-fn spec_from_value(value: Value) -> Result<PipelineSpec, ImportError> {
-    if !value.is_object() {
-        return Err(ImportError::Shape("the top level is not a mapping".into()));
-    }
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        ImportError::Shape(format!(
-            "at {}: {}",
-            json_path(&e.path().to_string()),
-            e.inner()
-        ))
+/// The spec in JSON text; errors name the JSON path of the offending field, and its line when
+/// `lines` (the text is the user's file, not JSON made from their YAML).
+fn spec_from_json(text: &str, lines: bool) -> Result<PipelineSpec, ImportError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let inner = e.inner().to_string();
+        let what = if lines {
+            inner
+        } else {
+            // The line of JSON made from YAML means nothing to the user.
+            match inner.rsplit_once(" at line ") {
+                Some((what, _)) => what.to_string(),
+                None => inner,
+            }
+        };
+        let path = e.path().to_string();
+        if path.is_empty() || path == "." {
+            ImportError::Shape(format!("at the top level: {what}"))
+        } else {
+            ImportError::Shape(format!("at {path}: {what}"))
+        }
     })
-}
-
-fn json_path(p: &str) -> String {
-    if p.is_empty() || p == "." {
-        "the top level".into()
-    } else {
-        p.to_string()
-    }
 }
 
 /// Parses the first YAML (or JSON) document of `text` as a [`PipelineSpec`].
@@ -227,9 +256,10 @@ pub fn component_from_yaml(text: &str) -> Result<ComponentDef, ImportError> {
 pub fn import_pipeline(text: &str) -> Result<Document, ImportError> {
     let mut doc = match read_file(text)? {
         KfpFile::Spec(file) => {
-            let mut doc = import_spec(&file.spec)?;
+            let (mut doc, shape) = import_shaped(&file.spec)?;
             doc.platform_spec = file.platform_spec;
-            doc
+            crate::layout::place(&mut doc, &shape);
+            return Ok(doc);
         }
         KfpFile::V1Component(c) => {
             // A v1 component opens as a pipeline of that one task, its inputs still to be set.
@@ -248,12 +278,17 @@ pub fn import_pipeline(text: &str) -> Result<Document, ImportError> {
 
 /// Imports a parsed spec as a document (without layout).
 pub fn import_spec(spec: &PipelineSpec) -> Result<Document, ImportError> {
-    let mut doc = Importer::new(spec).pipeline(&spec.root, "root")?;
+    import_shaped(spec).map(|(doc, _)| doc)
+}
+
+/// Imports a parsed spec, with the shape its layout needs.
+fn import_shaped(spec: &PipelineSpec) -> Result<(Document, Shape), ImportError> {
+    let (mut doc, shape) = Importer::new(spec).pipeline(&spec.root, "root")?;
     doc.name = spec.pipeline_info.name.clone();
     doc.display_name = spec.pipeline_info.display_name.clone();
     doc.description = spec.pipeline_info.description.clone();
     doc.pipeline_root = spec.default_pipeline_root.clone();
-    Ok(doc)
+    Ok((doc, shape))
 }
 
 /// What an input of a DAG carries.
@@ -276,13 +311,48 @@ struct DagTasks<'s> {
     groups: HashMap<String, (DagTasks<'s>, &'s ComponentSpec)>,
 }
 
+/// Where each node and group of a document is, by id (ids are fixed once tasks are created).
+struct Index {
+    nodes: HashMap<String, usize>,
+    groups: HashMap<String, usize>,
+}
+
+impl Index {
+    fn of(doc: &Document) -> Self {
+        Self {
+            nodes: doc
+                .nodes
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.id.clone(), i))
+                .collect(),
+            groups: doc
+                .groups
+                .iter()
+                .enumerate()
+                .map(|(i, g)| (g.id.clone(), i))
+                .collect(),
+        }
+    }
+}
+
 struct Importer<'s> {
     spec: &'s PipelineSpec,
 }
 
 fn control_flow_kind(task_name: &str, task: &PipelineTaskSpec) -> Option<&'static str> {
-    let expected = format!("comp-{task_name}");
-    if task.component_ref.name != expected {
+    // `comp-<task>`, or `comp-<task>-<n>` when KFP renamed it apart from a same-named group
+    // of another DAG (a sub-pipeline's `for-loop-2` beside the root's).
+    let rest = task
+        .component_ref
+        .name
+        .strip_prefix("comp-")?
+        .strip_prefix(task_name)?;
+    if !(rest.is_empty()
+        || rest
+            .strip_prefix('-')
+            .is_some_and(|n| n.parse::<u32>().is_ok()))
+    {
         return None;
     }
     let (prefix, n) = task_name.rsplit_once('-')?;
@@ -309,8 +379,12 @@ impl<'s> Importer<'s> {
         })
     }
 
-    /// Imports the pipeline whose interface and DAG are `comp`.
-    fn pipeline(&self, comp: &'s ComponentSpec, at: &str) -> Result<Document, ImportError> {
+    /// Imports the pipeline whose interface and DAG are `comp`, with its shape for the layout.
+    fn pipeline(
+        &self,
+        comp: &'s ComponentSpec,
+        at: &str,
+    ) -> Result<(Document, Shape), ImportError> {
         let mut doc = Document::new("pipeline");
         let inputs = comp.input_definitions.clone().unwrap_or_default();
         for (name, p) in &inputs.parameters {
@@ -341,7 +415,8 @@ impl<'s> Importer<'s> {
         }
         let mut ids = 0usize;
         let tasks = self.create(&mut doc, dag, None, &mut ids, at)?;
-        self.bind(&mut doc, dag, &tasks, None, &carried, at)?;
+        let index = Index::of(&doc);
+        self.bind(&mut doc, dag, &tasks, &index, &carried, at)?;
 
         // Pipeline outputs.
         if let Some(outs) = &dag.outputs {
@@ -365,8 +440,8 @@ impl<'s> Importer<'s> {
                 add(name, self.dag_output(&tasks, dag, name, at)?);
             }
         }
-        self.add_after(&mut doc, dag, &tasks, at)?;
-        Ok(doc)
+        let shape = self.add_after(&mut doc, dag, &tasks, at)?;
+        Ok((doc, shape))
     }
 
     /// Creates the nodes and groups of `dag` (recursively), returning its task map.
@@ -492,7 +567,7 @@ impl<'s> Importer<'s> {
                     })?,
             );
         } else if comp.dag.is_some() {
-            let mut inner = self.pipeline(comp, &format!("{at}→comp-{key}"))?;
+            let (mut inner, _) = self.pipeline(comp, &format!("{at}→comp-{key}"))?;
             inner.name = key.to_string();
             def.pipeline = Some(Box::new(inner));
         } else {
@@ -574,16 +649,10 @@ impl<'s> Importer<'s> {
         doc: &mut Document,
         dag: &DagSpec,
         tasks: &DagTasks,
-        _scope: Option<&str>,
+        index: &Index,
         carried: &HashMap<String, Carried>,
         at: &str,
     ) -> Result<(), ImportError> {
-        let node_index: HashMap<String, usize> = doc
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.id.clone(), i))
-            .collect();
         for (name, task) in &dag.tasks {
             let tat = format!("{at}.dag.tasks.{name}");
             let id = tasks.ids.get(name).cloned().unwrap_or_default();
@@ -662,39 +731,44 @@ impl<'s> Importer<'s> {
                     .iter()
                     .map(|(k, (c, _))| (k.clone(), c.clone()))
                     .collect();
-                let gi = doc
-                    .groups
-                    .iter()
-                    .position(|g| g.id == id)
-                    .unwrap_or_default();
-                if let Some(it) = &task.parameter_iterator {
-                    let items = match (&it.items.raw, &it.items.input_parameter) {
-                        (Some(raw), _) => LoopItems::Raw(raw.clone()),
-                        (None, Some(p)) => match inner.get(p) {
+                let gi = index.groups.get(&id).copied().unwrap_or_default();
+                let iterator = match (&task.parameter_iterator, &task.artifact_iterator) {
+                    (Some(it), _) => Some((
+                        it.item_input.clone(),
+                        it.items.raw.clone(),
+                        it.items.input_parameter.clone(),
+                    )),
+                    (None, Some(it)) => Some((
+                        it.item_input.clone(),
+                        None,
+                        Some(it.items.input_artifact.clone()),
+                    )),
+                    (None, None) => None,
+                };
+                if let Some((item_input, raw, list)) = iterator {
+                    let items = match (raw, list) {
+                        (Some(raw), _) => LoopItems::Raw(raw),
+                        (None, Some(p)) => match inner.get(&p) {
                             Some(Carried::Param(name)) => LoopItems::Parameter(name.clone()),
                             Some(Carried::Outputs(from)) if from.len() == 1 => LoopItems::Output(from[0].clone()),
                             _ => {
                                 return Err(ImportError::Invalid(format!(
-                                    "{tat}.parameterIterator: loops over {p:?}, which is not a pipeline parameter or task output"
+                                    "{tat}: loops over {p:?}, which is not a pipeline input or task output"
                                 )))
                             }
                         },
-                        _ => return Err(ImportError::Invalid(format!("{tat}.parameterIterator: no items"))),
+                        (None, None) => return Err(ImportError::Invalid(format!("{tat}.parameterIterator: no items"))),
                     };
                     if let GroupKind::Loop {
                         items: it_items,
-                        item_input,
+                        item_input: it_input,
                         ..
                     } = &mut doc.groups[gi].kind
                     {
                         *it_items = items;
-                        *item_input = Some(it.item_input.clone());
+                        *it_input = Some(item_input.clone());
                     }
-                    inner.insert(it.item_input.clone(), Carried::LoopItem(id.clone()));
-                } else if task.artifact_iterator.is_some() {
-                    return Err(ImportError::Invalid(format!(
-                        "{tat}: loops over artifacts (artifactIterator) are not supported yet"
-                    )));
+                    inner.insert(item_input, Carried::LoopItem(id.clone()));
                 }
                 if let Some(cel) = task
                     .trigger_policy
@@ -705,7 +779,7 @@ impl<'s> Importer<'s> {
                         match inner.get(ch)? {
                             Carried::Param(p) => Some(Operand::Parameter(p.clone())),
                             Carried::Outputs(from) if from.len() == 1 => {
-                                let node = doc.node(&from[0].node)?;
+                                let node = &doc.nodes[*index.nodes.get(&from[0].node)?];
                                 Some(Operand::Output {
                                     task: node.name.clone(),
                                     output: from[0].port.clone(),
@@ -722,7 +796,7 @@ impl<'s> Importer<'s> {
                 let empty = DagSpec::default();
                 let sub = comp.dag.as_ref().unwrap_or(&empty);
                 let sub_at = format!("{tat}→{}", task.component_ref.name);
-                self.bind(doc, sub, inner_tasks, Some(&id), &inner, &sub_at)?;
+                self.bind(doc, sub, inner_tasks, index, &inner, &sub_at)?;
                 continue;
             }
             // A node.
@@ -762,7 +836,7 @@ impl<'s> Importer<'s> {
                     }
                 }
             }
-            if let Some(&i) = node_index.get(&id) {
+            if let Some(&i) = index.nodes.get(&id) {
                 doc.nodes[i].inputs = bindings;
             }
         }
@@ -848,41 +922,38 @@ impl<'s> Importer<'s> {
         Ok(())
     }
 
-    /// Adds `after` for the dependencies of each task that its data does not explain.
+    /// Adds `after` for the dependencies of each task that its data does not explain; returns
+    /// the document's shape (with those dependencies) for the layout.
     fn add_after(
         &self,
         doc: &mut Document,
         dag: &DagSpec,
         tasks: &DagTasks,
         at: &str,
-    ) -> Result<(), ImportError> {
+    ) -> Result<Shape, ImportError> {
         let (model, _) = crate::validate::analyze(doc);
-        let implied: BTreeMap<String, Vec<String>> = {
-            let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
-            for &(from, to) in &model.edges {
-                let to_id = match to {
-                    crate::validate::Elem::Node(n) => doc.nodes[n].id.clone(),
-                    crate::validate::Elem::Group(g) => doc.groups[g].id.clone(),
-                };
-                m.entry(to_id)
-                    .or_default()
-                    .push(model.task_name(from).to_string());
-            }
-            m
-        };
-        drop(model);
+        let mut implied: HashMap<&str, Vec<&str>> = HashMap::new();
+        for &(from, to) in &model.edges {
+            let to_id = match to {
+                Elem::Node(n) => doc.nodes[n].id.as_str(),
+                Elem::Group(g) => doc.groups[g].id.as_str(),
+            };
+            implied
+                .entry(to_id)
+                .or_default()
+                .push(model.task_name(from));
+        }
         let mut wanted: Vec<(String, Vec<String>, &DagTasks)> = Vec::new();
         collect_deps(dag, tasks, &mut wanted);
-        let node_index: HashMap<String, usize> = doc
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.id.clone(), i))
-            .collect();
+        // (node index, the task it must run after).
+        let mut added: Vec<(usize, String)> = Vec::new();
+        let mut shape = Shape::of(&model);
         for (id, deps, scope_tasks) in wanted {
-            let have = implied.get(&id).cloned().unwrap_or_default();
             for d in deps {
-                if have.contains(&d) {
+                if implied
+                    .get(id.as_str())
+                    .is_some_and(|h| h.contains(&d.as_str()))
+                {
                     continue;
                 }
                 let Some(target) = scope_tasks.ids.get(&d).cloned() else {
@@ -890,28 +961,39 @@ impl<'s> Importer<'s> {
                         "{at}: a task depends on {d:?}, which is not in its DAG"
                     )));
                 };
-                match node_index.get(&id) {
-                    Some(&i) => doc.nodes[i].after.push(target),
-                    None => {
-                        // A group whose members do not explain a dependency: hang it on the
-                        // group's first task.
-                        let first = doc
-                            .nodes
-                            .iter_mut()
-                            .find(|n| n.group.as_deref() == Some(id.as_str()));
-                        match first {
-                            Some(node) => node.after.push(target),
-                            None => {
-                                return Err(ImportError::Invalid(format!(
+                // A group whose members do not explain a dependency: hang it on the group's
+                // first task.
+                let node = match model.node_by_id.get(id.as_str()) {
+                    Some(&i) => i,
+                    None => doc
+                        .nodes
+                        .iter()
+                        .position(|n| n.group.as_deref() == Some(id.as_str()))
+                        .ok_or_else(|| {
+                            ImportError::Invalid(format!(
                                 "{at}: group {id} depends on {d:?} but holds no task to carry that"
-                            )))
-                            }
-                        }
-                    }
+                            ))
+                        })?,
+                };
+                let producer = match model.node_by_id.get(target.as_str()) {
+                    Some(&n) => Some(Elem::Node(n)),
+                    None => model
+                        .group_by_id
+                        .get(target.as_str())
+                        .map(|&g| Elem::Group(g)),
+                };
+                if let Some(edge) = producer.and_then(|p| model.lifted_edge(p, Elem::Node(node))) {
+                    shape.edges.insert(edge);
                 }
+                added.push((node, target));
             }
         }
-        Ok(())
+        drop(implied);
+        drop(model);
+        for (node, target) in added {
+            doc.nodes[node].after.push(target);
+        }
+        Ok(shape)
     }
 }
 

@@ -15,8 +15,8 @@ use crate::ir::{
 };
 
 /// Whether a parsed YAML document is a v1 component (it has `implementation`).
-pub fn is_v1_component(value: &Value) -> bool {
-    value.get("implementation").is_some() && value.get("pipelineInfo").is_none()
+pub fn is_v1_component(has_key: impl Fn(&str) -> bool) -> bool {
+    has_key("implementation") && !has_key("pipelineInfo")
 }
 
 /// What a v1 type name is: a parameter or an artifact with its schema title.

@@ -1,7 +1,7 @@
 //! Canvas geometry shared by the browser and the importer, and the automatic layout of imported
 //! pipelines: a layered DAG layout per group, groups drawn as frames around their members.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::document::{ComponentDef, Document, Point, Size};
 use crate::validate::{analyze, Elem, Model, Scope};
@@ -37,50 +37,79 @@ pub fn node_height(c: Option<&ComponentDef>) -> f64 {
 /// Lays out every node and group: in each DAG, tasks go in columns by dependency depth, and
 /// each group's frame is sized to hold its members.
 pub fn layout(doc: &mut Document) {
-    let (model, _) = analyze(doc);
+    let shape = Shape::of(&analyze(doc).0);
+    place(doc, &shape);
+}
+
+/// What the layout needs of a document's analysis: where each task sits and what depends on
+/// what. Owned, so the importer can lay out with the analysis it already made.
+pub(crate) struct Shape {
+    parent: Vec<Scope>,
+    node_scope: Vec<Scope>,
+    group_order: Vec<usize>,
+    /// Dependencies between siblings (producer → consumer).
+    pub edges: BTreeSet<(Elem, Elem)>,
+}
+
+impl Shape {
+    /// The shape of an analysed document.
+    pub fn of(m: &Model<'_>) -> Self {
+        Self {
+            parent: m.parent.clone(),
+            node_scope: m.node_scope.clone(),
+            group_order: m.group_order.clone(),
+            edges: m.edges.clone(),
+        }
+    }
+
+    fn container(&self, e: Elem) -> Scope {
+        match e {
+            Elem::Node(n) => self.node_scope[n],
+            Elem::Group(g) => self.parent[g],
+        }
+    }
+}
+
+/// Lays out `doc` (see [`layout`]) given its shape.
+pub(crate) fn place(doc: &mut Document, shape: &Shape) {
     let mut sizes: HashMap<Elem, Size> = HashMap::new();
     let mut offsets: HashMap<Elem, Point> = HashMap::new();
     // Children before parents, so frames know their members' sizes.
-    let mut scopes: Vec<Scope> = model.group_order.iter().rev().map(|&g| Some(g)).collect();
+    let mut scopes: Vec<Scope> = shape.group_order.iter().rev().map(|&g| Some(g)).collect();
     scopes.push(None);
     for scope in &scopes {
-        let size = layout_scope(&model, *scope, &mut sizes, &mut offsets);
+        let size = layout_scope(doc, shape, *scope, &mut sizes, &mut offsets);
         if let Some(g) = scope {
             sizes.insert(Elem::Group(*g), size);
         }
     }
     // Parents before children: absolute positions.
-    let mut absolute: HashMap<Elem, Point> = HashMap::new();
     let origin = Point { x: 40.0, y: 40.0 };
-    for &e in offsets.keys() {
-        let mut p = offsets[&e];
-        let mut cur = model.container(e);
+    for (&e, &offset) in &offsets {
+        let mut p = offset;
+        let mut cur = shape.container(e);
+        // Bounded: a malformed parent cycle cannot loop forever.
+        let mut hops = 0;
         while let Some(g) = cur {
             let o = offsets.get(&Elem::Group(g)).copied().unwrap_or_default();
             p.x += o.x + GROUP_PADDING;
             p.y += o.y + GROUP_HEADER + GROUP_PADDING;
-            cur = model.parent[g];
+            cur = shape.parent[g];
+            hops += 1;
+            if hops > shape.parent.len() {
+                break;
+            }
         }
-        absolute.insert(
-            e,
-            Point {
-                x: p.x + origin.x,
-                y: p.y + origin.y,
-            },
-        );
-    }
-    let positions: Vec<(Elem, Point, Option<Size>)> = absolute
-        .into_iter()
-        .map(|(e, p)| (e, p, sizes.get(&e).copied()))
-        .collect();
-    drop(model);
-    for (e, p, size) in positions {
+        let p = Point {
+            x: p.x + origin.x,
+            y: p.y + origin.y,
+        };
         match e {
             Elem::Node(n) => doc.nodes[n].position = p,
             Elem::Group(g) => {
                 doc.groups[g].position = p;
-                if let Some(s) = size {
-                    doc.groups[g].size = s;
+                if let Some(s) = sizes.get(&e) {
+                    doc.groups[g].size = *s;
                 }
             }
         }
@@ -89,12 +118,12 @@ pub fn layout(doc: &mut Document) {
 
 /// Places the members of one DAG relative to its top-left; returns the frame size it needs.
 fn layout_scope(
-    m: &Model<'_>,
+    doc: &Document,
+    m: &Shape,
     scope: Scope,
     sizes: &mut HashMap<Elem, Size>,
     offsets: &mut HashMap<Elem, Point>,
 ) -> Size {
-    let doc = m.doc;
     let mut members: Vec<Elem> = (0..doc.nodes.len())
         .map(Elem::Node)
         .filter(|&e| m.container(e) == scope)

@@ -66,7 +66,8 @@ pub(crate) struct Model<'a> {
     /// The own expression of each condition group (branches: without earlier branches).
     pub conditions: HashMap<usize, Expr>,
     /// Loop item input name and type of each loop group.
-    pub loop_items: HashMap<usize, (String, ParameterType)>,
+    /// Each loop's item input name and the item's type (a parameter, or one artifact of a list).
+    pub loop_items: HashMap<usize, (String, PortType)>,
     /// Producer (node, port) of each loop's items, when they come from a task.
     pub loop_sources: HashMap<usize, (usize, String)>,
     /// Exit node index of each exit-handler group.
@@ -127,6 +128,14 @@ impl Model<'_> {
     }
 
     /// The task name of an element.
+    /// The dependency of `c` on `p`, lifted into the innermost DAG holding both (how KFP writes
+    /// `dependentTasks`); `None` when one encloses the other.
+    pub fn lifted_edge(&self, p: Elem, c: Elem) -> Option<(Elem, Elem)> {
+        let lca = self.lca(self.container(p), self.container(c));
+        let (a, b) = (self.rep(p, lca)?, self.rep(c, lca)?);
+        (a != b || p == c).then_some((a, b))
+    }
+
     pub fn task_name(&self, e: Elem) -> &str {
         match e {
             Elem::Node(n) => &self.doc.nodes[n].name,
@@ -177,6 +186,15 @@ fn raw_item_type(items: &[Value]) -> ParameterType {
 }
 
 /// Validates `doc`, returning what the compiler needs and every diagnostic.
+/// The type of one item of a list a loop iterates: an artifact of an artifact list, or (as
+/// KFP types items of list parameters) a string.
+fn item_type(list: Option<PortType>) -> PortType {
+    match list {
+        Some(PortType::Artifact(title, _)) => PortType::Artifact(title, false),
+        _ => PortType::Parameter(ParameterType::String),
+    }
+}
+
 pub(crate) fn analyze(doc: &Document) -> (Model<'_>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
 
@@ -307,7 +325,7 @@ pub(crate) fn analyze(doc: &Document) -> (Model<'_>, Vec<Diagnostic>) {
     preorder(&parent, None, &mut group_order);
     // KFP numbers groups (and raw loop items) with one counter, in definition order.
     let mut group_task = vec![String::new(); doc.groups.len()];
-    let mut loop_items: HashMap<usize, (String, ParameterType)> = HashMap::new();
+    let mut loop_items: HashMap<usize, (String, PortType)> = HashMap::new();
     let mut counter = 0;
     for &g in &group_order {
         let group = &doc.groups[g];
@@ -343,18 +361,22 @@ pub(crate) fn analyze(doc: &Document) -> (Model<'_>, Vec<Diagnostic>) {
                     };
                     (
                         format!("pipelinechannel--loop-item-param-{}", counter - 1),
-                        ty,
+                        PortType::Parameter(ty),
                     )
                 }
                 LoopItems::Parameter(p) => (
                     format!("{}-loop-item", names::param_channel(p)),
-                    ParameterType::String,
+                    item_type(doc.input_type(p)),
                 ),
                 LoopItems::Output(port) => {
-                    let task = doc.node(&port.node).map_or("", |n| n.name.as_str());
+                    let node = doc.node(&port.node);
+                    let task = node.map_or("", |n| n.name.as_str());
+                    let list = node
+                        .and_then(|n| doc.component_of(n))
+                        .and_then(|c| c.output_port(&port.port));
                     (
                         format!("{}-loop-item", names::output_channel(task, &port.port)),
-                        ParameterType::String,
+                        item_type(list),
                     )
                 }
             };
@@ -929,12 +951,13 @@ fn check_groups(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
                 }
                 match items {
                     LoopItems::Raw(_) => {}
-                    LoopItems::Parameter(p) => match doc.parameter(p) {
-                        Some(param) if param.ty == ParameterType::List => {}
-                        Some(param) => diags.push(
+                    LoopItems::Parameter(p) => match doc.input_type(p) {
+                        Some(PortType::Parameter(ParameterType::List))
+                        | Some(PortType::Artifact(_, true)) => {}
+                        Some(t) => diags.push(
                             Diagnostic::error(format!(
                                 "loop over parameter {p:?}, which is {} — a loop needs a list",
-                                names::with_article(param.ty.python_name())
+                                names::with_article(&t.label())
                             ))
                             .at_group(&g.id),
                         ),
@@ -954,7 +977,8 @@ fn check_groups(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
                                 .at_group(&g.id),
                             ),
                             Some(n) => match m.output_type(n, port) {
-                                Some(PortType::Parameter(ParameterType::List)) => {
+                                Some(PortType::Parameter(ParameterType::List))
+                                | Some(PortType::Artifact(_, true)) => {
                                     if m.encloses(m.container(Elem::Node(n)), m.parent[gi]) {
                                         m.loop_sources.insert(gi, (n, port.clone()));
                                     } else {
@@ -1111,11 +1135,8 @@ fn check_outputs(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
 pub(crate) fn dependency_edges(m: &Model<'_>) -> BTreeSet<(Elem, Elem)> {
     let mut edges = BTreeSet::new();
     let mut add = |p: Elem, c: Elem| {
-        let lca = m.lca(m.container(p), m.container(c));
-        if let (Some(a), Some(b)) = (m.rep(p, lca), m.rep(c, lca)) {
-            if a != b || p == c {
-                edges.insert((a, b));
-            }
+        if let Some(e) = m.lifted_edge(p, c) {
+            edges.insert(e);
         }
     };
     for (i, srcs) in m.sources.iter().enumerate() {

@@ -1,6 +1,6 @@
 // Importing on the canvas (issue 4): a compiled KFP pipeline opens from a file with its control
 // flow drawn as frames; a component YAML dropped on the canvas becomes a task; a URL imports a
-// component; bad files are refused naming the file and nothing is lost; loop and exit-handler
+// component; bad files are refused naming the file and nothing is lost; loop (also over artifacts) and exit-handler
 // frames are created from the palette and compile to what KFP writes.
 
 import assert from 'node:assert/strict';
@@ -19,6 +19,7 @@ import {
   nextStatus,
   nodeIds,
   openApp,
+  selectNode,
   setProp,
   specText,
   status,
@@ -206,5 +207,33 @@ test(
     await until(async () => (await groupIds(page)).length === 2, 'an exit handler frame was added');
     const diag = page.locator('[data-testid=group-properties]');
     await until(async () => /choose the exit task/.test((await diag.textContent()) ?? ''), 'the exit handler asks for its exit task');
+  }),
+);
+
+test(
+  'a loop over artifacts opens, binds its item to an artifact input, and compiles to an artifact iterator',
+  { timeout: 180_000 },
+  e2e('import-artifact-loop', async (app) => {
+    const { page } = app;
+    await openApp(app);
+    const text = readFileSync(path.join(REPO, 'tests', 'oracle', 'pipelines', 'artifact_loops.pipeline.json'), 'utf8');
+    const doc = JSON.parse(text);
+    await uploadDocument(page, { name: 'artifact_loops.pipeline.json', text });
+    await until(async () => (await nodeIds(page)).length === doc.nodes.length, 'the pipeline opened');
+    const spec = await specText(page);
+    assert.match(spec, /artifactIterator/, 'the live spec iterates artifacts');
+    // The task in the loop over the sub-pipeline's datasets reads the loop item.
+    const inLoop = doc.nodes.find((n) => n.inputs && n.inputs.d && n.inputs.d.loopItem);
+    await selectNode(page, inLoop.id);
+    const item = page.locator('[data-testid=prop-d-loop-item]');
+    await until(async () => await item.isChecked(), 'the artifact input shows it reads the loop item');
+    // Unbinding it is an error on that input; binding it again clears the error.
+    await item.uncheck();
+    await until(
+      async () => /required input "d"/.test((await page.locator('[data-testid=prop-d-diagnostic]').textContent()) ?? ''),
+      'the unbound artifact input is reported',
+    );
+    await item.check();
+    await until(async () => (await page.locator('[data-testid=prop-d-diagnostic]').count()) === 0, 'the error is gone');
   }),
 );

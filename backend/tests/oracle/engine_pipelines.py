@@ -341,6 +341,33 @@ def outer(a: int = 5) -> int:
     return add(a=i.output, b=1000).set_caching_options(False).output
 
 
+@dsl.component
+def write_number(x: int, d: Output[Dataset]):
+    with open(d.path, 'w') as f:
+        f.write(str(x * 10))
+
+
+@dsl.component
+def read_number(d: Input[Dataset]) -> int:
+    with open(d.path) as f:
+        return int(f.read())
+
+
+@dsl.pipeline(name='write-numbers')
+def write_numbers() -> List[Dataset]:
+    with dsl.ParallelFor([1, 2, 3]) as x:
+        t = write_number(x=x)
+    return dsl.Collected(t.outputs['d'])
+
+
+@dsl.pipeline(name='artifact-loop')
+def artifact_loop() -> List[int]:
+    made = write_numbers()
+    with dsl.ParallelFor(made.output, parallelism=2) as item:
+        r = read_number(d=item)
+    return dsl.Collected(r.output)
+
+
 @dsl.pipeline(name='timeout')
 def timeout_pipeline():
     sleep_secs(seconds=30).set_caching_options(False)
@@ -379,6 +406,7 @@ PIPELINES = {
     'missing_program': missing_program,
     'importer': importer_pipeline,
     'outer': outer,
+    'artifact_loop': artifact_loop,
     'timeout': timeout_pipeline,
     'bench_chain': bench_chain,
     'bench_sleeps': bench_sleeps,
