@@ -4,7 +4,6 @@
 mod fake_remote;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -12,11 +11,8 @@ use axum::http::{Request, StatusCode};
 use fake_remote::{google_error, vs, Fake};
 use http_body_util::BodyExt;
 use pipeline::ir::PipelineSpec;
-use pipeline_canvas::engine::{Events, RunRequest, RunState, RunStore, TaskState};
-use pipeline_canvas::targets::{
-    AuthSource, FollowConfig, KfpSettings, RetryConfig, SubmitRequest, Target, Targets,
-    TargetsOptions,
-};
+use pipeline_canvas::engine::{RunRequest, RunState, RunStore, TaskState};
+use pipeline_canvas::targets::{KfpSettings, SubmitRequest, Target, Targets};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
@@ -38,27 +34,8 @@ fn spec() -> PipelineSpec {
     serde_json::from_value(spec_json()).expect("spec")
 }
 
-fn options(endpoint: &str) -> TargetsOptions {
-    TargetsOptions {
-        follow: FollowConfig {
-            initial: Duration::from_millis(20),
-            max: Duration::from_millis(100),
-            multiplier: 1.5,
-        },
-        retry: RetryConfig {
-            attempts: 3,
-            initial: Duration::from_millis(10),
-            max: Duration::from_millis(40),
-        },
-        vertex_endpoint: Some(endpoint.to_string()),
-        auth: AuthSource::Static("test-token".into()),
-    }
-}
-
-fn targets(dir: &Path, endpoint: &str) -> Targets {
-    let store = RunStore::open(dir).expect("store");
-    Targets::new(store, Events::new(), dir, options(endpoint)).expect("targets")
-}
+/// How often a refused call is tried.
+const ATTEMPTS: u32 = 3;
 
 async fn wait_final(store: &RunStore, id: &str) -> RunState {
     for _ in 0..1000 {
@@ -98,7 +75,7 @@ async fn kfp_run_is_created_followed_and_mapped() {
     ]);
     let base = fake.start().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let t = targets(dir.path(), &base);
+    let t = fake_remote::targets(dir.path(), &base, ATTEMPTS);
     let submitted = t.submit(Target::Kfp, request(&base)).await.expect("submit");
     assert_eq!(submitted.remote_name, "run-0001");
     assert_eq!(
@@ -139,7 +116,7 @@ async fn kfp_cancel_and_errors() {
     let fake = Fake::with_script(vec![json!({"state": "RUNNING"})]);
     let base = fake.start().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let t = targets(dir.path(), &base);
+    let t = fake_remote::targets(dir.path(), &base, ATTEMPTS);
     let submitted = t.submit(Target::Kfp, request(&base)).await.expect("submit");
     assert!(t.cancel(&submitted.id).await.expect("cancel"));
     assert_eq!(
@@ -206,7 +183,7 @@ async fn the_api_submits_lists_and_cancels_remote_runs() {
         state.engine.store().clone(),
         state.engine.events().clone(),
         dir.path(),
-        options(&base),
+        fake_remote::options(&base, ATTEMPTS),
     )
     .expect("targets");
     let app = pipeline_canvas::app(state);

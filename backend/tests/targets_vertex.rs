@@ -6,16 +6,12 @@
 mod fake_remote;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::Duration;
 
 use fake_remote::{google_error, ts, vs, Fake};
 use pipeline::ir::PipelineSpec;
 use pipeline_canvas::engine::{EngineEvent, Events, RunRequest, RunState, RunStore, TaskState};
-use pipeline_canvas::targets::{
-    AuthSource, FollowConfig, RetryConfig, SubmitRequest, Target, TargetError, Targets,
-    TargetsOptions, VertexSettings,
-};
+use pipeline_canvas::targets::{SubmitRequest, Target, TargetError, Targets, VertexSettings};
 use serde_json::{json, Value};
 
 /// A small compiled pipeline with three parameters.
@@ -47,27 +43,8 @@ fn spec_json() -> Value {
     })
 }
 
-fn options(endpoint: &str) -> TargetsOptions {
-    TargetsOptions {
-        follow: FollowConfig {
-            initial: Duration::from_millis(20),
-            max: Duration::from_millis(100),
-            multiplier: 1.5,
-        },
-        retry: RetryConfig {
-            attempts: 4,
-            initial: Duration::from_millis(10),
-            max: Duration::from_millis(40),
-        },
-        vertex_endpoint: Some(endpoint.to_string()),
-        auth: AuthSource::Static("test-token".into()),
-    }
-}
-
-fn targets(dir: &Path, endpoint: &str) -> Targets {
-    let store = RunStore::open(dir).expect("store");
-    Targets::new(store, Events::new(), dir, options(endpoint)).expect("targets")
-}
+/// How often a refused call is tried (the 429/503 tests count on 4).
+const ATTEMPTS: u32 = 4;
 
 fn settings() -> VertexSettings {
     VertexSettings {
@@ -121,7 +98,7 @@ async fn create_request_is_exactly_what_vertex_ai_expects() {
     let fake = Fake::with_script(vec![json!({"state": vs::SUCCEEDED})]);
     let base = fake.start().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let t = targets(dir.path(), &base);
+    let t = fake_remote::targets(dir.path(), &base, ATTEMPTS);
     let mut s = settings();
     s.service_account = Some("runner@my-project.iam.gserviceaccount.com".into());
     s.network = Some("projects/123/global/networks/vpc".into());
@@ -235,7 +212,7 @@ async fn states_and_task_details_reach_the_store_and_the_events() {
     ]);
     let base = fake.start().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let t = targets(dir.path(), &base);
+    let t = fake_remote::targets(dir.path(), &base, ATTEMPTS);
     let mut rx = t.events().subscribe();
     let submitted = t
         .submit(
@@ -307,7 +284,7 @@ async fn a_failed_job_fails_the_run_with_its_error_and_failed_task() {
     })]);
     let base = fake.start().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let t = targets(dir.path(), &base);
+    let t = fake_remote::targets(dir.path(), &base, ATTEMPTS);
     let submitted = t
         .submit(
             Target::Vertex,
@@ -350,7 +327,7 @@ async fn google_errors_are_reported_verbatim_and_not_retried_when_final() {
     ));
     let base = fake.start().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let t = targets(dir.path(), &base);
+    let t = fake_remote::targets(dir.path(), &base, ATTEMPTS);
     let err = t
         .submit(
             Target::Vertex,
@@ -434,7 +411,7 @@ async fn rate_limits_and_unavailability_are_retried() {
     }
     let base = fake.start().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let t = targets(dir.path(), &base);
+    let t = fake_remote::targets(dir.path(), &base, ATTEMPTS);
     let submitted = t
         .submit(
             Target::Vertex,
@@ -459,7 +436,7 @@ async fn missing_settings_are_named_before_any_request() {
     let fake = Fake::default();
     let base = fake.start().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let t = targets(dir.path(), &base);
+    let t = fake_remote::targets(dir.path(), &base, ATTEMPTS);
     let cases = [
         (
             VertexSettings {
@@ -517,7 +494,7 @@ async fn cancel_asks_vertex_and_the_run_ends_cancelled() {
     let fake = Fake::with_script(vec![json!({"state": vs::RUNNING})]);
     let base = fake.start().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let t = targets(dir.path(), &base);
+    let t = fake_remote::targets(dir.path(), &base, ATTEMPTS);
     let submitted = t
         .submit(
             Target::Vertex,
@@ -563,7 +540,7 @@ async fn open_remote_runs_are_followed_again_after_a_restart() {
     let id = {
         // A "server" that stops while the run is going on: no follower is started here.
         let store = RunStore::open(dir.path()).expect("store");
-        let mut o = options(&base);
+        let mut o = fake_remote::options(&base, ATTEMPTS);
         o.follow.initial = Duration::from_secs(3600);
         o.follow.max = Duration::from_secs(3600);
         let t = Targets::new(store, Events::new(), dir.path(), o).expect("targets");
@@ -595,7 +572,7 @@ async fn open_remote_runs_are_followed_again_after_a_restart() {
         engine.store().clone(),
         engine.events().clone(),
         dir.path(),
-        options(&base),
+        fake_remote::options(&base, ATTEMPTS),
     )
     .expect("targets");
     assert_eq!(t.resume().await.expect("resume"), 1);
@@ -613,7 +590,7 @@ async fn a_job_that_disappeared_fails_the_run() {
     let fake = Fake::with_script(vec![json!({"state": vs::RUNNING})]);
     let base = fake.start().await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let t = targets(dir.path(), &base);
+    let t = fake_remote::targets(dir.path(), &base, ATTEMPTS);
     let submitted = t
         .submit(
             Target::Vertex,

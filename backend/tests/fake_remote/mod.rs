@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 use std::collections::{HashMap, VecDeque};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use pipeline_canvas::engine::{Events, RunStore};
+use pipeline_canvas::targets::{AuthSource, FollowConfig, RetryConfig, Targets, TargetsOptions};
 use serde_json::{json, Value};
 
 /// Vertex AI `PipelineState` numbers.
@@ -318,4 +321,29 @@ async fn handle(
         merge(&mut job.current, &step);
     }
     reply(200, job.current.clone())
+}
+
+/// Target options for tests: fast polling, `attempts` tries of a refused call, a static token,
+/// and the Vertex AI endpoint at `endpoint`.
+pub fn options(endpoint: &str, attempts: u32) -> TargetsOptions {
+    TargetsOptions {
+        follow: FollowConfig {
+            initial: Duration::from_millis(20),
+            max: Duration::from_millis(100),
+            multiplier: 1.5,
+        },
+        retry: RetryConfig {
+            attempts,
+            initial: Duration::from_millis(10),
+            max: Duration::from_millis(40),
+        },
+        vertex_endpoint: Some(endpoint.to_string()),
+        auth: AuthSource::Static("test-token".into()),
+    }
+}
+
+/// Remote targets over a run store in `dir`, with [`options`].
+pub fn targets(dir: &Path, endpoint: &str, attempts: u32) -> Targets {
+    let store = RunStore::open(dir).expect("store");
+    Targets::new(store, Events::new(), dir, options(endpoint, attempts)).expect("targets")
 }
