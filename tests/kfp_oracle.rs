@@ -123,7 +123,8 @@ fn builtin_component_yaml_is_what_the_kfp_sdk_generates_from_the_sources() {
     assert!(!out.contains("out of date"), "{out}");
 }
 
-/// Pipelines drawn on the canvas with loops (over values and over artifacts), branches, exit handlers, importers, artifacts and
+/// Pipelines drawn on the canvas with loops (over values and over artifacts), conditions on loop
+/// items, branches, exit handlers, importers, artifacts and
 /// sub-pipelines (`tests/oracle/pipelines/<name>.pipeline.json`) compile to exactly what the KFP
 /// SDK compiles from the same pipeline written in Python (`<name>.py`).
 #[test]
@@ -135,6 +136,7 @@ fn canvas_pipelines_compile_to_what_the_kfp_sdk_writes() {
         "artifacts",
         "sub_pipeline",
         "artifact_loops",
+        "loop_conditions",
     ] {
         let dir = repo().join("tests/oracle/pipelines");
         let theirs = write_temp(&format!("{name}.sdk.yaml"), "");

@@ -341,6 +341,45 @@ async fn parallel_for_over_artifacts_runs_once_per_artifact() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conditions_read_loop_items_and_their_fields() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = engine(dir.path(), 2);
+    let run = execute(&engine, "loop_conditions", &[("limit", json!(1))]).await;
+    assert_run(&run, RunState::Succeeded);
+    // `x.a == 2`: the field reaches the condition through a `-subvar-a` input and a selector.
+    assert_eq!(
+        task(&run, "for-loop-2[0]/condition-3").state,
+        TaskState::Skipped
+    );
+    assert_eq!(
+        output(&run, "for-loop-2[1]/condition-3/say", "Output"),
+        json!("second")
+    );
+    // `i > limit` over make_list(4) = [0, 1, 2, 3]: only 2 and 3 pass.
+    let ran: Vec<(String, TaskState)> = (0..4)
+        .map(|k| {
+            let t = task(&run, &format!("for-loop-4[{k}]/condition-5"));
+            (t.path.clone(), t.state)
+        })
+        .collect();
+    let states: Vec<TaskState> = ran.iter().map(|(_, s)| *s).collect();
+    assert_eq!(
+        states,
+        vec![
+            TaskState::Skipped,
+            TaskState::Skipped,
+            TaskState::Succeeded,
+            TaskState::Succeeded
+        ],
+        "{ran:?}"
+    );
+    assert_eq!(
+        output(&run, "for-loop-4[3]/condition-5/square", "Output"),
+        json!(9)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn container_components_run_on_the_host_with_placeholders() {
     let dir = tempfile::tempdir().expect("tempdir");
     let engine = engine(dir.path(), 2);

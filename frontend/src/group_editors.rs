@@ -127,6 +127,39 @@ pub fn LoopEditor(id: String) -> impl IntoView {
             update(&|_, _, p| *p = n);
         }
     };
+    // The type of one item of a parameter or task-output list (the spec only says `LIST`).
+    let item_type = {
+        let id = id.clone();
+        Memo::new(move |_| {
+            st.doc.with(|d| match d.group(&id).map(|g| &g.kind) {
+                Some(GroupKind::Loop {
+                    items: LoopItems::Raw(_),
+                    ..
+                }) => None,
+                Some(GroupKind::Loop { item_type, .. }) => {
+                    Some(item_type.map_or("str", |t| t.python_name()))
+                }
+                _ => None,
+            })
+        })
+    };
+    let on_item_type = {
+        let id = id.clone();
+        move |ev: web_sys::Event| {
+            let v = event_target_value(&ev);
+            let t = ParameterType::parse(&v).filter(|t| *t != ParameterType::String);
+            st.edit(|d| {
+                if let Some(GroupKind::Loop { item_type, .. }) = d
+                    .groups
+                    .iter_mut()
+                    .find(|g| g.id == id)
+                    .map(|g| &mut g.kind)
+                {
+                    *item_type = t;
+                }
+            })
+        }
+    };
     let sources = Memo::new(move |_| st.doc.with(list_sources));
     let chips = move || {
         let update = update.clone();
@@ -168,6 +201,23 @@ pub fn LoopEditor(id: String) -> impl IntoView {
                  read the current item through an input set to “loop item”."
             </div>
         </label>
+        <Show when=move || item_type.get().is_some()>
+            <label class="field">
+                <div class="field-label"><span class="field-name">"Item type"</span></div>
+                <select
+                    data-testid="prop-loop-item-type"
+                    prop:value=move || item_type.get().unwrap_or("str")
+                    on:change=on_item_type.clone()
+                >
+                    {["str", "int", "float", "bool", "dict", "list"]
+                        .map(|t| view! { <option value=t>{t}</option> })}
+                </select>
+                <div class="field-desc">
+                    "The type of one item (" <code>"List[int]"</code> " → int): conditions and inputs
+                     read the item as this type."
+                </div>
+            </label>
+        </Show>
         <label class="field">
             <div class="field-label"><span class="field-name">"Parallelism"</span></div>
             <input

@@ -160,6 +160,7 @@ fn drop_palette_item(
                         items: pipeline::document::LoopItems::Raw("[]".into()),
                         parallelism: None,
                         item_input: None,
+                        item_type: None,
                     },
                     "Added a loop: set what it iterates over in the properties panel",
                 ),

@@ -279,6 +279,52 @@ impl Frame {
     }
 }
 
+/// The loop items a condition inside loops can read: `item` for the innermost loop and
+/// `item(g)` for the outer ones, or their fields when the items are written-out dicts.
+fn loop_operands(d: &pipeline::Document, group: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut at = d.group(group).and_then(|g| g.parent.clone());
+    let mut innermost = true;
+    // Bounded: a broken document could hold a cycle of parents.
+    for _ in 0..d.groups.len() {
+        let Some(g) = at.as_deref().and_then(|id| d.group(id)) else {
+            break;
+        };
+        if let GroupKind::Loop { items, .. } = &g.kind {
+            let name = if innermost {
+                "item".to_string()
+            } else {
+                format!("item({})", g.id)
+            };
+            innermost = false;
+            let fields: Vec<String> = match items {
+                pipeline::document::LoopItems::Raw(text) => {
+                    match serde_json::from_str::<serde_json::Value>(text) {
+                        Ok(serde_json::Value::Array(a)) => a
+                            .first()
+                            .and_then(|v| v.as_object())
+                            .map(|o| o.keys().cloned().collect())
+                            .unwrap_or_default(),
+                        _ => Vec::new(),
+                    }
+                }
+                _ => Vec::new(),
+            };
+            for f in &fields {
+                out.push((
+                    format!("{name}['{f}']"),
+                    "a field of the loop's item".to_string(),
+                ));
+            }
+            if fields.is_empty() {
+                out.push((name, "the loop's item".to_string()));
+            }
+        }
+        at = g.parent.clone();
+    }
+    out
+}
+
 /// Fields of a group frame.
 #[component]
 fn GroupProperties(id: String) -> impl IntoView {
@@ -294,25 +340,29 @@ fn GroupProperties(id: String) -> impl IntoView {
                 .with(|a| messages(&a.diagnostics, |d| d.group.as_deref() == Some(id.as_str())))
         })
     };
-    // What a condition may read: task outputs (parameters) and pipeline parameters.
-    let operands = Memo::new(move |_| {
-        st.doc.with(|d| {
-            let mut out: Vec<(String, String)> = Vec::new();
-            for n in &d.nodes {
-                if let Some(c) = d.component_of(n) {
-                    for (port, spec) in &c.output_definitions.parameters {
-                        out.push((
-                            format!("{}.{port}", n.name),
-                            spec.parameter_type.python_name().to_string(),
-                        ));
+    // What a condition may read: task outputs (parameters), pipeline parameters, loop items.
+    let operands = Memo::new({
+        let id = id.clone();
+        move |_| {
+            st.doc.with(|d| {
+                let mut out: Vec<(String, String)> = Vec::new();
+                for n in &d.nodes {
+                    if let Some(c) = d.component_of(n) {
+                        for (port, spec) in &c.output_definitions.parameters {
+                            out.push((
+                                format!("{}.{port}", n.name),
+                                spec.parameter_type.python_name().to_string(),
+                            ));
+                        }
                     }
                 }
-            }
-            for p in &d.parameters {
-                out.push((p.name.clone(), p.ty.python_name().to_string()));
-            }
-            out
-        })
+                for p in &d.parameters {
+                    out.push((p.name.clone(), p.ty.python_name().to_string()));
+                }
+                out.extend(loop_operands(d, &id));
+                out
+            })
+        }
     });
     let expression = Memo::new(move |_| {
         group.with(|g| match g.as_ref().map(|g| &g.kind) {
@@ -428,7 +478,8 @@ fn GroupProperties(id: String) -> impl IntoView {
                     <div class="field-error" data-testid="prop-group-expression-error">{errors}</div>
                 </Show>
                 <div class="field-desc">
-                    "Compare task outputs (" <code>"task.output"</code> ") and pipeline parameters with "
+                    "Compare task outputs (" <code>"task.output"</code> "), pipeline parameters and, inside a loop, its item ("
+                    <code>"item"</code> ", " <code>"item['field']"</code> ") with "
                     <code>"== != < <= > >="</code> ", combine with " <code>"and or not"</code> "."
                 </div>
             </label>

@@ -15,7 +15,7 @@ use crate::condition::{Expr, Operand};
 use crate::diagnostic::Diagnostic;
 use crate::document::{Document, GroupKind, LoopItems, PortType};
 use crate::ir::*;
-use crate::names::{output_channel, param_channel};
+use crate::names::{field_selector, output_channel, param_channel};
 use crate::validate::{analyze, Elem, Model, Scope, Source};
 
 /// The result of compiling: the spec when there are no errors, and every diagnostic.
@@ -128,6 +128,8 @@ enum Channel {
     Output(usize, String),
     /// The item of a loop group.
     LoopItem(usize),
+    /// A field of the item of a loop group (a `-subvar-` input, as KFP passes it to conditions).
+    LoopField(usize, String),
 }
 
 /// A value a group passes out of its DAG.
@@ -429,6 +431,14 @@ impl Builder<'_, '_> {
                 .node_by_name
                 .get(task.as_str())
                 .map(|&n| Channel::Output(n, output.clone())),
+            // The validator has put the loop's id in.
+            Operand::LoopItem { group, field } => {
+                let g = *self.m.group_by_id.get(group.as_deref()?)?;
+                Some(match field {
+                    None => Channel::LoopItem(g),
+                    Some(f) => Channel::LoopField(g, f.clone()),
+                })
+            }
             _ => None,
         }
     }
@@ -438,7 +448,7 @@ impl Builder<'_, '_> {
         match ch {
             Channel::Param(_) => None,
             Channel::Output(n, _) => self.m.container(Elem::Node(*n)),
-            Channel::LoopItem(g) => Some(*g),
+            Channel::LoopItem(g) | Channel::LoopField(g, _) => Some(*g),
         }
     }
 
@@ -664,6 +674,9 @@ impl Builder<'_, '_> {
                 .get(g)
                 .map(|(n, _)| n.clone())
                 .unwrap_or_default(),
+            Channel::LoopField(g, f) => {
+                format!("{}-subvar-{f}", self.channel_name(&Channel::LoopItem(*g)))
+            }
         }
     }
 
@@ -672,6 +685,7 @@ impl Builder<'_, '_> {
             Channel::Param(p) => self.doc().input_type(p),
             Channel::Output(n, port) => self.m.output_type(*n, port),
             Channel::LoopItem(g) => self.m.loop_items.get(g).map(|(_, t)| t.clone()),
+            Channel::LoopField(g, f) => self.m.loop_operand_type(*g, Some(f)),
         }
     }
 
@@ -692,6 +706,7 @@ impl Builder<'_, '_> {
             Channel::LoopItem(g) => self
                 .loop_list(*g)
                 .and_then(|list| self.artifact_type(&list)),
+            Channel::LoopField(..) => None,
         }
     }
 
@@ -756,6 +771,7 @@ impl Builder<'_, '_> {
     /// Binds `ch`, as seen from inside DAG `scope`, to input `key` of a task.
     fn bind(&self, inputs: &mut TaskInputsSpec, key: &str, ch: &Channel, scope: Scope) {
         let is_artifact = matches!(self.channel_type(ch), Some(PortType::Artifact(..)));
+        let mut selector = None;
         let (component_input, task_output) = match ch {
             Channel::Param(p) => (
                 Some(if scope.is_none() {
@@ -774,6 +790,12 @@ impl Builder<'_, '_> {
                 }
             }
             Channel::LoopItem(_) => (Some(self.channel_name(ch)), None),
+            // Inside the loop's own DAG the field is picked from the item.
+            Channel::LoopField(g, f) if scope == Some(*g) => {
+                selector = Some(field_selector(f));
+                (Some(self.channel_name(&Channel::LoopItem(*g))), None)
+            }
+            Channel::LoopField(..) => (Some(self.channel_name(ch)), None),
         };
         if is_artifact {
             inputs.artifacts.insert(
@@ -795,6 +817,7 @@ impl Builder<'_, '_> {
                         output_parameter_key: k,
                         producer_task: t,
                     }),
+                    parameter_expression_selector: selector,
                     ..Default::default()
                 },
             );
@@ -886,8 +909,7 @@ impl Builder<'_, '_> {
                     Source::LoopItem(g, field) => {
                         self.bind(&mut inputs, port, &Channel::LoopItem(*g), scope);
                         if let (Some(field), Some(p)) = (field, inputs.parameters.get_mut(port)) {
-                            p.parameter_expression_selector =
-                                Some(format!("parseJson(string_value)[\"{field}\"]"));
+                            p.parameter_expression_selector = Some(field_selector(field));
                         }
                     }
                     Source::FinalStatus(g) => {

@@ -9,10 +9,14 @@
 //! and     := unary (("and" | "&&") unary)*
 //! unary   := ("not" | "!") unary | compare
 //! compare := operand (("==" | "!=" | "<" | "<=" | ">" | ">=") operand)?
-//! operand := number | 'string' | "string" | true | false | task.output | parameter | "(" expr ")"
+//! operand := number | 'string' | "string" | true | false | task.output | parameter
+//!          | item ("(" loop ")")? ("[" 'field' "]")? | "(" expr ")"
 //! ```
 //!
 //! `parameter` is a pipeline parameter name; `task.output` is an output of a task, by task name.
+//! `item` is the current item of the innermost loop around the condition (`dsl.ParallelFor(…)
+//! as item`), `item(g2)` the item of the enclosing loop `g2` (group id or task name), and
+//! `item['a']` a field of an item that is a dict.
 
 use std::fmt::Write as _;
 
@@ -80,6 +84,13 @@ pub enum Operand {
     Str(String),
     /// `true` / `false`.
     Bool(bool),
+    /// The current item of an enclosing loop, or a field of it.
+    LoopItem {
+        /// The loop (group id or task name); `None` for the innermost loop around the condition.
+        group: Option<String>,
+        /// A field of the item (`item['a']`), when the items are dicts.
+        field: Option<String>,
+    },
 }
 
 /// A syntax error in a condition, with the byte offset where it was found.
@@ -100,6 +111,8 @@ enum Tok {
     Op(&'static str),
     LParen,
     RParen,
+    LBracket,
+    RBracket,
     Dot,
 }
 
@@ -119,6 +132,14 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ConditionError> {
             }
             b')' => {
                 out.push((start, Tok::RParen));
+                i += 1;
+            }
+            b'[' => {
+                out.push((start, Tok::LBracket));
+                i += 1;
+            }
+            b']' => {
+                out.push((start, Tok::RBracket));
                 i += 1;
             }
             b'.' if !bytes.get(i + 1).is_some_and(u8::is_ascii_digit) => {
@@ -321,6 +342,7 @@ impl Parser {
             Tok::Str(s) => Operand::Str(s),
             Tok::Ident(w) if w == "true" || w == "True" => Operand::Bool(true),
             Tok::Ident(w) if w == "false" || w == "False" => Operand::Bool(false),
+            Tok::Ident(w) if w == "item" && self.peek() != Some(&Tok::Dot) => self.loop_item()?,
             Tok::Ident(w) => {
                 if self.peek() == Some(&Tok::Dot) {
                     self.pos += 1;
@@ -346,14 +368,57 @@ impl Parser {
     }
 }
 
+impl Parser {
+    /// The rest of `item(loop)['field']`, after `item`.
+    fn loop_item(&mut self) -> Result<Operand, ConditionError> {
+        let mut group = None;
+        if self.peek() == Some(&Tok::LParen) {
+            self.pos += 1;
+            match self.peek().cloned() {
+                Some(Tok::Ident(g)) => group = Some(g),
+                _ => return self.err("expected a loop (its group id or task name) after item("),
+            }
+            self.pos += 1;
+            if self.peek() != Some(&Tok::RParen) {
+                return self.err("expected )");
+            }
+            self.pos += 1;
+        }
+        let mut field = None;
+        if self.peek() == Some(&Tok::LBracket) {
+            self.pos += 1;
+            match self.peek().cloned() {
+                Some(Tok::Str(f)) if !f.is_empty() => field = Some(f),
+                _ => return self.err("expected a field name in quotes, as in item['a']"),
+            }
+            self.pos += 1;
+            if self.peek() != Some(&Tok::RBracket) {
+                return self.err("expected ]");
+            }
+            self.pos += 1;
+        }
+        Ok(Operand::LoopItem { group, field })
+    }
+}
+
 impl std::fmt::Display for Operand {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Operand::Parameter(p) => write!(f, "{p}"),
             Operand::Output { task, output } => write!(f, "{task}.{output}"),
             Operand::Number(n) => write!(f, "{n}"),
-            Operand::Str(s) => write!(f, "'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
+            Operand::Str(s) => write!(f, "'{}'", escape(s)),
             Operand::Bool(b) => write!(f, "{b}"),
+            Operand::LoopItem { group, field } => {
+                f.write_str("item")?;
+                if let Some(g) = group {
+                    write!(f, "({g})")?;
+                }
+                if let Some(field) = field {
+                    write!(f, "['{}']", escape(field))?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -432,8 +497,29 @@ impl Expr {
         out
     }
 
-    /// Writes the CEL trigger condition. `channel` maps a parameter/output operand to its input
-    /// name and whether it is an integer (KFP wraps integers in `int(...)`).
+    /// Every operand, for rewriting in place (in order of appearance).
+    pub fn operands_mut(&mut self) -> Vec<&mut Operand> {
+        let mut out = Vec::new();
+        fn walk<'a>(e: &'a mut Expr, out: &mut Vec<&'a mut Operand>) {
+            match e {
+                Expr::Compare(l, _, r) => {
+                    out.push(l);
+                    out.push(r);
+                }
+                Expr::Truthy(o) => out.push(o),
+                Expr::And(a, b) | Expr::Or(a, b) => {
+                    walk(a, out);
+                    walk(b, out);
+                }
+                Expr::Not(a) => walk(a, out),
+            }
+        }
+        walk(self, &mut out);
+        out
+    }
+
+    /// Writes the CEL trigger condition. `channel` maps a parameter, output or loop item operand
+    /// to its input name and whether it is an integer (KFP wraps integers in `int(...)`).
     pub fn to_cel(&self, channel: &dyn Fn(&Operand) -> (String, bool)) -> String {
         let mut s = String::new();
         self.write_cel(&mut s, channel, false);
@@ -668,9 +754,14 @@ impl CelParser<'_> {
     }
 }
 
+/// A string's text inside single quotes, with `\\` and `'` escaped.
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('\'', "\\'")
+}
+
 fn write_operand(s: &mut String, o: &Operand, ch: &dyn Fn(&Operand) -> (String, bool)) {
     match o {
-        Operand::Parameter(_) | Operand::Output { .. } => {
+        Operand::Parameter(_) | Operand::Output { .. } | Operand::LoopItem { .. } => {
             let (name, int) = ch(o);
             if int {
                 let _ = write!(s, "int(inputs.parameter_values['{name}'])");
@@ -680,7 +771,7 @@ fn write_operand(s: &mut String, o: &Operand, ch: &dyn Fn(&Operand) -> (String, 
         }
         Operand::Number(n) => s.push_str(n),
         Operand::Str(v) => {
-            let _ = write!(s, "'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
+            let _ = write!(s, "'{}'", escape(v));
         }
         Operand::Bool(b) => s.push_str(if *b { "true" } else { "false" }),
     }
@@ -768,6 +859,8 @@ mod tests {
             "not x == 1 and (y or z)",
             "f.Output == true",
             "a-b.c >= -1.5",
+            "item == 'a' or item['b c'] > 2",
+            "item(g2) < item and item(for-loop-2)['it\\'s'] == true",
         ] {
             let e = parse(src).unwrap();
             assert_eq!(e.to_string(), src);
@@ -786,11 +879,59 @@ mod tests {
             ("(a > 1", 6, "expected )"),
             ("t. > 1", 3, "output name"),
             ("a # b", 2, "unexpected"),
+            ("item( == 1", 6, "expected a loop"),
+            ("item(g2 == 1", 8, "expected )"),
+            ("item[1] == 1", 5, "field name in quotes"),
+            ("item['a' == 1", 9, "expected ]"),
         ] {
             let e = parse(src).unwrap_err();
             assert_eq!(e.offset, offset, "{src}: {e}");
             assert!(e.message.contains(msg), "{src}: {e}");
         }
+    }
+
+    #[test]
+    fn reads_loop_items() {
+        let item = |group: Option<&str>, field: Option<&str>| Operand::LoopItem {
+            group: group.map(String::from),
+            field: field.map(String::from),
+        };
+        let e = parse("item > 1 and item(g2)['a'] == item['b']").unwrap();
+        assert_eq!(
+            e.operands(),
+            vec![
+                &item(None, None),
+                &Operand::Number("1".into()),
+                &item(Some("g2"), Some("a")),
+                &item(None, Some("b")),
+            ]
+        );
+        // `item.x` stays a task output, so a task named `item` keeps working.
+        assert_eq!(
+            parse("item.x == 1").unwrap().operands()[0],
+            &Operand::Output {
+                task: "item".into(),
+                output: "x".into()
+            }
+        );
+        // Loop items are read through the inputs the compiler names for them.
+        let channel = |o: &Operand| match o {
+            Operand::LoopItem { field: None, .. } => {
+                ("pipelinechannel--loop-item-param-1".into(), true)
+            }
+            Operand::LoopItem { field: Some(f), .. } => (
+                format!("pipelinechannel--loop-item-param-1-subvar-{f}"),
+                false,
+            ),
+            _ => unreachable!(),
+        };
+        let cel = parse("item > 1 and item['b'] == 'x'")
+            .unwrap()
+            .to_cel(&channel);
+        assert_eq!(
+            cel,
+            "int(inputs.parameter_values['pipelinechannel--loop-item-param-1']) > 1 && inputs.parameter_values['pipelinechannel--loop-item-param-1-subvar-b'] == 'x'"
+        );
     }
 
     #[test]

@@ -600,6 +600,11 @@ pub enum GroupKind {
         /// The spec's name for the item input, when imported; generated otherwise.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         item_input: Option<String>,
+        /// The type of one item of a parameter or task output list (`List[int]` → `int`), which
+        /// the spec's `LIST` type does not say; a string when unset, as in KFP. Raw lists are
+        /// typed by their items.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        item_type: Option<crate::ir::ParameterType>,
     },
     /// Runs `exit_node` after its members, whether they succeed or fail (`dsl.ExitHandler`).
     ExitHandler {

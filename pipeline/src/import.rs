@@ -291,6 +291,46 @@ fn import_shaped(spec: &PipelineSpec) -> Result<(Document, Shape), ImportError> 
     Ok((doc, shape))
 }
 
+/// What an input carries once its `parameterExpressionSelector` (a field of a loop item) is
+/// applied.
+fn carry_selected(
+    c: &Carried,
+    selector: Option<&str>,
+    at: &str,
+    key: &str,
+) -> Result<Carried, ImportError> {
+    match (c, selector) {
+        (c, None) => Ok(c.clone()),
+        (Carried::LoopItem(g, None), Some(s)) => match crate::names::selector_field(s) {
+            Some(f) => Ok(Carried::LoopItem(g.clone(), Some(f.to_string()))),
+            None => Err(ImportError::Invalid(format!(
+                "{at}.inputs.parameters.{key}: unsupported selector {s:?}"
+            ))),
+        },
+        (_, Some(s)) => Err(ImportError::Invalid(format!(
+            "{at}.inputs.parameters.{key}: unsupported selector {s:?} (only a field of a loop item is)"
+        ))),
+    }
+}
+
+/// The loop groups around group `gi`, innermost first.
+fn loops_around(doc: &Document, index: &Index, gi: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut cur = doc.groups[gi].parent.as_deref();
+    // Parents were set by the importer from the DAG nesting, so the chain ends; the bound only
+    // guards against a mistake.
+    for _ in 0..doc.groups.len() {
+        let Some(&p) = cur.and_then(|id| index.groups.get(id)) else {
+            break;
+        };
+        if matches!(doc.groups[p].kind, GroupKind::Loop { .. }) {
+            out.push(p);
+        }
+        cur = doc.groups[p].parent.as_deref();
+    }
+    out
+}
+
 /// What an input of a DAG carries.
 #[derive(Debug, Clone)]
 enum Carried {
@@ -299,7 +339,7 @@ enum Carried {
     /// Output(s) of tasks (several: one of several branches).
     Outputs(Vec<PortRef>),
     /// The item of a loop (group id), or a field of it.
-    LoopItem(String),
+    LoopItem(String, Option<String>),
 }
 
 /// The tasks of one DAG, by task name.
@@ -476,6 +516,7 @@ impl<'s> Importer<'s> {
                             .as_ref()
                             .and_then(|p| p.parallelism_limit),
                         item_input: None,
+                        item_type: None,
                     },
                     _ => GroupKind::ExitHandler {
                         exit_node: String::new(),
@@ -727,10 +768,10 @@ impl<'s> Importer<'s> {
             }
             if let Some((inner_tasks, comp)) = tasks.groups.get(&id) {
                 // A group: its inputs are what its DAG's `pipelinechannel--` inputs carry.
-                let mut inner: HashMap<String, Carried> = inputs
-                    .iter()
-                    .map(|(k, (c, _))| (k.clone(), c.clone()))
-                    .collect();
+                let mut inner: HashMap<String, Carried> = HashMap::new();
+                for (k, (c, selector)) in &inputs {
+                    inner.insert(k.clone(), carry_selected(c, selector.as_deref(), &tat, k)?);
+                }
                 let gi = index.groups.get(&id).copied().unwrap_or_default();
                 let iterator = match (&task.parameter_iterator, &task.artifact_iterator) {
                     (Some(it), _) => Some((
@@ -759,25 +800,44 @@ impl<'s> Importer<'s> {
                         },
                         (None, None) => return Err(ImportError::Invalid(format!("{tat}.parameterIterator: no items"))),
                     };
+                    // The spec types the item; a parameter list's `LIST` type does not.
+                    let declared = comp
+                        .input_definitions
+                        .as_ref()
+                        .and_then(|d| d.parameters.get(&item_input))
+                        .map(|p| p.parameter_type)
+                        .filter(|t| {
+                            *t != crate::ir::ParameterType::String
+                                && !matches!(items, LoopItems::Raw(_))
+                        });
                     if let GroupKind::Loop {
                         items: it_items,
                         item_input: it_input,
+                        item_type: it_type,
                         ..
                     } = &mut doc.groups[gi].kind
                     {
                         *it_items = items;
                         *it_input = Some(item_input.clone());
+                        *it_type = declared;
                     }
-                    inner.insert(item_input, Carried::LoopItem(id.clone()));
+                    inner.insert(item_input, Carried::LoopItem(id.clone(), None));
                 }
                 if let Some(cel) = task
                     .trigger_policy
                     .as_ref()
                     .and_then(|t| t.condition.as_ref())
                 {
+                    // `item` is the innermost loop around the condition; others are named.
+                    let innermost = loops_around(doc, index, gi).into_iter().next();
                     let resolve = |ch: &str| -> Option<Operand> {
                         match inner.get(ch)? {
                             Carried::Param(p) => Some(Operand::Parameter(p.clone())),
+                            Carried::LoopItem(g, field) => Some(Operand::LoopItem {
+                                group: (innermost != index.groups.get(g).copied())
+                                    .then(|| g.clone()),
+                                field: field.clone(),
+                            }),
                             Carried::Outputs(from) if from.len() == 1 => {
                                 let node = &doc.nodes[*index.nodes.get(&from[0].node)?];
                                 Some(Operand::Output {
@@ -805,19 +865,11 @@ impl<'s> Importer<'s> {
                     Carried::Param(p) => {
                         bindings.insert(k, Binding::Parameter(p));
                     }
-                    Carried::LoopItem(g) => {
-                        let field = match selector.as_deref() {
-                            None => None,
-                            Some(s) => Some(
-                                s.strip_prefix("parseJson(string_value)[\"")
-                                    .and_then(|r| r.strip_suffix("\"]"))
-                                    .ok_or_else(|| {
-                                        ImportError::Invalid(format!(
-                                            "{tat}.inputs.parameters.{k}: unsupported selector {s:?}"
-                                        ))
-                                    })?
-                                    .to_string(),
-                            ),
+                    Carried::LoopItem(..) => {
+                        let Carried::LoopItem(g, field) =
+                            carry_selected(&c, selector.as_deref(), &tat, &k)?
+                        else {
+                            continue;
                         };
                         bindings.insert(k, Binding::LoopItem { group: g, field });
                     }

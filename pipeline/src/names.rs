@@ -65,6 +65,18 @@ pub fn output_channel(task: &str, output: &str) -> String {
     format!("pipelinechannel--{task}-{output}")
 }
 
+/// The `parameterExpressionSelector` KFP writes to pick field `field` of a dict loop item.
+pub fn field_selector(field: &str) -> String {
+    format!("parseJson(string_value)[\"{field}\"]")
+}
+
+/// The field a [`field_selector`] picks, if `selector` is one.
+pub fn selector_field(selector: &str) -> Option<&str> {
+    selector
+        .strip_prefix("parseJson(string_value)[\"")?
+        .strip_suffix("\"]")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -81,6 +81,7 @@ pub fn document(tasks: usize) -> Document {
                     items: LoopItems::Raw("[1, 2, 3]".into()),
                     parallelism: Some(2),
                     item_input: None,
+                    item_type: None,
                 },
                 name: None,
                 display_name: None,

@@ -143,6 +143,22 @@ impl Model<'_> {
         }
     }
 
+    /// The type of a loop's item, or of a field of it: a field of raw items has the type its
+    /// values share; a field of items from a parameter or task output is a string, as in KFP.
+    pub fn loop_operand_type(&self, g: usize, field: Option<&str>) -> Option<PortType> {
+        let (_, item) = self.loop_items.get(&g)?;
+        let Some(field) = field else {
+            return Some(item.clone());
+        };
+        Some(PortType::Parameter(match &self.doc.groups[g].kind {
+            GroupKind::Loop {
+                items: LoopItems::Raw(text),
+                ..
+            } => raw_field_type(text, field),
+            _ => ParameterType::String,
+        }))
+    }
+
     /// The type of a node's output port.
     pub fn output_type(&self, n: usize, port: &str) -> Option<PortType> {
         self.doc.component_of(&self.doc.nodes[n])?.output_port(port)
@@ -185,16 +201,31 @@ fn raw_item_type(items: &[Value]) -> ParameterType {
     }
 }
 
-/// Validates `doc`, returning what the compiler needs and every diagnostic.
-/// The type of one item of a list a loop iterates: an artifact of an artifact list, or (as
-/// KFP types items of list parameters) a string.
-fn item_type(list: Option<PortType>) -> PortType {
+/// The type of one item of a list a loop iterates: an artifact of an artifact list, or the
+/// declared item type of a parameter list (a string when undeclared, as KFP types items of
+/// untyped lists).
+fn item_type(list: Option<PortType>, declared: Option<ParameterType>) -> PortType {
     match list {
         Some(PortType::Artifact(title, _)) => PortType::Artifact(title, false),
-        _ => PortType::Parameter(ParameterType::String),
+        _ => PortType::Parameter(declared.unwrap_or(ParameterType::String)),
     }
 }
 
+/// The type of field `field` of the items of a raw list (`item.a` in the SDK): what its values
+/// have in common, as for the items themselves. KFP takes the type of the first value of the
+/// first item, which agrees whenever its conditions work.
+fn raw_field_type(text: &str, field: &str) -> ParameterType {
+    let values: Vec<Value> = match serde_json::from_str::<Value>(text) {
+        Ok(Value::Array(items)) => items
+            .into_iter()
+            .filter_map(|mut i| i.get_mut(field).map(Value::take))
+            .collect(),
+        _ => Vec::new(),
+    };
+    raw_item_type(&values)
+}
+
+/// Validates `doc`, returning what the compiler needs and every diagnostic.
 pub(crate) fn analyze(doc: &Document) -> (Model<'_>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
 
@@ -342,9 +373,13 @@ pub(crate) fn analyze(doc: &Document) -> (Model<'_>, Vec<Diagnostic>) {
             .clone()
             .unwrap_or_else(|| format!("{}-{counter}", group_prefix(&group.kind)));
         if let GroupKind::Loop {
-            items, item_input, ..
+            items,
+            item_input,
+            item_type: declared,
+            ..
         } = &group.kind
         {
+            let item_type = |list| item_type(list, *declared);
             let (default_name, ty) = match items {
                 LoopItems::Raw(text) => {
                     let ty = match serde_json::from_str::<Value>(text) {
@@ -890,8 +925,8 @@ fn check_groups(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
             m.parent[gi].is_some_and(|p| matches!(doc.groups[p].kind, GroupKind::Branches));
         match &g.kind {
             GroupKind::Condition { expression } => match condition::parse(expression) {
-                Ok(expr) => {
-                    if check_operands(m, gi, &expr, diags) {
+                Ok(mut expr) => {
+                    if check_operands(m, gi, &mut expr, diags) {
                         m.conditions.insert(gi, expr);
                     }
                 }
@@ -1034,15 +1069,15 @@ fn check_groups(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Checks a condition's operands; true when all are fine.
-fn check_operands(m: &Model<'_>, gi: usize, expr: &Expr, diags: &mut Vec<Diagnostic>) -> bool {
+/// Checks a condition's operands; true when all are fine. Loop items get the id of their loop.
+fn check_operands(m: &Model<'_>, gi: usize, expr: &mut Expr, diags: &mut Vec<Diagnostic>) -> bool {
     let doc = m.doc;
     let g = &doc.groups[gi];
     let mut ok = true;
     let mut err = |msg: String| {
         diags.push(Diagnostic::error(format!("condition: {msg}")).at_group(&g.id));
     };
-    for o in expr.operands() {
+    for o in expr.operands_mut() {
         match o {
             Operand::Parameter(p) => match doc.parameter(p) {
                 None => {
@@ -1063,7 +1098,11 @@ fn check_operands(m: &Model<'_>, gi: usize, expr: &Expr, diags: &mut Vec<Diagnos
             Operand::Output { task, output } => {
                 let Some(&n) = m.node_by_name.get(task.as_str()) else {
                     ok = false;
-                    err(format!("there is no task {task:?}"));
+                    if task == "item" {
+                        err(format!("there is no task \"item\"; to read a field of the loop item, write item['{output}']"));
+                    } else {
+                        err(format!("there is no task {task:?}"));
+                    }
                     continue;
                 };
                 match m.output_type(n, output) {
@@ -1089,10 +1128,76 @@ fn check_operands(m: &Model<'_>, gi: usize, expr: &Expr, diags: &mut Vec<Diagnos
                     }
                 }
             }
+            Operand::LoopItem { group, field } => {
+                let shown = o_text(group.as_deref(), field.as_deref());
+                let loops: Vec<usize> = m
+                    .chain(m.parent[gi])
+                    .into_iter()
+                    .filter(|g| m.loop_items.contains_key(g))
+                    .collect();
+                let found = match group.as_deref() {
+                    None => loops.first().copied(),
+                    Some(name) => loops
+                        .iter()
+                        .copied()
+                        .find(|&l| doc.groups[l].id == name || m.group_task[l] == name),
+                };
+                let Some(l) = found else {
+                    ok = false;
+                    err(match group.as_deref() {
+                        None => format!("{shown} reads the item of a loop, but the condition is not inside a loop"),
+                        Some(name) => format!("{shown}: {name:?} is not a loop around this condition"),
+                    });
+                    continue;
+                };
+                let item = m.loop_items.get(&l).map(|(_, t)| t);
+                let dict_items = item == Some(&PortType::Parameter(ParameterType::Struct));
+                let raw_items = matches!(
+                    doc.groups[l].kind,
+                    GroupKind::Loop {
+                        items: LoopItems::Raw(_),
+                        ..
+                    }
+                );
+                match (m.loop_operand_type(l, field.as_deref()), field) {
+                    (Some(PortType::Artifact(..)), _) => {
+                        ok = false;
+                        err(format!(
+                            "{shown} is an artifact; conditions read parameters"
+                        ));
+                    }
+                    (_, Some(_)) if raw_items && !dict_items => {
+                        ok = false;
+                        err(format!(
+                            "{shown} reads a field, but the items of the loop are not dicts"
+                        ));
+                    }
+                    (Some(PortType::Parameter(ParameterType::Struct)), None) => {
+                        ok = false;
+                        err(format!(
+                            "{shown} is a dict; compare one of its fields, as in item['name']"
+                        ));
+                    }
+                    (Some(PortType::Parameter(ParameterType::List | ParameterType::Struct)), _) => {
+                        ok = false;
+                        err(format!("{shown} is a list or dict; conditions compare numbers, strings and booleans"));
+                    }
+                    _ => *group = Some(doc.groups[l].id.clone()),
+                }
+            }
             _ => {}
         }
     }
     ok
+}
+
+/// How a loop item operand reads in messages.
+fn o_text(group: Option<&str>, field: Option<&str>) -> String {
+    Operand::LoopItem {
+        group: group.map(str::to_string),
+        field: field.map(str::to_string),
+    }
+    .to_string()
 }
 
 fn check_outputs(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {

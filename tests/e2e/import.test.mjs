@@ -237,3 +237,43 @@ test(
     await until(async () => (await page.locator('[data-testid=prop-d-diagnostic]').count()) === 0, 'the error is gone');
   }),
 );
+
+test(
+  'a condition inside a loop reads the loop item: offered as a value, typed by the loop, mistakes explained',
+  { timeout: 180_000 },
+  e2e('import-loop-conditions', async (app) => {
+    const { page } = app;
+    await openApp(app);
+    const text = readFileSync(path.join(REPO, 'tests', 'oracle', 'pipelines', 'loop_conditions.pipeline.json'), 'utf8');
+    const doc = JSON.parse(text);
+    await uploadDocument(page, { name: 'loop_conditions.pipeline.json', text });
+    await until(async () => (await nodeIds(page)).length === doc.nodes.length, 'the pipeline opened');
+    const cond = doc.groups.find((g) => g.kind.condition && g.kind.condition.expression === 'item > limit');
+    const loop = doc.groups.find((g) => g.id === cond.parent);
+    assert.equal(loop.kind.loop.itemType, 'NUMBER_INTEGER', 'the loop over a List[int] output is typed int');
+    const itemCel = "int(inputs.parameter_values['pipelinechannel--nums-Output-loop-item']) > int(";
+    assert.ok((await specText(page)).includes(itemCel), 'the live spec reads the int item');
+
+    await page.locator(`[data-testid=group-${cond.id}] .group-name`).click();
+    const expr = page.locator('[data-testid=prop-group-expression]');
+    await until(async () => (await expr.inputValue()) === 'item > limit', 'the condition shows item > limit');
+    const chips = page.locator('[data-testid=group-properties] .chip');
+    await until(async () => (await chips.allTextContents()).includes('item'), 'the loop item is offered as a value');
+    // A field written the Python way is explained.
+    await expr.fill('item.x > limit');
+    const error = page.locator('[data-testid=prop-group-expression-error]');
+    await until(async () => /write item\['x'\]/.test((await error.textContent()) ?? ''), 'item.x is explained');
+    await expr.fill('item > limit');
+    await until(async () => (await error.count()) === 0, 'the error is gone');
+
+    // The loop's item type decides how the condition reads the item.
+    await page.locator(`[data-testid=group-${loop.id}] .group-name`).first().click();
+    const itemType = page.locator('[data-testid=prop-loop-item-type]');
+    await until(async () => (await itemType.inputValue()) === 'int', 'the loop shows its item type');
+    await itemType.selectOption('str');
+    await until(
+      async () => (await specText(page)).includes("inputs.parameter_values['pipelinechannel--nums-Output-loop-item'] > int("),
+      'the condition reads the item as a string',
+    );
+  }),
+);

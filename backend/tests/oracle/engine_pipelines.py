@@ -368,6 +368,17 @@ def artifact_loop() -> List[int]:
     return dsl.Collected(r.output)
 
 
+@dsl.pipeline(name='loop-conditions')
+def loop_conditions(limit: int = 1):
+    with dsl.ParallelFor([{'a': 1, 'b': 'x'}, {'a': 2, 'b': 'y'}]) as x:
+        with dsl.If(x.a == 2):
+            say(msg='second').set_caching_options(False)
+    ml = make_list(n=4).set_caching_options(False)
+    with dsl.ParallelFor(ml.output) as i:
+        with dsl.If(i > limit):
+            square(x=i).set_caching_options(False)
+
+
 @dsl.pipeline(name='timeout')
 def timeout_pipeline():
     sleep_secs(seconds=30).set_caching_options(False)
@@ -407,6 +418,7 @@ PIPELINES = {
     'importer': importer_pipeline,
     'outer': outer,
     'artifact_loop': artifact_loop,
+    'loop_conditions': loop_conditions,
     'timeout': timeout_pipeline,
     'bench_chain': bench_chain,
     'bench_sleeps': bench_sleeps,
