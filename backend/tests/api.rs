@@ -264,6 +264,35 @@ async fn compiles_the_seed_example_to_json_and_yaml() {
 }
 
 #[tokio::test]
+async fn yaml_documents_come_back_as_json() {
+    let f = Fixture::new();
+    // A compiled pipeline with its platform spec: two documents, in order.
+    let text = "# PIPELINE DEFINITION\npipelineInfo:\n  name: p\nschemaVersion: 2.1.0\n---\nplatforms:\n  kubernetes: {}\n";
+    let r = f.post("/api/yaml", text).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        r.json(),
+        json!([
+            {"pipelineInfo": {"name": "p"}, "schemaVersion": "2.1.0"},
+            {"platforms": {"kubernetes": {}}}
+        ])
+    );
+    // What the importer refuses, it refuses here with the same words.
+    for (body, says) in [
+        ("a: [1, 2\nb: 3\n", "line 2"),
+        ("", "empty"),
+        ("PK\u{3}\u{4}zip", "binary"),
+    ] {
+        let r = f.post("/api/yaml", body).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body:?}: {}", r.text());
+        assert!(r.error().contains(says), "{body:?}: {}", r.text());
+    }
+    let r = f.post("/api/yaml", vec![0xffu8, 0xfe, 0x00]).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.error().contains("UTF-8"), "{}", r.text());
+}
+
+#[tokio::test]
 async fn compile_errors_are_422_with_node_ids() {
     let f = Fixture::new();
     let r = f

@@ -151,12 +151,13 @@ pub fn download_document(st: AppState) {
     }
 }
 
-/// Downloads the compiled spec as JSON or YAML.
+/// Downloads the compiled spec as JSON (written here) or YAML (written by the server, which has
+/// the YAML writer the browser build leaves out).
 pub fn download_spec(st: AppState, format: OutputFormat) {
     let spec = st
         .analysis
-        .with_untracked(|a| a.spec.as_ref().map(|s| format.write(s)));
-    let Some(text) = spec else {
+        .with_untracked(|a| a.spec.as_ref().map(pipeline::to_json));
+    let Some(json) = spec else {
         let n = st.analysis.with_untracked(|a| a.errors());
         st.error(format!(
             "Cannot export the spec: the pipeline has {n} error{} (see Problems)",
@@ -164,11 +165,23 @@ pub fn download_spec(st: AppState, format: OutputFormat) {
         ));
         return;
     };
-    let name = st.doc.with_untracked(|d| d.name.clone());
+    let (name, doc) = st.doc.with_untracked(|d| (d.name.clone(), d.to_json()));
     let file = format!("{}.{}", files::safe_name(&name), format.extension());
-    match files::download(&file, format.mime(), &text) {
+    let save = move |text: &str| match files::download(&file, format.mime(), text) {
         Ok(()) => st.info(format!("Downloaded {file}")),
         Err(e) => st.error(format!("Download failed: {e}")),
+    };
+    match format {
+        OutputFormat::Json => save(&json),
+        OutputFormat::Yaml => crate::api::send_text(
+            "POST",
+            "/api/compile?format=yaml".to_string(),
+            doc,
+            move |r| match r {
+                Ok(text) => save(&text),
+                Err(e) => st.error(format!("Could not write the YAML: {e}")),
+            },
+        ),
     }
 }
 

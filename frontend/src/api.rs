@@ -161,6 +161,21 @@ pub fn send_status<T: DeserializeOwned + 'static>(
     );
 }
 
+/// `method url` with a body, then `done` with the body text of a 2xx answer or what went wrong.
+pub fn send_text(
+    method: &'static str,
+    url: String,
+    body: String,
+    done: impl FnOnce(Result<String, String>) + 'static,
+) {
+    request(
+        method,
+        url,
+        Some(body),
+        Box::new(move |r| done(r.map_err(|e| e.1))),
+    );
+}
+
 /// Percent-encodes an id for use in a URL path.
 pub fn encode(id: &str) -> String {
     String::from(js_sys::encode_uri_component(id))

@@ -3,7 +3,8 @@
 //! dropped on the canvas, or from a URL.
 
 use leptos::prelude::*;
-use pipeline::{Document, Point};
+use pipeline::import::KfpFile;
+use pipeline::{Document, ImportError, Point};
 
 use crate::edit;
 use crate::files;
@@ -18,23 +19,80 @@ pub enum Opened {
     Component(Box<pipeline::ComponentDef>),
 }
 
+/// What reading a file gave.
+#[derive(Debug)]
+pub enum Read {
+    /// The file, opened.
+    Done(Opened),
+    /// YAML: the browser build has no YAML parser, so the server parses it
+    /// ([`from_documents`] then opens the documents).
+    Yaml,
+}
+
 /// Reads `text` (from `source`, a file name or URL). A component file becomes a component only
 /// when `as_component` is set (a drop onto a pipeline that has tasks); otherwise it opens as a
 /// one-task pipeline. The error names the source and says what is wrong and where.
-pub fn read(source: &str, text: &str, as_component: bool) -> Result<Opened, String> {
+pub fn read(source: &str, text: &str, as_component: bool) -> Result<Read, String> {
     if is_document(text) {
         return Document::from_json(text)
-            .map(|d| Opened::Pipeline(Box::new(d)))
+            .map(|d| Read::Done(Opened::Pipeline(Box::new(d))))
             .map_err(|e| format!("{source}: {e}"));
     }
+    match pipeline::import::read_file(text) {
+        Ok(file) => open_file_content(source, file, as_component).map(Read::Done),
+        Err(ImportError::YamlUnavailable) => Ok(Read::Yaml),
+        Err(e) => Err(format!("{source}: {e}")),
+    }
+}
+
+/// Opens the YAML documents of a file (as the server's `POST /api/yaml` gives them).
+pub fn from_documents(
+    source: &str,
+    documents: Vec<serde_json::Value>,
+    as_component: bool,
+) -> Result<Opened, String> {
+    let file = pipeline::import::read_documents(documents).map_err(|e| format!("{source}: {e}"))?;
+    open_file_content(source, file, as_component)
+}
+
+/// A read KFP file as a component (when `as_component` and it is one) or a pipeline.
+fn open_file_content(source: &str, file: KfpFile, as_component: bool) -> Result<Opened, String> {
     if as_component {
-        if let Ok(c) = pipeline::import::component_from_yaml(text) {
+        if let Ok(c) = pipeline::import::component_from_file(file.clone()) {
             return Ok(Opened::Component(Box::new(c)));
         }
     }
-    pipeline::import::import_pipeline(text)
+    pipeline::import::import_file(file)
         .map(|d| Opened::Pipeline(Box::new(d)))
         .map_err(|e| format!("{source}: {e}"))
+}
+
+/// Reads `text` from `source` and shows it; YAML is parsed by the server first. `verb` says what
+/// was being done, for the error (`open`, `import`).
+fn read_and_show(
+    st: AppState,
+    source: String,
+    text: String,
+    as_component: bool,
+    at: Option<Point>,
+    verb: &'static str,
+) {
+    match read(&source, &text, as_component) {
+        Ok(Read::Done(o)) => show(st, &source, o, at),
+        Ok(Read::Yaml) => crate::api::send(
+            "POST",
+            "/api/yaml".to_string(),
+            text,
+            move |r: Result<Vec<serde_json::Value>, String>| match r
+                .map_err(|e| format!("{source}: {e}"))
+                .and_then(|docs| from_documents(&source, docs, as_component))
+            {
+                Ok(o) => show(st, &source, o, at),
+                Err(e) => st.error(format!("Could not {verb} {e}")),
+            },
+        ),
+        Err(e) => st.error(format!("Could not {verb} {e}")),
+    }
 }
 
 /// Whether `text` is a Pipeline Canvas document (a JSON object with our `format`).
@@ -86,10 +144,7 @@ pub fn open_file(st: AppState, file: web_sys::File) {
     leptos::task::spawn_local(async move {
         let name = file.name();
         match files::read_text(&file).await {
-            Ok(text) => match read(&name, &text, false) {
-                Ok(o) => show(st, &name, o, None),
-                Err(e) => st.error(format!("Could not open {e}")),
-            },
+            Ok(text) => read_and_show(st, name, text, false, None, "open"),
             Err(e) => st.error(format!("Could not read {name}: {e}")),
         }
     });
@@ -102,10 +157,7 @@ pub fn drop_file(st: AppState, file: web_sys::File, at: Option<Point>) {
         let name = file.name();
         let as_component = st.doc.with_untracked(|d| !d.nodes.is_empty());
         match files::read_text(&file).await {
-            Ok(text) => match read(&name, &text, as_component) {
-                Ok(o) => show(st, &name, o, at),
-                Err(e) => st.error(format!("Could not import {e}")),
-            },
+            Ok(text) => read_and_show(st, name, text, as_component, at, "import"),
             Err(e) => st.error(format!("Could not read {name}: {e}")),
         }
     });
@@ -124,10 +176,7 @@ pub fn open_url(st: AppState, url: String) {
     let as_component = st.doc.with_untracked(|d| !d.nodes.is_empty());
     let source = url.clone();
     crate::api::get_text(url, move |r| match r {
-        Ok(text) => match read(&source, &text, as_component) {
-            Ok(o) => show(st, &source, o, None),
-            Err(e) => st.error(format!("Could not import {e}")),
-        },
+        Ok(text) => read_and_show(st, source, text, as_component, None, "import"),
         Err(e) => st.error(format!(
             "Could not fetch {source}: {e} (is the address right, and does its server allow \
              cross-origin requests?)"
@@ -141,23 +190,43 @@ mod tests {
 
     const COMPONENT: &str = include_str!("../../components/builtin/generate_mar_file.yaml");
 
+    /// The documents of a YAML text, as the server's `POST /api/yaml` gives them.
+    fn documents(text: &str) -> Vec<serde_json::Value> {
+        serde_yaml_ng::Deserializer::from_str(text)
+            .map(|d| serde::Deserialize::deserialize(d).expect("YAML"))
+            .collect()
+    }
+
     #[test]
     fn documents_open_as_documents() {
         let doc = Document::new("p");
         let text = doc.to_json();
         assert!(matches!(
             read("p.json", &text, true),
-            Ok(Opened::Pipeline(_))
+            Ok(Read::Done(Opened::Pipeline(_)))
+        ));
+    }
+
+    #[test]
+    fn yaml_goes_to_the_server_and_json_specs_open_here() {
+        assert!(matches!(read("c.yaml", COMPONENT, true), Ok(Read::Yaml)));
+        let docs = documents(COMPONENT);
+        assert!(matches!(
+            from_documents("c.yaml", docs.clone(), true),
+            Ok(Opened::Component(_))
+        ));
+        // The same component as JSON needs no server.
+        let json = serde_json::to_string(&docs[0]).expect("json");
+        assert!(matches!(
+            read("c.json", &json, true),
+            Ok(Read::Done(Opened::Component(_)))
         ));
     }
 
     #[test]
     fn component_files_become_tasks_only_when_asked() {
-        assert!(matches!(
-            read("c.yaml", COMPONENT, true),
-            Ok(Opened::Component(_))
-        ));
-        match read("c.yaml", COMPONENT, false) {
+        let docs = documents(COMPONENT);
+        match from_documents("c.yaml", docs, false) {
             Ok(Opened::Pipeline(d)) => assert_eq!(d.nodes.len(), 1),
             other => panic!("expected a one-task pipeline, got {other:?}"),
         }
@@ -165,9 +234,11 @@ mod tests {
 
     #[test]
     fn errors_name_the_source() {
-        let e = read("notes.txt", "just: [text", false).expect_err("not a spec");
-        assert!(e.starts_with("notes.txt: "), "{e}");
+        let e = read("bad.json", "{\"pipelineInfo\": 3}", false).expect_err("not a spec");
+        assert!(e.starts_with("bad.json: "), "{e}");
         let e = read("empty.yaml", "", false).expect_err("empty");
         assert!(e.contains("empty"), "{e}");
+        let e = from_documents("x.yaml", vec![serde_json::json!([1])], false).expect_err("a list");
+        assert!(e.starts_with("x.yaml: ") && e.contains("mapping"), "{e}");
     }
 }

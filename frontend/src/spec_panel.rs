@@ -1,4 +1,6 @@
-//! The Spec tab: the compiled KFP v2 spec, recompiled in the browser on every edit.
+//! The Spec tab: the compiled KFP v2 spec, recompiled in the browser on every edit. JSON is
+//! written here; YAML by the server (`POST /api/compile?format=yaml`), as the browser build
+//! leaves the YAML writer out to stay small.
 
 use leptos::prelude::*;
 use pipeline::OutputFormat;
@@ -9,10 +11,39 @@ use crate::state::{flag, text, use_state};
 #[component]
 pub fn SpecPanel() -> impl IntoView {
     let st = use_state();
+    // The server's latest YAML for the document (or why there is none), and which request that
+    // was: answers to older requests are dropped.
+    let yaml = RwSignal::new(None::<Result<String, String>>);
+    let asked = StoredValue::new(0u64);
+    Effect::new(move |_| {
+        let compiles = st.analysis.with(|a| a.spec.is_some());
+        if st.spec_format.get() != OutputFormat::Yaml || !compiles {
+            return;
+        }
+        let n = asked.get_value() + 1;
+        asked.set_value(n);
+        let doc = st.doc.with_untracked(|d| d.to_json());
+        crate::api::send_text("POST", "/api/compile?format=yaml".into(), doc, move |r| {
+            if asked.get_value() == n {
+                yaml.set(Some(r));
+            }
+        });
+    });
     let spec = Memo::new(move |_| {
-        let format = st.spec_format.get();
-        st.analysis
-            .with(|a| a.spec.as_ref().map(|s| format.write(s)))
+        if !st.analysis.with(|a| a.spec.is_some()) {
+            return None;
+        }
+        Some(match st.spec_format.get() {
+            OutputFormat::Json => st
+                .analysis
+                .with(|a| a.spec.as_ref().map(pipeline::to_json))
+                .unwrap_or_default(),
+            OutputFormat::Yaml => match yaml.get() {
+                None => "# Writing the YAML…".to_string(),
+                Some(Ok(text)) => text,
+                Some(Err(e)) => format!("# The server could not write the YAML: {e}"),
+            },
+        })
     });
     let errors = Memo::new(move |_| st.analysis.with(|a| a.errors()));
     let size = Memo::new(move |_| spec.with(|t| t.as_ref().map_or(0, String::len)));

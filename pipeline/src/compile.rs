@@ -6,7 +6,9 @@
 //! members need are passed in as `pipelinechannel--…` inputs, and values leaving it (collected
 //! from a loop, or one of several branches) are passed out as DAG outputs.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use rustc_hash::FxHashMap as HashMap;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -173,7 +175,7 @@ fn build_pipeline(m: &Model<'_>, out: &mut Out, reserved: &BTreeSet<String>) -> 
     let doc = m.doc;
     let own_groups: BTreeSet<String> = m.group_task.iter().map(|t| format!("comp-{t}")).collect();
     let inner_reserved: BTreeSet<String> = reserved.union(&own_groups).cloned().collect();
-    let mut deps: HashMap<Elem, BTreeSet<String>> = HashMap::new();
+    let mut deps: HashMap<Elem, BTreeSet<String>> = HashMap::default();
     for &(from, to) in &m.edges {
         deps.entry(to)
             .or_default()
@@ -182,7 +184,7 @@ fn build_pipeline(m: &Model<'_>, out: &mut Out, reserved: &BTreeSet<String>) -> 
     // Components first: a name already taken by a different component (in a sub-pipeline)
     // gets the next free `-N` suffix, as the KFP SDK does.
     let mut comp_keys = Vec::with_capacity(doc.nodes.len());
-    let mut inner_dags: HashMap<String, Option<DagSpec>> = HashMap::new();
+    let mut inner_dags: HashMap<String, Option<DagSpec>> = HashMap::default();
     for n in &doc.nodes {
         let Some(def) = doc.component_of(n) else {
             comp_keys.push(String::new());
@@ -259,12 +261,12 @@ fn build_pipeline(m: &Model<'_>, out: &mut Out, reserved: &BTreeSet<String>) -> 
         group_keys,
         needs: BTreeMap::new(),
         exports: BTreeMap::new(),
-        one_of_keys: HashMap::new(),
+        one_of_keys: HashMap::default(),
         deps,
         root_exports: BTreeMap::new(),
         comp_keys,
         conditions: Vec::new(),
-        members: HashMap::new(),
+        members: HashMap::default(),
     };
     b.conditions = (0..doc.groups.len())
         .map(|g| b.effective_condition(g))

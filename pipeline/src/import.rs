@@ -7,7 +7,9 @@
 //! become groups; other sub-DAGs become sub-pipeline nodes. Names the compiler would generate
 //! differently are kept, so that compiling the document reproduces the file.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use serde_json::Value;
 
@@ -35,9 +37,14 @@ pub enum ImportError {
     /// A spec whose parts do not fit together; the text names the place (a JSON path).
     #[error("{0}")]
     Invalid(String),
+    /// YAML text in a build without the `yaml` feature (the browser): parse it elsewhere (the
+    /// server's `POST /api/yaml`) and pass the documents to [`read_documents`].
+    #[error("YAML is read by the server in this build")]
+    YamlUnavailable,
 }
 
 /// A parsed file: the pipeline spec and, when present, the platform spec after it.
+#[derive(Debug, Clone)]
 pub struct SpecFile {
     /// The pipeline (or component) spec.
     pub spec: PipelineSpec,
@@ -46,6 +53,7 @@ pub struct SpecFile {
 }
 
 /// A KFP file as read: a compiled spec (pipeline or v2 component), or a v1 component.
+#[derive(Debug, Clone)]
 pub enum KfpFile {
     /// A compiled pipeline or component.
     Spec(Box<SpecFile>),
@@ -67,7 +75,9 @@ fn check_text(text: &str) -> Result<(), ImportError> {
 }
 
 /// The YAML documents of `text`, empty ones left out.
-fn yaml_documents(text: &str) -> Result<Vec<Value>, ImportError> {
+#[cfg(feature = "yaml")]
+pub fn yaml_documents(text: &str) -> Result<Vec<Value>, ImportError> {
+    check_text(text)?;
     let mut values = Vec::new();
     for doc in serde_yaml_ng::Deserializer::from_str(text) {
         // serde_yaml_ng names the line and column.
@@ -83,6 +93,12 @@ fn yaml_documents(text: &str) -> Result<Vec<Value>, ImportError> {
     Ok(values)
 }
 
+/// Without the `yaml` feature YAML is read elsewhere: see [`ImportError::YamlUnavailable`].
+#[cfg(not(feature = "yaml"))]
+fn yaml_documents(_text: &str) -> Result<Vec<Value>, ImportError> {
+    Err(ImportError::YamlUnavailable)
+}
+
 /// Reads any KFP file: a compiled pipeline or component (one YAML or JSON document, or two when
 /// the platform spec follows), or a v1 component file.
 ///
@@ -93,6 +109,17 @@ fn yaml_documents(text: &str) -> Result<Vec<Value>, ImportError> {
 pub fn read_file(text: &str) -> Result<KfpFile, ImportError> {
     check_text(text)?;
     if text.trim_start().starts_with('{') {
+        // Most JSON files are specs: read them in one pass, and only when that fails tell a
+        // syntax error, a top level that is not a mapping and a v1 component apart.
+        let spec_error = match spec_from_json(text, true) {
+            Ok(spec) => {
+                return Ok(KfpFile::Spec(Box::new(SpecFile {
+                    spec,
+                    platform_spec: None,
+                })))
+            }
+            Err(e) => e,
+        };
         let keys: BTreeMap<String, serde::de::IgnoredAny> =
             serde_json::from_str(text).map_err(|e| {
                 if e.is_syntax() || e.is_eof() {
@@ -108,12 +135,14 @@ pub fn read_file(text: &str) -> Result<KfpFile, ImportError> {
             return crate::import_v1::component_from_v1(&value)
                 .map(|c| KfpFile::V1Component(Box::new(c)));
         }
-        return Ok(KfpFile::Spec(Box::new(SpecFile {
-            spec: spec_from_json(text, true)?,
-            platform_spec: None,
-        })));
+        return Err(spec_error);
     }
-    let mut values = yaml_documents(text)?.into_iter();
+    read_documents(yaml_documents(text)?)
+}
+
+/// Reads a KFP file from its YAML documents (as [`yaml_documents`] gives them).
+pub fn read_documents(documents: Vec<Value>) -> Result<KfpFile, ImportError> {
+    let mut values = documents.into_iter();
     let first = values.next().ok_or(ImportError::Empty)?;
     if crate::import_v1::is_v1_component(|k| first.get(k).is_some()) {
         if values.next().is_some() {
@@ -164,9 +193,8 @@ pub fn parse_file(text: &str) -> Result<SpecFile, ImportError> {
 /// The spec in JSON text; errors name the JSON path of the offending field, and its line when
 /// `lines` (the text is the user's file, not JSON made from their YAML).
 fn spec_from_json(text: &str, lines: bool) -> Result<PipelineSpec, ImportError> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let inner = e.inner().to_string();
+    serde_json::from_str(text).map_err(|e| {
+        let inner = e.to_string();
         let what = if lines {
             inner
         } else {
@@ -176,13 +204,91 @@ fn spec_from_json(text: &str, lines: bool) -> Result<PipelineSpec, ImportError> 
                 None => inner,
             }
         };
-        let path = e.path().to_string();
-        if path.is_empty() || path == "." {
+        let path = json_path_at(text, byte_offset(text, e.line(), e.column()));
+        if path.is_empty() {
             ImportError::Shape(format!("at the top level: {what}"))
         } else {
             ImportError::Shape(format!("at {path}: {what}"))
         }
     })
+}
+
+/// The byte offset of a 1-based line and column (serde_json's error position).
+fn byte_offset(text: &str, line: usize, column: usize) -> usize {
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    (start + column).min(text.len())
+}
+
+/// The path (`root.dag.tasks.a.dependentTasks[0]`) of the value being read at byte `offset` of
+/// JSON text: the keys and indices of the objects and lists open there. Errors are found by
+/// deserializing straight into the types (fast, small in the browser); the path is worked out
+/// only when one occurs.
+fn json_path_at(text: &str, offset: usize) -> String {
+    enum Open {
+        Object { key: Option<String>, at_key: bool },
+        List(usize),
+    }
+    let mut open: Vec<Open> = Vec::new();
+    let bytes = &text.as_bytes()[..offset.min(text.len())];
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'{' => open.push(Open::Object {
+                key: None,
+                at_key: true,
+            }),
+            b'[' => open.push(Open::List(0)),
+            b'}' | b']' => {
+                open.pop();
+            }
+            b':' => {
+                if let Some(Open::Object { at_key, .. }) = open.last_mut() {
+                    *at_key = false;
+                }
+            }
+            b',' => match open.last_mut() {
+                Some(Open::Object { at_key, .. }) => *at_key = true,
+                Some(Open::List(n)) => *n += 1,
+                None => {}
+            },
+            b'"' => {
+                let start = i + 1;
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                if let Some(Open::Object { key, at_key: true }) = open.last_mut() {
+                    let raw = String::from_utf8_lossy(&bytes[start..i.min(bytes.len())]);
+                    *key = Some(
+                        serde_json::from_str(&format!("\"{raw}\""))
+                            .unwrap_or_else(|_| raw.into_owned()),
+                    );
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let mut path = String::new();
+    for o in &open {
+        match o {
+            Open::Object { key: Some(k), .. } => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+            }
+            Open::Object { key: None, .. } => {}
+            Open::List(n) => {
+                path.push_str(&format!("[{n}]"));
+            }
+        }
+    }
+    path
 }
 
 /// Parses the first YAML (or JSON) document of `text` as a [`PipelineSpec`].
@@ -193,7 +299,12 @@ pub fn parse_spec(text: &str) -> Result<PipelineSpec, ImportError> {
 /// Reads a KFP component YAML file (what `kfp.compiler.Compiler().compile(component, path)`
 /// writes, and what `kfp.components.load_component_from_file` reads).
 pub fn component_from_yaml(text: &str) -> Result<ComponentDef, ImportError> {
-    let spec = match read_file(text)? {
+    component_from_file(read_file(text)?)
+}
+
+/// The component of a file read by [`read_file`] or [`read_documents`].
+pub fn component_from_file(file: KfpFile) -> Result<ComponentDef, ImportError> {
+    let spec = match file {
         KfpFile::Spec(f) => f.spec,
         KfpFile::V1Component(c) => return Ok(*c),
     };
@@ -254,7 +365,12 @@ pub fn component_from_yaml(text: &str) -> Result<ComponentDef, ImportError> {
 /// Imports a compiled pipeline (or a component file, which is a one-task pipeline) as a
 /// document, laid out for the canvas.
 pub fn import_pipeline(text: &str) -> Result<Document, ImportError> {
-    let mut doc = match read_file(text)? {
+    import_file(read_file(text)?)
+}
+
+/// Imports a file read by [`read_file`] or [`read_documents`] as a document, laid out.
+pub fn import_file(file: KfpFile) -> Result<Document, ImportError> {
+    let mut doc = match file {
         KfpFile::Spec(file) => {
             let (mut doc, shape) = import_shaped(&file.spec)?;
             doc.platform_spec = file.platform_spec;
@@ -283,7 +399,7 @@ pub fn import_spec(spec: &PipelineSpec) -> Result<Document, ImportError> {
 
 /// Imports a parsed spec, with the shape its layout needs.
 fn import_shaped(spec: &PipelineSpec) -> Result<(Document, Shape), ImportError> {
-    let (mut doc, shape) = Importer::new(spec).pipeline(&spec.root, "root")?;
+    let (mut doc, shape) = Importer::new(spec).pipeline(&spec.root, &At::root("root"))?;
     doc.name = spec.pipeline_info.name.clone();
     doc.display_name = spec.pipeline_info.display_name.clone();
     doc.description = spec.pipeline_info.description.clone();
@@ -291,12 +407,51 @@ fn import_shaped(spec: &PipelineSpec) -> Result<(Document, Shape), ImportError> 
     Ok((doc, shape))
 }
 
+/// Where in the file something is (`root.dag.tasks.a→comp-a.dag.tasks.b`): a chain of parts
+/// on the stack, written out only when an error names the place.
+#[derive(Clone, Copy)]
+struct At<'a> {
+    up: Option<&'a At<'a>>,
+    sep: &'static str,
+    name: &'a str,
+}
+
+impl<'a> At<'a> {
+    /// The top of the file (`root`).
+    fn root(name: &'a str) -> Self {
+        At {
+            up: None,
+            sep: "",
+            name,
+        }
+    }
+
+    /// A place inside this one: `sep` then `name` (`.dag.tasks.` `train`).
+    fn then(&'a self, sep: &'static str, name: &'a str) -> At<'a> {
+        At {
+            up: Some(self),
+            sep,
+            name,
+        }
+    }
+}
+
+impl std::fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(up) = self.up {
+            up.fmt(f)?;
+        }
+        f.write_str(self.sep)?;
+        f.write_str(self.name)
+    }
+}
+
 /// What an input carries once its `parameterExpressionSelector` (a field of a loop item) is
 /// applied.
 fn carry_selected(
     c: &Carried,
     selector: Option<&str>,
-    at: &str,
+    at: &At<'_>,
     key: &str,
 ) -> Result<Carried, ImportError> {
     match (c, selector) {
@@ -411,7 +566,7 @@ impl<'s> Importer<'s> {
         Self { spec }
     }
 
-    fn component(&self, name: &str, at: &str) -> Result<&'s ComponentSpec, ImportError> {
+    fn component(&self, name: &str, at: &At<'_>) -> Result<&'s ComponentSpec, ImportError> {
         self.spec.components.get(name).ok_or_else(|| {
             ImportError::Invalid(format!(
                 "{at}: refers to component {name:?}, which is not defined in `components`"
@@ -423,7 +578,7 @@ impl<'s> Importer<'s> {
     fn pipeline(
         &self,
         comp: &'s ComponentSpec,
-        at: &str,
+        at: &At<'_>,
     ) -> Result<(Document, Shape), ImportError> {
         let mut doc = Document::new("pipeline");
         let inputs = comp.input_definitions.clone().unwrap_or_default();
@@ -449,7 +604,7 @@ impl<'s> Importer<'s> {
             .dag
             .as_ref()
             .ok_or_else(|| ImportError::Invalid(format!("{at}: the pipeline has no DAG")))?;
-        let mut carried: HashMap<String, Carried> = HashMap::new();
+        let mut carried: HashMap<String, Carried> = HashMap::default();
         for name in inputs.parameters.keys().chain(inputs.artifacts.keys()) {
             carried.insert(name.clone(), Carried::Param(name.clone()));
         }
@@ -491,11 +646,11 @@ impl<'s> Importer<'s> {
         dag: &'s DagSpec,
         parent: Option<&str>,
         ids: &mut usize,
-        at: &str,
+        at: &At<'_>,
     ) -> Result<DagTasks<'s>, ImportError> {
         let mut out = DagTasks::default();
         for (name, task) in &dag.tasks {
-            let tat = format!("{at}.dag.tasks.{name}");
+            let tat = at.then(".dag.tasks.", name);
             let comp = self.component(&task.component_ref.name, &tat)?;
             *ids += 1;
             let display_name = (task.task_info.name != *name).then(|| task.task_info.name.clone());
@@ -536,7 +691,7 @@ impl<'s> Importer<'s> {
                     sub,
                     Some(&id),
                     ids,
-                    &format!("{tat}→{}", task.component_ref.name),
+                    &tat.then("→", &task.component_ref.name),
                 )?;
                 out.groups.insert(id.clone(), (inner, comp));
                 out.ids.insert(name.clone(), id);
@@ -583,7 +738,7 @@ impl<'s> Importer<'s> {
         &self,
         comp: &'s ComponentSpec,
         key: &str,
-        at: &str,
+        at: &At<'_>,
     ) -> Result<ComponentDef, ImportError> {
         let mut def = ComponentDef {
             name: key.to_string(),
@@ -608,7 +763,7 @@ impl<'s> Importer<'s> {
                     })?,
             );
         } else if comp.dag.is_some() {
-            let (mut inner, _) = self.pipeline(comp, &format!("{at}→comp-{key}"))?;
+            let (mut inner, _) = self.pipeline(comp, &at.then("→comp-", key))?;
             inner.name = key.to_string();
             def.pipeline = Some(Box::new(inner));
         } else {
@@ -625,7 +780,7 @@ impl<'s> Importer<'s> {
         tasks: &DagTasks,
         dag: &DagSpec,
         key: &str,
-        at: &str,
+        at: &At<'_>,
     ) -> Result<Vec<PortRef>, ImportError> {
         let outs = dag.outputs.as_ref();
         let selectors: Vec<(String, String)> = if let Some(p) =
@@ -663,7 +818,7 @@ impl<'s> Importer<'s> {
         tasks: &DagTasks,
         task: &str,
         key: &str,
-        at: &str,
+        at: &At<'_>,
     ) -> Result<Vec<PortRef>, ImportError> {
         let id = tasks.ids.get(task).ok_or_else(|| {
             ImportError::Invalid(format!(
@@ -675,7 +830,7 @@ impl<'s> Importer<'s> {
                 let dag = comp.dag.as_ref().ok_or_else(|| {
                     ImportError::Invalid(format!("{at}: group {task:?} has no DAG"))
                 })?;
-                self.dag_output(inner, dag, key, &format!("{at}→{task}"))
+                self.dag_output(inner, dag, key, &at.then("→", task))
             }
             None => Ok(vec![PortRef {
                 node: id.clone(),
@@ -692,17 +847,17 @@ impl<'s> Importer<'s> {
         tasks: &DagTasks,
         index: &Index,
         carried: &HashMap<String, Carried>,
-        at: &str,
+        at: &At<'_>,
     ) -> Result<(), ImportError> {
         for (name, task) in &dag.tasks {
-            let tat = format!("{at}.dag.tasks.{name}");
+            let tat = at.then(".dag.tasks.", name);
             let id = tasks.ids.get(name).cloned().unwrap_or_default();
             // What each input of the task carries.
             let mut inputs: BTreeMap<String, (Carried, Option<String>)> = BTreeMap::new();
             let mut bindings: BTreeMap<String, Binding> = BTreeMap::new();
             if let Some(spec) = &task.inputs {
                 for (k, p) in &spec.parameters {
-                    let kat = format!("{tat}.inputs.parameters.{k}");
+                    let kat = tat.then(".inputs.parameters.", k);
                     if let Some(v) = &p.runtime_value {
                         let value = v.constant.clone().ok_or_else(|| {
                             ImportError::Invalid(format!(
@@ -743,7 +898,7 @@ impl<'s> Importer<'s> {
                     }
                 }
                 for (k, a) in &spec.artifacts {
-                    let kat = format!("{tat}.inputs.artifacts.{k}");
+                    let kat = tat.then(".inputs.artifacts.", k);
                     if let Some(c) = &a.component_input_artifact {
                         let carried = carried.get(c).cloned().ok_or_else(|| {
                             ImportError::Invalid(format!(
@@ -768,7 +923,7 @@ impl<'s> Importer<'s> {
             }
             if let Some((inner_tasks, comp)) = tasks.groups.get(&id) {
                 // A group: its inputs are what its DAG's `pipelinechannel--` inputs carry.
-                let mut inner: HashMap<String, Carried> = HashMap::new();
+                let mut inner: HashMap<String, Carried> = HashMap::default();
                 for (k, (c, selector)) in &inputs {
                     inner.insert(k.clone(), carry_selected(c, selector.as_deref(), &tat, k)?);
                 }
@@ -855,7 +1010,7 @@ impl<'s> Importer<'s> {
                 }
                 let empty = DagSpec::default();
                 let sub = comp.dag.as_ref().unwrap_or(&empty);
-                let sub_at = format!("{tat}→{}", task.component_ref.name);
+                let sub_at = tat.then("→", &task.component_ref.name);
                 self.bind(doc, sub, inner_tasks, index, &inner, &sub_at)?;
                 continue;
             }
@@ -927,7 +1082,7 @@ impl<'s> Importer<'s> {
         doc: &mut Document,
         gi: usize,
         expr: Expr,
-        at: &str,
+        at: &At<'_>,
     ) -> Result<(), ImportError> {
         let parent = doc.groups[gi].parent.clone();
         let in_branches = parent
@@ -981,10 +1136,10 @@ impl<'s> Importer<'s> {
         doc: &mut Document,
         dag: &DagSpec,
         tasks: &DagTasks,
-        at: &str,
+        at: &At<'_>,
     ) -> Result<Shape, ImportError> {
         let (model, _) = crate::validate::analyze(doc);
-        let mut implied: HashMap<&str, Vec<&str>> = HashMap::new();
+        let mut implied: HashMap<&str, Vec<&str>> = HashMap::default();
         for &(from, to) in &model.edges {
             let to_id = match to {
                 Elem::Node(n) => doc.nodes[n].id.as_str(),

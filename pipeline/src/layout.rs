@@ -1,7 +1,9 @@
 //! Canvas geometry shared by the browser and the importer, and the automatic layout of imported
 //! pipelines: a layered DAG layout per group, groups drawn as frames around their members.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::document::{ComponentDef, Document, Point, Size};
 use crate::validate::{analyze, Elem, Model, Scope};
@@ -72,8 +74,8 @@ impl Shape {
 
 /// Lays out `doc` (see [`layout`]) given its shape.
 pub(crate) fn place(doc: &mut Document, shape: &Shape) {
-    let mut sizes: HashMap<Elem, Size> = HashMap::new();
-    let mut offsets: HashMap<Elem, Point> = HashMap::new();
+    let mut sizes: HashMap<Elem, Size> = HashMap::default();
+    let mut offsets: HashMap<Elem, Point> = HashMap::default();
     // Children before parents, so frames know their members' sizes.
     let mut scopes: Vec<Scope> = shape.group_order.iter().rev().map(|&g| Some(g)).collect();
     scopes.push(None);

@@ -27,7 +27,9 @@ pub use document::{
     PortType, Size, Wire, FORMAT,
 };
 pub use import::{component_from_yaml, ImportError};
-pub use output::{to_json, to_yaml, OutputFormat};
+#[cfg(feature = "yaml")]
+pub use output::to_yaml;
+pub use output::{to_json, OutputFormat};
 pub use validate::validate;
 
 /// Why a document file could not be read.

@@ -1,7 +1,5 @@
 //! Writing a compiled spec as JSON or YAML.
 
-use std::fmt::Write as _;
-
 use serde::{Deserialize, Serialize};
 
 use crate::ir::PipelineSpec;
@@ -44,6 +42,7 @@ impl OutputFormat {
     }
 
     /// Writes `spec` in this format.
+    #[cfg(feature = "yaml")]
     pub fn write(self, spec: &PipelineSpec) -> String {
         match self {
             OutputFormat::Json => to_json(spec),
@@ -59,7 +58,9 @@ pub fn to_json(spec: &PipelineSpec) -> String {
 }
 
 /// The spec as YAML, headed by the comment block the KFP SDK writes.
+#[cfg(feature = "yaml")]
 pub fn to_yaml(spec: &PipelineSpec) -> String {
+    use std::fmt::Write as _;
     let mut out = String::from("# PIPELINE DEFINITION\n");
     let _ = writeln!(out, "# Name: {}", spec.pipeline_info.name);
     if let Some(d) = &spec.pipeline_info.description {

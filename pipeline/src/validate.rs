@@ -1,7 +1,9 @@
 //! Validation: every problem in a document, each pointing at its node, port, wire, group or
 //! parameter. The compiler builds on the same analysis ([`Model`]).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use petgraph::graphmap::DiGraphMap;
 use serde_json::Value;
@@ -245,7 +247,7 @@ pub(crate) fn analyze(doc: &Document) -> (Model<'_>, Vec<Diagnostic>) {
     }
 
     // Pipeline inputs.
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::default();
     let input_names = doc
         .parameters
         .iter()
@@ -306,7 +308,7 @@ pub(crate) fn analyze(doc: &Document) -> (Model<'_>, Vec<Diagnostic>) {
     }
 
     // Groups: ids, parents, names.
-    let mut group_by_id: HashMap<&str, usize> = HashMap::new();
+    let mut group_by_id: HashMap<&str, usize> = HashMap::default();
     for (i, g) in doc.groups.iter().enumerate() {
         if group_by_id.insert(&g.id, i).is_some() {
             diags.push(
@@ -356,7 +358,7 @@ pub(crate) fn analyze(doc: &Document) -> (Model<'_>, Vec<Diagnostic>) {
     preorder(&parent, None, &mut group_order);
     // KFP numbers groups (and raw loop items) with one counter, in definition order.
     let mut group_task = vec![String::new(); doc.groups.len()];
-    let mut loop_items: HashMap<usize, (String, PortType)> = HashMap::new();
+    let mut loop_items: HashMap<usize, (String, PortType)> = HashMap::default();
     let mut counter = 0;
     for &g in &group_order {
         let group = &doc.groups[g];
@@ -418,7 +420,7 @@ pub(crate) fn analyze(doc: &Document) -> (Model<'_>, Vec<Diagnostic>) {
             loop_items.insert(g, (item_input.clone().unwrap_or(default_name), ty));
         }
     }
-    let mut task_names: HashMap<&str, String> = HashMap::new();
+    let mut task_names: HashMap<&str, String> = HashMap::default();
     for (i, g) in doc.groups.iter().enumerate() {
         if let Some(other) = task_names.insert(group_task[i].as_str(), g.id.clone()) {
             diags.push(
@@ -432,8 +434,8 @@ pub(crate) fn analyze(doc: &Document) -> (Model<'_>, Vec<Diagnostic>) {
     }
 
     // Nodes.
-    let mut node_by_id: HashMap<&str, usize> = HashMap::new();
-    let mut node_by_name: HashMap<&str, usize> = HashMap::new();
+    let mut node_by_id: HashMap<&str, usize> = HashMap::default();
+    let mut node_by_name: HashMap<&str, usize> = HashMap::default();
     for (i, n) in doc.nodes.iter().enumerate() {
         if node_by_id.insert(&n.id, i).is_some() || group_by_id.contains_key(n.id.as_str()) {
             diags.push(Diagnostic::error(format!("id {:?} is used twice", n.id)).at_node(&n.id));
@@ -482,7 +484,7 @@ pub(crate) fn analyze(doc: &Document) -> (Model<'_>, Vec<Diagnostic>) {
         }
     }
     // Nodes sharing a spec component name must run the same component.
-    let mut spec_names: HashMap<&str, &str> = HashMap::new();
+    let mut spec_names: HashMap<&str, &str> = HashMap::default();
     for n in &doc.nodes {
         if let Some(prev) = spec_names.insert(n.spec_component_name(), &n.component) {
             if prev != n.component && doc.components.get(prev) != doc.components.get(&n.component) {
@@ -513,10 +515,10 @@ pub(crate) fn analyze(doc: &Document) -> (Model<'_>, Vec<Diagnostic>) {
         group_order,
         sources: vec![BTreeMap::new(); doc.nodes.len()],
         after: vec![Vec::new(); doc.nodes.len()],
-        conditions: HashMap::new(),
+        conditions: HashMap::default(),
         loop_items,
-        loop_sources: HashMap::new(),
-        exit_nodes: HashMap::new(),
+        loop_sources: HashMap::default(),
+        exit_nodes: HashMap::default(),
         outputs: Vec::new(),
         edges: BTreeSet::new(),
     };
@@ -650,7 +652,7 @@ fn check_bindings(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
 
 fn check_wires(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
     let doc = m.doc;
-    let mut wire_ids = HashSet::new();
+    let mut wire_ids = HashSet::default();
     // (target node, input port) → every (wire index, source node, source port) feeding it.
     type Incoming<'a> = BTreeMap<(usize, &'a str), Vec<(usize, &'a str, &'a str)>>;
     let mut incoming: Incoming<'_> = BTreeMap::new();
@@ -1202,7 +1204,7 @@ fn o_text(group: Option<&str>, field: Option<&str>) -> String {
 
 fn check_outputs(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
     let doc = m.doc;
-    let mut names_seen = HashSet::new();
+    let mut names_seen = HashSet::default();
     for o in &doc.outputs {
         if !names_seen.insert(o.name.as_str()) {
             diags.push(Diagnostic::error(format!(

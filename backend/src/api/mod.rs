@@ -17,6 +17,7 @@ pub mod examples;
 pub mod pipelines;
 pub mod runs;
 pub mod targets;
+pub mod yaml;
 
 /// The API routes (to be nested under `/api`), with unknown paths answered by a JSON 404 and
 /// bodies limited to [`MAX_BODY_BYTES`].
@@ -26,6 +27,7 @@ pub fn router(state: AppState) -> Router {
         .route("/examples", get(examples::list))
         .route("/examples/{id}", get(examples::get))
         .route("/compile", axum::routing::post(compile::compile))
+        .route("/yaml", axum::routing::post(yaml::documents))
         .route("/pipelines", get(pipelines::list).post(pipelines::create))
         .route(
             "/pipelines/{id}",
