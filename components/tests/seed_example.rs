@@ -5,7 +5,7 @@
 //!
 //! The committed file is the golden copy; run with `UPDATE_GOLDEN=1` to rewrite it.
 
-use std::collections::BTreeMap;
+use pipeline::map::Map;
 use std::path::PathBuf;
 
 use pipeline::ir::ExecutorSpec;
@@ -58,7 +58,7 @@ impl Builder {
         node.inputs = inputs
             .iter()
             .map(|(k, b)| (k.to_string(), b.clone()))
-            .collect::<BTreeMap<_, _>>();
+            .collect::<Map<_>>();
         node.after = after.iter().map(|a| a.to_string()).collect();
         self.doc.nodes.push(node);
     }

@@ -1,7 +1,7 @@
 //! The component palette: catalog components by category, plus the control-flow frames (condition, loop, exit handler).
 //! Items are dragged onto the canvas with pointer events (or clicked to add at the centre).
 
-use std::collections::BTreeMap;
+use pipeline::map::Map;
 
 use leptos::prelude::*;
 
@@ -15,7 +15,7 @@ pub fn Palette() -> impl IntoView {
     let groups = Memo::new(move |_| {
         let f = filter.get().to_ascii_lowercase();
         st.catalog.with(|c| {
-            let mut by_cat: BTreeMap<String, Vec<CatalogEntry>> = BTreeMap::new();
+            let mut by_cat: Map<Vec<CatalogEntry>> = Map::new();
             for e in c {
                 let hay = format!("{} {} {} {}", e.id, e.title, e.description, e.category)
                     .to_ascii_lowercase();

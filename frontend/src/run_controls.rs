@@ -2,7 +2,7 @@
 //! settings, Run (with a dialog for the pipeline's parameter values), the state of the run
 //! shown, Cancel while it runs, and the Runs list.
 
-use std::collections::BTreeMap;
+use pipeline::map::Map;
 
 use leptos::prelude::*;
 use pipeline::ir::ParameterType;
@@ -22,7 +22,7 @@ pub fn RunControls() -> impl IntoView {
     let running = Memo::new(move |_| ctx.run.with(|r| r.as_ref().is_some_and(|r| !r.ended())));
     let on_run = move |_| {
         if st.doc.with_untracked(|d| d.parameters.is_empty()) {
-            run_live::start(st, ctx, BTreeMap::new());
+            run_live::start(st, ctx, Map::new());
         } else {
             ctx.dialog.set(true);
         }
@@ -139,7 +139,7 @@ fn RunDialog() -> impl IntoView {
     let submit = {
         let fields = fields.clone();
         move || {
-            let mut values = BTreeMap::new();
+            let mut values = Map::new();
             for (name, ty, optional, v) in &fields {
                 match parse_value(*ty, &v.get_untracked()) {
                     Ok(Some(x)) => {

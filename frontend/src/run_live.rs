@@ -2,7 +2,7 @@
 //! following its event stream (`/api/runs/{id}/events`), cancelling, re-running and opening
 //! past runs. Shared through Leptos context as [`RunCtx`].
 
-use std::collections::BTreeMap;
+use pipeline::map::Map;
 use std::time::Duration;
 
 use leptos::prelude::*;
@@ -124,7 +124,7 @@ pub fn elem_status(st: AppState, ctx: RunCtx, id: String) -> Memo<Option<ElemSta
 }
 
 /// Starts a run of the current document with `parameters` and shows it on the canvas.
-pub fn start(st: AppState, ctx: RunCtx, parameters: BTreeMap<String, Value>) {
+pub fn start(st: AppState, ctx: RunCtx, parameters: Map<Value>) {
     let errors = st.analysis.with_untracked(|a| a.errors());
     if errors > 0 {
         st.error(format!(
@@ -196,7 +196,7 @@ pub fn follow(st: AppState, ctx: RunCtx, id: String) {
         error: None,
         target: None,
         console_link: None,
-        tasks: BTreeMap::new(),
+        tasks: Map::new(),
     }));
     ctx.now.set(js_sys::Date::now());
     ctx.list_version.update(|v| *v += 1);

@@ -3,7 +3,7 @@
 //! loop iterations as `for-loop-2[i]/train`, so an element collects every task whose path,
 //! without the `[i]` suffixes, is its own.
 
-use std::collections::BTreeMap;
+use pipeline::map::Map;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -160,7 +160,7 @@ pub struct LiveRun {
     /// The remote run's page in its service's console.
     pub console_link: Option<String>,
     /// Tasks by path.
-    pub tasks: BTreeMap<String, TaskRow>,
+    pub tasks: Map<TaskRow>,
 }
 
 impl LiveRun {

@@ -199,7 +199,7 @@ pub struct Analysis {
     /// Every problem.
     pub diagnostics: Vec<Diagnostic>,
     /// Node and group id → task path in the spec (see `pipeline::Compiled::task_paths`).
-    pub task_paths: std::collections::BTreeMap<String, String>,
+    pub task_paths: pipeline::map::Map<String>,
 }
 
 impl Analysis {

@@ -3,7 +3,7 @@
 //! console links of remote runs, and which setting a refused submit names. The settings hold
 //! no credentials (the server takes them from its environment), and nothing here stores any.
 
-use std::collections::BTreeMap;
+use pipeline::map::Map;
 
 use leptos::prelude::*;
 use serde_json::Value;
@@ -165,7 +165,7 @@ fn parse_labels(text: &str) -> Result<String, String> {
 }
 
 /// The settings as `GET /api/targets` answers them → the form's text per field id.
-fn to_form(config: &Value) -> BTreeMap<String, String> {
+fn to_form(config: &Value) -> Map<String> {
     FIELDS
         .iter()
         .map(|(t, k, _, _)| {
@@ -187,9 +187,9 @@ fn to_form(config: &Value) -> BTreeMap<String, String> {
 
 /// Checks the form and builds the body of `PUT /api/targets` (JSON text, built directly: no
 /// JSON tree in the wasm for it), or the problems per field id.
-fn from_form(form: &BTreeMap<String, String>) -> Result<String, BTreeMap<String, String>> {
+fn from_form(form: &Map<String>) -> Result<String, Map<String>> {
     let get = |id: &str| form.get(id).map(|s| s.trim()).unwrap_or_default();
-    let mut errors = BTreeMap::new();
+    let mut errors = Map::new();
     let mut sections = Vec::new();
     for target in ["vertex", "kfp"] {
         let mut section = Vec::new();
@@ -247,11 +247,7 @@ fn from_form(form: &BTreeMap<String, String>) -> Result<String, BTreeMap<String,
 /// The form's fields as HTML text: their values, placeholders and problems (all escaped).
 /// Set with `inner_html` (one element instead of a view per field keeps the wasm small); it is
 /// re-rendered only when the settings load or Save finds problems, so typing is not disturbed.
-fn form_html(
-    values: &BTreeMap<String, String>,
-    errors: &BTreeMap<String, String>,
-    general: &str,
-) -> String {
+fn form_html(values: &Map<String>, errors: &Map<String>, general: &str) -> String {
     let mut out = String::new();
     for (t, key, label, hint) in FIELDS {
         if key == "project" || (t == "kfp" && key == "host") {
@@ -311,7 +307,7 @@ fn form_html(
 }
 
 /// The current text of every field of the rendered form.
-fn read_form(form: &web_sys::Element) -> BTreeMap<String, String> {
+fn read_form(form: &web_sys::Element) -> Map<String> {
     FIELDS
         .iter()
         .filter_map(|(t, k, _, _)| {
@@ -332,12 +328,12 @@ fn read_form(form: &web_sys::Element) -> BTreeMap<String, String> {
 pub fn TargetSettings() -> impl IntoView {
     let st = use_state();
     let ctx = use_runs();
-    let values = RwSignal::new(BTreeMap::<String, String>::new());
+    let values = RwSignal::new(Map::<String>::new());
     let errors = RwSignal::new(
         ctx.setting_error
             .get_untracked()
             .into_iter()
-            .collect::<BTreeMap<_, _>>(),
+            .collect::<Map<_>>(),
     );
     let general = RwSignal::new(String::new());
     let loaded = RwSignal::new(false);
@@ -365,7 +361,7 @@ pub fn TargetSettings() -> impl IntoView {
         match from_form(&form) {
             Err(e) => errors.set(e),
             Ok(body) => {
-                errors.set(BTreeMap::new());
+                errors.set(Map::new());
                 general.set(String::new());
                 api::send::<Value>("PUT", "/api/targets".into(), body, move |r| match r {
                     Ok(_) => {
@@ -431,7 +427,7 @@ mod tests {
         assert_eq!(setting_of("the pipeline has 2 errors"), None);
     }
 
-    fn form(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    fn form(pairs: &[(&str, &str)]) -> Map<String> {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -464,7 +460,7 @@ mod tests {
         let again: Value = serde_json::from_str(&from_form(&back).expect("valid")).expect("JSON");
         assert_eq!(again, body);
         assert_eq!(
-            from_form(&BTreeMap::new()).expect("empty is valid"),
+            from_form(&Map::new()).expect("empty is valid"),
             r#"{"vertex":{},"kfp":{}}"#
         );
         let quoted = from_form(&form(&[("kfp-namespace", "a\"b\\c")])).expect("valid");

@@ -8,6 +8,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::map::Map;
+
 use rustc_hash::FxHashMap as HashMap;
 
 use serde::Serialize;
@@ -32,8 +34,8 @@ pub struct Compiled {
     /// as the local engine names tasks. A loop group maps to its loop task (`for-loop-2`);
     /// the engine runs each iteration as `for-loop-2[i]`, so a task inside the loop appears as
     /// `for-loop-2[i]/train` for the mapped `for-loop-2/train`. Empty when the spec is `None`.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub task_paths: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub task_paths: Map<String>,
 }
 
 /// The version string written to `sdkVersion`.
@@ -46,7 +48,7 @@ pub fn compile(doc: &Document) -> Compiled {
         return Compiled {
             spec: None,
             diagnostics,
-            task_paths: BTreeMap::new(),
+            task_paths: Map::new(),
         };
     }
     let mut out = Out::default();
@@ -74,7 +76,7 @@ pub fn compile(doc: &Document) -> Compiled {
 }
 
 /// The task path of every node and group (see [`Compiled::task_paths`]).
-fn task_paths(m: &Model<'_>) -> BTreeMap<String, String> {
+fn task_paths(m: &Model<'_>) -> Map<String> {
     let path = |e: Elem| {
         let mut parts: Vec<&str> = m
             .chain(m.container(e))
@@ -117,8 +119,8 @@ pub(crate) fn normalize(v: &Value) -> Value {
 /// Components and executors collected across the pipeline and its sub-pipelines.
 #[derive(Default)]
 struct Out {
-    components: BTreeMap<String, ComponentSpec>,
-    executors: BTreeMap<String, ExecutorSpec>,
+    components: Map<ComponentSpec>,
+    executors: Map<ExecutorSpec>,
 }
 
 /// A value passed into a group.
@@ -153,11 +155,11 @@ enum Export {
 struct Builder<'a, 'd> {
     m: &'a Model<'d>,
     needs: BTreeMap<usize, BTreeSet<Channel>>,
-    exports: BTreeMap<usize, BTreeMap<String, Export>>,
+    exports: BTreeMap<usize, Map<Export>>,
     one_of_keys: HashMap<(usize, Vec<(usize, String)>), String>,
     deps: HashMap<Elem, BTreeSet<String>>,
     /// How the pipeline's DAG selects each pipeline output.
-    root_exports: BTreeMap<String, Export>,
+    root_exports: Map<Export>,
     /// The spec component key (`comp-…`) of each node.
     comp_keys: Vec<String>,
     /// The trigger condition of each group (see [`Builder::effective_condition`]).
@@ -263,7 +265,7 @@ fn build_pipeline(m: &Model<'_>, out: &mut Out, reserved: &BTreeSet<String>) -> 
         exports: BTreeMap::new(),
         one_of_keys: HashMap::default(),
         deps,
-        root_exports: BTreeMap::new(),
+        root_exports: Map::new(),
         comp_keys,
         conditions: Vec::new(),
         members: HashMap::default(),
@@ -343,7 +345,7 @@ fn build_pipeline(m: &Model<'_>, out: &mut Out, reserved: &BTreeSet<String>) -> 
     }
 }
 
-fn output_definitions(exports: &BTreeMap<String, Export>) -> OutputDefinitions {
+fn output_definitions(exports: &Map<Export>) -> OutputDefinitions {
     let mut defs = OutputDefinitions::default();
     for (key, e) in exports {
         let ty = match e {
@@ -615,7 +617,7 @@ impl Builder<'_, '_> {
         })
     }
 
-    fn dag_outputs(&self, exports: &BTreeMap<String, Export>) -> DagOutputsSpec {
+    fn dag_outputs(&self, exports: &Map<Export>) -> DagOutputsSpec {
         let m = self.m;
         let mut out = DagOutputsSpec::default();
         for (key, e) in exports {
@@ -872,7 +874,7 @@ impl Builder<'_, '_> {
     fn dag(&mut self, scope: Scope) -> DagSpec {
         let m = self.m;
         let doc = m.doc;
-        let mut tasks = BTreeMap::new();
+        let mut tasks = Map::new();
         let exit_nodes: BTreeSet<usize> = m.exit_nodes.values().copied().collect();
         let members = self.members.get(&scope).cloned().unwrap_or_default();
         for &e in &members {

@@ -4,7 +4,7 @@
 //! stable ids that never change once given; names (the KFP task names) may be edited. Each node
 //! runs a component embedded in the document, so a document compiles on its own, with no catalog.
 
-use std::collections::BTreeMap;
+use crate::map::Map;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -45,7 +45,7 @@ pub struct Document {
     pub outputs: Vec<PipelineOutput>,
     /// Components used by nodes, by key.
     #[serde(default)]
-    pub components: BTreeMap<String, ComponentDef>,
+    pub components: Map<ComponentDef>,
     /// The tasks.
     #[serde(default)]
     pub nodes: Vec<Node>,
@@ -73,7 +73,7 @@ impl Document {
             parameters: Vec::new(),
             artifact_inputs: Vec::new(),
             outputs: Vec::new(),
-            components: BTreeMap::new(),
+            components: Map::new(),
             nodes: Vec::new(),
             wires: Vec::new(),
             groups: Vec::new(),
@@ -426,8 +426,8 @@ pub struct Node {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
     /// Constant values and pipeline-parameter bindings by input name (wires are separate).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub inputs: BTreeMap<String, Binding>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub inputs: Map<Binding>,
     /// Ids of nodes that must finish first, beyond data dependencies.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub after: Vec<String>,
@@ -464,7 +464,7 @@ impl Node {
             component: component.to_string(),
             position: Point::default(),
             group: None,
-            inputs: BTreeMap::new(),
+            inputs: Map::new(),
             after: Vec::new(),
             caching: true,
             cache_key: None,

@@ -7,7 +7,7 @@
 //! become groups; other sub-DAGs become sub-pipeline nodes. Names the compiler would generate
 //! differently are kept, so that compiling the document reproduces the file.
 
-use std::collections::BTreeMap;
+use crate::map::Map;
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -120,15 +120,14 @@ pub fn read_file(text: &str) -> Result<KfpFile, ImportError> {
             }
             Err(e) => e,
         };
-        let keys: BTreeMap<String, serde::de::IgnoredAny> =
-            serde_json::from_str(text).map_err(|e| {
-                if e.is_syntax() || e.is_eof() {
-                    // serde_json names the line and column.
-                    ImportError::Syntax(e.to_string())
-                } else {
-                    ImportError::Shape("the top level is not a mapping".into())
-                }
-            })?;
+        let keys: Map<serde::de::IgnoredAny> = serde_json::from_str(text).map_err(|e| {
+            if e.is_syntax() || e.is_eof() {
+                // serde_json names the line and column.
+                ImportError::Syntax(e.to_string())
+            } else {
+                ImportError::Shape("the top level is not a mapping".into())
+            }
+        })?;
         if crate::import_v1::is_v1_component(|k| keys.contains_key(k)) {
             let value: Value =
                 serde_json::from_str(text).map_err(|e| ImportError::Syntax(e.to_string()))?;
@@ -853,8 +852,8 @@ impl<'s> Importer<'s> {
             let tat = at.then(".dag.tasks.", name);
             let id = tasks.ids.get(name).cloned().unwrap_or_default();
             // What each input of the task carries.
-            let mut inputs: BTreeMap<String, (Carried, Option<String>)> = BTreeMap::new();
-            let mut bindings: BTreeMap<String, Binding> = BTreeMap::new();
+            let mut inputs: Map<(Carried, Option<String>)> = Map::new();
+            let mut bindings: Map<Binding> = Map::new();
             if let Some(spec) = &task.inputs {
                 for (k, p) in &spec.parameters {
                     let kat = tat.then(".inputs.parameters.", k);

@@ -3,7 +3,7 @@
 //! converts them (`ComponentSpec.from_v1_component_spec`) so that a v1 component on the canvas
 //! compiles to what `kfp.components.load_component_from_file` + `kfp.compiler` write.
 
-use std::collections::BTreeMap;
+use crate::map::Map;
 
 use serde_json::Value;
 
@@ -211,7 +211,7 @@ fn py_json(v: &Elem, out: &mut String) {
 /// One converted command-line element: a string, or a structure (`Concat`/`IfPresent`) that
 /// becomes a JSON string at the top level.
 struct Converter<'a> {
-    output_is_parameter: BTreeMap<String, bool>,
+    output_is_parameter: Map<bool>,
     at: &'a str,
 }
 
@@ -349,7 +349,7 @@ pub fn component_from_v1(v: &Value) -> Result<ComponentDef, ImportError> {
             Some(_) => Err(ImportError::Shape(format!("at {key}: expected a list"))),
         }
     };
-    let mut output_is_parameter = BTreeMap::new();
+    let mut output_is_parameter = Map::new();
     let mut outputs = OutputDefinitions::default();
     for (i, o) in list("outputs")?.iter().enumerate() {
         let raw = o

@@ -1,10 +1,10 @@
 //! The Kubeflow Pipelines v2 intermediate representation (`pipeline_spec.proto`), in the
 //! proto3 JSON mapping that `kfp.compiler` writes (camelCase field names, enums as names).
 //!
-//! Maps are `BTreeMap`s so output keys come out sorted, the way the KFP SDK writes them.
+//! Maps are [`Map`]s, so output keys come out sorted, the way the KFP SDK writes them.
 //! Empty collections and unset optionals are omitted, as protobuf's JSON printer does.
 
-use std::collections::BTreeMap;
+use crate::map::Map;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -21,8 +21,8 @@ fn is_false(b: &bool) -> bool {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PipelineSpec {
     /// Every component used by a task, keyed `comp-…`.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub components: BTreeMap<String, ComponentSpec>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub components: Map<ComponentSpec>,
     /// Where artifacts go when the run does not say otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_pipeline_root: Option<String>,
@@ -60,7 +60,7 @@ pub struct PipelineInfo {
 pub struct DeploymentSpec {
     /// Executors by label.
     #[serde(default)]
-    pub executors: BTreeMap<String, ExecutorSpec>,
+    pub executors: Map<ExecutorSpec>,
 }
 
 /// `ComponentSpec`: an interface plus either a DAG or an executor label.
@@ -92,11 +92,11 @@ pub struct ComponentSpec {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InputDefinitions {
     /// Artifact inputs.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub artifacts: BTreeMap<String, ArtifactSpec>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub artifacts: Map<ArtifactSpec>,
     /// Parameter inputs.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub parameters: BTreeMap<String, ParameterSpec>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub parameters: Map<ParameterSpec>,
 }
 
 impl InputDefinitions {
@@ -111,11 +111,11 @@ impl InputDefinitions {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OutputDefinitions {
     /// Artifact outputs.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub artifacts: BTreeMap<String, ArtifactSpec>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub artifacts: Map<ArtifactSpec>,
     /// Parameter outputs.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub parameters: BTreeMap<String, ParameterSpec>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub parameters: Map<ParameterSpec>,
 }
 
 impl OutputDefinitions {
@@ -317,7 +317,7 @@ pub struct DagSpec {
     pub outputs: Option<DagOutputsSpec>,
     /// The tasks by name.
     #[serde(default)]
-    pub tasks: BTreeMap<String, PipelineTaskSpec>,
+    pub tasks: Map<PipelineTaskSpec>,
 }
 
 /// `DagOutputsSpec`.
@@ -325,11 +325,11 @@ pub struct DagSpec {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DagOutputsSpec {
     /// Artifact outputs.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub artifacts: BTreeMap<String, DagOutputArtifactSpec>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub artifacts: Map<DagOutputArtifactSpec>,
     /// Parameter outputs.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub parameters: BTreeMap<String, DagOutputParameterSpec>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub parameters: Map<DagOutputParameterSpec>,
 }
 
 /// `DagOutputsSpec.DagOutputArtifactSpec`.
@@ -528,11 +528,11 @@ pub struct TriggerPolicy {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TaskInputsSpec {
     /// Artifact inputs by name.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub artifacts: BTreeMap<String, InputArtifactSpec>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub artifacts: Map<InputArtifactSpec>,
     /// Parameter inputs by name.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub parameters: BTreeMap<String, InputParameterSpec>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub parameters: Map<InputParameterSpec>,
 }
 
 impl TaskInputsSpec {

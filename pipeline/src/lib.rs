@@ -15,6 +15,7 @@ pub mod import;
 pub mod import_v1;
 pub mod ir;
 pub mod layout;
+pub mod map;
 pub mod names;
 pub mod output;
 pub mod synthetic;

@@ -1,6 +1,6 @@
 //! Generated pipelines of any size, for benchmarks (native and in the browser).
 
-use std::collections::BTreeMap;
+use crate::map::Map;
 
 use serde_json::json;
 
@@ -96,7 +96,7 @@ pub fn document(tasks: usize) -> Document {
         } else if i % 50 == 11 {
             group = None;
         }
-        let mut node_inputs = BTreeMap::new();
+        let mut node_inputs = Map::new();
         if i == 0 {
             node_inputs.insert("a".into(), Binding::Parameter("threshold".into()));
         }

@@ -3,6 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::map::Map;
+
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use petgraph::graphmap::DiGraphMap;
@@ -62,7 +64,7 @@ pub(crate) struct Model<'a> {
     /// Groups in pre-order (parents before children, document order among siblings).
     pub group_order: Vec<usize>,
     /// Per node: input name → source.
-    pub sources: Vec<BTreeMap<String, Source>>,
+    pub sources: Vec<Map<Source>>,
     /// Per node: tasks it must run after, beyond data.
     pub after: Vec<Vec<Elem>>,
     /// The own expression of each condition group (branches: without earlier branches).
@@ -513,7 +515,7 @@ pub(crate) fn analyze(doc: &Document) -> (Model<'_>, Vec<Diagnostic>) {
         node_scope,
         group_task,
         group_order,
-        sources: vec![BTreeMap::new(); doc.nodes.len()],
+        sources: vec![Map::new(); doc.nodes.len()],
         after: vec![Vec::new(); doc.nodes.len()],
         conditions: HashMap::default(),
         loop_items,

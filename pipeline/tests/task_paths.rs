@@ -1,10 +1,10 @@
 //! `Compiled::task_paths`: where each canvas element lands in the compiled spec, as the paths the
 //! local engine gives its tasks (`condition-1/train`, loop groups as `for-loop-2`).
 
-use std::collections::BTreeMap;
+use pipeline::map::Map;
 use std::path::Path;
 
-fn paths_of(file: &str) -> BTreeMap<String, String> {
+fn paths_of(file: &str) -> Map<String> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../tests/oracle/pipelines")
         .join(file);
@@ -19,8 +19,8 @@ fn paths_of(file: &str) -> BTreeMap<String, String> {
     compiled.task_paths
 }
 
-fn expect(got: &BTreeMap<String, String>, want: &[(&str, &str)]) {
-    let want: BTreeMap<String, String> = want
+fn expect(got: &Map<String>, want: &[(&str, &str)]) {
+    let want: Map<String> = want
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
@@ -28,7 +28,7 @@ fn expect(got: &BTreeMap<String, String>, want: &[(&str, &str)]) {
 }
 
 /// Every path names a task of the spec: each segment is a task of the DAG the previous one runs.
-fn assert_paths_in_spec(file: &str, paths: &BTreeMap<String, String>) {
+fn assert_paths_in_spec(file: &str, paths: &Map<String>) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../tests/oracle/pipelines")
         .join(file);
@@ -41,7 +41,7 @@ fn assert_paths_in_spec(file: &str, paths: &BTreeMap<String, String>) {
         for (i, seg) in segments.iter().enumerate() {
             let task = dag
                 .tasks
-                .get(*seg)
+                .get(seg)
                 .unwrap_or_else(|| panic!("{id} → {p}: no task {seg:?}"));
             if i + 1 < segments.len() {
                 let comp = &spec.components[&task.component_ref.name];

@@ -213,7 +213,7 @@ fn dependencies(dag: &DagSpec) -> HashMap<&str, BTreeSet<&str>> {
                 .iter()
                 .map(String::as_str)
                 .chain(producers(t))
-                .filter(|d| *d != name.as_str() && dag.tasks.contains_key(*d))
+                .filter(|d| *d != name.as_str() && dag.tasks.contains_key(d))
                 .collect();
             (name.as_str(), deps)
         })
