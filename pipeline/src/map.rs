@@ -3,8 +3,8 @@
 //! It behaves like a `BTreeMap<String, V>` (keys unique and always iterated in byte order, so
 //! specs come out with sorted keys as the KFP SDK writes them), but it is built from plain
 //! vectors. The reason is size: every `BTreeMap<String, V>` instantiates its own B-tree,
-//! bulk-build and sort code for each value type, which came to about 70 KB of the browser's wasm
-//! for the IR's dozen map types. Here the keys live in a sorted `Vec<String>` with, beside each,
+//! bulk-build and sort code for each value type (a dozen in the IR); replacing them cut the
+//! browser's wasm by 60 KB. Here the keys live in a sorted `Vec<String>` with, beside each,
 //! the index of its value in a `Vec<V>` kept in arrival order: searching, ordering and
 //! re-linking work on keys and indices alone and are compiled once, and what is generic over
 //! `V` is a push or a swap. Inserting shifts only keys and indices, never values, so building a
