@@ -343,12 +343,13 @@ export async function statusText(page) {
  * (`data-kind`) and `seq` (`data-seq`) grows with every message, even a repeated one.
  */
 export async function status(page) {
-  const el = page.locator('[data-testid=status]');
-  const [text, kind, seq] = await Promise.all([
-    el.textContent(),
-    el.getAttribute('data-kind'),
-    el.getAttribute('data-seq'),
-  ]);
+  // One read in the page, so text, kind and seq come from the same message (three separate reads
+  // could straddle an update and pair a new seq with the old text).
+  const { text, kind, seq } = await page.locator('[data-testid=status]').evaluate((el) => ({
+    text: el.textContent,
+    kind: el.getAttribute('data-kind'),
+    seq: el.getAttribute('data-seq'),
+  }));
   return { text: text?.trim() ?? '', kind: kind ?? '', seq: seq === null ? -1 : Number(seq) };
 }
 
