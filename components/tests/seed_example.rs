@@ -5,11 +5,11 @@
 //!
 //! The committed file is the golden copy; run with `UPDATE_GOLDEN=1` to rewrite it.
 
-use pipeline::map::Map;
 use std::path::PathBuf;
 
 use pipeline::ir::ExecutorSpec;
 use pipeline::ir::ParameterType;
+use pipeline::map::Map;
 use pipeline::{
     Binding, Document, Group, GroupKind, Node, PipelineParameter, Point, PortRef, Size, Wire,
 };

@@ -1,9 +1,8 @@
 //! The component palette: catalog components by category, plus the control-flow frames (condition, loop, exit handler).
 //! Items are dragged onto the canvas with pointer events (or clicked to add at the centre).
 
-use pipeline::map::Map;
-
 use leptos::prelude::*;
+use pipeline::map::Map;
 
 use crate::state::{category_color, text, use_state, CatalogEntry, Drag, PaletteItem};
 

@@ -2,10 +2,9 @@
 //! settings, Run (with a dialog for the pipeline's parameter values), the state of the run
 //! shown, Cancel while it runs, and the Runs list.
 
-use pipeline::map::Map;
-
 use leptos::prelude::*;
 use pipeline::ir::ParameterType;
+use pipeline::map::Map;
 
 use crate::run_live::{self, use_runs};
 use crate::run_model::run_duration;

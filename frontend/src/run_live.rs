@@ -2,10 +2,10 @@
 //! following its event stream (`/api/runs/{id}/events`), cancelling, re-running and opening
 //! past runs. Shared through Leptos context as [`RunCtx`].
 
-use pipeline::map::Map;
 use std::time::Duration;
 
 use leptos::prelude::*;
+use pipeline::map::Map;
 use pipeline::Document;
 use serde_json::Value;
 

@@ -4,7 +4,6 @@
 //! without the `[i]` suffixes, is its own.
 
 use pipeline::map::Map;
-
 use serde::Deserialize;
 use serde_json::Value;
 

@@ -3,9 +3,8 @@
 //! console links of remote runs, and which setting a refused submit names. The settings hold
 //! no credentials (the server takes them from its environment), and nothing here stores any.
 
-use pipeline::map::Map;
-
 use leptos::prelude::*;
+use pipeline::map::Map;
 use serde_json::Value;
 
 use crate::api;

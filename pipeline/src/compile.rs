@@ -8,8 +8,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::map::Map;
-
 use rustc_hash::FxHashMap as HashMap;
 
 use serde::Serialize;
@@ -19,6 +17,7 @@ use crate::condition::{Expr, Operand};
 use crate::diagnostic::Diagnostic;
 use crate::document::{Document, GroupKind, LoopItems, PortType};
 use crate::ir::*;
+use crate::map::Map;
 use crate::names::{field_selector, output_channel, param_channel};
 use crate::validate::{analyze, Elem, Model, Scope, Source};
 

@@ -4,8 +4,6 @@
 //! stable ids that never change once given; names (the KFP task names) may be edited. Each node
 //! runs a component embedded in the document, so a document compiles on its own, with no catalog.
 
-use crate::map::Map;
-
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -13,6 +11,7 @@ use crate::ir::{
     ArtifactTypeSchema, ExecutorSpec, InputDefinitions, OutputDefinitions, ParameterType,
     RetryPolicy,
 };
+use crate::map::Map;
 
 /// The document format this version reads and writes.
 pub const FORMAT: &str = "pipeline-canvas/v1";

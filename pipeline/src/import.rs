@@ -7,8 +7,6 @@
 //! become groups; other sub-DAGs become sub-pipeline nodes. Names the compiler would generate
 //! differently are kept, so that compiling the document reproduces the file.
 
-use crate::map::Map;
-
 use rustc_hash::FxHashMap as HashMap;
 
 use serde_json::Value;
@@ -20,6 +18,7 @@ use crate::document::{
 };
 use crate::ir::{ComponentSpec, DagSpec, PipelineSpec, PipelineTaskSpec};
 use crate::layout::Shape;
+use crate::map::Map;
 use crate::validate::Elem;
 
 /// Why a KFP file could not be imported.

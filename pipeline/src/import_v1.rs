@@ -3,8 +3,6 @@
 //! converts them (`ComponentSpec.from_v1_component_spec`) so that a v1 component on the canvas
 //! compiles to what `kfp.components.load_component_from_file` + `kfp.compiler` write.
 
-use crate::map::Map;
-
 use serde_json::Value;
 
 use crate::document::ComponentDef;
@@ -13,6 +11,7 @@ use crate::ir::{
     ArtifactSpec, ArtifactTypeSchema, ContainerSpec, EnvVar, ExecutorSpec, InputDefinitions,
     OutputDefinitions, ParameterSpec, ParameterType,
 };
+use crate::map::Map;
 
 /// Whether a parsed YAML document is a v1 component (it has `implementation`).
 pub fn is_v1_component(has_key: impl Fn(&str) -> bool) -> bool {

@@ -4,10 +4,10 @@
 //! Maps are [`Map`]s, so output keys come out sorted, the way the KFP SDK writes them.
 //! Empty collections and unset optionals are omitted, as protobuf's JSON printer does.
 
-use crate::map::Map;
-
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::map::Map;
 
 /// The schema version the compiler writes (the one KFP 2.x writes).
 pub const SCHEMA_VERSION: &str = "2.1.0";

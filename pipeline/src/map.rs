@@ -104,12 +104,6 @@ impl<V> Map<V> {
         self.values.get_mut(self.at[i])
     }
 
-    /// The stored key and the value for `key`.
-    pub fn get_key_value(&self, key: &str) -> Option<(&String, &V)> {
-        let i = search(&self.keys, key).ok()?;
-        Some((&self.keys[i], &self.values[self.at[i]]))
-    }
-
     /// Whether `key` has a value.
     pub fn contains_key(&self, key: &str) -> bool {
         search(&self.keys, key).is_ok()
@@ -195,21 +189,6 @@ impl<V> Map<V> {
     /// The values in key order, changeable.
     pub fn values_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut V> + ExactSizeIterator {
         self.iter_mut().map(|(_, v)| v)
-    }
-
-    /// The keys in order, taking the map.
-    pub fn into_keys(self) -> std::vec::IntoIter<String> {
-        self.keys.into_iter()
-    }
-
-    /// The values in key order, taking the map.
-    pub fn into_values(self) -> impl DoubleEndedIterator<Item = V> + ExactSizeIterator {
-        self.into_iter().map(|(_, v)| v)
-    }
-
-    /// The entry with the smallest key.
-    pub fn first_key_value(&self) -> Option<(&String, &V)> {
-        self.iter().next()
     }
 }
 
@@ -373,12 +352,6 @@ impl<V> FromIterator<(String, V)> for Map<V> {
     }
 }
 
-impl<V, const N: usize> From<[(String, V); N]> for Map<V> {
-    fn from(pairs: [(String, V); N]) -> Self {
-        pairs.into_iter().collect()
-    }
-}
-
 impl<V> Extend<(String, V)> for Map<V> {
     fn extend<I: IntoIterator<Item = (String, V)>>(&mut self, iter: I) {
         for (k, v) in iter {
@@ -430,14 +403,6 @@ impl<'a, V> Entry<'a, V> {
         V: Default,
     {
         self.or_insert_with(V::default)
-    }
-
-    /// Changes the value if there is one.
-    pub fn and_modify(mut self, change: impl FnOnce(&mut V)) -> Self {
-        if let Entry::Occupied(v) = &mut self {
-            change(v);
-        }
-        self
     }
 }
 
@@ -505,18 +470,13 @@ mod tests {
         *theirs.entry("q".to_string()).or_insert(0) += 5;
         *ours.entry("m".into()).or_default() += 5;
         *theirs.entry("m".to_string()).or_default() += 5;
-        ours.entry("a".into()).and_modify(|v| *v *= 2).or_insert(1);
-        theirs
-            .entry("a".to_string())
-            .and_modify(|v| *v *= 2)
-            .or_insert(1);
         assert!(ours.iter().eq(theirs.iter()));
         assert_eq!(ours.remove("b"), theirs.remove("b"));
         assert_eq!(ours.remove("nope"), theirs.remove("nope"));
         ours.retain(|k, v| k.len() == 1 && *v % 2 == 0);
         theirs.retain(|k, v| k.len() == 1 && *v % 2 == 0);
         assert!(ours.iter().eq(theirs.iter()));
-        assert_eq!(ours.first_key_value(), theirs.first_key_value());
+        assert_eq!(ours.iter().next(), theirs.iter().next());
     }
 
     /// A long pseudo-random run of inserts, removals and entry updates, compared with `BTreeMap`
@@ -554,7 +514,9 @@ mod tests {
 
     #[test]
     fn equal_whatever_the_insertion_order() {
-        let a: Map<i32> = [("x".to_string(), 1), ("a".to_string(), 2)].into();
+        let a: Map<i32> = [("x".to_string(), 1), ("a".to_string(), 2)]
+            .into_iter()
+            .collect();
         let mut b = Map::new();
         b.insert("a".to_string(), 2);
         b.insert("x".to_string(), 1);
@@ -570,7 +532,7 @@ mod tests {
         let theirs: BTreeMap<String, i32> =
             pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect();
         assert!(ours.iter().eq(theirs.iter()));
-        assert_eq!(ours["a"], 5);
+        assert_eq!(ours.get("a"), Some(&5));
     }
 
     #[test]

@@ -1,7 +1,5 @@
 //! Generated pipelines of any size, for benchmarks (native and in the browser).
 
-use crate::map::Map;
-
 use serde_json::json;
 
 use crate::document::{
@@ -10,6 +8,7 @@ use crate::document::{
 use crate::ir::{
     ContainerSpec, ExecutorSpec, InputDefinitions, OutputDefinitions, ParameterSpec, ParameterType,
 };
+use crate::map::Map;
 
 /// A pipeline of `tasks` tasks: each reads the outputs of its predecessor and of the task half
 /// its index; every 50 tasks the next 10 sit inside a condition, the last 5 of them inside a

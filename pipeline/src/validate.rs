@@ -3,8 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::map::Map;
-
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use petgraph::graphmap::DiGraphMap;
@@ -14,6 +12,7 @@ use crate::condition::{self, Expr, Operand};
 use crate::diagnostic::Diagnostic;
 use crate::document::{Binding, Document, GroupKind, LoopItems, Node, PortRef, PortType};
 use crate::ir::ParameterType;
+use crate::map::Map;
 use crate::names;
 
 /// A task of a DAG: a node or a group, by index into `doc.nodes` / `doc.groups`.

@@ -1,8 +1,9 @@
 //! `Compiled::task_paths`: where each canvas element lands in the compiled spec, as the paths the
 //! local engine gives its tasks (`condition-1/train`, loop groups as `for-loop-2`).
 
-use pipeline::map::Map;
 use std::path::Path;
+
+use pipeline::map::Map;
 
 fn paths_of(file: &str) -> Map<String> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
