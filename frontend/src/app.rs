@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::actions;
 use crate::canvas::Canvas;
+use crate::chunks::{self, Unloaded};
 use crate::diagnostics::Diagnostics;
 use crate::interaction;
 use crate::palette::Palette;
@@ -70,11 +71,26 @@ fn SidePanel() -> impl IntoView {
                     Tab::Properties => view! { <PropertiesPanel /> }.into_any(),
                     Tab::Pipeline => view! { <PipelinePanel /> }.into_any(),
                     Tab::Spec => view! { <SpecPanel /> }.into_any(),
-                    Tab::Run => view! { <crate::task_panel::TaskPanel /> }.into_any(),
-                    Tab::Runs => view! { <crate::runs_page::RunsPage /> }.into_any(),
+                    Tab::Run => chunks::view(run_tab()),
+                    Tab::Runs => chunks::view(runs_tab()),
                 }}
             </div>
             <Diagnostics />
         </aside>
     }
+}
+
+// The Run and Runs tabs (task details, logs, artifacts, run history) are the `runs` chunk,
+// fetched the first time either tab opens.
+
+/// The Run tab's panel, from the runs chunk.
+#[leptos::wasm_split::wasm_split(runs, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn run_tab() -> Result<AnyView, Unloaded> {
+    Ok(view! { <crate::task_panel::TaskPanel /> }.into_any())
+}
+
+/// The Runs tab's panel, from the runs chunk.
+#[leptos::wasm_split::wasm_split(runs, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn runs_tab() -> Result<AnyView, Unloaded> {
+    Ok(view! { <crate::runs_page::RunsPage /> }.into_any())
 }

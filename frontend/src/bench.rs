@@ -1,8 +1,11 @@
 //! Benchmark hooks for tests/e2e/bench.mjs, using the same wasm core the editor uses:
 //! - `window.pipelineCanvasBench(n)`: compiles a generated `n`-task pipeline (with nested
-//!   conditions and loops) and returns the compile time in milliseconds;
+//!   conditions and loops) and resolves to the compile time in milliseconds;
 //! - `window.pipelineCanvasImportBench(n)`: imports and lays out that pipeline's compiled spec
-//!   (JSON, as a user's file would be) and returns the time in milliseconds.
+//!   (JSON, as a user's file would be) and resolves to the time in milliseconds.
+//!
+//! Both return promises: the pipeline generator lives in a wasm chunk of its own (users never
+//! need it), fetched on the first call; the import runs in the importer chunk, as a user's does.
 
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -14,47 +17,70 @@ fn now() -> f64 {
         .map_or_else(js_sys::Date::now, |p| p.now())
 }
 
-/// Installs `window.pipelineCanvasBench`.
+/// The compile time of a generated `tasks`-task pipeline, in ms (-1 if it did not compile).
+#[leptos::wasm_split::wasm_split(bench, wasm_split_path = ::leptos::wasm_split)]
+fn compile_bench(tasks: u32) -> f64 {
+    let doc = pipeline::synthetic::document(tasks as usize);
+    let start = now();
+    let compiled = pipeline::compile(&doc);
+    let elapsed = now() - start;
+    // Use the result so the compile cannot be optimized away.
+    if compiled.spec.is_none() && compiled.diagnostics.is_empty() {
+        return -1.0;
+    }
+    elapsed
+}
+
+/// The compiled spec (JSON) of a generated `tasks`-task pipeline, for the import benchmark.
+#[leptos::wasm_split::wasm_split(bench, wasm_split_path = ::leptos::wasm_split)]
+fn compiled_json(tasks: u32) -> Option<String> {
+    let doc = pipeline::synthetic::document(tasks as usize);
+    pipeline::compile(&doc).spec.map(|s| pipeline::to_json(&s))
+}
+
+/// The import + layout time of `text`, in ms (-1 if it did not give `tasks` tasks back).
+#[leptos::wasm_split::wasm_split(import, wasm_split_path = ::leptos::wasm_split)]
+fn import_bench(text: String, tasks: u32) -> f64 {
+    let start = now();
+    let imported = pipeline::import::import_pipeline(&text);
+    let elapsed = now() - start;
+    match imported {
+        Ok(d) if d.nodes.len() == tasks as usize => elapsed,
+        _ => -1.0,
+    }
+}
+
+/// Sets `window[name]` to `f`, for the life of the page.
+fn set(window: &web_sys::Window, name: &str, f: Closure<dyn Fn(u32) -> js_sys::Promise>) {
+    let _ = js_sys::Reflect::set(window, &JsValue::from_str(name), f.as_ref().unchecked_ref());
+    f.forget();
+}
+
+/// Installs `window.pipelineCanvasBench` and `window.pipelineCanvasImportBench`.
 pub fn expose() {
     let Some(window) = web_sys::window() else {
         return;
     };
-    let bench = Closure::<dyn Fn(u32) -> f64>::new(|tasks: u32| {
-        let doc = pipeline::synthetic::document(tasks as usize);
-        let start = now();
-        let compiled = pipeline::compile(&doc);
-        let elapsed = now() - start;
-        // Use the result so the compile cannot be optimized away.
-        if compiled.spec.is_none() && compiled.diagnostics.is_empty() {
-            return -1.0;
-        }
-        elapsed
-    });
-    let _ = js_sys::Reflect::set(
+    set(
         &window,
-        &JsValue::from_str("pipelineCanvasBench"),
-        bench.as_ref().unchecked_ref(),
+        "pipelineCanvasBench",
+        Closure::new(|tasks: u32| {
+            wasm_bindgen_futures::future_to_promise(async move {
+                Ok(JsValue::from_f64(compile_bench(tasks).await))
+            })
+        }),
     );
-    // Lives as long as the page.
-    bench.forget();
-    let import = Closure::<dyn Fn(u32) -> f64>::new(|tasks: u32| {
-        let doc = pipeline::synthetic::document(tasks as usize);
-        let Some(spec) = pipeline::compile(&doc).spec else {
-            return -1.0;
-        };
-        let text = pipeline::to_json(&spec);
-        let start = now();
-        let imported = pipeline::import::import_pipeline(&text);
-        let elapsed = now() - start;
-        match imported {
-            Ok(d) if d.nodes.len() == tasks as usize => elapsed,
-            _ => -1.0,
-        }
-    });
-    let _ = js_sys::Reflect::set(
+    set(
         &window,
-        &JsValue::from_str("pipelineCanvasImportBench"),
-        import.as_ref().unchecked_ref(),
+        "pipelineCanvasImportBench",
+        Closure::new(|tasks: u32| {
+            wasm_bindgen_futures::future_to_promise(async move {
+                let ms = match compiled_json(tasks).await {
+                    Some(text) => import_bench(text, tasks).await,
+                    None => -1.0,
+                };
+                Ok(JsValue::from_f64(ms))
+            })
+        }),
     );
-    import.forget();
 }

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use pipeline::import::KfpFile;
 use pipeline::{Document, ImportError, Point};
 
+use crate::chunks::Unloaded;
 use crate::edit;
 use crate::files;
 use crate::state::{AppState, Selection};
@@ -19,7 +20,7 @@ pub enum Opened {
     Component(Box<pipeline::ComponentDef>),
 }
 
-/// What reading a file gave.
+/// What reading a KFP file gave.
 #[derive(Debug)]
 pub enum Read {
     /// The file, opened.
@@ -29,15 +30,36 @@ pub enum Read {
     Yaml,
 }
 
-/// Reads `text` (from `source`, a file name or URL). A component file becomes a component only
-/// when `as_component` is set (a drop onto a pipeline that has tasks); otherwise it opens as a
-/// one-task pipeline. The error names the source and says what is wrong and where.
-pub fn read(source: &str, text: &str, as_component: bool) -> Result<Read, String> {
-    if is_document(text) {
-        return Document::from_json(text)
-            .map(|d| Read::Done(Opened::Pipeline(Box::new(d))))
-            .map_err(|e| format!("{source}: {e}"));
+/// Why the importer chunk gave no file.
+#[derive(Debug)]
+enum Failure {
+    /// The file is not right: the message names the source and says what is wrong and where.
+    Bad(String),
+    /// The importer chunk could not be fetched.
+    Unloaded(Unloaded),
+}
+
+impl From<leptos::wasm_split::SplitLoaderError> for Failure {
+    fn from(e: leptos::wasm_split::SplitLoaderError) -> Self {
+        Failure::Unloaded(e.into())
     }
+}
+
+impl Failure {
+    /// The status-bar message for a failed `verb` (`open`, `import`) of `source`.
+    fn message(&self, verb: &str, source: &str) -> String {
+        match self {
+            Failure::Bad(e) => format!("Could not {verb} {e}"),
+            Failure::Unloaded(e) => format!("Could not {verb} {source}: {e}"),
+        }
+    }
+}
+
+/// Reads `text` (from `source`, a file name or URL), a compiled KFP pipeline or a component. A
+/// component file becomes a component only when `as_component` is set (a drop onto a pipeline
+/// that has tasks); otherwise it opens as a one-task pipeline. The error names the source and
+/// says what is wrong and where.
+pub fn read(source: &str, text: &str, as_component: bool) -> Result<Read, String> {
     match pipeline::import::read_file(text) {
         Ok(file) => open_file_content(source, file, as_component).map(Read::Done),
         Err(ImportError::YamlUnavailable) => Ok(Read::Yaml),
@@ -55,6 +77,25 @@ pub fn from_documents(
     open_file_content(source, file, as_component)
 }
 
+// The importer (KFP reader, v1 conversion, layout) is the `import` chunk, fetched the first time
+// a KFP file is opened: most sessions never import, and it is a tenth of the app.
+
+/// [`read`], from the importer chunk.
+#[leptos::wasm_split::wasm_split(import, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn read_split(source: String, text: String, as_component: bool) -> Result<Read, Failure> {
+    read(&source, &text, as_component).map_err(Failure::Bad)
+}
+
+/// [`from_documents`], from the importer chunk.
+#[leptos::wasm_split::wasm_split(import, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn from_documents_split(
+    source: String,
+    documents: Vec<serde_json::Value>,
+    as_component: bool,
+) -> Result<Opened, Failure> {
+    from_documents(&source, documents, as_component).map_err(Failure::Bad)
+}
+
 /// A read KFP file as a component (when `as_component` and it is one) or a pipeline.
 fn open_file_content(source: &str, file: KfpFile, as_component: bool) -> Result<Opened, String> {
     if as_component {
@@ -67,8 +108,9 @@ fn open_file_content(source: &str, file: KfpFile, as_component: bool) -> Result<
         .map_err(|e| format!("{source}: {e}"))
 }
 
-/// Reads `text` from `source` and shows it; YAML is parsed by the server first. `verb` says what
-/// was being done, for the error (`open`, `import`).
+/// Reads `text` from `source` and shows it: a document here, a KFP file through the importer
+/// chunk, YAML parsed by the server first. `verb` says what was being done, for the error
+/// (`open`, `import`).
 fn read_and_show(
     st: AppState,
     source: String,
@@ -77,22 +119,33 @@ fn read_and_show(
     at: Option<Point>,
     verb: &'static str,
 ) {
-    match read(&source, &text, as_component) {
-        Ok(Read::Done(o)) => show(st, &source, o, at),
-        Ok(Read::Yaml) => crate::api::send(
-            "POST",
-            "/api/yaml".to_string(),
-            text,
-            move |r: Result<Vec<serde_json::Value>, String>| match r
-                .map_err(|e| format!("{source}: {e}"))
-                .and_then(|docs| from_documents(&source, docs, as_component))
-            {
-                Ok(o) => show(st, &source, o, at),
-                Err(e) => st.error(format!("Could not {verb} {e}")),
-            },
-        ),
-        Err(e) => st.error(format!("Could not {verb} {e}")),
+    if is_document(&text) {
+        match Document::from_json(&text) {
+            Ok(d) => show(st, &source, Opened::Pipeline(Box::new(d)), at),
+            Err(e) => st.error(format!("Could not {verb} {source}: {e}")),
+        }
+        return;
     }
+    leptos::task::spawn_local(async move {
+        match read_split(source.clone(), text.clone(), as_component).await {
+            Ok(Read::Done(o)) => show(st, &source, o, at),
+            Ok(Read::Yaml) => crate::api::send(
+                "POST",
+                "/api/yaml".to_string(),
+                text,
+                move |r: Result<Vec<serde_json::Value>, String>| match r {
+                    Ok(docs) => leptos::task::spawn_local(async move {
+                        match from_documents_split(source.clone(), docs, as_component).await {
+                            Ok(o) => show(st, &source, o, at),
+                            Err(f) => st.error(f.message(verb, &source)),
+                        }
+                    }),
+                    Err(e) => st.error(format!("Could not {verb} {source}: {e}")),
+                },
+            ),
+            Err(f) => st.error(f.message(verb, &source)),
+        }
+    });
 }
 
 /// Whether `text` is a Pipeline Canvas document (a JSON object with our `format`).
@@ -198,13 +251,10 @@ mod tests {
     }
 
     #[test]
-    fn documents_open_as_documents() {
-        let doc = Document::new("p");
-        let text = doc.to_json();
-        assert!(matches!(
-            read("p.json", &text, true),
-            Ok(Read::Done(Opened::Pipeline(_)))
-        ));
+    fn documents_are_told_from_kfp_files() {
+        assert!(is_document(&Document::new("p").to_json()));
+        assert!(!is_document(COMPONENT));
+        assert!(!is_document("{\"pipelineInfo\": {\"name\": \"p\"}}"));
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod app;
 mod artifact_view;
 mod bench;
 mod canvas;
+mod chunks;
 mod diagnostics;
 mod edit;
 mod files;

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use pipeline::ir::ParameterType;
 use pipeline::map::Map;
 
+use crate::chunks::{self, Unloaded};
 use crate::run_live::{self, use_runs};
 use crate::run_model::run_duration;
 use crate::state::{flag, text, use_state, Tab};
@@ -108,12 +109,26 @@ pub fn RunControls() -> impl IntoView {
             </button>
         </div>
         <Show when=move || ctx.dialog.get()>
-            <RunDialog />
+            {chunks::view(run_dialog())}
         </Show>
         <Show when=move || ctx.settings.get()>
-            <TargetSettings />
+            {chunks::view(target_settings())}
         </Show>
     }
+}
+
+// The dialogs are in the `run` chunk (see `chunks`), fetched when one first opens.
+
+/// The run dialog, from the run chunk.
+#[leptos::wasm_split::wasm_split(run, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn run_dialog() -> Result<AnyView, Unloaded> {
+    Ok(view! { <RunDialog /> }.into_any())
+}
+
+/// The target settings, from the run chunk.
+#[leptos::wasm_split::wasm_split(run, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn target_settings() -> Result<AnyView, Unloaded> {
+    Ok(view! { <TargetSettings /> }.into_any())
 }
 
 /// The parameter values of a new run, prefilled with the defaults.

@@ -10,6 +10,7 @@ use pipeline::Document;
 use serde_json::Value;
 
 use crate::api;
+use crate::chunks::{self, Unloaded};
 use crate::run_model::{is_final, ElemStatus, LiveRun, RunDetail, StateEvent};
 use crate::sse::{Next, Stream};
 use crate::state::{AppState, Selection, Tab};
@@ -123,8 +124,22 @@ pub fn elem_status(st: AppState, ctx: RunCtx, id: String) -> Memo<Option<ElemSta
     })
 }
 
+// Starting and following a run is the `run` chunk, fetched on the first Run (see `chunks`).
+
 /// Starts a run of the current document with `parameters` and shows it on the canvas.
 pub fn start(st: AppState, ctx: RunCtx, parameters: Map<Value>) {
+    chunks::run(st, "start the run", start_split(st, ctx, parameters));
+}
+
+/// [`start`], from the run chunk.
+#[leptos::wasm_split::wasm_split(run, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn start_split(st: AppState, ctx: RunCtx, parameters: Map<Value>) -> Result<(), Unloaded> {
+    start_now(st, ctx, parameters);
+    Ok(())
+}
+
+/// [`start`], now.
+fn start_now(st: AppState, ctx: RunCtx, parameters: Map<Value>) {
     let errors = st.analysis.with_untracked(|a| a.errors());
     if errors > 0 {
         st.error(format!(
@@ -186,6 +201,18 @@ struct Submitted {
 
 /// Shows run `id` on the canvas and follows its events until it ends.
 pub fn follow(st: AppState, ctx: RunCtx, id: String) {
+    chunks::run(st, "follow the run", follow_split(st, ctx, id));
+}
+
+/// [`follow`], from the run chunk.
+#[leptos::wasm_split::wasm_split(run, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn follow_split(st: AppState, ctx: RunCtx, id: String) -> Result<(), Unloaded> {
+    follow_now(st, ctx, id);
+    Ok(())
+}
+
+/// [`follow`], now.
+fn follow_now(st: AppState, ctx: RunCtx, id: String) {
     let name = st.doc.with_untracked(|d| d.name.clone());
     ctx.run.set(Some(LiveRun {
         id: id.clone(),

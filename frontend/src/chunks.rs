@@ -1,0 +1,60 @@
+//! Wasm chunks fetched on first use. The release build is split (by `wasm-split-cli`, see
+//! `scripts/split-wasm`) at the functions marked `#[wasm_split(chunk, ..)]`: the importer
+//! (`import`), the Run and Runs tabs (`runs`), starting and following a run and its dialogs
+//! (`run`), and the benchmark hooks (`bench`). The editor itself starts without them.
+//!
+//! Every split function here is `fallible`: a chunk that cannot be fetched becomes a message
+//! where its view or action would be, never a crash of the whole app.
+
+use std::future::Future;
+
+use leptos::prelude::*;
+use leptos::wasm_split::SplitLoaderError;
+
+use crate::state::AppState;
+
+/// A chunk that could not be fetched (the server stopped, or the page is out of date).
+#[derive(Debug)]
+pub struct Unloaded(SplitLoaderError);
+
+impl From<SplitLoaderError> for Unloaded {
+    fn from(e: SplitLoaderError) -> Self {
+        Unloaded(e)
+    }
+}
+
+impl std::fmt::Display for Unloaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "part of the app did not load from the server ({}); check that the server is \
+             running, then reload the page",
+            self.0
+        )
+    }
+}
+
+/// Shows the view a chunk gives once it has loaded, or says that it could not be loaded.
+pub fn view(view: impl Future<Output = Result<AnyView, Unloaded>> + 'static) -> AnyView {
+    Suspend::new(send_wrapper::SendWrapper::new(async move {
+        view.await.unwrap_or_else(|e| {
+            let message = format!("This panel did not load: {e}.");
+            view! { <p class="muted" data-testid="chunk-error">{message}</p> }.into_any()
+        })
+    }))
+    .into_any()
+}
+
+/// Runs an action from a chunk; if the chunk cannot be fetched, says in the status bar that
+/// `what` (e.g. "start the run") could not be done.
+pub fn run(
+    st: AppState,
+    what: &'static str,
+    action: impl Future<Output = Result<(), Unloaded>> + 'static,
+) {
+    leptos::task::spawn_local(async move {
+        if let Err(e) = action.await {
+            st.error(format!("Could not {what}: {e}"));
+        }
+    });
+}

@@ -1,0 +1,73 @@
+// The front end is split (scripts/split-wasm): the editor loads at start, the importer and the
+// run views are wasm chunks fetched on first use. A chunk that cannot be fetched gives a clear
+// message, loses nothing, and loads on the next try.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+
+import {
+  REPO,
+  e2e,
+  nextStatus,
+  nodeIds,
+  openApp,
+  openExample,
+  status,
+  until,
+  uploadDocument,
+} from './harness.mjs';
+
+const SHARED = process.env.PIPELINE_CANVAS_SHARED || path.join(REPO, '..', 'shared');
+const FLIP_COIN = readFileSync(path.join(SHARED, 'kfp-conformance', 'critical', 'flip_coin.yaml'), 'utf8');
+
+/** The wasm files the page has fetched so far (their names without the content hash). */
+function wasmFetches(page) {
+  const seen = [];
+  page.on('request', (r) => {
+    const name = new URL(r.url()).pathname.split('/').pop();
+    if (name.endsWith('.wasm')) seen.push(name.replace(/-[0-9a-f]{16}(_bg)?\.wasm$/, '$1.wasm'));
+  });
+  return seen;
+}
+
+test(
+  'the importer and the run views load on first use; an unreachable chunk is reported and retried',
+  { timeout: 180_000 },
+  e2e('chunks', async (app) => {
+    const { page } = app;
+    const fetched = wasmFetches(page);
+    await openApp(app);
+    await openExample(page, 'pytorch-text-classification');
+    await until(async () => (await nodeIds(page)).length > 5, 'the seed example opens');
+    const seed = await nodeIds(page);
+    assert.deepEqual(fetched, ['frontend_bg.wasm'], 'only the editor is fetched at start');
+
+    // The importer cannot be fetched: the file is refused with a message naming it, and the
+    // canvas keeps the pipeline it had.
+    await page.route('**/split_import-*.wasm', (route) => route.abort('connectionrefused'));
+    let before = await status(page);
+    await uploadDocument(page, { name: 'flip_coin.yaml', text: FLIP_COIN });
+    let shown = await nextStatus(page, before, 'a message after the failed open');
+    assert.equal(shown.kind, 'error', shown.text);
+    assert.match(shown.text, /flip_coin\.yaml/);
+    assert.match(shown.text, /did not load from the server/);
+    assert.deepEqual(await nodeIds(page), seed, 'the canvas is unchanged');
+
+    // Reachable again: the same file opens.
+    await page.unroute('**/split_import-*.wasm');
+    before = await status(page);
+    await uploadDocument(page, { name: 'flip_coin.yaml', text: FLIP_COIN });
+    shown = await nextStatus(page, before, 'a message after opening flip_coin.yaml');
+    assert.equal(shown.kind, 'success', shown.text);
+    assert.ok((await nodeIds(page)).length >= 4, 'the imported tasks are drawn');
+    assert.ok(fetched.includes('split_import.wasm'), `the importer was fetched: ${fetched}`);
+    assert.ok(!fetched.includes('split_runs.wasm'), 'the run views are not fetched yet');
+
+    // The Runs tab fetches the run views and shows the run list.
+    await page.locator('[data-testid=tab-runs]').click();
+    await page.locator('[data-testid=runs-page]').waitFor({ state: 'visible', timeout: 30_000 });
+    assert.ok(fetched.includes('split_runs.wasm'), `the run views were fetched: ${fetched}`);
+  }),
+);
