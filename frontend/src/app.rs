@@ -2,6 +2,7 @@
 
 use leptos::ev;
 use leptos::prelude::*;
+use wasm_split_helpers::wasm_split;
 
 use crate::actions;
 use crate::canvas::Canvas;
@@ -84,13 +85,13 @@ fn SidePanel() -> impl IntoView {
 // fetched the first time either tab opens.
 
 /// The Run tab's panel, from the runs chunk.
-#[leptos::wasm_split::wasm_split(runs, wasm_split_path = ::leptos::wasm_split, fallible)]
+#[wasm_split(runs, fallible)]
 fn run_tab() -> Result<AnyView, Unloaded> {
     Ok(view! { <crate::task_panel::TaskPanel /> }.into_any())
 }
 
 /// The Runs tab's panel, from the runs chunk.
-#[leptos::wasm_split::wasm_split(runs, wasm_split_path = ::leptos::wasm_split, fallible)]
+#[wasm_split(runs, fallible)]
 fn runs_tab() -> Result<AnyView, Unloaded> {
     Ok(view! { <crate::runs_page::RunsPage /> }.into_any())
 }

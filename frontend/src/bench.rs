@@ -9,6 +9,9 @@
 
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
+use wasm_split_helpers::wasm_split;
+
+use crate::chunks::Unloaded;
 
 /// Milliseconds from the page's high-resolution clock.
 fn now() -> f64 {
@@ -18,36 +21,41 @@ fn now() -> f64 {
 }
 
 /// The compile time of a generated `tasks`-task pipeline, in ms (-1 if it did not compile).
-#[leptos::wasm_split::wasm_split(bench, wasm_split_path = ::leptos::wasm_split)]
-fn compile_bench(tasks: u32) -> f64 {
+#[wasm_split(bench, fallible)]
+fn compile_bench(tasks: u32) -> Result<f64, Unloaded> {
     let doc = pipeline::synthetic::document(tasks as usize);
     let start = now();
     let compiled = pipeline::compile(&doc);
     let elapsed = now() - start;
     // Use the result so the compile cannot be optimized away.
     if compiled.spec.is_none() && compiled.diagnostics.is_empty() {
-        return -1.0;
+        return Ok(-1.0);
     }
-    elapsed
+    Ok(elapsed)
 }
 
 /// The compiled spec (JSON) of a generated `tasks`-task pipeline, for the import benchmark.
-#[leptos::wasm_split::wasm_split(bench, wasm_split_path = ::leptos::wasm_split)]
-fn compiled_json(tasks: u32) -> Option<String> {
+#[wasm_split(bench, fallible)]
+fn compiled_json(tasks: u32) -> Result<Option<String>, Unloaded> {
     let doc = pipeline::synthetic::document(tasks as usize);
-    pipeline::compile(&doc).spec.map(|s| pipeline::to_json(&s))
+    Ok(pipeline::compile(&doc).spec.map(|s| pipeline::to_json(&s)))
 }
 
 /// The import + layout time of `text`, in ms (-1 if it did not give `tasks` tasks back).
-#[leptos::wasm_split::wasm_split(import, wasm_split_path = ::leptos::wasm_split)]
-fn import_bench(text: String, tasks: u32) -> f64 {
+#[wasm_split(import, fallible)]
+fn import_bench(text: String, tasks: u32) -> Result<f64, Unloaded> {
     let start = now();
     let imported = pipeline::import::import_pipeline(&text);
     let elapsed = now() - start;
-    match imported {
+    Ok(match imported {
         Ok(d) if d.nodes.len() == tasks as usize => elapsed,
         _ => -1.0,
-    }
+    })
+}
+
+/// A bench hook's rejected promise: its chunk did not load.
+fn rejection(e: Unloaded) -> JsValue {
+    JsValue::from_str(&e.to_string())
 }
 
 /// Sets `window[name]` to `f`, for the life of the page.
@@ -66,7 +74,10 @@ pub fn expose() {
         "pipelineCanvasBench",
         Closure::new(|tasks: u32| {
             wasm_bindgen_futures::future_to_promise(async move {
-                Ok(JsValue::from_f64(compile_bench(tasks).await))
+                compile_bench(tasks)
+                    .await
+                    .map(JsValue::from_f64)
+                    .map_err(rejection)
             })
         }),
     );
@@ -75,8 +86,8 @@ pub fn expose() {
         "pipelineCanvasImportBench",
         Closure::new(|tasks: u32| {
             wasm_bindgen_futures::future_to_promise(async move {
-                let ms = match compiled_json(tasks).await {
-                    Some(text) => import_bench(text, tasks).await,
+                let ms = match compiled_json(tasks).await.map_err(rejection)? {
+                    Some(text) => import_bench(text, tasks).await.map_err(rejection)?,
                     None => -1.0,
                 };
                 Ok(JsValue::from_f64(ms))

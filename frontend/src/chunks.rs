@@ -3,13 +3,14 @@
 //! (`import`), the Run and Runs tabs (`runs`), starting and following a run and its dialogs
 //! (`run`), and the benchmark hooks (`bench`). The editor itself starts without them.
 //!
-//! Every split function here is `fallible`: a chunk that cannot be fetched becomes a message
-//! where its view or action would be, never a crash of the whole app.
+//! Every split function is `fallible`: a chunk that cannot be fetched becomes a message where
+//! its view or action would be (a rejected promise for the bench hooks), never a crash of the
+//! whole app.
 
 use std::future::Future;
 
 use leptos::prelude::*;
-use leptos::wasm_split::SplitLoaderError;
+use wasm_split_helpers::SplitLoaderError;
 
 use crate::state::AppState;
 

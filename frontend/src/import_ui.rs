@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 use pipeline::import::KfpFile;
 use pipeline::{Document, ImportError, Point};
+use wasm_split_helpers::wasm_split;
 
 use crate::chunks::Unloaded;
 use crate::edit;
@@ -39,8 +40,8 @@ enum Failure {
     Unloaded(Unloaded),
 }
 
-impl From<leptos::wasm_split::SplitLoaderError> for Failure {
-    fn from(e: leptos::wasm_split::SplitLoaderError) -> Self {
+impl From<wasm_split_helpers::SplitLoaderError> for Failure {
+    fn from(e: wasm_split_helpers::SplitLoaderError) -> Self {
         Failure::Unloaded(e.into())
     }
 }
@@ -81,13 +82,13 @@ pub fn from_documents(
 // a KFP file is opened: most sessions never import, and it is a tenth of the app.
 
 /// [`read`], from the importer chunk.
-#[leptos::wasm_split::wasm_split(import, wasm_split_path = ::leptos::wasm_split, fallible)]
+#[wasm_split(import, fallible)]
 fn read_split(source: String, text: String, as_component: bool) -> Result<Read, Failure> {
     read(&source, &text, as_component).map_err(Failure::Bad)
 }
 
 /// [`from_documents`], from the importer chunk.
-#[leptos::wasm_split::wasm_split(import, wasm_split_path = ::leptos::wasm_split, fallible)]
+#[wasm_split(import, fallible)]
 fn from_documents_split(
     source: String,
     documents: Vec<serde_json::Value>,

@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 use pipeline::ir::ParameterType;
 use pipeline::map::Map;
+use wasm_split_helpers::wasm_split;
 
 use crate::chunks::{self, Unloaded};
 use crate::run_live::{self, use_runs};
@@ -120,13 +121,13 @@ pub fn RunControls() -> impl IntoView {
 // The dialogs are in the `run` chunk (see `chunks`), fetched when one first opens.
 
 /// The run dialog, from the run chunk.
-#[leptos::wasm_split::wasm_split(run, wasm_split_path = ::leptos::wasm_split, fallible)]
+#[wasm_split(run, fallible)]
 fn run_dialog() -> Result<AnyView, Unloaded> {
     Ok(view! { <RunDialog /> }.into_any())
 }
 
 /// The target settings, from the run chunk.
-#[leptos::wasm_split::wasm_split(run, wasm_split_path = ::leptos::wasm_split, fallible)]
+#[wasm_split(run, fallible)]
 fn target_settings() -> Result<AnyView, Unloaded> {
     Ok(view! { <TargetSettings /> }.into_any())
 }

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use pipeline::map::Map;
 use pipeline::Document;
 use serde_json::Value;
+use wasm_split_helpers::wasm_split;
 
 use crate::api;
 use crate::chunks::{self, Unloaded};
@@ -132,7 +133,7 @@ pub fn start(st: AppState, ctx: RunCtx, parameters: Map<Value>) {
 }
 
 /// [`start`], from the run chunk.
-#[leptos::wasm_split::wasm_split(run, wasm_split_path = ::leptos::wasm_split, fallible)]
+#[wasm_split(run, fallible)]
 fn start_split(st: AppState, ctx: RunCtx, parameters: Map<Value>) -> Result<(), Unloaded> {
     start_now(st, ctx, parameters);
     Ok(())
@@ -205,7 +206,7 @@ pub fn follow(st: AppState, ctx: RunCtx, id: String) {
 }
 
 /// [`follow`], from the run chunk.
-#[leptos::wasm_split::wasm_split(run, wasm_split_path = ::leptos::wasm_split, fallible)]
+#[wasm_split(run, fallible)]
 fn follow_split(st: AppState, ctx: RunCtx, id: String) -> Result<(), Unloaded> {
     follow_now(st, ctx, id);
     Ok(())
