@@ -71,6 +71,20 @@ pub struct ServeArgs {
     /// Folder holding the built front end.
     #[arg(long, env = "PIPELINE_CANVAS_STATIC_DIR", default_value = DEFAULT_STATIC_DIR)]
     pub static_dir: PathBuf,
+    /// The API token scripts send as `Authorization: Bearer <token>` (16 to 256 characters of
+    /// letters, digits, `-_.~`). [default: a random one per start, written to
+    /// <data-dir>/token]
+    #[arg(long, env = "PIPELINE_CANVAS_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Also answer requests that name the server by this host name (repeatable): e.g. the
+    /// machine's name when listening beyond loopback, or a reverse proxy's name.
+    #[arg(
+        long = "allow-host",
+        value_name = "HOST",
+        env = "PIPELINE_CANVAS_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
 }
 
 /// Options of `compile`.
@@ -234,6 +248,8 @@ pub fn serve(args: ServeArgs) -> Result<(), CliError> {
         addr: args.addr,
         data_dir,
         static_dir: args.static_dir,
+        token: args.token,
+        allowed_hosts: args.allowed_hosts,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -15,6 +15,10 @@ pub const APP_DIR_NAME: &str = "pipeline-canvas";
 /// The sub-folder of the data folder holding user component files.
 pub const USER_COMPONENTS_DIR: &str = "components";
 
+/// The file in the data folder holding the server's API token (owner-readable only), for
+/// scripts.
+pub const TOKEN_FILE: &str = "token";
+
 /// Why no configuration could be made.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -32,6 +36,10 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     /// The built front end (`index.html`, wasm, assets).
     pub static_dir: PathBuf,
+    /// The API token; a random one per start when `None`.
+    pub token: Option<String>,
+    /// More host names the server answers to (beyond loopback names and the bound address).
+    pub allowed_hosts: Vec<String>,
 }
 
 /// The default data folder: `$XDG_DATA_HOME/pipeline-canvas`, i.e.

@@ -9,6 +9,8 @@
 //!   store and events as the local engine.
 //! - [`submit_command`]: `pipeline-canvas submit`.
 //! - [`examples`]: example pipelines embedded in the binary.
+//! - [`guard`]: the request guard (host allow-list, token, same-origin checks) and the
+//!   security headers.
 //! - [`error`]: the API's error type and its JSON responses.
 //! - [`config`]: addresses and folders.
 
@@ -18,6 +20,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod examples;
+pub mod guard;
 pub mod server;
 pub mod store;
 pub mod submit_command;

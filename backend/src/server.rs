@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::http::{header, StatusCode};
+use axum::middleware;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -12,7 +13,8 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 
-use crate::config::{ServeConfig, USER_COMPONENTS_DIR};
+use crate::config::{ServeConfig, TOKEN_FILE, USER_COMPONENTS_DIR};
+use crate::guard::{Guard, GuardConfig, GuardError};
 use crate::store::{Store, StoreError};
 
 /// Why the server could not start.
@@ -41,6 +43,17 @@ pub enum StartError {
     /// The remote targets could not be set up.
     #[error("the remote targets cannot be set up: {0}")]
     Targets(#[from] crate::targets::TargetError),
+    /// The request guard could not be set up (a bad token or host name).
+    #[error(transparent)]
+    Guard(#[from] GuardError),
+    /// The token file could not be written.
+    #[error("cannot write the token file {path}: {source}")]
+    TokenFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// What request handlers share.
@@ -59,12 +72,42 @@ pub struct AppState {
     pub engine: crate::engine::Engine,
     /// The remote targets (Vertex AI, Kubeflow Pipelines), writing to the engine's run store.
     pub targets: crate::targets::Targets,
+    /// Who may call the API (see [`crate::guard`]).
+    pub guard: Guard,
+    /// Set when the server stops: event streams end at once.
+    pub shutdown: Shutdown,
+}
+
+/// The server's "stopping" flag, which long-lived answers (event streams, followed logs)
+/// watch so that a stopping server is not held open by them.
+#[derive(Debug, Clone)]
+pub struct Shutdown(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Default for Shutdown {
+    fn default() -> Self {
+        Self(Arc::new(tokio::sync::watch::Sender::new(false)))
+    }
+}
+
+impl Shutdown {
+    /// Marks the server as stopping.
+    pub fn trigger(&self) {
+        self.0.send_replace(true);
+    }
+
+    /// Resolves once the server is stopping (at once if it already is).
+    pub async fn wait(&self) {
+        let mut rx = self.0.subscribe();
+        // Fails only when the sender is gone, which this handle keeps alive.
+        let _ = rx.wait_for(|stopping| *stopping).await;
+    }
 }
 
 impl AppState {
     /// Opens the data folder (creating it, its database and its `components/` folder as
-    /// needed) and loads the built-in catalog. No front end is served; see
-    /// [`AppState::with_static_dir`].
+    /// needed) and loads the built-in catalog. No front end is served (see
+    /// [`AppState::with_static_dir`]); the guard is a loopback one with a random token (see
+    /// [`AppState::with_guard`]).
     pub fn open(data_dir: &Path) -> Result<Self, StartError> {
         let store = Store::open(data_dir)?;
         let builtin = components::builtin()?;
@@ -83,6 +126,10 @@ impl AppState {
             data_dir,
             crate::targets::TargetsOptions::from_env(),
         )?;
+        let guard = Guard::new(GuardConfig::new(std::net::SocketAddr::from((
+            std::net::Ipv4Addr::LOCALHOST,
+            0,
+        ))))?;
         Ok(Self {
             store,
             builtin: builtin.into(),
@@ -90,7 +137,15 @@ impl AppState {
             static_dir: None,
             engine,
             targets,
+            guard,
+            shutdown: Shutdown::default(),
         })
+    }
+
+    /// Guards the API with `guard`.
+    pub fn with_guard(mut self, guard: Guard) -> Self {
+        self.guard = guard;
+        self
     }
 
     /// Serves the front end from `dir`.
@@ -100,28 +155,43 @@ impl AppState {
     }
 }
 
-/// The whole application: `/api/*` plus the front end, with request tracing and panics turned
-/// into 500 responses.
+/// The whole application: `/api/*` plus the front end, behind the request guard
+/// ([`crate::guard`]), with security headers on every answer, request tracing and panics
+/// turned into 500 responses.
 pub fn app(state: AppState) -> Router {
     let static_dir = state
         .static_dir
         .clone()
         .filter(|d| d.join("index.html").is_file());
+    let guard = state.guard.clone();
     let router = Router::new().nest("/api", crate::api::router(state.clone()));
     let router = match static_dir {
-        Some(dir) => router.fallback_service(ServeDir::new(dir)),
+        Some(dir) => {
+            let page = Router::new()
+                .route("/", get(crate::guard::page))
+                .route("/index.html", get(crate::guard::page))
+                .with_state((guard.clone(), dir.clone()));
+            router.merge(page).fallback_service(ServeDir::new(dir))
+        }
         None => router
             .route("/", get(help_page))
             .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") }),
     };
     router
+        .layer(middleware::from_fn_with_state(guard, crate::guard::check))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn(crate::guard::security_headers))
         .layer(TraceLayer::new_for_http())
 }
 
 /// Binds `config.addr` and serves until Ctrl-C or SIGTERM.
 pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
-    let mut state = AppState::open(&config.data_dir)?;
+    let guard = Guard::new(GuardConfig {
+        addr: config.addr,
+        token: config.token.clone(),
+        allowed_hosts: config.allowed_hosts.clone(),
+    })?;
+    let mut state = AppState::open(&config.data_dir)?.with_guard(guard.clone());
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|source| StartError::Bind {
@@ -147,47 +217,127 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
              or pass --static-dir"
         );
     }
+    let token_file = config.data_dir.join(TOKEN_FILE);
+    write_secret(&token_file, guard.token()).map_err(|source| StartError::TokenFile {
+        path: token_file.clone(),
+        source,
+    })?;
     tracing::info!(
         data = %config.data_dir.display(),
         database = %state.store.path().display(),
         "Pipeline Canvas listening on http://{local}/"
     );
-    println!("Pipeline Canvas is running at http://{local}/");
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(StartError::Serve)?;
+    let shown = if local.ip().is_unspecified() {
+        std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, local.port()))
+    } else {
+        local
+    };
+    println!(
+        "Pipeline Canvas is running at {}",
+        guard.app_url(&shown.to_string())
+    );
+    if !guard.open_page() {
+        println!(
+            "It listens on {local}, beyond this machine: open the address above (it holds the \
+             access token), or give the token from {} when asked.",
+            token_file.display()
+        );
+    }
+    println!(
+        "Scripts call the API with `Authorization: Bearer <token>`; the token is in {}.",
+        token_file.display()
+    );
+    let shutdown = state.shutdown.clone();
+    let stopping = shutdown.clone();
+    let server = axum::serve(listener, app(state))
+        .with_graceful_shutdown(async move { stopping.wait().await });
+    let server = std::future::IntoFuture::into_future(server);
+    let mut server = std::pin::pin!(server);
+    let mut signals = Signals::new();
+    tokio::select! {
+        result = &mut server => return result.map_err(StartError::Serve),
+        () = signals.next() => {}
+    }
+    tracing::info!("shutting down (press Ctrl-C again to stop at once)");
+    shutdown.trigger();
+    tokio::select! {
+        result = &mut server => result.map_err(StartError::Serve)?,
+        () = tokio::time::sleep(SHUTDOWN_GRACE) => {
+            tracing::warn!("connections still open after {SHUTDOWN_GRACE:?} are closed");
+        }
+        () = signals.next() => {
+            tracing::warn!("second signal: stopping at once");
+            std::process::exit(130);
+        }
+    }
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
+/// How long a stopping server waits for open answers to finish.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Writes `text` to `path`, readable by the owner only.
+fn write_secret(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        options.mode(0o600);
+        // An older file may have looser permissions: tighten them before writing.
+        if path.exists() {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    let mut f = options.open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.write_all(b"\n")
+}
+
+/// Ctrl-C and SIGTERM, as a stream of "stop" requests.
+struct Signals {
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Self {
+        #[cfg(unix)]
+        let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(|e| tracing::warn!(error = %e, "cannot listen for SIGTERM"))
+            .ok();
+        Self {
+            #[cfg(unix)]
+            term,
+        }
+    }
+
+    /// Resolves on the next Ctrl-C or SIGTERM.
+    async fn next(&mut self) {
+        let ctrl_c = async {
+            if let Err(e) = tokio::signal::ctrl_c().await {
+                tracing::warn!(error = %e, "cannot listen for Ctrl-C");
                 std::future::pending::<()>().await;
             }
+        };
+        #[cfg(unix)]
+        let term = async {
+            match &mut self.term {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => {},
+            () = term => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
     }
-    tracing::info!("shutting down");
 }
 
 /// A handler panicked: log it and answer 500 like any internal error.

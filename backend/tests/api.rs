@@ -18,13 +18,20 @@ const SEED_ID: &str = "pytorch-text-classification";
 struct Fixture {
     dir: tempfile::TempDir,
     app: Router,
+    /// The server's API token, sent by [`Fixture::send`] as a script would.
+    token: String,
 }
 
 impl Fixture {
     fn new() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let state = AppState::open(dir.path()).expect("open app state");
+        Self::over(state, dir)
+    }
+
+    fn over(state: AppState, dir: tempfile::TempDir) -> Self {
         Self {
+            token: state.guard.token().to_string(),
             app: app(state),
             dir,
         }
@@ -35,12 +42,30 @@ impl Fixture {
     }
 
     async fn send(&self, method: Method, uri: &str, body: impl Into<Body>) -> Reply {
+        self.send_as(method, uri, "application/json", body).await
+    }
+
+    /// Sends a body of type `media`, with the token, as a script would.
+    async fn send_as(
+        &self,
+        method: Method,
+        uri: &str,
+        media: &str,
+        body: impl Into<Body>,
+    ) -> Reply {
         let request = Request::builder()
             .method(method)
             .uri(uri)
-            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::HOST, "127.0.0.1:8080")
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.token))
+            .header(header::CONTENT_TYPE, media)
             .body(body.into())
             .expect("request");
+        self.call(request).await
+    }
+
+    /// Sends `request` as it is and collects the answer.
+    async fn call(&self, request: Request<Body>) -> Reply {
         let response = self
             .app
             .clone()
@@ -268,7 +293,8 @@ async fn yaml_documents_come_back_as_json() {
     let f = Fixture::new();
     // A compiled pipeline with its platform spec: two documents, in order.
     let text = "# PIPELINE DEFINITION\npipelineInfo:\n  name: p\nschemaVersion: 2.1.0\n---\nplatforms:\n  kubernetes: {}\n";
-    let r = f.post("/api/yaml", text).await;
+    let yaml = |body: Body| f.send_as(Method::POST, "/api/yaml", "application/yaml", body);
+    let r = yaml(text.into()).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(
         r.json(),
@@ -283,11 +309,11 @@ async fn yaml_documents_come_back_as_json() {
         ("", "empty"),
         ("PK\u{3}\u{4}zip", "binary"),
     ] {
-        let r = f.post("/api/yaml", body).await;
+        let r = yaml(body.into()).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body:?}: {}", r.text());
         assert!(r.error().contains(says), "{body:?}: {}", r.text());
     }
-    let r = f.post("/api/yaml", vec![0xffu8, 0xfe, 0x00]).await;
+    let r = yaml(vec![0xffu8, 0xfe, 0x00].into()).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.error().contains("UTF-8"), "{}", r.text());
 }
@@ -415,12 +441,12 @@ async fn save_list_load_update_delete_round_trip() {
     assert_eq!(f.saved().await.len(), 1);
 
     // Saved data survives a restart over the same folder.
-    let reopened = app(AppState::open(f.data()).expect("reopen"));
-    let request = Request::get(format!("/api/pipelines/{second}"))
-        .body(Body::empty())
-        .expect("request");
-    let response = reopened.oneshot(request).await.expect("response");
-    assert_eq!(response.status(), StatusCode::OK);
+    let reopened = Fixture::over(
+        AppState::open(f.data()).expect("reopen"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    let r = reopened.get(&format!("/api/pipelines/{second}")).await;
+    assert_eq!(r.status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -597,10 +623,7 @@ async fn front_end_or_help_page_at_root() {
     let state = AppState::open(f.data())
         .expect("state")
         .with_static_dir(dist);
-    let served = Fixture {
-        app: app(state),
-        dir: tempfile::tempdir().expect("tempdir"),
-    };
+    let served = Fixture::over(state, tempfile::tempdir().expect("tempdir"));
     let r = served.get("/").await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.text(), "<html>canvas</html>");
@@ -609,4 +632,350 @@ async fn front_end_or_help_page_at_root() {
     assert_eq!(r.content_type(), "application/wasm");
     assert_eq!(served.get("/api/components").await.status, StatusCode::OK);
     assert_eq!(served.get("/api/nope").await.status, StatusCode::NOT_FOUND);
+}
+
+// ---- The request guard (issue 13): only the app's own page, or a client with the token. ----
+
+/// A request with exactly these headers (no token unless given).
+fn raw(
+    method: Method,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Body>,
+) -> Request<Body> {
+    let mut b = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    b.body(body.into()).expect("request")
+}
+
+const RUN_BODY: &str = r#"{"spec": {"pipelineInfo": {"name": "x"}}}"#;
+
+/// The runs the store holds, asked with the token.
+async fn run_count(f: &Fixture) -> usize {
+    let r = f.get("/api/runs").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    r.json().as_array().expect("a list").len()
+}
+
+#[tokio::test]
+async fn a_cross_site_simple_request_cannot_start_a_run() {
+    let f = Fixture::new();
+    // What `fetch(url, {method: 'POST', mode: 'no-cors', body})` from another site sends: no
+    // cookie (SameSite=Strict), a text/plain body, the page's Origin.
+    let attack = raw(
+        Method::POST,
+        "/api/runs",
+        &[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "https://evil.example"),
+            ("content-type", "text/plain;charset=UTF-8"),
+            ("sec-fetch-site", "cross-site"),
+        ],
+        RUN_BODY,
+    );
+    let r = f.call(attack).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text());
+    assert!(r.error().contains("token"), "{}", r.text());
+    // Even with the page's cookie (a same-site page on another port would send it), the other
+    // origin is refused.
+    let cookie = format!("pipeline-canvas-token-0={}", f.token);
+    let r = f
+        .call(raw(
+            Method::POST,
+            "/api/runs",
+            &[
+                ("host", "localhost:8080"),
+                ("origin", "http://localhost:3000"),
+                ("cookie", &cookie),
+                ("content-type", "application/json"),
+                ("sec-fetch-site", "same-site"),
+            ],
+            RUN_BODY,
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert!(r.error().contains("http://localhost:3000"), "{}", r.text());
+    // A text/plain body is refused even with the token.
+    let r = f
+        .call(raw(
+            Method::POST,
+            "/api/runs",
+            &[
+                ("host", "127.0.0.1:8080"),
+                ("authorization", &format!("Bearer {}", f.token)),
+                ("content-type", "text/plain"),
+            ],
+            RUN_BODY,
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", r.text());
+    assert!(r.error().contains("application/json"), "{}", r.text());
+    assert_eq!(run_count(&f).await, 0, "no run may have started");
+}
+
+#[tokio::test]
+async fn dns_rebinding_hosts_are_refused_everywhere() {
+    let f = Fixture::new();
+    let bearer = format!("Bearer {}", f.token);
+    for uri in ["/api/targets", "/", "/api/runs", "/app.wasm"] {
+        let r = f
+            .call(raw(
+                Method::GET,
+                uri,
+                &[("host", "evil.example:8080"), ("authorization", &bearer)],
+                Body::empty(),
+            ))
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{uri}: {}", r.text());
+        assert!(r.text().contains("evil.example"), "{uri}: {}", r.text());
+        assert_eq!(r.headers["x-content-type-options"], "nosniff", "{uri}");
+    }
+    // No Host at all (not HTTP/1.1): refused too.
+    let r = f
+        .call(raw(
+            Method::GET,
+            "/api/targets",
+            &[("authorization", &bearer)],
+            Body::empty(),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    // Loopback names are this server.
+    for host in ["localhost:8080", "127.0.0.1:8080", "[::1]:8080"] {
+        let r = f
+            .call(raw(
+                Method::GET,
+                "/api/targets",
+                &[("host", host), ("authorization", &bearer)],
+                Body::empty(),
+            ))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{host}: {}", r.text());
+    }
+}
+
+#[tokio::test]
+async fn the_api_needs_the_token_or_the_pages_cookie() {
+    let f = Fixture::new();
+    let host = ("host", "127.0.0.1:8080");
+    let r = f
+        .call(raw(Method::GET, "/api/targets", &[host], Body::empty()))
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.error().contains("Authorization: Bearer"), "{}", r.text());
+    let r = f
+        .call(raw(
+            Method::GET,
+            "/api/targets",
+            &[host, ("authorization", "Bearer not-the-token-at-all")],
+            Body::empty(),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let wrong_cookie = "pipeline-canvas-token-0=0000000000000000";
+    let r = f
+        .call(raw(
+            Method::GET,
+            "/api/targets",
+            &[host, ("cookie", wrong_cookie)],
+            Body::empty(),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+
+    // The page's own requests: the cookie, same origin.
+    let cookie = format!("other=1; pipeline-canvas-token-0={}", f.token);
+    let page_get = |uri: &str, site: &str| {
+        raw(
+            Method::GET,
+            uri,
+            &[host, ("cookie", &cookie), ("sec-fetch-site", site)],
+            Body::empty(),
+        )
+    };
+    assert_eq!(
+        f.call(page_get("/api/targets", "same-origin")).await.status,
+        StatusCode::OK
+    );
+    // A typed address (an artifact opened in a tab) is the user's own navigation.
+    assert_eq!(
+        f.call(page_get("/api/targets", "none")).await.status,
+        StatusCode::OK
+    );
+    let r = f.call(page_get("/api/targets", "cross-site")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    let r = f.call(page_get("/api/runs/x/events", "same-site")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+
+    let post = |origin: Option<&str>| {
+        let mut h = vec![
+            host,
+            ("cookie", cookie.as_str()),
+            ("content-type", "application/json; charset=utf-8"),
+        ];
+        if let Some(o) = origin {
+            h.push(("origin", o));
+        }
+        raw(
+            Method::POST,
+            "/api/pipelines",
+            &h,
+            small_document("guarded").to_string(),
+        )
+    };
+    let r = f.call(post(Some("http://127.0.0.1:8080"))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    // With the cookie but no Origin: not from the page.
+    let r = f.call(post(None)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    let r = f.call(post(Some("http://127.0.0.1:9999"))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert_eq!(f.saved().await.len(), 1);
+}
+
+#[tokio::test]
+async fn yaml_bodies_need_a_yaml_type() {
+    let f = Fixture::new();
+    let r = f.post("/api/yaml", "a: 1\n").await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", r.text());
+    assert!(r.error().contains("application/yaml"), "{}", r.text());
+    let r = f
+        .send_as(Method::POST, "/api/pipelines", "application/yaml", "a: 1\n")
+        .await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{}", r.text());
+    // A POST with no body needs no type (cancel, rerun).
+    let r = f
+        .call(raw(
+            Method::POST,
+            "/api/runs/nope/cancel",
+            &[
+                ("host", "127.0.0.1:8080"),
+                ("authorization", &format!("Bearer {}", f.token)),
+            ],
+            Body::empty(),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+}
+
+#[tokio::test]
+async fn every_answer_has_security_headers_and_the_page_sets_the_cookie() {
+    let f = Fixture::new();
+    let dist = f.data().join("dist");
+    std::fs::create_dir_all(&dist).expect("mkdir");
+    let index =
+        "<html><script type=\"module\">import init from '/frontend.js'; init();</script></html>";
+    std::fs::write(dist.join("index.html"), index).expect("write");
+    let state = AppState::open(f.data())
+        .expect("state")
+        .with_static_dir(dist);
+    let served = Fixture::over(state, tempfile::tempdir().expect("tempdir"));
+    let page = served
+        .call(raw(
+            Method::GET,
+            "/",
+            &[("host", "localhost:8080")],
+            Body::empty(),
+        ))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let set_cookie = page.headers[header::SET_COOKIE].to_str().expect("ascii");
+    assert!(
+        set_cookie.starts_with(&format!("pipeline-canvas-token-0={};", served.token)),
+        "{set_cookie}"
+    );
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"),
+        "{set_cookie}"
+    );
+    let csp = page.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .expect("ascii");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(
+        csp.contains("'sha256-"),
+        "the inline loader is allowed by its hash: {csp}"
+    );
+    assert!(
+        !csp.contains("'unsafe-inline' 'unsafe-eval'") && !csp.contains("script-src *"),
+        "{csp}"
+    );
+    for r in [
+        page,
+        served.get("/api/components").await,
+        served.get("/api/nope").await,
+    ] {
+        assert_eq!(r.headers["x-content-type-options"], "nosniff");
+        assert_eq!(r.headers["x-frame-options"], "DENY");
+        assert_eq!(r.headers["referrer-policy"], "no-referrer");
+        assert!(r.headers.contains_key(header::CONTENT_SECURITY_POLICY));
+    }
+}
+
+#[tokio::test]
+async fn beyond_loopback_the_page_needs_the_token_once() {
+    use pipeline_canvas::guard::{Guard, GuardConfig};
+    let f = Fixture::new();
+    let dist = f.data().join("dist");
+    std::fs::create_dir_all(&dist).expect("mkdir");
+    std::fs::write(dist.join("index.html"), "<html>canvas</html>").expect("write");
+    let guard = Guard::new(GuardConfig {
+        token: Some("a-token-given-by-the-user".into()),
+        ..GuardConfig::new("0.0.0.0:8080".parse().expect("addr"))
+    })
+    .expect("guard");
+    let state = AppState::open(f.data())
+        .expect("state")
+        .with_static_dir(dist)
+        .with_guard(guard);
+    let served = Fixture::over(state, tempfile::tempdir().expect("tempdir"));
+    let host = ("host", "192.168.1.20:8080");
+    let get = |uri: &str, extra: &[(&'static str, &str)]| {
+        let mut h = vec![host];
+        h.extend_from_slice(extra);
+        raw(Method::GET, uri, &h, Body::empty())
+    };
+    let r = served.call(get("/", &[])).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.text().contains("token"), "{}", r.text());
+    assert!(!r.headers.contains_key(header::SET_COOKIE));
+    let r = served.call(get("/?token=wrong-token-0000000", &[])).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.text().contains("not this server"), "{}", r.text());
+    let r = served
+        .call(get("/?token=a-token-given-by-the-user", &[]))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers[header::LOCATION], "/");
+    let cookie = r.headers[header::SET_COOKIE].to_str().expect("ascii");
+    assert!(
+        cookie.starts_with("pipeline-canvas-token-8080=a-token-given-by-the-user;"),
+        "{cookie}"
+    );
+    let r = served
+        .call(get(
+            "/",
+            &[(
+                "cookie",
+                "pipeline-canvas-token-8080=a-token-given-by-the-user",
+            )],
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.text(), "<html>canvas</html>");
+    // A host name needs --allow-host, even with the token.
+    let r = served
+        .call(raw(
+            Method::GET,
+            "/api/components",
+            &[
+                ("host", "my-box.lan:8080"),
+                ("authorization", "Bearer a-token-given-by-the-user"),
+            ],
+            Body::empty(),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
 }

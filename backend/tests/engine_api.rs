@@ -17,6 +17,8 @@ use tower::ServiceExt as _;
 struct Fixture {
     dir: tempfile::TempDir,
     app: Router,
+    /// The app's API token, sent with every request.
+    token: String,
 }
 
 struct Reply {
@@ -87,6 +89,7 @@ impl Fixture {
         let dir = tempfile::tempdir().expect("tempdir");
         let state = AppState::open(dir.path()).expect("open app state");
         Self {
+            token: state.guard.token().to_string(),
             app: app(state),
             dir,
         }
@@ -101,6 +104,8 @@ impl Fixture {
         let req = Request::builder()
             .method(method)
             .uri(uri)
+            .header(header::HOST, "127.0.0.1")
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.token))
             .header(header::CONTENT_TYPE, "application/json")
             .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
             .expect("request");

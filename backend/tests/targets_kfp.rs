@@ -149,6 +149,9 @@ async fn kfp_cancel_and_errors() {
     assert_eq!(fake.requests().len(), before, "nothing was sent");
 }
 
+/// The API token of the app under test.
+const TOKEN: &str = "targets-kfp-test-token";
+
 async fn call(
     app: &axum::Router,
     method: &str,
@@ -158,6 +161,8 @@ async fn call(
     let req = Request::builder()
         .method(method)
         .uri(uri)
+        .header("host", "127.0.0.1")
+        .header("authorization", format!("Bearer {TOKEN}"))
         .header("content-type", "application/json")
         .body(match body {
             Some(b) => Body::from(b.to_string()),
@@ -186,7 +191,12 @@ async fn the_api_submits_lists_and_cancels_remote_runs() {
         fake_remote::options(&base, ATTEMPTS),
     )
     .expect("targets");
-    let app = pipeline_canvas::app(state);
+    let guard = pipeline_canvas::guard::Guard::new(pipeline_canvas::guard::GuardConfig {
+        token: Some(TOKEN.into()),
+        ..pipeline_canvas::guard::GuardConfig::new(([127, 0, 0, 1], 0).into())
+    })
+    .expect("guard");
+    let app = pipeline_canvas::app(state.with_guard(guard));
 
     let (status, body) = call(&app, "GET", "/api/targets", None).await;
     assert_eq!(status, StatusCode::OK);

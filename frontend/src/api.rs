@@ -41,22 +41,23 @@ fn js_error(e: JsValue) -> String {
         .unwrap_or_else(|| "network error".to_string())
 }
 
+/// A request body: its text and media type. The server refuses bodies that are not
+/// `application/json` (or `application/yaml` for `POST /api/yaml`).
+type Body = (String, &'static str);
+
+/// The media type of JSON bodies.
+const JSON: &str = "application/json";
+
 /// Sends a request and returns the status and body text.
-async fn fetch_text(
-    method: &str,
-    url: &str,
-    body: Option<String>,
-) -> Result<(u16, String), String> {
+async fn fetch_text(method: &str, url: &str, body: Option<Body>) -> Result<(u16, String), String> {
     let init = RequestInit::new();
     init.set_method(method);
-    if let Some(b) = &body {
-        init.set_body(&JsValue::from_str(b));
+    if let Some((text, _)) = &body {
+        init.set_body(&JsValue::from_str(text));
     }
     let req = Request::new_with_str_and_init(url, &init).map_err(js_error)?;
-    if body.is_some() {
-        req.headers()
-            .set("Content-Type", "application/json")
-            .map_err(js_error)?;
+    if let Some((_, media)) = body {
+        req.headers().set("Content-Type", media).map_err(js_error)?;
     }
     let window = web_sys::window().ok_or("no window")?;
     let resp: Response = JsFuture::from(window.fetch_with_request(&req))
@@ -104,7 +105,7 @@ type Answer = Result<String, (u16, String)>;
 /// Sends a request in the background and calls `done` with the body of a 2xx answer, or with
 /// the HTTP status (0 when there was no answer) and what went wrong. Every request shares this
 /// one future (keeps the wasm small).
-fn request(method: &'static str, url: String, body: Option<String>, done: Box<dyn FnOnce(Answer)>) {
+fn request(method: &'static str, url: String, body: Option<Body>, done: Box<dyn FnOnce(Answer)>) {
     leptos::task::spawn_local(async move {
         let result = match fetch_text(method, &url, body).await {
             Ok((status, text)) if (200..300).contains(&status) => Ok(text),
@@ -136,6 +137,25 @@ pub fn send<T: DeserializeOwned + 'static>(
     body: String,
     done: impl FnOnce(Result<T, String>) + 'static,
 ) {
+    send_as(method, url, (body, JSON), done);
+}
+
+/// `POST url` with a YAML body, then `done` with the decoded JSON answer.
+pub fn send_yaml<T: DeserializeOwned + 'static>(
+    url: String,
+    body: String,
+    done: impl FnOnce(Result<T, String>) + 'static,
+) {
+    send_as("POST", url, (body, "application/yaml"), done);
+}
+
+/// [`send`] and [`send_yaml`].
+fn send_as<T: DeserializeOwned + 'static>(
+    method: &'static str,
+    url: String,
+    body: Body,
+    done: impl FnOnce(Result<T, String>) + 'static,
+) {
     let u = url.clone();
     request(
         method,
@@ -156,7 +176,7 @@ pub fn send_status<T: DeserializeOwned + 'static>(
     request(
         method,
         url,
-        Some(body),
+        Some((body, JSON)),
         Box::new(move |r| done(r.and_then(|t| decode(&u, &t).map_err(|e| (0, e))))),
     );
 }
@@ -171,7 +191,7 @@ pub fn send_text(
     request(
         method,
         url,
-        Some(body),
+        Some((body, JSON)),
         Box::new(move |r| done(r.map_err(|e| e.1))),
     );
 }

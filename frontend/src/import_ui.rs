@@ -130,8 +130,7 @@ fn read_and_show(
     leptos::task::spawn_local(async move {
         match read_split(source.clone(), text.clone(), as_component).await {
             Ok(Read::Done(o)) => show(st, &source, o, at),
-            Ok(Read::Yaml) => crate::api::send(
-                "POST",
+            Ok(Read::Yaml) => crate::api::send_yaml(
                 "/api/yaml".to_string(),
                 text,
                 move |r: Result<Vec<serde_json::Value>, String>| match r {

@@ -11,6 +11,7 @@
 //                         PIPELINE_CANVAS_TEST_PYTHON, else .venv/bin/python)
 
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -115,6 +116,8 @@ export class Server {
     this.ownDataDir = !opts.dataDir;
     this.dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'pipeline-canvas-e2e-'));
     this.port = opts.port ?? 0;
+    /** The server's API token (scripts send it as `Authorization: Bearer`; the page gets a cookie). */
+    this.token = randomBytes(24).toString('hex');
     this.child = null;
     this.log = '';
   }
@@ -145,6 +148,7 @@ export class Server {
         RUST_LOG: process.env.RUST_LOG ?? 'info',
         // The local engine runs Python components with this interpreter (it needs kfp).
         ...(pythonForRuns() ? { PIPELINE_CANVAS_PYTHON: pythonForRuns() } : {}),
+        PIPELINE_CANVAS_TOKEN: this.token,
         ...this.env,
       },
     });
@@ -170,7 +174,7 @@ export class Server {
         );
       }
       try {
-        const res = await fetch(`${this.url}/api/components`);
+        const res = await fetch(`${this.url}/api/components`, { headers: this.authHeaders() });
         if (res.status === 200) return this;
         lastError = `GET /api/components answered ${res.status}`;
       } catch (e) {
@@ -225,6 +229,11 @@ export class Server {
     }
   }
 
+  /** The header that proves the token, as a script sends it. */
+  authHeaders() {
+    return { authorization: `Bearer ${this.token}` };
+  }
+
   /**
    * `fetch` against the server's API: `{ status, text, json }`. A string `body` is sent as it is
    * (JavaScript numbers lose the difference between `7080` and `7080.0`); anything else as JSON.
@@ -232,7 +241,10 @@ export class Server {
   async api(method, route, body) {
     const res = await fetch(`${this.url}${route}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: {
+        ...this.authHeaders(),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await res.text();
@@ -263,7 +275,9 @@ export async function launchBrowser() {
  */
 export async function setup(t, opts = {}) {
   const server = new Server(opts);
-  const app = { server, browser: null, context: null, page: null, errors: [] };
+  // `expectedErrors`: patterns of page errors a test provokes on purpose (`app.expectErrors`).
+  const app = { server, browser: null, context: null, page: null, errors: [], expectedErrors: [] };
+  app.expectErrors = (...patterns) => app.expectedErrors.push(...patterns);
   t.after(async () => {
     await app.browser?.close().catch(() => {});
     await server.dispose();
@@ -298,6 +312,12 @@ export function e2e(name, fn, opts = {}) {
     const app = await setup(t, typeof opts === 'function' ? await opts(t) : opts);
     try {
       await fn(app, t);
+      // Every page error fails the test: a Rust panic in the front end, an uncaught exception,
+      // a console error (a refused request, a CSP violation) — unless the test expects it.
+      const unexpected = app.errors.filter((e) => !app.expectedErrors.some((re) => re.test(e)));
+      if (unexpected.length) {
+        throw new Error(`the page reported errors:\n  ${unexpected.join('\n  ')}`);
+      }
     } catch (e) {
       await app.failed(name);
       throw e;

@@ -265,6 +265,7 @@ pub async fn events(
     let first = detail(&state, &id).await?;
     let (tx, out) = mpsc::channel::<Event>(256);
     let store = state.engine.store().clone();
+    let shutdown = state.shutdown.clone();
     tokio::spawn(async move {
         let mut snapshot = Some(first);
         loop {
@@ -274,7 +275,11 @@ pub async fn events(
                     return;
                 }
             }
-            match rx.recv().await {
+            let next = tokio::select! {
+                e = rx.recv() => e,
+                () = shutdown.wait() => return,
+            };
+            match next {
                 Ok(e) if e.run_id() == id => {
                     let (name, ended) = match &e {
                         EngineEvent::Run(r) => ("run", r.state.is_final()),
@@ -381,7 +386,13 @@ pub async fn task(
     }
     let (tx, out) = mpsc::channel::<Event>(256);
     let store = state.engine.store().clone();
-    tokio::spawn(follow_log(store, id, path, log, offset, tx));
+    let shutdown = state.shutdown.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            () = follow_log(store, id, path, log, offset, tx) => {}
+            () = shutdown.wait() => {}
+        }
+    });
     Ok(Sse::new(sse_stream(out))
         .keep_alive(KeepAlive::default())
         .into_response())
