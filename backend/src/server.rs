@@ -232,21 +232,26 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
     } else {
         local
     };
-    println!(
-        "Pipeline Canvas is running at {}",
+    let mut banner = format!(
+        "Pipeline Canvas is running at {}\n",
         guard.app_url(&shown.to_string())
     );
     if !guard.open_page() {
-        println!(
+        banner.push_str(&format!(
             "It listens on {local}, beyond this machine: open the address above (it holds the \
-             access token), or give the token from {} when asked.",
+             access token), or give the token from {} when asked.\n",
             token_file.display()
-        );
+        ));
     }
-    println!(
-        "Scripts call the API with `Authorization: Bearer <token>`; the token is in {}.",
+    banner.push_str(&format!(
+        "Scripts call the API with `Authorization: Bearer <token>`; the token is in {}.\n",
         token_file.display()
-    );
+    ));
+    // Written whole, and a closed standard output (`serve | head -1`) is no reason to stop.
+    let mut stdout = std::io::stdout().lock();
+    let _ = std::io::Write::write_all(&mut stdout, banner.as_bytes())
+        .and_then(|()| std::io::Write::flush(&mut stdout));
+    drop(stdout);
     let shutdown = state.shutdown.clone();
     let stopping = shutdown.clone();
     let server = axum::serve(listener, app(state))

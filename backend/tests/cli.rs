@@ -208,6 +208,10 @@ fn compile_missing_file_names_it() {
 struct Server {
     child: Child,
     base: String,
+    /// The API token it wrote to `<data>/token`.
+    token: String,
+    /// What it printed at start.
+    banner: String,
 }
 
 impl Drop for Server {
@@ -219,8 +223,12 @@ impl Drop for Server {
 
 impl Server {
     fn start(data: &Path, static_dir: &Path) -> Self {
+        Self::start_on(data, static_dir, "127.0.0.1:0")
+    }
+
+    fn start_on(data: &Path, static_dir: &Path, addr: &str) -> Self {
         let mut child = Command::new(BIN)
-            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(["serve", "--addr", addr])
             .env("PIPELINE_CANVAS_DATA_DIR", data)
             .env("PIPELINE_CANVAS_STATIC_DIR", static_dir)
             .env_remove("RUST_LOG")
@@ -228,31 +236,65 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read the address line");
-        let base = line
+        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut banner = String::new();
+        // The address line, then what to do with the token.
+        while !banner.contains("Bearer") {
+            let mut line = String::new();
+            if out.read_line(&mut line).expect("read the banner") == 0 {
+                panic!("serve ended before printing its banner: {banner:?}");
+            }
+            banner.push_str(&line);
+        }
+        let first = banner.lines().next().unwrap_or_default();
+        let url = first
             .trim()
             .strip_prefix("Pipeline Canvas is running at http://")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .trim_end_matches('/')
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
+        let base = url.split('/').next().unwrap_or_default().to_string();
+        let token = std::fs::read_to_string(data.join("token"))
+            .expect("the token file")
+            .trim()
             .to_string();
-        Self { child, base }
+        Self {
+            child,
+            base,
+            token,
+            banner,
+        }
     }
 
-    /// Sends one HTTP/1.1 request and returns (status, body).
+    /// Sends one HTTP/1.1 request with the token, as a script does, and returns (status, body).
     fn request(&self, method: &str, path: &str, body: &[u8]) -> (u16, String) {
+        let auth = format!("Bearer {}", self.token);
+        let headers = [
+            ("Host", self.base.as_str()),
+            ("Authorization", auth.as_str()),
+            ("Content-Type", "application/json"),
+        ];
+        self.request_with(method, path, &headers, body)
+    }
+
+    /// Sends one HTTP/1.1 request with exactly these headers (and `Content-Length`).
+    fn request_with(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, String) {
         let mut stream = TcpStream::connect(&self.base).expect("connect");
         stream
             .set_read_timeout(Some(Duration::from_secs(30)))
             .expect("timeout");
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n",
-            self.base,
+        let mut head = format!("{method} {path} HTTP/1.1\r\n");
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str(&format!(
+            "Content-Length: {}\r\nConnection: close\r\n\r\n",
             body.len()
-        );
+        ));
         stream.write_all(head.as_bytes()).expect("send head");
         // The server may answer (413) before reading all of a large body.
         let _ = stream.write_all(body);
@@ -301,6 +343,154 @@ fn serve_answers_over_http_and_survives_bad_requests() {
     let (status, body) = server.request("POST", "/api/compile?format=yaml", &seed);
     assert_eq!(status, 200);
     assert!(body.starts_with("# PIPELINE DEFINITION"), "{body}");
+}
+
+#[test]
+fn serve_guards_the_api_over_real_http() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let server = Server::start(&data, &dir.path().join("no-dist"));
+    assert!(
+        server
+            .banner
+            .contains(&data.join("token").display().to_string()),
+        "{}",
+        server.banner
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(data.join("token"))
+            .expect("token file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the token file is the owner's only");
+    }
+    // The attack of issue 13: a page elsewhere posts a run as text/plain, without the token.
+    let run = br#"{"spec": {"pipelineInfo": {"name": "x"}, "root": {"dag": {"tasks": {}}}}}"#;
+    let host = server.base.clone();
+    let (status, body) = server.request_with(
+        "POST",
+        "/api/runs",
+        &[
+            ("Host", &host),
+            ("Origin", "https://evil.example"),
+            ("Content-Type", "text/plain"),
+        ],
+        run,
+    );
+    assert_eq!(status, 401, "{body}");
+    // DNS rebinding: the right token cannot help a request naming another host.
+    let auth = format!("Bearer {}", server.token);
+    let (status, body) = server.request_with(
+        "GET",
+        "/api/targets",
+        &[("Host", "evil.example:8080"), ("Authorization", &auth)],
+        b"",
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("evil.example"), "{body}");
+    let (status, body) = server.request("GET", "/api/runs", b"");
+    assert_eq!((status, body.as_str()), (200, "[]"), "no run was started");
+}
+
+#[test]
+fn serve_beyond_loopback_prints_a_url_with_its_token() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let server = Server::start_on(&data, &dir.path().join("no-dist"), "0.0.0.0:0");
+    let first = server.banner.lines().next().unwrap_or_default();
+    assert!(
+        first.ends_with(&format!("/?token={}", server.token)),
+        "the address to open holds the token: {first:?}"
+    );
+    assert_eq!(server.token.len(), 64, "a random token: {:?}", server.token);
+    assert!(
+        server.banner.contains("beyond this machine"),
+        "{}",
+        server.banner
+    );
+    let again = Server::start_on(
+        &dir.path().join("data2"),
+        &dir.path().join("no-dist"),
+        "0.0.0.0:0",
+    );
+    assert_ne!(server.token, again.token, "a new token each start");
+}
+
+/// A pipeline whose one task (a container component, run on the host) sleeps 30 s.
+const SLEEPER: &str = r#"{"spec": {
+  "pipelineInfo": {"name": "sleeper"}, "schemaVersion": "2.1.0", "sdkVersion": "kfp-2.17.0",
+  "root": {"dag": {"tasks": {"sleep": {"taskInfo": {"name": "sleep"},
+    "componentRef": {"name": "comp-sleep"}, "cachingOptions": {}}}}},
+  "components": {"comp-sleep": {"executorLabel": "exec-sleep"}},
+  "deploymentSpec": {"executors": {"exec-sleep": {"container": {"image": "alpine",
+    "command": ["sh", "-c", "sleep 30"]}}}}}}"#;
+
+#[cfg(unix)]
+#[test]
+fn serve_stops_at_once_with_an_event_stream_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let mut server = Server::start(&data, &dir.path().join("no-dist"));
+    let (status, body) = server.request("POST", "/api/runs", SLEEPER.as_bytes());
+    assert_eq!(status, 201, "{body}");
+    let id: Value = serde_json::from_str(&body).expect("JSON");
+    let id = id["id"].as_str().expect("id").to_string();
+    // A browser tab following the run.
+    let mut stream = TcpStream::connect(&server.base).expect("connect");
+    let head = format!(
+        "GET /api/runs/{id}/events HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\r\n",
+        server.base, server.token
+    );
+    stream.write_all(head.as_bytes()).expect("send");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut first = [0u8; 512];
+    let n = stream.read(&mut first).expect("the stream answers");
+    let answer = String::from_utf8_lossy(&first[..n]);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("text/event-stream"), "{answer}");
+
+    // Ctrl-C: the server ends the stream and exits, rather than waiting for it forever.
+    let pid = i32::try_from(server.child.id()).expect("pid");
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(s) = server.child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server is still running 15 s after Ctrl-C with a stream open"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+    // The connection was closed (read_to_end returned), not left hanging.
+}
+
+#[test]
+fn serve_refuses_a_bad_token_or_host_option() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (args, says) in [
+        (vec!["--token", "short"], "16 to 256"),
+        (vec!["--allow-host", "http://x/"], "--allow-host"),
+    ] {
+        let o = Command::new(BIN)
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(&args)
+            .env("PIPELINE_CANVAS_DATA_DIR", dir.path())
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("run serve");
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
+    }
 }
 
 #[test]

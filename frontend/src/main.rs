@@ -23,6 +23,7 @@ mod log_view;
 mod markdown;
 mod node_view;
 mod palette;
+mod panic_report;
 mod parameters;
 mod properties;
 mod run_badge;
@@ -41,6 +42,7 @@ mod values;
 mod wire_view;
 
 fn main() {
+    panic_report::install();
     bench::expose();
     leptos::mount::mount_to_body(app::App);
 }

@@ -3,7 +3,9 @@
 use leptos::prelude::*;
 use pipeline::ir::ExecutorSpec;
 use pipeline::{GroupKind, PortType};
+use wasm_split_helpers::wasm_split;
 
+use crate::chunks::{self, Unloaded};
 use crate::group_editors::{ExitEditor, LoopEditor};
 use crate::input_field::InputField;
 use crate::layout;
@@ -507,8 +509,8 @@ fn GroupProperties(id: String) -> impl IntoView {
             </label>
             {move || match frame.get() {
                 Frame::Condition => condition_editor().into_any(),
-                Frame::Loop => view! { <LoopEditor id=gid.clone() /> }.into_any(),
-                Frame::Exit => view! { <ExitEditor id=gid.clone() /> }.into_any(),
+                Frame::Loop => chunks::view(loop_editor(gid.clone())),
+                Frame::Exit => chunks::view(exit_editor(gid.clone())),
                 Frame::Other => other_kind().into_any(),
             }}
             <div class="props-actions">
@@ -573,4 +575,19 @@ fn WireProperties(id: String) -> impl IntoView {
             </div>
         </div>
     }
+}
+
+// The loop and exit-handler editors are the `frames` chunk, fetched the first time such a frame
+// is selected.
+
+/// The loop frame's editor, from the frames chunk.
+#[wasm_split(frames, fallible)]
+fn loop_editor(id: String) -> Result<AnyView, Unloaded> {
+    Ok(view! { <LoopEditor id=id /> }.into_any())
+}
+
+/// The exit-handler frame's editor, from the frames chunk.
+#[wasm_split(frames, fallible)]
+fn exit_editor(id: String) -> Result<AnyView, Unloaded> {
+    Ok(view! { <ExitEditor id=id /> }.into_any())
 }

@@ -548,3 +548,86 @@ pub async fn artifact(
     )
         .into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::{json, Value};
+
+    use super::parse_create;
+
+    /// Any JSON value, a few levels deep.
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            ".{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("document".to_string()),
+                        Just("spec".to_string()),
+                        Just("parameters".to_string()),
+                        Just("options".to_string()),
+                        Just("target".to_string()),
+                        Just("platformSpec".to_string()),
+                        ".{0,8}"
+                    ],
+                    inner,
+                    0..6
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// A run request that compiles, with its parts replaced by arbitrary values.
+    fn mutated_request() -> impl Strategy<Value = Value> {
+        let seed: Value = serde_json::from_str(include_str!(
+            "../../../examples/pytorch-text-classification.pipeline.json"
+        ))
+        .unwrap_or(Value::Null);
+        (
+            prop_oneof![
+                Just("document"),
+                Just("parameters"),
+                Just("options"),
+                Just("target")
+            ],
+            any_json(),
+        )
+            .prop_map(move |(key, value)| {
+                let mut r = json!({"document": seed.clone(), "parameters": {"project": "p"}});
+                r[key] = value;
+                r
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any body is answered with a run request or a clear error, never a panic.
+        #[test]
+        fn any_run_request_body_is_answered(body in prop_oneof![any_json(), mutated_request()]) {
+            let text = body.to_string();
+            if let Err(e) = parse_create(text.as_bytes()) {
+                prop_assert!(!e.to_string().is_empty());
+                prop_assert!(e.status().is_client_error(), "{e}");
+            }
+        }
+
+        /// Arbitrary bytes too.
+        #[test]
+        fn any_bytes_are_answered(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+            if let Err(e) = parse_create(&bytes) {
+                prop_assert!(e.status().is_client_error(), "{e}");
+            }
+        }
+    }
+}
