@@ -44,8 +44,9 @@ pub fn LogView(run: String, path: String) -> impl IntoView {
             if let Some(el) = pre.get_untracked() {
                 let at_bottom = el.scroll_top() + el.client_height() + 40 >= el.scroll_height();
                 if at_bottom {
+                    // The view may be gone by the next frame (another task was picked).
                     request_animation_frame(move || {
-                        if let Some(el) = pre.get_untracked() {
+                        if let Some(el) = pre.try_get_untracked().flatten() {
                             el.set_scroll_top(el.scroll_height());
                         }
                     });

@@ -23,9 +23,10 @@ pub fn SpecPanel() -> impl IntoView {
         let n = asked.get_value() + 1;
         asked.set_value(n);
         let doc = st.doc.with_untracked(|d| d.to_json());
+        // The answer may come after the panel has closed: then there is nothing to update.
         crate::api::send_text("POST", "/api/compile?format=yaml".into(), doc, move |r| {
-            if asked.get_value() == n {
-                yaml.set(Some(r));
+            if asked.try_get_value() == Some(n) {
+                yaml.try_set(Some(r));
             }
         });
     });

@@ -181,7 +181,10 @@ fn TaskDetail(run: String, path: String) -> impl IntoView {
         let (run, path) = (run.clone(), path.clone());
         Effect::new(move |_| {
             live.track();
-            api::get::<TaskRow>(task_url(&run, &path), move |r| row.set(Some(r)));
+            // The answer may come after the panel has closed (another task was picked).
+            api::get::<TaskRow>(task_url(&run, &path), move |r| {
+                row.try_set(Some(r));
+            });
         });
     }
     let has_log = Memo::new(move |_| {

@@ -46,6 +46,8 @@ test(
 
     // The importer cannot be fetched: the file is refused with a message naming it, and the
     // canvas keeps the pipeline it had.
+    // The blocked chunk's failed fetch is reported on the console; that is expected here.
+    app.expectErrors(/ERR_CONNECTION_REFUSED/, /Failed to fetch/);
     await page.route('**/split_import-*.wasm', (route) => route.abort('connectionrefused'));
     let before = await status(page);
     await uploadDocument(page, { name: 'flip_coin.yaml', text: FLIP_COIN });

@@ -87,6 +87,8 @@ test(
   'bad files are refused naming the file, and the canvas keeps what it had',
   { timeout: 180_000 },
   e2e('import-bad-files', async (app) => {
+    // The server refuses the bad YAML (HTTP 400); the browser logs each refused request.
+    app.expectErrors(/Failed to load resource.*status of 400/);
     const { page } = app;
     await openApp(app);
     await uploadDocument(page, { name: 'flip_coin.yaml', text: corpusFile('critical/flip_coin.yaml') });
@@ -114,6 +116,8 @@ test(
   'a component YAML dropped on the canvas, or fetched from a URL, becomes a task',
   { timeout: 180_000 },
   e2e('import-drop-url', async (app, t) => {
+    // A URL that is not there (HTTP 404) is tried on purpose; the browser logs it.
+    app.expectErrors(/Failed to load resource.*status of 404/);
     const { page } = app;
     await openApp(app, '');
     await page.locator('[data-testid=btn-examples]').click();
