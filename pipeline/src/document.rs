@@ -16,6 +16,12 @@ use crate::map::Map;
 /// The document format this version reads and writes.
 pub const FORMAT: &str = "pipeline-canvas/v1";
 
+/// How deep groups may nest inside one another in a pipeline, and how deep sub-pipelines may
+/// nest in pipelines; the validator reports deeper nesting and the importer refuses it. Real
+/// pipelines nest a few levels; the bound keeps every walk over the nesting short and the
+/// recursion over sub-pipelines within the stack.
+pub const MAX_NESTING: usize = 64;
+
 /// A pipeline as the canvas shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -142,14 +148,16 @@ impl Document {
 
     /// An id not used by any node, wire or group, starting with `prefix`.
     pub fn fresh_id(&self, prefix: &str) -> String {
-        let used = |id: &str| {
-            self.nodes.iter().any(|n| n.id == id)
-                || self.wires.iter().any(|w| w.id == id)
-                || self.groups.iter().any(|g| g.id == id)
-        };
+        let used: std::collections::HashSet<&str> = self
+            .nodes
+            .iter()
+            .map(|n| n.id.as_str())
+            .chain(self.wires.iter().map(|w| w.id.as_str()))
+            .chain(self.groups.iter().map(|g| g.id.as_str()))
+            .collect();
         (1..)
             .map(|i| format!("{prefix}{i}"))
-            .find(|id| !used(id))
+            .find(|id| !used.contains(id.as_str()))
             .unwrap_or_default()
     }
 
@@ -161,22 +169,24 @@ impl Document {
         } else {
             base
         };
-        if self.node_by_name(&base).is_none() {
+        let used: std::collections::HashSet<&str> =
+            self.nodes.iter().map(|n| n.name.as_str()).collect();
+        if !used.contains(base.as_str()) {
             return base;
         }
         (2..)
             .map(|i| format!("{base}-{i}"))
-            .find(|n| self.node_by_name(n).is_none())
+            .find(|n| !used.contains(n.as_str()))
             .unwrap_or_default()
     }
 
     /// The groups from `group` outwards to the root: `[group, parent, grandparent, …]`.
-    /// Stops on a parent cycle (validation reports those).
+    /// Stops on a parent cycle and after [`MAX_NESTING`] groups (validation reports both).
     pub fn group_chain(&self, group: Option<&str>) -> Vec<String> {
         let mut chain: Vec<String> = Vec::new();
         let mut cur = group.map(str::to_string);
         while let Some(g) = cur {
-            if chain.contains(&g) {
+            if chain.contains(&g) || chain.len() >= MAX_NESTING {
                 break;
             }
             cur = self.group(&g).and_then(|gr| gr.parent.clone());
