@@ -494,24 +494,34 @@ impl Node {
     }
 }
 
-/// A point on the canvas, in canvas pixels.
+/// A point on the canvas, in canvas pixels. A coordinate that is not finite is written as 0, so
+/// that a document always reads back (JSON has no NaN or infinity).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Point {
     /// Horizontal.
+    #[serde(serialize_with = "finite")]
     pub x: f64,
     /// Vertical.
+    #[serde(serialize_with = "finite")]
     pub y: f64,
 }
 
-/// A size on the canvas.
+/// A size on the canvas; written like a [`Point`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Size {
     /// Width.
+    #[serde(serialize_with = "finite")]
     pub width: f64,
     /// Height.
+    #[serde(serialize_with = "finite")]
     pub height: f64,
+}
+
+/// Writes `v`, or 0 when it is NaN or infinite.
+fn finite<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(if v.is_finite() { *v } else { 0.0 })
 }
 
 /// A node input set without a wire.
@@ -632,4 +642,44 @@ pub enum LoopItems {
     Parameter(String),
     /// A list output of a task.
     Output(PortRef),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geometry_that_is_not_finite_is_written_as_zero() {
+        let mut doc = Document::new("p");
+        let mut node = Node::new("n1", "a", "c");
+        node.position = Point {
+            x: f64::NAN,
+            y: f64::INFINITY,
+        };
+        doc.nodes.push(node);
+        let back = Document::from_json(&doc.to_json()).expect("reads back");
+        assert_eq!(back.nodes[0].position, Point { x: 0.0, y: 0.0 });
+    }
+
+    #[test]
+    fn group_chains_stop_at_cycles_and_the_nesting_limit() {
+        let mut doc = Document::new("p");
+        let group = |id: String, parent: String| Group {
+            id,
+            kind: GroupKind::Else,
+            name: None,
+            display_name: None,
+            parent: Some(parent),
+            position: Point::default(),
+            size: Size::default(),
+        };
+        doc.groups.push(group("a".into(), "b".into()));
+        doc.groups.push(group("b".into(), "a".into()));
+        assert_eq!(doc.group_chain(Some("a")), ["a", "b"]);
+        for i in 0..1000 {
+            doc.groups
+                .push(group(format!("g{i}"), format!("g{}", i + 1)));
+        }
+        assert_eq!(doc.group_chain(Some("g0")).len(), MAX_NESTING);
+    }
 }
