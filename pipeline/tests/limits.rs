@@ -263,3 +263,24 @@ fn imports_nested_too_deep_or_too_large_are_refused() {
     )
     .unwrap();
 }
+
+/// A v1 component whose command line nests `concat` placeholders `depth` levels deep.
+fn v1_concat(depth: usize) -> String {
+    let mut arg = json!("x");
+    for _ in 0..depth {
+        arg = json!({ "concat": [arg, "-y"] });
+    }
+    json!({"name": "c", "implementation": {"container": {"image": "alpine", "args": [arg]}}})
+        .to_string()
+}
+
+#[test]
+fn v1_placeholders_nested_up_to_the_json_limit_convert() {
+    // serde_json reads 128 levels: 60 nested `concat`s fit, and convert (recursively).
+    let c = pipeline::import::component_from_yaml(&v1_concat(60)).expect("converts");
+    let Some(ExecutorSpec::Container(container)) = c.executor else {
+        panic!("a container component")
+    };
+    assert!(container.args[0].starts_with(&"{\"Concat\": [".repeat(60)));
+    golden(DIR, "v1_concat_70_deep", &import_error(&v1_concat(70))).unwrap();
+}
