@@ -316,8 +316,8 @@ fn children_of(parent: &[Scope]) -> Vec<Vec<usize>> {
     children
 }
 
-/// Groups in pre-order: parents before children, document order among siblings. Groups in a
-/// parent cycle are left out (cycles are broken before this is called).
+/// Groups in pre-order: parents before children, document order among siblings. Iterative;
+/// with the parent cycles broken first, every group appears once.
 fn preorder(children: &[Vec<usize>]) -> Vec<usize> {
     let mut has_parent = vec![false; children.len()];
     for &c in children.iter().flatten() {
