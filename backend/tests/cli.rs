@@ -552,3 +552,30 @@ fn import_refuses_bad_files_naming_them() {
         stderr(&o)
     );
 }
+
+/// A condition nested 20,000 parentheses deep once overflowed the stack (the process died of
+/// SIGABRT); it is an error like any other.
+#[test]
+fn compile_reports_a_condition_nested_too_deep() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(seed_path()).expect("read seed"))
+            .expect("seed JSON");
+    let expression = &mut doc["groups"][0]["kind"]["condition"]["expression"];
+    let e = expression
+        .as_str()
+        .expect("the seed's condition")
+        .to_string();
+    *expression = Value::String(format!("{}{e}{}", "(".repeat(20_000), ")".repeat(20_000)));
+    let path = dir.path().join("deep.pipeline.json");
+    std::fs::write(&path, serde_json::to_string(&doc).expect("JSON")).expect("write");
+    let o = run(&["compile", path.to_str().expect("path")]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("the condition nests deeper than 100 levels (at character 101)"),
+        "{err}"
+    );
+    assert!(err.contains("1 error"), "{err}");
+    assert!(o.stdout.is_empty());
+}

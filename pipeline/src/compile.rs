@@ -412,7 +412,7 @@ impl Builder<'_, '_> {
             None => e,
             Some(a) => Expr::And(Box::new(a), Box::new(e)),
         };
-        for sib in (0..self.doc().groups.len()).filter(|&s| m.parent[s] == Some(parent)) {
+        for &sib in &m.children[parent] {
             if sib == g {
                 return match own {
                     Some(e) => Some(join(acc, e)),

@@ -17,10 +17,22 @@
 //! `item` is the current item of the innermost loop around the condition (`dsl.ParallelFor(…)
 //! as item`), `item(g2)` the item of the enclosing loop `g2` (group id or task name), and
 //! `item['a']` a field of an item that is a dict.
+//!
+//! Expressions nest at most [`MAX_DEPTH`] levels deep, so that parsing, printing, comparing and
+//! dropping one never runs out of stack, whatever the text.
 
 use std::fmt::Write as _;
 
-/// A parsed condition.
+/// How deep a condition may nest: the levels of parentheses and `not`, and the depth of the
+/// expression tree (a chain of `n` `and`s or `or`s is `n` levels, as it is a tree of that depth).
+/// Real conditions stay far below; the bound is what keeps [`parse`] and [`from_cel`] (which
+/// recurse), and printing, comparing and dropping the [`Expr`]s they return, within the stack
+/// on any input. Expressions built from parsed ones (the compiler's if/elif/else triggers) are
+/// checked against it too.
+pub const MAX_DEPTH: usize = 100;
+
+/// A parsed condition. Its methods (and `Clone`, `PartialEq`, `Drop`) recurse over the tree, which
+/// [`parse`] and [`from_cel`] keep within [`MAX_DEPTH`] levels.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
     /// `left op right`.
@@ -93,11 +105,11 @@ pub enum Operand {
     },
 }
 
-/// A syntax error in a condition, with the byte offset where it was found.
+/// A syntax error in a condition, with the character offset where it was found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message} (at character {})", .offset + 1)]
 pub struct ConditionError {
-    /// Byte offset into the expression.
+    /// Character (not byte) offset into the expression, from 0.
     pub offset: usize,
     /// What is wrong.
     pub message: String,
@@ -116,13 +128,43 @@ enum Tok {
     Dot,
 }
 
+/// The length of the number at the start of `rest`: an optional `-`, digits and dots, then an
+/// optional exponent (`e`, an optional sign, digits).
+fn number_len(rest: &[u8]) -> usize {
+    let mut i = usize::from(rest.first() == Some(&b'-'));
+    while rest
+        .get(i)
+        .is_some_and(|b| b.is_ascii_digit() || *b == b'.')
+    {
+        i += 1;
+    }
+    if matches!(rest.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(rest.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        while rest.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+    }
+    i
+}
+
+/// Whether `text` is a number a condition may hold: one `f64` reads, and finite.
+fn is_finite_number(text: &str) -> bool {
+    text.parse::<f64>().is_ok_and(f64::is_finite)
+}
+
+/// Splits the expression into tokens with their byte offsets. Works on bytes for the ASCII
+/// syntax and on whole characters inside strings, so it never splits a character.
 fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ConditionError> {
     let bytes = src.as_bytes();
     let mut i = 0;
     let mut out = Vec::new();
     let err = |offset: usize, message: String| ConditionError { offset, message };
-    while i < bytes.len() {
-        let c = bytes[i];
+    // The text from byte `i`; `i` is always on a character boundary.
+    let rest = |i: usize| src.get(i..).unwrap_or("");
+    while let Some(&c) = bytes.get(i) {
         let start = i;
         match c {
             b' ' | b'\t' | b'\n' | b'\r' => i += 1,
@@ -147,45 +189,29 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ConditionError> {
                 i += 1;
             }
             b'\'' | b'"' => {
-                let quote = c;
-                i += 1;
+                let quote = char::from(c);
                 let mut s = String::new();
+                let mut chars = rest(i + 1).char_indices();
                 loop {
-                    match bytes.get(i) {
+                    match chars.next() {
                         None => return Err(err(start, "unterminated string".into())),
-                        Some(&b) if b == quote => {
-                            i += 1;
+                        Some((k, ch)) if ch == quote => {
+                            i += 1 + k + 1;
                             break;
                         }
-                        Some(b'\\') if bytes.get(i + 1).is_some() => {
-                            let ch = src[i + 1..].chars().next().unwrap_or('\\');
-                            s.push(ch);
-                            i += 1 + ch.len_utf8();
-                        }
-                        Some(_) => {
-                            let ch = src[i..].chars().next().unwrap_or(' ');
-                            s.push(ch);
-                            i += ch.len_utf8();
-                        }
+                        Some((_, '\\')) => match chars.next() {
+                            Some((_, escaped)) => s.push(escaped),
+                            None => return Err(err(start, "unterminated string".into())),
+                        },
+                        Some((_, ch)) => s.push(ch),
                     }
                 }
                 out.push((start, Tok::Str(s)));
             }
             b'0'..=b'9' | b'.' => {
-                while i < bytes.len() && (bytes[i].is_ascii_digit() || bytes[i] == b'.') {
-                    i += 1;
-                }
-                if i < bytes.len() && (bytes[i] == b'e' || bytes[i] == b'E') {
-                    i += 1;
-                    if i < bytes.len() && (bytes[i] == b'+' || bytes[i] == b'-') {
-                        i += 1;
-                    }
-                    while i < bytes.len() && bytes[i].is_ascii_digit() {
-                        i += 1;
-                    }
-                }
-                let text = &src[start..i];
-                if text.parse::<f64>().is_err() {
+                i += number_len(bytes.get(i..).unwrap_or_default());
+                let text = rest(start).get(..i - start).unwrap_or("");
+                if !is_finite_number(text) {
                     return Err(err(start, format!("{text:?} is not a number")));
                 }
                 out.push((start, Tok::Num(text.to_string())));
@@ -198,12 +224,9 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ConditionError> {
                     Some((_, Tok::Num(_) | Tok::Str(_) | Tok::Ident(_) | Tok::RParen))
                 ) =>
             {
-                i += 1;
-                while i < bytes.len() && (bytes[i].is_ascii_digit() || bytes[i] == b'.') {
-                    i += 1;
-                }
-                let text = &src[start..i];
-                if text.parse::<f64>().is_err() {
+                i += number_len(bytes.get(i..).unwrap_or_default());
+                let text = rest(start).get(..i - start).unwrap_or("");
+                if !is_finite_number(text) {
                     return Err(err(start, format!("{text:?} is not a number")));
                 }
                 out.push((start, Tok::Num(text.to_string())));
@@ -235,12 +258,13 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ConditionError> {
                 out.push((start, Tok::Op(op)));
             }
             c if c.is_ascii_alphabetic() || c == b'_' => {
-                while i < bytes.len()
-                    && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'-')
+                while bytes
+                    .get(i)
+                    .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-')
                 {
                     i += 1;
                 }
-                let word = &src[start..i];
+                let word = rest(start).get(..i - start).unwrap_or("");
                 match word {
                     "and" => out.push((start, Tok::Op("and"))),
                     "or" => out.push((start, Tok::Op("or"))),
@@ -249,7 +273,7 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ConditionError> {
                 }
             }
             _ => {
-                let ch = src[i..].chars().next().unwrap_or(' ');
+                let ch = rest(i).chars().next().unwrap_or(' ');
                 return Err(err(start, format!("unexpected {ch:?}")));
             }
         }
@@ -257,10 +281,57 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ConditionError> {
     Ok(out)
 }
 
+/// An expression with the depth of its tree.
+type Sized = (Expr, usize);
+
+/// `left op right`, unless that is deeper than [`MAX_DEPTH`].
+fn join(
+    (l, ld): Sized,
+    (r, rd): Sized,
+    op: fn(Box<Expr>, Box<Expr>) -> Expr,
+    offset: usize,
+) -> Result<Sized, ConditionError> {
+    let depth = ld.max(rd) + 1;
+    if depth > MAX_DEPTH {
+        return Err(too_deep(offset));
+    }
+    Ok((op(Box::new(l), Box::new(r)), depth))
+}
+
+/// `not e`, unless that is deeper than [`MAX_DEPTH`].
+fn negate((e, d): Sized, offset: usize) -> Result<Sized, ConditionError> {
+    if d + 1 > MAX_DEPTH {
+        return Err(too_deep(offset));
+    }
+    Ok((Expr::Not(Box::new(e)), d + 1))
+}
+
+fn too_deep(offset: usize) -> ConditionError {
+    ConditionError {
+        offset,
+        message: format!("the condition nests deeper than {MAX_DEPTH} levels"),
+    }
+}
+
+/// The character offset of byte offset `byte` of `src`.
+fn char_offset(src: &str, byte: usize) -> usize {
+    src.char_indices().take_while(|&(i, _)| i < byte).count()
+}
+
+/// A condition error with its byte offset turned into a character offset.
+fn in_characters(src: &str, e: ConditionError) -> ConditionError {
+    ConditionError {
+        offset: char_offset(src, e.offset),
+        ..e
+    }
+}
+
 struct Parser {
     toks: Vec<(usize, Tok)>,
     pos: usize,
     end: usize,
+    /// Parentheses and `not`s open around the current token.
+    nesting: usize,
 }
 
 impl Parser {
@@ -279,42 +350,59 @@ impl Parser {
         })
     }
 
-    fn or(&mut self) -> Result<Expr, ConditionError> {
+    /// Enters a parenthesis or `not` at the current token (before recursing into it).
+    fn enter(&mut self) -> Result<(), ConditionError> {
+        if self.nesting >= MAX_DEPTH {
+            return Err(too_deep(self.offset()));
+        }
+        self.nesting += 1;
+        Ok(())
+    }
+
+    fn or(&mut self) -> Result<Sized, ConditionError> {
         let mut left = self.and()?;
         while self.peek() == Some(&Tok::Op("or")) {
+            let at = self.offset();
             self.pos += 1;
             let right = self.and()?;
-            left = Expr::Or(Box::new(left), Box::new(right));
+            left = join(left, right, Expr::Or, at)?;
         }
         Ok(left)
     }
 
-    fn and(&mut self) -> Result<Expr, ConditionError> {
+    fn and(&mut self) -> Result<Sized, ConditionError> {
         let mut left = self.unary()?;
         while self.peek() == Some(&Tok::Op("and")) {
+            let at = self.offset();
             self.pos += 1;
             let right = self.unary()?;
-            left = Expr::And(Box::new(left), Box::new(right));
+            left = join(left, right, Expr::And, at)?;
         }
         Ok(left)
     }
 
-    fn unary(&mut self) -> Result<Expr, ConditionError> {
+    fn unary(&mut self) -> Result<Sized, ConditionError> {
         if self.peek() == Some(&Tok::Op("not")) {
+            let at = self.offset();
+            self.enter()?;
             self.pos += 1;
-            return Ok(Expr::Not(Box::new(self.unary()?)));
+            let inner = self.unary()?;
+            self.nesting -= 1;
+            return negate(inner, at);
         }
         self.compare()
     }
 
-    fn compare(&mut self) -> Result<Expr, ConditionError> {
+    fn compare(&mut self) -> Result<Sized, ConditionError> {
         if self.peek() == Some(&Tok::LParen) {
+            self.enter()?;
             self.pos += 1;
             let inner = self.or()?;
             if self.peek() != Some(&Tok::RParen) {
                 return self.err("expected )");
             }
             self.pos += 1;
+            self.nesting -= 1;
             return Ok(inner);
         }
         let left = self.operand()?;
@@ -325,11 +413,11 @@ impl Parser {
             Some(Tok::Op("<=")) => CmpOp::Le,
             Some(Tok::Op(">")) => CmpOp::Gt,
             Some(Tok::Op(">=")) => CmpOp::Ge,
-            _ => return Ok(Expr::Truthy(left)),
+            _ => return Ok((Expr::Truthy(left), 1)),
         };
         self.pos += 1;
         let right = self.operand()?;
-        Ok(Expr::Compare(left, op, right))
+        Ok((Expr::Compare(left, op, right), 1))
     }
 
     fn operand(&mut self) -> Result<Operand, ConditionError> {
@@ -454,7 +542,8 @@ impl std::fmt::Display for Expr {
     }
 }
 
-/// Parses a condition expression.
+/// Parses a condition expression. Errors give the character offset; expressions nesting deeper
+/// than [`MAX_DEPTH`] are refused.
 pub fn parse(src: &str) -> Result<Expr, ConditionError> {
     if src.trim().is_empty() {
         return Err(ConditionError {
@@ -462,20 +551,34 @@ pub fn parse(src: &str) -> Result<Expr, ConditionError> {
             message: "the condition is empty".into(),
         });
     }
-    let toks = lex(src)?;
-    let mut p = Parser {
-        toks,
-        pos: 0,
-        end: src.len(),
+    let parse = || {
+        let toks = lex(src)?;
+        let mut p = Parser {
+            toks,
+            pos: 0,
+            end: src.len(),
+            nesting: 0,
+        };
+        let (e, _) = p.or()?;
+        if p.pos != p.toks.len() {
+            return p.err("unexpected text after the end of the condition");
+        }
+        Ok(e)
     };
-    let e = p.or()?;
-    if p.pos != p.toks.len() {
-        return p.err("unexpected text after the end of the condition");
-    }
-    Ok(e)
+    parse().map_err(|e| in_characters(src, e))
 }
 
 impl Expr {
+    /// The depth of the expression tree: 1 for a comparison or a lone operand, one more for each
+    /// `not`, `and` and `or` above it (see [`MAX_DEPTH`]).
+    pub fn depth(&self) -> usize {
+        match self {
+            Expr::Compare(..) | Expr::Truthy(_) => 1,
+            Expr::Not(e) => e.depth() + 1,
+            Expr::And(a, b) | Expr::Or(a, b) => a.depth().max(b.depth()) + 1,
+        }
+    }
+
     /// Every task output and parameter the expression reads, in order of appearance.
     pub fn operands(&self) -> Vec<&Operand> {
         let mut out = Vec::new();
@@ -579,7 +682,8 @@ impl Expr {
 }
 
 /// Reads back a KFP trigger condition (the CEL the KFP SDK and [`Expr::to_cel`] write).
-/// `resolve` turns an input name (`pipelinechannel--…`) into the operand it carries.
+/// `resolve` turns an input name (`pipelinechannel--…`) into the operand it carries. Errors give
+/// the character offset; conditions nesting deeper than [`MAX_DEPTH`] are refused.
 pub fn from_cel(
     cel: &str,
     resolve: &dyn Fn(&str) -> Option<Operand>,
@@ -588,19 +692,26 @@ pub fn from_cel(
         src: cel,
         pos: 0,
         resolve,
+        nesting: 0,
     };
-    let e = p.or()?;
-    p.ws();
-    if p.pos != cel.len() {
-        return p.err("unexpected text after the end of the condition");
-    }
-    Ok(e)
+    let read = |p: &mut CelParser<'_>| {
+        let (e, _) = p.or()?;
+        p.ws();
+        if p.pos != cel.len() {
+            return p.err("unexpected text after the end of the condition");
+        }
+        Ok(e)
+    };
+    read(&mut p).map_err(|e| in_characters(cel, e))
 }
 
 struct CelParser<'a> {
     src: &'a str,
+    /// Byte offset, always on a character boundary.
     pos: usize,
     resolve: &'a dyn Fn(&str) -> Option<Operand>,
+    /// Parentheses, `!`s and casts open around the current position.
+    nesting: usize,
 }
 
 impl CelParser<'_> {
@@ -611,15 +722,28 @@ impl CelParser<'_> {
         })
     }
 
-    fn ws(&mut self) {
-        while self.src[self.pos..].starts_with(|c: char| c.is_whitespace()) {
-            self.pos += 1;
+    /// The text not read yet.
+    fn rest(&self) -> &str {
+        self.src.get(self.pos..).unwrap_or("")
+    }
+
+    /// Enters a parenthesis, `!` or cast (before recursing into it).
+    fn enter(&mut self) -> Result<(), ConditionError> {
+        if self.nesting >= MAX_DEPTH {
+            return Err(too_deep(self.pos));
         }
+        self.nesting += 1;
+        Ok(())
+    }
+
+    fn ws(&mut self) {
+        let rest = self.rest();
+        self.pos += rest.len() - rest.trim_start().len();
     }
 
     fn eat(&mut self, t: &str) -> bool {
         self.ws();
-        if self.src[self.pos..].starts_with(t) {
+        if self.rest().starts_with(t) {
             self.pos += t.len();
             true
         } else {
@@ -627,37 +751,53 @@ impl CelParser<'_> {
         }
     }
 
-    fn or(&mut self) -> Result<Expr, ConditionError> {
+    fn or(&mut self) -> Result<Sized, ConditionError> {
         let mut l = self.and()?;
-        while self.eat("||") {
+        loop {
+            self.ws();
+            let at = self.pos;
+            if !self.eat("||") {
+                return Ok(l);
+            }
             let r = self.and()?;
-            l = Expr::Or(Box::new(l), Box::new(r));
+            l = join(l, r, Expr::Or, at)?;
         }
-        Ok(l)
     }
 
-    fn and(&mut self) -> Result<Expr, ConditionError> {
+    fn and(&mut self) -> Result<Sized, ConditionError> {
         let mut l = self.unary()?;
-        while self.eat("&&") {
+        loop {
+            self.ws();
+            let at = self.pos;
+            if !self.eat("&&") {
+                return Ok(l);
+            }
             let r = self.unary()?;
-            l = Expr::And(Box::new(l), Box::new(r));
+            l = join(l, r, Expr::And, at)?;
         }
-        Ok(l)
     }
 
-    fn unary(&mut self) -> Result<Expr, ConditionError> {
+    fn unary(&mut self) -> Result<Sized, ConditionError> {
         self.ws();
-        if self.src[self.pos..].starts_with("!=") {
+        let at = self.pos;
+        if self.rest().starts_with("!=") {
             return self.err("unexpected !=");
         }
-        if self.eat("!") {
-            return Ok(Expr::Not(Box::new(self.unary()?)));
+        if self.rest().starts_with('!') {
+            self.enter()?;
+            self.pos += 1;
+            let inner = self.unary()?;
+            self.nesting -= 1;
+            return negate(inner, at);
         }
-        if self.eat("(") {
+        if self.rest().starts_with('(') {
+            self.enter()?;
+            self.pos += 1;
             let e = self.or()?;
             if !self.eat(")") {
                 return self.err("expected )");
             }
+            self.nesting -= 1;
             return Ok(e);
         }
         let l = self.operand()?;
@@ -671,15 +811,15 @@ impl CelParser<'_> {
         ] {
             if self.eat(sym) {
                 let r = self.operand()?;
-                return Ok(Expr::Compare(l, op, r));
+                return Ok((Expr::Compare(l, op, r), 1));
             }
         }
-        Ok(Expr::Truthy(l))
+        Ok((Expr::Truthy(l), 1))
     }
 
     fn string(&mut self) -> Result<String, ConditionError> {
         self.ws();
-        let rest = &self.src[self.pos..];
+        let rest = self.rest();
         let Some(quote) = rest.chars().next().filter(|c| *c == '\'' || *c == '"') else {
             return self.err("expected a string");
         };
@@ -704,11 +844,14 @@ impl CelParser<'_> {
     fn operand(&mut self) -> Result<Operand, ConditionError> {
         self.ws();
         for cast in ["int(", "double(", "string("] {
-            if self.eat(cast) {
+            if self.rest().starts_with(cast) {
+                self.enter()?;
+                self.pos += cast.len();
                 let o = self.operand()?;
                 if !self.eat(")") {
                     return self.err("expected )");
                 }
+                self.nesting -= 1;
                 return Ok(o);
             }
         }
@@ -725,7 +868,7 @@ impl CelParser<'_> {
                 ),
             });
         }
-        let rest = &self.src[self.pos..];
+        let rest = self.rest();
         if rest.starts_with('\'') || rest.starts_with('"') {
             return Ok(Operand::Str(self.string()?));
         }
@@ -735,20 +878,13 @@ impl CelParser<'_> {
                 return Ok(Operand::Bool(b));
             }
         }
-        let len = rest
-            .char_indices()
-            .find(|&(i, c)| {
-                !(c.is_ascii_digit()
-                    || c == '.'
-                    || c == 'e'
-                    || c == 'E'
-                    || ((c == '-' || c == '+') && (i == 0 || rest[..i].ends_with(['e', 'E']))))
-            })
-            .map_or(rest.len(), |(i, _)| i);
-        let num = &rest[..len];
-        if len > 0 && num.parse::<f64>().is_ok() {
-            self.pos += len;
-            return Ok(Operand::Number(num.to_string()));
+        let num = rest
+            .get(..number_len(rest.as_bytes()))
+            .unwrap_or("")
+            .to_string();
+        if !num.is_empty() && is_finite_number(&num) {
+            self.pos += num.len();
+            return Ok(Operand::Number(num));
         }
         self.err("expected a value or inputs.parameter_values['…']")
     }
@@ -888,6 +1024,99 @@ mod tests {
             assert_eq!(e.offset, offset, "{src}: {e}");
             assert!(e.message.contains(msg), "{src}: {e}");
         }
+    }
+
+    #[test]
+    fn refuses_nesting_deeper_than_the_limit() {
+        let parens = |n: usize| format!("{}a > 1{}", "(".repeat(n), ")".repeat(n));
+        let nots = |n: usize| format!("{}a", "not ".repeat(n));
+        let chain = |n: usize| vec!["a"; n].join(" and ");
+        // At the limit: fine.
+        assert!(parse(&parens(MAX_DEPTH)).is_ok());
+        assert!(parse(&nots(MAX_DEPTH - 1)).is_ok());
+        assert!(parse(&chain(MAX_DEPTH)).is_ok());
+        // Beyond it, however far: an error at the place it goes too deep.
+        for (src, offset) in [
+            (parens(MAX_DEPTH + 1), MAX_DEPTH),
+            (parens(20_000), MAX_DEPTH),
+            // The outermost `not` makes the tree too deep.
+            (nots(MAX_DEPTH), 0),
+            (nots(20_000), 4 * MAX_DEPTH),
+            (chain(MAX_DEPTH + 1), 6 * MAX_DEPTH - 4),
+            (chain(20_000), 6 * MAX_DEPTH - 4),
+        ] {
+            let e = parse(&src).unwrap_err();
+            assert_eq!(e.offset, offset, "{e}");
+            assert_eq!(
+                e.message,
+                format!("the condition nests deeper than {MAX_DEPTH} levels")
+            );
+        }
+        // The CEL reader too, through parentheses, `!`, casts and chains.
+        let resolve = |_: &str| Some(Operand::Parameter("p".into()));
+        let x = "inputs.parameter_values['x'] == 1";
+        for src in [
+            format!("{}{x}{}", "(".repeat(20_000), ")".repeat(20_000)),
+            format!("{}{x}{}", "!(".repeat(20_000), ")".repeat(20_000)),
+            format!("{}1{} == 1", "int(".repeat(20_000), ")".repeat(20_000)),
+            vec![x; 20_000].join(" || "),
+        ] {
+            let e = from_cel(&src, &resolve).unwrap_err();
+            assert!(e.message.contains("nests deeper than"), "{e}");
+        }
+        let at_limit = vec![x; MAX_DEPTH].join(" && ");
+        assert!(from_cel(&at_limit, &resolve).is_ok());
+    }
+
+    #[test]
+    fn reads_any_unicode_without_splitting_characters() {
+        // A no-break space and other multi-byte characters, in and around the syntax.
+        let resolve = |_: &str| Some(Operand::Parameter("p".into()));
+        let e = from_cel(
+            "inputs.parameter_values['x']\u{a0}==\u{2003}'é'\u{a0}",
+            &resolve,
+        )
+        .unwrap();
+        assert_eq!(
+            e,
+            Expr::Compare(
+                Operand::Parameter("p".into()),
+                CmpOp::Eq,
+                Operand::Str("é".into())
+            )
+        );
+        for src in ["\u{a0}", "é", "'é", "1 == \u{a0}", "int(é", "!\u{1f600}"] {
+            assert!(from_cel(src, &resolve).is_err(), "{src}");
+        }
+        // Offsets count characters, not bytes.
+        let e = parse("'é' == 'ü' ü").unwrap_err();
+        assert_eq!((e.offset, e.message.as_str()), (11, "unexpected 'ü'"));
+        assert_eq!(e.to_string(), "unexpected 'ü' (at character 12)");
+        let e = from_cel("'é' == 'ü' ü", &resolve).unwrap_err();
+        assert_eq!(e.offset, 11);
+        let src = "a == '\u{a0}é\\\\'";
+        assert_eq!(parse(src).unwrap().to_string(), src);
+    }
+
+    #[test]
+    fn numbers_are_finite_and_may_have_exponents() {
+        assert_eq!(
+            parse("a > -1.5e3").unwrap(),
+            Expr::Compare(
+                Operand::Parameter("a".into()),
+                CmpOp::Gt,
+                Operand::Number("-1.5e3".into())
+            )
+        );
+        for src in ["a > 1e999", "a > -1e400", "a > 1.2.3"] {
+            assert!(
+                parse(src).unwrap_err().message.contains("is not a number"),
+                "{src}"
+            );
+        }
+        let resolve = |_: &str| Some(Operand::Parameter("p".into()));
+        assert!(from_cel("inputs.parameter_values['x'] > 1e999", &resolve).is_err());
+        assert!(from_cel("inputs.parameter_values['x'] > -2E+3", &resolve).is_ok());
     }
 
     #[test]

@@ -16,6 +16,12 @@ use crate::map::Map;
 /// The document format this version reads and writes.
 pub const FORMAT: &str = "pipeline-canvas/v1";
 
+/// How deep groups may nest inside one another in a pipeline, and how deep sub-pipelines may
+/// nest in pipelines; the validator reports deeper nesting and the importer refuses it. Real
+/// pipelines nest a few levels; the bound keeps every walk over the nesting short and the
+/// recursion over sub-pipelines within the stack.
+pub const MAX_NESTING: usize = 64;
+
 /// A pipeline as the canvas shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -142,14 +148,16 @@ impl Document {
 
     /// An id not used by any node, wire or group, starting with `prefix`.
     pub fn fresh_id(&self, prefix: &str) -> String {
-        let used = |id: &str| {
-            self.nodes.iter().any(|n| n.id == id)
-                || self.wires.iter().any(|w| w.id == id)
-                || self.groups.iter().any(|g| g.id == id)
-        };
+        let used: std::collections::HashSet<&str> = self
+            .nodes
+            .iter()
+            .map(|n| n.id.as_str())
+            .chain(self.wires.iter().map(|w| w.id.as_str()))
+            .chain(self.groups.iter().map(|g| g.id.as_str()))
+            .collect();
         (1..)
             .map(|i| format!("{prefix}{i}"))
-            .find(|id| !used(id))
+            .find(|id| !used.contains(id.as_str()))
             .unwrap_or_default()
     }
 
@@ -161,22 +169,24 @@ impl Document {
         } else {
             base
         };
-        if self.node_by_name(&base).is_none() {
+        let used: std::collections::HashSet<&str> =
+            self.nodes.iter().map(|n| n.name.as_str()).collect();
+        if !used.contains(base.as_str()) {
             return base;
         }
         (2..)
             .map(|i| format!("{base}-{i}"))
-            .find(|n| self.node_by_name(n).is_none())
+            .find(|n| !used.contains(n.as_str()))
             .unwrap_or_default()
     }
 
     /// The groups from `group` outwards to the root: `[group, parent, grandparent, …]`.
-    /// Stops on a parent cycle (validation reports those).
+    /// Stops on a parent cycle and after [`MAX_NESTING`] groups (validation reports both).
     pub fn group_chain(&self, group: Option<&str>) -> Vec<String> {
         let mut chain: Vec<String> = Vec::new();
         let mut cur = group.map(str::to_string);
         while let Some(g) = cur {
-            if chain.contains(&g) {
+            if chain.contains(&g) || chain.len() >= MAX_NESTING {
                 break;
             }
             cur = self.group(&g).and_then(|gr| gr.parent.clone());
@@ -484,24 +494,34 @@ impl Node {
     }
 }
 
-/// A point on the canvas, in canvas pixels.
+/// A point on the canvas, in canvas pixels. A coordinate that is not finite is written as 0, so
+/// that a document always reads back (JSON has no NaN or infinity).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Point {
     /// Horizontal.
+    #[serde(serialize_with = "finite")]
     pub x: f64,
     /// Vertical.
+    #[serde(serialize_with = "finite")]
     pub y: f64,
 }
 
-/// A size on the canvas.
+/// A size on the canvas; written like a [`Point`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Size {
     /// Width.
+    #[serde(serialize_with = "finite")]
     pub width: f64,
     /// Height.
+    #[serde(serialize_with = "finite")]
     pub height: f64,
+}
+
+/// Writes `v`, or 0 when it is NaN or infinite.
+fn finite<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(if v.is_finite() { *v } else { 0.0 })
 }
 
 /// A node input set without a wire.
@@ -622,4 +642,44 @@ pub enum LoopItems {
     Parameter(String),
     /// A list output of a task.
     Output(PortRef),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geometry_that_is_not_finite_is_written_as_zero() {
+        let mut doc = Document::new("p");
+        let mut node = Node::new("n1", "a", "c");
+        node.position = Point {
+            x: f64::NAN,
+            y: f64::INFINITY,
+        };
+        doc.nodes.push(node);
+        let back = Document::from_json(&doc.to_json()).expect("reads back");
+        assert_eq!(back.nodes[0].position, Point { x: 0.0, y: 0.0 });
+    }
+
+    #[test]
+    fn group_chains_stop_at_cycles_and_the_nesting_limit() {
+        let mut doc = Document::new("p");
+        let group = |id: String, parent: String| Group {
+            id,
+            kind: GroupKind::Else,
+            name: None,
+            display_name: None,
+            parent: Some(parent),
+            position: Point::default(),
+            size: Size::default(),
+        };
+        doc.groups.push(group("a".into(), "b".into()));
+        doc.groups.push(group("b".into(), "a".into()));
+        assert_eq!(doc.group_chain(Some("a")), ["a", "b"]);
+        for i in 0..1000 {
+            doc.groups
+                .push(group(format!("g{i}"), format!("g{}", i + 1)));
+        }
+        assert_eq!(doc.group_chain(Some("g0")).len(), MAX_NESTING);
+    }
 }

@@ -7,6 +7,8 @@
 //! become groups; other sub-DAGs become sub-pipeline nodes. Names the compiler would generate
 //! differently are kept, so that compiling the document reproduces the file.
 
+use std::cell::{Cell, RefCell};
+
 use rustc_hash::FxHashMap as HashMap;
 
 use serde_json::Value;
@@ -14,7 +16,7 @@ use serde_json::Value;
 use crate::condition::{self, Expr, Operand};
 use crate::document::{
     ArtifactInput, Binding, ComponentDef, Document, Group, GroupKind, LoopItems, Node,
-    PipelineOutput, PipelineParameter, PortRef, Wire,
+    PipelineOutput, PipelineParameter, PortRef, Wire, MAX_NESTING,
 };
 use crate::ir::{ComponentSpec, DagSpec, PipelineSpec, PipelineTaskSpec};
 use crate::layout::Shape;
@@ -77,11 +79,22 @@ fn check_text(text: &str) -> Result<(), ImportError> {
 #[cfg(feature = "yaml")]
 pub fn yaml_documents(text: &str) -> Result<Vec<Value>, ImportError> {
     check_text(text)?;
+    use serde::de::DeserializeSeed as _;
+    let budget = std::cell::Cell::new(crate::yaml_value::budget_for(text));
     let mut values = Vec::new();
     for doc in serde_yaml_ng::Deserializer::from_str(text) {
-        // serde_yaml_ng names the line and column.
-        let value: Value =
-            serde::Deserialize::deserialize(doc).map_err(|e| ImportError::Syntax(e.to_string()))?;
+        let value = crate::yaml_value::Budgeted(&budget)
+            .deserialize(doc)
+            .map_err(|e| {
+                if budget.get() == 0 {
+                    ImportError::Syntax(
+                        "its aliases (`*name`) repeat what their anchors hold so often that it expands to far more than its text; refused".into(),
+                    )
+                } else {
+                    // serde_yaml_ng names the line and column.
+                    ImportError::Syntax(e.to_string())
+                }
+            })?;
         if !value.is_null() {
             values.push(value);
         }
@@ -529,8 +542,17 @@ impl Index {
     }
 }
 
+/// The most tasks (nodes and groups, sub-pipelines included) an import creates. A sub-pipeline
+/// is copied into each pipeline that uses it, so a small spec whose DAG components use each
+/// other several times over could otherwise expand without end; real pipelines stay far below.
+pub const MAX_TASKS: usize = 100_000;
+
 struct Importer<'s> {
     spec: &'s PipelineSpec,
+    /// The DAG components being imported, outermost first (see [`Importer::nested`]).
+    open: RefCell<Vec<&'s str>>,
+    /// Nodes and groups created so far, sub-pipelines included (see [`MAX_TASKS`]).
+    created: Cell<usize>,
 }
 
 fn control_flow_kind(task_name: &str, task: &PipelineTaskSpec) -> Option<&'static str> {
@@ -561,7 +583,52 @@ fn control_flow_kind(task_name: &str, task: &PipelineTaskSpec) -> Option<&'stati
 
 impl<'s> Importer<'s> {
     fn new(spec: &'s PipelineSpec) -> Self {
-        Self { spec }
+        Self {
+            spec,
+            open: RefCell::new(Vec::new()),
+            created: Cell::new(0),
+        }
+    }
+
+    /// Imports the DAG of component `name` with `f`: refuses a component that contains itself
+    /// (`comp-a` → a task of its DAG → `comp-a`) and DAGs nested deeper than [`MAX_NESTING`].
+    fn nested<T>(
+        &self,
+        name: &'s str,
+        at: &At<'_>,
+        f: impl FnOnce() -> Result<T, ImportError>,
+    ) -> Result<T, ImportError> {
+        {
+            let open = self.open.borrow();
+            if let Some(i) = open.iter().position(|o| *o == name) {
+                let cycle: Vec<&str> = open.iter().skip(i).copied().chain([name]).collect();
+                return Err(ImportError::Invalid(format!(
+                    "{at}: component {name:?} contains itself ({})",
+                    cycle.join(" → ")
+                )));
+            }
+            if open.len() >= MAX_NESTING {
+                return Err(ImportError::Invalid(format!(
+                    "{at}: DAGs (control flow and sub-pipelines) nest deeper than {MAX_NESTING} levels"
+                )));
+            }
+        }
+        self.open.borrow_mut().push(name);
+        let result = f();
+        self.open.borrow_mut().pop();
+        result
+    }
+
+    /// Counts one more task created, refusing more than [`MAX_TASKS`].
+    fn count_task(&self, at: &At<'_>) -> Result<(), ImportError> {
+        let n = self.created.get() + 1;
+        if n > MAX_TASKS {
+            return Err(ImportError::Invalid(format!(
+                "{at}: the pipeline has more than {MAX_TASKS} tasks once its sub-pipelines are copied into each pipeline that uses them"
+            )));
+        }
+        self.created.set(n);
+        Ok(())
     }
 
     fn component(&self, name: &str, at: &At<'_>) -> Result<&'s ComponentSpec, ImportError> {
@@ -647,9 +714,10 @@ impl<'s> Importer<'s> {
         at: &At<'_>,
     ) -> Result<DagTasks<'s>, ImportError> {
         let mut out = DagTasks::default();
-        for (name, task) in &dag.tasks {
+        for (name, task) in in_definition_order(dag) {
             let tat = at.then(".dag.tasks.", name);
             let comp = self.component(&task.component_ref.name, &tat)?;
+            self.count_task(&tat)?;
             *ids += 1;
             let display_name = (task.task_info.name != *name).then(|| task.task_info.name.clone());
             if let Some(kind) = control_flow_kind(name, task) {
@@ -684,13 +752,15 @@ impl<'s> Importer<'s> {
                     position: Default::default(),
                     size: Default::default(),
                 });
-                let inner = self.create(
-                    doc,
-                    sub,
-                    Some(&id),
-                    ids,
-                    &tat.then("→", &task.component_ref.name),
-                )?;
+                let inner = self.nested(&task.component_ref.name, &tat, || {
+                    self.create(
+                        doc,
+                        sub,
+                        Some(&id),
+                        ids,
+                        &tat.then("→", &task.component_ref.name),
+                    )
+                })?;
                 out.groups.insert(id.clone(), (inner, comp));
                 out.ids.insert(name.clone(), id);
                 continue;
@@ -703,7 +773,7 @@ impl<'s> Importer<'s> {
                 .unwrap_or(&task.component_ref.name)
                 .to_string();
             if !doc.components.contains_key(&key) {
-                let def = self.component_def(comp, &key, &tat)?;
+                let def = self.component_def(comp, &task.component_ref.name, &key, &tat)?;
                 doc.components.insert(key.clone(), def);
             }
             let mut node = Node::new(&id, name, &key);
@@ -735,6 +805,7 @@ impl<'s> Importer<'s> {
     fn component_def(
         &self,
         comp: &'s ComponentSpec,
+        name: &'s str,
         key: &str,
         at: &At<'_>,
     ) -> Result<ComponentDef, ImportError> {
@@ -761,7 +832,8 @@ impl<'s> Importer<'s> {
                     })?,
             );
         } else if comp.dag.is_some() {
-            let (mut inner, _) = self.pipeline(comp, &at.then("→comp-", key))?;
+            let (mut inner, _) =
+                self.nested(name, at, || self.pipeline(comp, &at.then("→comp-", key)))?;
             inner.name = key.to_string();
             def.pipeline = Some(Box::new(inner));
         } else {
@@ -847,7 +919,7 @@ impl<'s> Importer<'s> {
         carried: &HashMap<String, Carried>,
         at: &At<'_>,
     ) -> Result<(), ImportError> {
-        for (name, task) in &dag.tasks {
+        for (name, task) in in_definition_order(dag) {
             let tat = at.then(".dag.tasks.", name);
             let id = tasks.ids.get(name).cloned().unwrap_or_default();
             // What each input of the task carries.
@@ -1218,6 +1290,49 @@ fn collect_deps<'t, 's>(
             }
         }
     }
+}
+
+/// The tasks of a DAG in the order the KFP SDK defined them, as far as their names tell: the
+/// names sorted with their numbers compared as numbers (`condition-9` before `condition-10`),
+/// which puts the branches of an if/elif/else in their order.
+fn in_definition_order(dag: &DagSpec) -> Vec<(&String, &PipelineTaskSpec)> {
+    let mut tasks: Vec<_> = dag.tasks.iter().collect();
+    tasks.sort_by(|(a, _), (b, _)| natural_cmp(a, b));
+    tasks
+}
+
+/// Compares two names piecewise, runs of digits by their value, the rest as text.
+fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    fn pieces(s: &str) -> impl Iterator<Item = (bool, &str)> {
+        let mut rest = s;
+        std::iter::from_fn(move || {
+            let first = rest.chars().next()?;
+            let digits = first.is_ascii_digit();
+            let end = rest
+                .find(|c: char| c.is_ascii_digit() != digits)
+                .unwrap_or(rest.len());
+            let (piece, tail) = rest.split_at(end);
+            rest = tail;
+            Some((digits, piece))
+        })
+    }
+    // Numbers of any length: fewer significant digits first, then digit by digit.
+    fn key((digits, piece): (bool, &str)) -> (bool, usize, &str) {
+        let significant = if digits {
+            piece.trim_start_matches('0')
+        } else {
+            piece
+        };
+        (
+            !digits,
+            if digits { significant.len() } else { 0 },
+            significant,
+        )
+    }
+    pieces(a)
+        .map(key)
+        .cmp(pieces(b).map(key))
+        .then_with(|| a.cmp(b))
 }
 
 fn flatten_and(e: Expr, out: &mut Vec<Expr>) {

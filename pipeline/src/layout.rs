@@ -66,21 +66,44 @@ impl Shape {
 
     fn container(&self, e: Elem) -> Scope {
         match e {
-            Elem::Node(n) => self.node_scope[n],
-            Elem::Group(g) => self.parent[g],
+            Elem::Node(n) => self.node_scope.get(n).copied().flatten(),
+            Elem::Group(g) => self.parent.get(g).copied().flatten(),
         }
     }
 }
 
-/// Lays out `doc` (see [`layout`]) given its shape.
+/// Lays out `doc` (see [`layout`]) given its shape. Linear in the size of the document (and
+/// the depth of its nesting, which the analysis bounds).
 pub(crate) fn place(doc: &mut Document, shape: &Shape) {
+    // The members of each DAG, in document order (nodes, then groups), and the dependencies
+    // between them.
+    let mut members: HashMap<Scope, Vec<Elem>> = HashMap::default();
+    let elems = (0..doc.nodes.len().min(shape.node_scope.len()))
+        .map(Elem::Node)
+        .chain((0..doc.groups.len().min(shape.parent.len())).map(Elem::Group));
+    for e in elems {
+        members.entry(shape.container(e)).or_default().push(e);
+    }
+    let mut edges: HashMap<Scope, Vec<(Elem, Elem)>> = HashMap::default();
+    for &(a, b) in &shape.edges {
+        let scope = shape.container(a);
+        if a != b && shape.container(b) == scope {
+            edges.entry(scope).or_default().push((a, b));
+        }
+    }
     let mut sizes: HashMap<Elem, Size> = HashMap::default();
     let mut offsets: HashMap<Elem, Point> = HashMap::default();
     // Children before parents, so frames know their members' sizes.
     let mut scopes: Vec<Scope> = shape.group_order.iter().rev().map(|&g| Some(g)).collect();
     scopes.push(None);
     for scope in &scopes {
-        let size = layout_scope(doc, shape, *scope, &mut sizes, &mut offsets);
+        let size = layout_scope(
+            doc,
+            members.get(scope).map_or(&[], Vec::as_slice),
+            edges.get(scope).map_or(&[], Vec::as_slice),
+            &mut sizes,
+            &mut offsets,
+        );
         if let Some(g) = scope {
             sizes.insert(Elem::Group(*g), size);
         }
@@ -96,7 +119,7 @@ pub(crate) fn place(doc: &mut Document, shape: &Shape) {
             let o = offsets.get(&Elem::Group(g)).copied().unwrap_or_default();
             p.x += o.x + GROUP_PADDING;
             p.y += o.y + GROUP_HEADER + GROUP_PADDING;
-            cur = shape.parent[g];
+            cur = shape.parent.get(g).copied().flatten();
             hops += 1;
             if hops > shape.parent.len() {
                 break;
@@ -118,24 +141,16 @@ pub(crate) fn place(doc: &mut Document, shape: &Shape) {
     }
 }
 
-/// Places the members of one DAG relative to its top-left; returns the frame size it needs.
+/// Places the `members` of one DAG relative to its top-left, in columns by the longest path
+/// of `edges` (dependencies between members) leading to each; returns the frame size it needs.
 fn layout_scope(
     doc: &Document,
-    m: &Shape,
-    scope: Scope,
+    members: &[Elem],
+    edges: &[(Elem, Elem)],
     sizes: &mut HashMap<Elem, Size>,
     offsets: &mut HashMap<Elem, Point>,
 ) -> Size {
-    let mut members: Vec<Elem> = (0..doc.nodes.len())
-        .map(Elem::Node)
-        .filter(|&e| m.container(e) == scope)
-        .collect();
-    members.extend(
-        (0..doc.groups.len())
-            .map(Elem::Group)
-            .filter(|&e| m.container(e) == scope),
-    );
-    for &e in &members {
+    for &e in members {
         if let Elem::Node(n) = e {
             let h = node_height(doc.component_of(&doc.nodes[n]));
             sizes.insert(
@@ -147,30 +162,31 @@ fn layout_scope(
             );
         }
     }
-    // Longest-path layers over the dependencies inside this DAG.
-    let mut layer: BTreeMap<Elem, usize> = members.iter().map(|&e| (e, 0)).collect();
-    let edges: Vec<(Elem, Elem)> = m
-        .edges
-        .iter()
-        .filter(|(a, b)| layer.contains_key(a) && layer.contains_key(b) && a != b)
-        .copied()
-        .collect();
-    for _ in 0..members.len() {
-        let mut changed = false;
-        for &(a, b) in &edges {
-            let want = layer[&a] + 1;
-            if layer[&b] < want && want <= members.len() {
-                layer.insert(b, want);
-                changed = true;
-            }
+    // Longest-path layers (Kahn's order); members on a dependency cycle stay where their
+    // other predecessors put them.
+    let index: HashMap<Elem, usize> = members.iter().enumerate().map(|(i, &e)| (e, i)).collect();
+    let mut next: Vec<Vec<usize>> = vec![Vec::new(); members.len()];
+    let mut incoming = vec![0usize; members.len()];
+    for (a, b) in edges {
+        if let (Some(&a), Some(&b)) = (index.get(a), index.get(b)) {
+            next[a].push(b);
+            incoming[b] += 1;
         }
-        if !changed {
-            break;
+    }
+    let mut layer = vec![0usize; members.len()];
+    let mut ready: Vec<usize> = (0..members.len()).filter(|&i| incoming[i] == 0).collect();
+    while let Some(i) = ready.pop() {
+        for &j in &next[i] {
+            layer[j] = layer[j].max(layer[i] + 1);
+            incoming[j] -= 1;
+            if incoming[j] == 0 {
+                ready.push(j);
+            }
         }
     }
     let mut columns: BTreeMap<usize, Vec<Elem>> = BTreeMap::new();
-    for &e in &members {
-        columns.entry(layer[&e]).or_default().push(e);
+    for (i, &e) in members.iter().enumerate() {
+        columns.entry(layer[i]).or_default().push(e);
     }
     let mut x = 0.0;
     let mut width: f64 = 0.0;

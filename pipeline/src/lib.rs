@@ -20,6 +20,8 @@ pub mod names;
 pub mod output;
 pub mod synthetic;
 pub mod validate;
+#[cfg(feature = "yaml")]
+mod yaml_value;
 
 pub use compile::{compile, Compiled};
 pub use diagnostic::{Diagnostic, Severity};

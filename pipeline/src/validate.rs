@@ -10,7 +10,9 @@ use serde_json::Value;
 
 use crate::condition::{self, Expr, Operand};
 use crate::diagnostic::Diagnostic;
-use crate::document::{Binding, Document, GroupKind, LoopItems, Node, PortRef, PortType};
+use crate::document::{
+    Binding, Document, GroupKind, LoopItems, Node, PortRef, PortType, MAX_NESTING,
+};
 use crate::ir::ParameterType;
 use crate::map::Map;
 use crate::names;
@@ -54,8 +56,10 @@ pub(crate) struct Model<'a> {
     pub node_by_name: HashMap<&'a str, usize>,
     /// Group index by id.
     pub group_by_id: HashMap<&'a str, usize>,
-    /// The enclosing group of each group (cycles already broken).
+    /// The enclosing group of each group (cycles broken, at most [`MAX_NESTING`] deep).
     pub parent: Vec<Scope>,
+    /// The groups directly inside each group, in document order.
+    pub children: Vec<Vec<usize>>,
     /// The group holding each node.
     pub node_scope: Vec<Scope>,
     /// Task name of each group (`condition-1`, `for-loop-2`, …).
@@ -90,14 +94,12 @@ impl Model<'_> {
         }
     }
 
-    /// `[scope, parent, grandparent, …]`, without the pipeline's own DAG.
+    /// `[scope, parent, grandparent, …]`, without the pipeline's own DAG: at most
+    /// [`MAX_NESTING`] groups, as the validator breaks cycles and cuts deeper nesting.
     pub fn chain(&self, scope: Scope) -> Vec<usize> {
         let mut out = Vec::new();
         let mut cur = scope;
-        while let Some(g) = cur {
-            if out.contains(&g) {
-                break;
-            }
+        while let Some(g) = cur.filter(|_| out.len() < MAX_NESTING) {
             out.push(g);
             cur = self.parent[g];
         }
@@ -228,8 +230,119 @@ fn raw_field_type(text: &str, field: &str) -> ParameterType {
     raw_item_type(&values)
 }
 
+/// Breaks every cycle of enclosing groups (a group inside itself, or inside a group inside it, …)
+/// where it closes, reporting each once. Linear: each group is walked once.
+fn break_parent_cycles(doc: &Document, parent: &mut [Scope], diags: &mut Vec<Diagnostic>) {
+    // 0: not walked; w + 1: on the path walked from group w; usize::MAX: done.
+    const DONE: usize = usize::MAX;
+    let mut mark = vec![0; parent.len()];
+    let mut path = Vec::new();
+    for start in 0..parent.len() {
+        if mark[start] != 0 {
+            continue;
+        }
+        path.clear();
+        let mut cur = Some(start);
+        while let Some(g) = cur {
+            if mark[g] == start + 1 {
+                // Back at a group of this walk: the path from `g` on is a cycle.
+                let at = path.iter().position(|&p| p == g).unwrap_or(0);
+                let cycle: Vec<&str> = path[at..]
+                    .iter()
+                    .chain([&g])
+                    .map(|&c| doc.groups[c].id.as_str())
+                    .collect();
+                let message = if cycle.len() == 2 {
+                    "group is its own enclosing group".to_string()
+                } else {
+                    format!(
+                        "groups enclose each other in a cycle: {}",
+                        cycle.join(" → ")
+                    )
+                };
+                diags.push(Diagnostic::error(message).at_group(&doc.groups[g].id));
+                parent[g] = None;
+                break;
+            }
+            if mark[g] != 0 {
+                break;
+            }
+            mark[g] = start + 1;
+            path.push(g);
+            cur = parent[g];
+        }
+        for &g in &path {
+            mark[g] = DONE;
+        }
+    }
+}
+
+/// Cuts groups loose that nest deeper than [`MAX_NESTING`], reporting each cut. Needs a parent
+/// forest without cycles; linear.
+fn limit_group_depth(doc: &Document, parent: &mut [Scope], diags: &mut Vec<Diagnostic>) {
+    // The depth of each group (1 at the top level), 0 while unknown.
+    let mut depth = vec![0usize; parent.len()];
+    let mut path = Vec::new();
+    for start in 0..parent.len() {
+        let mut cur = Some(start);
+        while let Some(g) = cur.filter(|&g| depth[g] == 0) {
+            path.push(g);
+            cur = parent[g];
+        }
+        let mut above = cur.map_or(0, |g| depth[g]);
+        while let Some(g) = path.pop() {
+            if above >= MAX_NESTING {
+                diags.push(
+                    Diagnostic::error(format!("groups nest deeper than {MAX_NESTING} levels here"))
+                        .at_group(&doc.groups[g].id),
+                );
+                parent[g] = None;
+                above = 0;
+            }
+            depth[g] = above + 1;
+            above += 1;
+        }
+    }
+}
+
+/// The groups directly inside each group, in document order.
+fn children_of(parent: &[Scope]) -> Vec<Vec<usize>> {
+    let mut children = vec![Vec::new(); parent.len()];
+    for (g, p) in parent.iter().enumerate() {
+        if let Some(p) = p {
+            children[*p].push(g);
+        }
+    }
+    children
+}
+
+/// Groups in pre-order: parents before children, document order among siblings. Iterative;
+/// with the parent cycles broken first, every group appears once.
+fn preorder(children: &[Vec<usize>]) -> Vec<usize> {
+    let mut has_parent = vec![false; children.len()];
+    for &c in children.iter().flatten() {
+        has_parent[c] = true;
+    }
+    let mut out = Vec::with_capacity(children.len());
+    let mut stack: Vec<usize> = (0..children.len())
+        .rev()
+        .filter(|&g| !has_parent[g])
+        .collect();
+    while let Some(g) = stack.pop() {
+        out.push(g);
+        stack.extend(children[g].iter().rev());
+    }
+    out
+}
+
 /// Validates `doc`, returning what the compiler needs and every diagnostic.
 pub(crate) fn analyze(doc: &Document) -> (Model<'_>, Vec<Diagnostic>) {
+    analyze_at(doc, 0)
+}
+
+/// [`analyze`] for a document `level` sub-pipelines deep (0: the pipeline itself, 1: one of its
+/// sub-pipelines, …).
+fn analyze_at(doc: &Document, level: usize) -> (Model<'_>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
 
     if doc.format != crate::FORMAT {
@@ -294,8 +407,11 @@ pub(crate) fn analyze(doc: &Document) -> (Model<'_>, Vec<Diagnostic>) {
     for (key, def) in &doc.components {
         match (&def.executor, &def.pipeline) {
             (Some(_), None) => {}
+            (None, Some(_)) if level >= MAX_NESTING => diags.push(Diagnostic::error(format!(
+                "sub-pipelines nest deeper than {MAX_NESTING} levels here (sub-pipeline {key:?})"
+            ))),
             (None, Some(inner)) => {
-                for d in validate(inner) {
+                for d in analyze_at(inner, level + 1).1 {
                     diags.push(Diagnostic {
                         message: format!("in sub-pipeline {key:?}: {}", d.message),
                         ..d
@@ -332,31 +448,10 @@ pub(crate) fn analyze(doc: &Document) -> (Model<'_>, Vec<Diagnostic>) {
             found
         })
         .collect();
-    for i in 0..parent.len() {
-        let mut seen = vec![i];
-        let mut cur = parent[i];
-        while let Some(p) = cur {
-            if seen.contains(&p) {
-                diags.push(
-                    Diagnostic::error("group is nested inside itself").at_group(&doc.groups[i].id),
-                );
-                parent[i] = None;
-                break;
-            }
-            seen.push(p);
-            cur = parent[p];
-        }
-    }
-    let mut group_order = Vec::new();
-    fn preorder(parent: &[Scope], of: Scope, out: &mut Vec<usize>) {
-        for (i, p) in parent.iter().enumerate() {
-            if *p == of && !out.contains(&i) {
-                out.push(i);
-                preorder(parent, Some(i), out);
-            }
-        }
-    }
-    preorder(&parent, None, &mut group_order);
+    break_parent_cycles(doc, &mut parent, &mut diags);
+    limit_group_depth(doc, &mut parent, &mut diags);
+    let children = children_of(&parent);
+    let group_order = preorder(&children);
     // KFP numbers groups (and raw loop items) with one counter, in definition order.
     let mut group_task = vec![String::new(); doc.groups.len()];
     let mut loop_items: HashMap<usize, (String, PortType)> = HashMap::default();
@@ -511,6 +606,7 @@ pub(crate) fn analyze(doc: &Document) -> (Model<'_>, Vec<Diagnostic>) {
         node_by_name,
         group_by_id,
         parent,
+        children,
         node_scope,
         group_task,
         group_order,
@@ -923,6 +1019,10 @@ fn check_after(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
 
 fn check_groups(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
     let doc = m.doc;
+    let mut holds_tasks = vec![false; doc.groups.len()];
+    for &g in m.node_scope.iter().flatten() {
+        holds_tasks[g] = true;
+    }
     for (gi, g) in doc.groups.iter().enumerate() {
         let in_branches =
             m.parent[gi].is_some_and(|p| matches!(doc.groups[p].kind, GroupKind::Branches));
@@ -944,10 +1044,10 @@ fn check_groups(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
                 }
             }
             GroupKind::Branches => {
-                let kids: Vec<usize> = (0..doc.groups.len())
-                    .filter(|&c| m.parent[c] == Some(gi))
+                let kinds: Vec<&GroupKind> = m.children[gi]
+                    .iter()
+                    .map(|&c| &doc.groups[c].kind)
                     .collect();
-                let kinds: Vec<&GroupKind> = kids.iter().map(|&c| &doc.groups[c].kind).collect();
                 let conds = kinds
                     .iter()
                     .filter(|k| matches!(k, GroupKind::Condition { .. }))
@@ -966,11 +1066,7 @@ fn check_groups(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
                             .at_group(&g.id),
                     );
                 }
-                if doc
-                    .nodes
-                    .iter()
-                    .any(|n| n.group.as_deref() == Some(g.id.as_str()))
-                {
+                if holds_tasks[gi] {
                     diags.push(
                         Diagnostic::error(
                             "put tasks inside the branches of an if/elif/else, not directly in it",
@@ -1066,8 +1162,40 @@ fn check_groups(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
                 }
             }
         }
-        if matches!(g.kind, GroupKind::Condition { .. }) && in_branches {
-            // Fine: an elif.
+    }
+    check_trigger_depth(m, diags);
+}
+
+/// Checks that the trigger of each branch of an if/elif/else, which is its own condition after
+/// the negations of every earlier branch (`!(a) && !(b) && c`), stays within
+/// [`condition::MAX_DEPTH`]; reports the first branch of each if/elif/else that does not.
+fn check_trigger_depth(m: &Model<'_>, diags: &mut Vec<Diagnostic>) {
+    let doc = m.doc;
+    for (gi, g) in doc.groups.iter().enumerate() {
+        if !matches!(g.kind, GroupKind::Branches) {
+            continue;
+        }
+        // The depth of the conjunction of the negated earlier branches, as the compiler joins it.
+        let mut earlier: Option<usize> = None;
+        for (n, &b) in m.children[gi].iter().enumerate() {
+            let own = m.conditions.get(&b).map(Expr::depth);
+            let trigger = match (earlier, own) {
+                (Some(e), Some(o)) => Some(e.max(o) + 1),
+                (e, o) => e.or(o),
+            };
+            if trigger.is_some_and(|d| d > condition::MAX_DEPTH) {
+                diags.push(
+                    Diagnostic::error(format!(
+                        "with the negations of the {n} branches before it, the trigger of this branch nests deeper than {} levels; use fewer branches or simpler conditions",
+                        condition::MAX_DEPTH
+                    ))
+                    .at_group(&doc.groups[b].id),
+                );
+                break;
+            }
+            if let Some(o) = own {
+                earlier = Some(earlier.map_or(o + 1, |e| e.max(o + 1) + 1));
+            }
         }
     }
 }

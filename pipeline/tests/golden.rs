@@ -3,22 +3,8 @@
 
 use std::path::Path;
 
-fn render(text: &str) -> String {
-    let doc = match pipeline::Document::from_json(text) {
-        Ok(d) => d,
-        Err(e) => return format!("unreadable: {e}\n"),
-    };
-    let compiled = pipeline::compile(&doc);
-    let mut out = String::new();
-    for d in &compiled.diagnostics {
-        out.push_str(&d.to_string());
-        out.push('\n');
-    }
-    if let Some(spec) = &compiled.spec {
-        out.push_str(&pipeline::to_yaml(spec));
-    }
-    out
-}
+mod common;
+use common::render;
 
 #[test]
 fn cases_match_their_snapshots() {

@@ -1,17 +1,11 @@
 //! Import → compile reproduces every compiled pipeline of the KFP conformance corpus
 //! (`../shared/kfp-conformance/`), `sdkVersion` and key order aside. Prints the score.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
-/// `../shared` beside the repository, or `$PIPELINE_CANVAS_SHARED`.
-fn shared() -> PathBuf {
-    if let Some(p) = std::env::var_os("PIPELINE_CANVAS_SHARED") {
-        return PathBuf::from(p);
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared")
-}
+mod common;
 
 /// Numbers compare as doubles (protobuf `Value`), and `sdkVersion` is ours.
 fn normalize(v: &Value) -> Value {
@@ -112,17 +106,7 @@ fn round_trip(path: &Path, drawn: bool) -> Result<(), String> {
 
 #[test]
 fn conformance_corpus_round_trips() {
-    let root = shared().join("kfp-conformance");
-    let mut files: Vec<PathBuf> = ["critical", "essential"]
-        .iter()
-        .filter_map(|d| std::fs::read_dir(root.join(d)).ok())
-        .flatten()
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no corpus at {}", root.display());
+    let files = common::corpus();
     let mut drawn_passed = 0;
     for f in &files {
         match round_trip(f, true) {
