@@ -7,7 +7,9 @@
 //!   the host), [`importer`]; [`launcher`] lays out executor inputs and reads outputs back,
 //!   [`placeholders`] resolves `{{$…}}`.
 //! - [`store`]: runs and tasks in SQLite; [`events`]: live state changes; [`cache`]: task
-//!   cache keys; [`cel`]: conditions and selectors; [`process`]: process groups.
+//!   cache keys; [`cel`]: conditions and selectors; [`process`]: starting processes (without
+//!   Pipeline Canvas's own variables, dying with the engine) and process groups; [`tasklog`]:
+//!   task logs, capped.
 //!
 //! Each run has a folder `<data>/runs/<run id>/` (its local pipeline root): one folder per
 //! task path holding its log, executor output, output parameters and artifacts, and a
@@ -37,6 +39,7 @@ pub mod python_env;
 pub mod run_command;
 pub mod scheduler;
 pub mod store;
+pub mod tasklog;
 pub mod values;
 
 pub use events::{EngineEvent, Events, RunEvent, TaskEvent};
@@ -86,6 +89,9 @@ pub struct EngineConfig {
     pub concurrency: usize,
     /// The base Python.
     pub python: PathBuf,
+    /// The most bytes one task's log may hold; later output is discarded (the process keeps
+    /// running) and the log and the task say so. Default [`tasklog::DEFAULT_LOG_LIMIT`] (64 MiB).
+    pub log_limit: u64,
 }
 
 impl EngineConfig {
@@ -101,6 +107,7 @@ impl EngineConfig {
             data_dir: data_dir.to_path_buf(),
             concurrency,
             python: PythonEnvs::default_base_python(),
+            log_limit: tasklog::DEFAULT_LOG_LIMIT,
         }
     }
 }
@@ -149,6 +156,7 @@ struct Inner {
     envs: PythonEnvs,
     slots: Arc<Semaphore>,
     concurrency: usize,
+    log_limit: u64,
     active: Mutex<HashMap<String, watch::Sender<bool>>>,
     containers: tokio::sync::OnceCell<Option<ContainerRuntime>>,
 }
@@ -255,6 +263,7 @@ impl Engine {
                 events: Events::new(),
                 slots: Arc::new(Semaphore::new(concurrency)),
                 concurrency,
+                log_limit: config.log_limit.max(1),
                 active: Mutex::new(HashMap::new()),
                 containers: tokio::sync::OnceCell::new(),
             }),
@@ -279,9 +288,7 @@ impl Engine {
                 continue;
             }
             for (pid, start) in &run.task_pids {
-                if process::is_alive(*pid, *start) {
-                    process::kill_group(*pid);
-                }
+                process::kill_task_group(*pid, *start);
             }
             self.inner.store.mark_interrupted(
                 &run.id,
@@ -405,6 +412,7 @@ impl Engine {
                 first_error: Mutex::new(None),
                 any_failed: AtomicBool::new(false),
                 task_seq: AtomicU64::new(0),
+                log_limit: engine.inner.log_limit,
             };
             engine.drive(ctx, inputs).await;
         });

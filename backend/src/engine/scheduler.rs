@@ -43,6 +43,7 @@ use super::placeholders::JobInfo;
 use super::process;
 use super::python_env::PythonEnvs;
 use super::store::{NewTask, RunStore, TaskKind, TaskState, TaskUpdate};
+use super::tasklog;
 use super::values::{task_dir, Io};
 
 type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -157,6 +158,8 @@ pub(crate) struct RunCtx {
     pub first_error: Mutex<Option<String>>,
     pub any_failed: AtomicBool,
     pub task_seq: AtomicU64,
+    /// The most bytes a task's log may hold.
+    pub log_limit: u64,
 }
 
 fn child_path(prefix: Option<&str>, name: &str) -> String {
@@ -360,10 +363,19 @@ fn typed_constant(v: &Value) -> Value {
     v.clone()
 }
 
+/// How long a finished task's log may take to be complete (its pipe closed by every process
+/// of its group).
+const LOG_DRAIN_WAIT: Duration = Duration::from_secs(2);
+
+/// The last three non-empty lines of a log, at most 400 characters, for an error message; only
+/// the end of the file is read.
 fn log_tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let text = tasklog::tail(path);
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    let tail = lines[lines.len().saturating_sub(3)..].join(" | ");
+    let tail = lines
+        .get(lines.len().saturating_sub(3)..)
+        .unwrap_or_default()
+        .join(" | ");
     let mut s: String = tail
         .chars()
         .rev()
@@ -1303,7 +1315,7 @@ impl RunCtx {
             .iter()
             .map(|e| (e.name.clone(), e.value.clone()))
             .collect();
-        let code = if let Some(program) = executor_python::detect(c) {
+        let (code, note, log_truncated) = if let Some(program) = executor_python::detect(c) {
             let env = match self
                 .envs
                 .env_for(&program.packages, &program.pip_args)
@@ -1312,30 +1324,43 @@ impl RunCtx {
                 Ok(e) => e,
                 Err(e) => return Attempt::Failed(e),
             };
-            let started =
-                match executor_python::start(&self.envs, &env, &program, launch, &env_vars).await {
-                    Ok(s) => s,
-                    Err(e) => return Attempt::Failed(e),
-                };
+            let started = match executor_python::start(
+                &self.envs,
+                &env,
+                &program,
+                launch,
+                &env_vars,
+                self.log_limit,
+            )
+            .await
+            {
+                Ok(s) => s,
+                Err(e) => return Attempt::Failed(e),
+            };
+            let note = format!(
+                "Ran as a Python function with {} (not in the image {}).",
+                env.python.display(),
+                c.image
+            );
             self.record(
                 path,
                 TaskUpdate {
                     pid: Some((started.pid, process::start_time(started.pid))),
-                    note: Some(format!(
-                        "Ran as a Python function with {} (not in the image {}).",
-                        env.python.display(),
-                        c.image
-                    )),
+                    note: Some(note.clone()),
                     ..TaskUpdate::default()
                 },
             );
+            let truncated = Arc::new(AtomicBool::new(false));
+            let flag = truncated.clone();
             let exit = async move {
-                started
-                    .exit
-                    .await
-                    .map_err(|_| "the Python worker stopped while the task was running".to_string())
+                let e = started.exit.await.map_err(|_| {
+                    "the Python worker stopped while the task was running".to_string()
+                })?;
+                flag.store(e.log_truncated, Ordering::SeqCst);
+                Ok(e.code)
             };
-            self.supervise(started.pid, exit, timeout).await
+            let code = self.supervise(started.pid, exit, timeout).await;
+            (code, Some(note), truncated.load(Ordering::SeqCst))
         } else {
             let env = match self.envs.runtime().await {
                 Ok(e) => e,
@@ -1350,7 +1375,7 @@ impl RunCtx {
             };
             let name = format!(
                 "pipeline-canvas-{}-{}",
-                &self.run_id[..self.run_id.len().min(8)],
+                self.run_id.get(..8).unwrap_or(&self.run_id),
                 self.task_seq.fetch_add(1, Ordering::SeqCst)
             );
             let mounts = [self.runs_root.clone()];
@@ -1361,6 +1386,7 @@ impl RunCtx {
                 self.containers.as_ref(),
                 &mounts,
                 &name,
+                self.log_limit,
             )
             .await
             {
@@ -1392,8 +1418,23 @@ impl RunCtx {
             if let (Some(name), Some(rt), Err(_)) = (&container, &self.containers, &r) {
                 rt.remove(name).await;
             }
-            r
+            // The group is gone (supervise killed it): the pipe closes and the log completes.
+            let truncated = started.log.finish(LOG_DRAIN_WAIT).await;
+            (r, started.note, truncated)
         };
+        if log_truncated {
+            let cut = tasklog::truncation_note(self.log_limit);
+            self.record(
+                path,
+                TaskUpdate {
+                    note: Some(match note {
+                        Some(n) => format!("{n} The {cut}."),
+                        None => format!("The {cut}."),
+                    }),
+                    ..TaskUpdate::default()
+                },
+            );
+        }
         match code {
             Ok(0) => match launcher::collect(launch, comp, &self.runs_root) {
                 Ok(outputs) => Attempt::Done(outputs),
