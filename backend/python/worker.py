@@ -179,7 +179,7 @@ def main():
         'kfp': getattr(kfp, '__version__', 'unknown'),
     })
 
-    children = {}  # pid -> (request id, read end of its output pipe)
+    children = {}  # pid -> (request id, read end of its output pipe, its _Log)
     logs = {}  # read end of a task's output pipe -> its _Log
     buffer = b''
 
@@ -224,19 +224,18 @@ def main():
                 return
             if pid == 0:
                 return
-            request_id, fd = children.pop(pid, (None, None))
-            if request_id is None:
+            request_id, fd, log = children.pop(pid, (None, None, None))
+            if log is None:
                 continue
             # The child is gone: what it wrote is in the pipe (at most its capacity, 1 MiB
             # unless raised); copy it before reporting. A process it left behind may go on
             # writing: that is pumped later, never waited for here.
-            log = logs.get(fd)
             pump(fd, 16)
             _send({
                 'id': request_id,
                 'event': 'exited',
                 'code': os.waitstatus_to_exitcode(status),
-                'log_truncated': bool(log and log.truncated),
+                'log_truncated': log.truncated,
             })
 
     def start(request):
@@ -262,7 +261,7 @@ def main():
         os.close(write_end)
         os.set_blocking(read_end, False)
         logs[read_end] = log
-        children[pid] = (request.get('id'), read_end)
+        children[pid] = (request.get('id'), read_end, log)
         _send({'id': request.get('id'), 'event': 'started', 'pid': pid})
 
     parent = os.getpid()

@@ -42,6 +42,7 @@ use super::launcher::{self, Launch};
 use super::placeholders::JobInfo;
 use super::process;
 use super::python_env::PythonEnvs;
+use super::recorder::Recorder;
 use super::store::{NewTask, RunStore, TaskKind, TaskState, TaskUpdate};
 use super::tasklog;
 use super::values::{task_dir, Io};
@@ -147,8 +148,8 @@ pub(crate) struct RunCtx {
     pub root: PathBuf,
     /// The folder of all runs: artifacts must stay inside it.
     pub runs_root: PathBuf,
-    pub store: RunStore,
-    pub events: Events,
+    /// Writes to the run store and sends the events, off the async threads.
+    pub recorder: Recorder,
     pub envs: PythonEnvs,
     pub slots: Arc<Semaphore>,
     pub cancel: watch::Receiver<bool>,
@@ -363,6 +364,30 @@ fn typed_constant(v: &Value) -> Value {
     v.clone()
 }
 
+/// Sends the event of task `path` as the store has it now (on the writer thread, after the
+/// write it reports).
+pub(crate) fn emit(store: &RunStore, events: &Events, run_id: &str, path: &str) {
+    match store.get_task(run_id, path) {
+        Ok(Some((row, _))) => events.send(EngineEvent::Task(TaskEvent {
+            run_id: run_id.to_string(),
+            path: row.path,
+            state: row.state,
+            started_at: row.started_at,
+            ended_at: row.ended_at,
+            error: row.error,
+            cached: row.cached,
+            attempt: row.attempts,
+        })),
+        Ok(None) => {}
+        Err(e) => tracing::error!(error = %e, "cannot read a task back from the run store"),
+    }
+}
+
+/// A task that panics when it ends, in the unit tests (a way to test that a panic inside a run
+/// fails the run instead of leaving it running).
+#[cfg(test)]
+pub(crate) const TEST_PANIC_TASK: &str = "pipeline-canvas-test-panic";
+
 /// How long a finished task's log may take to be complete (its pipe closed by every process
 /// of its group).
 const LOG_DRAIN_WAIT: Duration = Duration::from_secs(2);
@@ -407,40 +432,49 @@ impl RunCtx {
         }
     }
 
-    fn emit(&self, path: &str) {
-        match self.store.get_task(&self.run_id, path) {
-            Ok(Some((row, _))) => self.events.send(EngineEvent::Task(TaskEvent {
-                run_id: self.run_id.clone(),
-                path: row.path,
-                state: row.state,
-                started_at: row.started_at,
-                ended_at: row.ended_at,
-                error: row.error,
-                cached: row.cached,
-                attempt: row.attempts,
-            })),
-            Ok(None) => {}
-            Err(e) => tracing::error!(error = %e, "cannot read a task back from the run store"),
-        }
-    }
-
     fn add(&self, t: NewTask<'_>) {
-        if let Err(e) = self.store.add_task(&self.run_id, &t) {
-            tracing::error!(error = %e, path = t.path, "cannot record a task");
-        }
-        self.emit(t.path);
+        let run_id = self.run_id.clone();
+        let path = t.path.to_string();
+        let parent = t.parent.map(str::to_string);
+        let name = t.name.to_string();
+        let display_name = t.display_name.map(str::to_string);
+        let (kind, state) = (t.kind, t.state);
+        let error = t.error.map(str::to_string);
+        self.recorder.send(move |store, events| {
+            let t = NewTask {
+                path: &path,
+                parent: parent.as_deref(),
+                name: &name,
+                display_name: display_name.as_deref(),
+                kind,
+                state,
+                error: error.as_deref(),
+            };
+            if let Err(e) = store.add_task(&run_id, &t) {
+                tracing::error!(error = %e, path = %path, "cannot record a task");
+            }
+            emit(store, events, &run_id, &path);
+        });
     }
 
     fn record(&self, path: &str, u: TaskUpdate) {
-        if let Err(e) = self.store.update_task(&self.run_id, path, &u) {
-            tracing::error!(error = %e, path, "cannot record a task change");
-        }
-        if u.state.is_some() || u.error.is_some() || u.clear_error {
-            self.emit(path);
-        }
+        let run_id = self.run_id.clone();
+        let path = path.to_string();
+        self.recorder.send(move |store, events| {
+            if let Err(e) = store.update_task(&run_id, &path, &u) {
+                tracing::error!(error = %e, path = %path, "cannot record a task change");
+            }
+            if u.state.is_some() || u.error.is_some() || u.clear_error {
+                emit(store, events, &run_id, &path);
+            }
+        });
     }
 
     fn ended(&self, path: &str, f: &Finished) {
+        #[cfg(test)]
+        if path == TEST_PANIC_TASK {
+            panic!("a panic injected by a test");
+        }
         if matches!(f.outcome, Outcome::Failed) {
             self.any_failed.store(true, Ordering::SeqCst);
             if let Ok(mut first) = self.first_error.lock() {
@@ -1152,7 +1186,13 @@ impl RunCtx {
             },
         );
         if caching {
-            if let Some(outputs) = cache::lookup(&self.store, &key) {
+            let lookup = key.clone();
+            let hit = self
+                .recorder
+                .call(move |store, _| cache::lookup(store, &lookup))
+                .await
+                .flatten();
+            if let Some(outputs) = hit {
                 return Finished {
                     outcome: Outcome::Cached,
                     outputs,
@@ -1210,12 +1250,13 @@ impl RunCtx {
             match result {
                 Attempt::Done(outputs) => {
                     if caching {
-                        if let Err(e) =
-                            self.store
-                                .cache_put(&key, &outputs.to_value(), &self.run_id, path)
-                        {
-                            tracing::warn!(error = %e, "cannot write the task cache");
-                        }
+                        let (key, value) = (key.clone(), outputs.to_value());
+                        let (run_id, path) = (self.run_id.clone(), path.to_string());
+                        self.recorder.send(move |store, _| {
+                            if let Err(e) = store.cache_put(&key, &value, &run_id, &path) {
+                                tracing::warn!(error = %e, "cannot write the task cache");
+                            }
+                        });
                     }
                     return Finished {
                         outcome: Outcome::Succeeded,

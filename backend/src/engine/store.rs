@@ -837,26 +837,34 @@ impl RunStore {
                 .collect::<Result<Vec<_>, _>>()?;
             let mut out = Vec::with_capacity(runs.len());
             for mut run in runs {
-                let mut stmt = c.prepare(
-                    "SELECT pid, pid_start FROM run_tasks
-                     WHERE run_id = ?1 AND pid IS NOT NULL",
-                )?;
-                run.task_pids = stmt
-                    .query_map([&run.id], |r| {
-                        Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.map(|s| s as u64)))
-                    })?
-                    .collect::<Result<Vec<_>, _>>()?;
+                run.task_pids = task_pids(c, &run.id)?;
                 out.push(run);
             }
             Ok(out)
         })
     }
 
-    /// Marks an interrupted run failed: running tasks failed, pending ones cancelled.
-    pub fn mark_interrupted(&self, id: &str, message: &str) -> Result<(), StoreError> {
+    /// The processes (id, start time) of run `id`'s running tasks.
+    pub fn task_pids(&self, id: &str) -> Result<Vec<(u32, Option<u64>)>, StoreError> {
+        self.with_conn(|c| task_pids(c, id))
+    }
+
+    /// Marks an interrupted run failed: running tasks failed, pending ones cancelled; returns
+    /// the paths of the tasks it ended.
+    pub fn mark_interrupted(&self, id: &str, message: &str) -> Result<Vec<String>, StoreError> {
         let t = now()?;
         self.with_conn(|c| {
             let tx = c.transaction()?;
+            let ended = {
+                let mut stmt = tx.prepare(
+                    "SELECT path FROM run_tasks
+                     WHERE run_id = ?1 AND state IN ('RUNNING', 'PENDING') ORDER BY rowid",
+                )?;
+                let paths = stmt
+                    .query_map([id], |r| r.get::<_, String>(0))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                paths
+            };
             tx.execute(
                 "UPDATE run_tasks SET state = 'FAILED', ended_at = ?2, error = ?3,
                      pid = NULL, pid_start = NULL
@@ -872,9 +880,25 @@ impl RunStore {
                 "UPDATE runs SET state = 'FAILED', ended_at = ?2, error = ?3 WHERE id = ?1",
                 params![id, t, message],
             )?;
-            tx.commit()
+            tx.commit()?;
+            Ok(ended)
         })
     }
+}
+
+fn task_pids(c: &Connection, run_id: &str) -> rusqlite::Result<Vec<(u32, Option<u64>)>> {
+    let mut stmt =
+        c.prepare("SELECT pid, pid_start FROM run_tasks WHERE run_id = ?1 AND pid IS NOT NULL")?;
+    let pids = stmt
+        .query_map([run_id], |r| {
+            Ok((
+                r.get(0)?,
+                r.get::<_, Option<i64>>(1)?
+                    .and_then(|s| u64::try_from(s).ok()),
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(pids)
 }
 
 fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
