@@ -245,7 +245,7 @@ impl Retry {
             None => 2.0,
             Some(f) if f.is_finite() && f > 0.0 => f,
             // 0 is protobuf's "unset".
-            Some(f) if f == 0.0 => 2.0,
+            Some(0.0) => 2.0,
             Some(f) => {
                 return Err(format!(
                     "retryPolicy.backoffFactor is {f}; it must be a positive number"
