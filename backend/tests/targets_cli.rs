@@ -322,7 +322,7 @@ async fn a_region_or_project_that_is_not_a_name_is_refused_before_any_request() 
     let (code, _, err) = submit(dir.path(), &base, &flags("us-central1", "p/../x")).await;
     assert_eq!(code, 1);
     assert!(
-        err.contains("the Google Cloud project \"p/../x\" is not a project id"),
+        err.contains("the Vertex AI project \"p/../x\" is not a Google Cloud project id"),
         "{err}"
     );
     // The same from targets.json.

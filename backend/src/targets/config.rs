@@ -96,9 +96,10 @@ pub fn check_region(region: &str) -> Result<(), TargetError> {
     }
 }
 
-/// Checks a Google Cloud project id, lightly, as Google's rules go: 6 to 30 lowercase
-/// letters, digits and hyphens, starting with a letter and not ending with a hyphen; or a
-/// project number; either optionally after a domain (`example.com:my-project`).
+/// Checks a Google Cloud project id, lightly (the project becomes part of request paths):
+/// 1 to 63 lowercase letters, digits and hyphens, not starting or ending with a hyphen (a
+/// project id such as `my-project`, or a project number), optionally after a domain
+/// (`example.com:my-project`).
 pub fn check_project(project: &str) -> Result<(), TargetError> {
     let (domain, id) = match project.rsplit_once(':') {
         Some((d, id)) => (Some(d), id),
@@ -109,20 +110,19 @@ pub fn check_project(project: &str) -> Result<(), TargetError> {
             && d.bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
     });
-    let id_ok = (6..=30).contains(&id.len())
-        && id.starts_with(|c: char| c.is_ascii_lowercase())
+    let id_ok = (1..=63).contains(&id.len())
+        && !id.starts_with('-')
         && !id.ends_with('-')
         && id
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    let number_ok = (1..=20).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit());
-    if domain_ok && (id_ok || number_ok) {
+    if domain_ok && id_ok {
         Ok(())
     } else {
         Err(TargetError::Setting(format!(
-            "the Google Cloud project {project:?} is not a project id (6 to 30 lowercase \
-             letters, digits and hyphens, starting with a letter) or number; check --project \
-             or \"project\" in the vertex settings (targets.json, PUT /api/targets)"
+            "the Vertex AI project {project:?} is not a Google Cloud project id (lowercase \
+             letters, digits and hyphens, such as my-project) or number; check --project or \
+             \"project\" in the vertex settings (targets.json, PUT /api/targets)"
         )))
     }
 }
@@ -282,18 +282,13 @@ mod tests {
             let err = check_region(bad).expect_err(bad).to_string();
             assert!(err.contains(&format!("{bad:?}")), "{err}");
         }
-        for ok in [
-            "my-project",
-            "abcdef",
-            "example.com:my-project",
-            "123456789012",
-        ] {
+        for ok in ["my-project", "p", "example.com:my-project", "123456789012"] {
             assert!(check_project(ok).is_ok(), "{ok}");
         }
         for bad in [
-            "p",
+            "",
             "my-project-",
-            "1project",
+            "My-Project",
             "my_project",
             "p/../x",
             "a?b=c",
