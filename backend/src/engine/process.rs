@@ -84,11 +84,15 @@ pub async fn spawn(mut cmd: Command, death_signal: libc::c_int) -> std::io::Resu
             Ok(())
         });
     }
-    let handle = tokio::runtime::Handle::current();
+    let handle = tokio::runtime::Handle::try_current()
+        .map_err(|e| std::io::Error::other(format!("no async runtime to wait for a child: {e}")))?;
     let (tx, rx) = tokio::sync::oneshot::channel();
     let job: SpawnJob = Box::new(move || {
         let _runtime = handle.enter();
-        let _ = tx.send(cmd.spawn());
+        // The spawner must outlive anything that goes wrong in one spawn.
+        let spawned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cmd.spawn()))
+            .unwrap_or_else(|_| Err(std::io::Error::other("starting the process failed")));
+        let _ = tx.send(spawned);
         // `cmd` is dropped here, closing this process's copies of the child's pipe ends.
     });
     let gone = || std::io::Error::other("the process spawner thread is gone");
