@@ -190,8 +190,21 @@ pub enum CliError {
     Submit(#[from] crate::submit_command::SubmitError),
 }
 
+impl CliError {
+    /// The process exit status for this error: 130 (SIGINT) or 143 (SIGTERM) when a signal
+    /// stopped `run` or `submit --wait`, else 1.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Run(e) => e.exit_code(),
+            CliError::Submit(e) => e.exit_code(),
+            _ => 1,
+        }
+    }
+}
+
 /// Parses the process arguments, runs the command and returns the exit status. Usage errors
-/// are reported by clap (status 2); other failures print `error: …` and return 1.
+/// are reported by clap (status 2); a signal that stopped `run` gives 130 (SIGINT) or 143
+/// (SIGTERM); other failures print `error: …` and return 1.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Serve(cli.serve));
@@ -221,7 +234,7 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(e.exit_code())
         }
     }
 }

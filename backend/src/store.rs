@@ -3,6 +3,11 @@
 //! The store holds documents that have already been checked to be well formed; it stores their
 //! canonical JSON. Every write runs in a transaction, so a failed write leaves nothing behind.
 //! Calls block; the server runs them on tokio's blocking pool.
+//!
+//! The data folder is private to its user: created with mode 0700 (an existing folder that
+//! group or others can open is tightened, with a warning), and the database with its WAL files
+//! 0600. The pipeline list is ordered by a sequence number that every save increments, never by
+//! the clock (two saves in the same millisecond, or a clock set back, keep their order).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -15,8 +20,27 @@ pub const DB_FILE: &str = "pipelines.db";
 
 /// The schema version written to `PRAGMA user_version`: 1 = saved pipelines, 2 = the local
 /// engine's runs, tasks and cache ([`crate::engine::store`]), 3 = runs on remote targets
-/// (target, remote job name, console link; [`crate::engine::store::SCHEMA_V3`]).
-const SCHEMA_VERSION: i64 = 3;
+/// (target, remote job name, console link; [`crate::engine::store::SCHEMA_V3`]), 4 = list
+/// order by a sequence number instead of the clock ([`SCHEMA_V4`],
+/// [`crate::engine::store::SCHEMA_V4`]).
+pub const SCHEMA_VERSION: i64 = 4;
+
+/// Schema version 4 of the pipelines table: `seq`, the save sequence the list is ordered by
+/// (existing rows numbered in their old order: `updated_at`, then `rowid`).
+pub const SCHEMA_V4: &str = "
+ALTER TABLE pipelines ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+UPDATE pipelines SET seq = o.n
+    FROM (SELECT rowid AS rid, ROW_NUMBER() OVER (ORDER BY updated_at, rowid) AS n
+          FROM pipelines) AS o
+    WHERE pipelines.rowid = o.rid;
+CREATE INDEX IF NOT EXISTS pipelines_by_seq ON pipelines (seq);
+";
+
+/// The file mode of the data folder: its user only.
+const DIR_MODE: u32 = 0o700;
+
+/// The file mode of the database and its WAL files: its user only.
+const DB_MODE: u32 = 0o600;
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +72,14 @@ pub enum StoreError {
     /// A query failed.
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
+    /// The data folder or the database file could not be made private.
+    #[error("cannot make {path} private to its user: {source}")]
+    Permissions {
+        /// The folder or file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// Another thread panicked while holding the connection.
     #[error("the database connection is unusable after an earlier failure")]
     Poisoned,
@@ -84,17 +116,7 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens (creating if needed) `pipelines.db` in `data_dir`, creating the folder too.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::CreateDir {
-            path: data_dir.to_path_buf(),
-            source,
-        })?;
-        let path = data_dir.join(DB_FILE);
-        let open_err = |source| StoreError::Open {
-            path: path.clone(),
-            source,
-        };
-        let mut conn = Connection::open(&path).map_err(open_err)?;
-        migrate(&mut conn, &path)?;
+        let (conn, path) = open_database(data_dir)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             path,
@@ -117,9 +139,8 @@ impl Store {
     /// Every saved pipeline, most recently saved first.
     pub fn list(&self) -> Result<Vec<PipelineSummary>, StoreError> {
         self.with_conn(|c| {
-            let mut stmt = c.prepare(
-                "SELECT id, name, updated_at FROM pipelines ORDER BY updated_at DESC, rowid DESC",
-            )?;
+            let mut stmt =
+                c.prepare("SELECT id, name, updated_at FROM pipelines ORDER BY seq DESC")?;
             let rows = stmt.query_map([], |r| {
                 Ok(PipelineSummary {
                     id: r.get(0)?,
@@ -150,8 +171,8 @@ impl Store {
         self.with_conn(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.execute(
-                "INSERT INTO pipelines (id, name, document, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?4)",
+                "INSERT INTO pipelines (id, name, document, created_at, updated_at, seq)
+                 VALUES (?1, ?2, ?3, ?4, ?4, (SELECT COALESCE(MAX(seq), 0) + 1 FROM pipelines))",
                 params![id, name, document, now],
             )?;
             tx.commit()?;
@@ -166,7 +187,9 @@ impl Store {
         self.with_conn(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let changed = tx.execute(
-                "UPDATE pipelines SET name = ?2, document = ?3, updated_at = ?4 WHERE id = ?1",
+                "UPDATE pipelines SET name = ?2, document = ?3, updated_at = ?4,
+                     seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM pipelines)
+                 WHERE id = ?1",
                 params![id, name, document, now],
             )?;
             tx.commit()?;
@@ -235,11 +258,111 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
         tx.execute_batch(crate::engine::store::SCHEMA_V3)
             .map_err(open_err)?;
     }
+    if found < 4 {
+        tx.execute_batch(SCHEMA_V4).map_err(open_err)?;
+        tx.execute_batch(crate::engine::store::SCHEMA_V4)
+            .map_err(open_err)?;
+    }
     if found < SCHEMA_VERSION {
         tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))
             .map_err(open_err)?;
     }
     tx.commit().map_err(open_err)
+}
+
+/// Opens `pipelines.db` in `data_dir` for either store: makes the folder private
+/// ([`secure_data_dir`]), creates the database file 0600 (tightening an existing one), and
+/// migrates it ([`migrate`]).
+pub(crate) fn open_database(data_dir: &Path) -> Result<(Connection, PathBuf), StoreError> {
+    secure_data_dir(data_dir)?;
+    let path = data_dir.join(DB_FILE);
+    let open_err = |source| StoreError::Open {
+        path: path.clone(),
+        source,
+    };
+    let file_err = |file: &Path, source| StoreError::Permissions {
+        path: file.to_path_buf(),
+        source,
+    };
+    private_file(&path, true).map_err(|e| file_err(&path, e))?;
+    for suffix in ["-wal", "-shm"] {
+        let side = PathBuf::from(format!("{}{suffix}", path.display()));
+        private_file(&side, false).map_err(|e| file_err(&side, e))?;
+    }
+    let mut conn = Connection::open(&path).map_err(open_err)?;
+    migrate(&mut conn, &path)?;
+    Ok((conn, path))
+}
+
+/// Creates the data folder with mode 0700 (its parents as the umask says), or tightens an
+/// existing one that its group or others can open, with a warning.
+pub fn secure_data_dir(dir: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+    let create_err = |source| StoreError::CreateDir {
+        path: dir.to_path_buf(),
+        source,
+    };
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(create_err)?;
+    }
+    match std::fs::DirBuilder::new().mode(DIR_MODE).create(dir) {
+        Ok(()) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => {}
+        Err(e) => return Err(create_err(e)),
+    }
+    let mode = std::fs::metadata(dir)
+        .map_err(create_err)?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        tracing::warn!(
+            folder = %dir.display(),
+            mode = format!("{:o}", mode & 0o777),
+            "the data folder was open to other users; making it private (mode 700)"
+        );
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(DIR_MODE)).map_err(
+            |source| StoreError::Permissions {
+                path: dir.to_path_buf(),
+                source,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// Makes `path` a file only its user can read: created empty with mode 0600 when `create` is
+/// set and it does not exist, tightened (with a warning) when it exists with a looser mode.
+fn private_file(path: &Path, create: bool) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_file() => {
+            let mode = meta.permissions().mode();
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    file = %path.display(),
+                    mode = format!("{:o}", mode & 0o777),
+                    "the database was readable by other users; making it private (mode 600)"
+                );
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(DB_MODE))?;
+            }
+            Ok(())
+        }
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(DB_MODE)
+                .open(path)
+            {
+                Ok(_) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+                Err(e) => Err(e),
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// The current time as fixed-width RFC 3339 in UTC (`2025-01-31T12:00:00.123Z`), so that text
@@ -283,6 +406,142 @@ mod tests {
         // Reopening keeps the data.
         let store = Store::open(&dir.path().join("nested/data")).expect("reopen");
         assert_eq!(store.count().expect("count"), 1);
+    }
+
+    #[test]
+    fn order_follows_saves_not_the_clock() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let a = store.create("a", "{}").expect("create a");
+        let b = store.create("b", "{}").expect("create b");
+        // The same millisecond everywhere, and b's clock ahead: order is still save order.
+        store
+            .with_conn(|c| {
+                c.execute(
+                    "UPDATE pipelines SET updated_at = '2025-01-01T00:00:00.000Z'",
+                    [],
+                )?;
+                c.execute(
+                    "UPDATE pipelines SET updated_at = '2030-01-01T00:00:00.000Z' WHERE id = ?1",
+                    [&b],
+                )?;
+                Ok(())
+            })
+            .expect("set clocks");
+        assert!(store.update(&a, "a2", "{}").expect("update"));
+        let names: Vec<_> = store
+            .list()
+            .expect("list")
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(names, ["a2", "b"]);
+        let c = store.create("c", "{}").expect("create c");
+        assert_eq!(store.list().expect("list")[0].id, c);
+    }
+
+    #[test]
+    fn a_version_3_database_is_numbered_in_its_old_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let c = Connection::open(dir.path().join(DB_FILE)).expect("open");
+            c.execute_batch(
+                "CREATE TABLE pipelines (id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL,
+                     document TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);",
+            )
+            .expect("v1");
+            c.execute_batch(crate::engine::store::SCHEMA_V2)
+                .expect("v2");
+            c.execute_batch(crate::engine::store::SCHEMA_V3)
+                .expect("v3");
+            c.execute_batch(
+                "INSERT INTO pipelines VALUES
+                     ('p1', 'one', '{}', '2025-01-01T00:00:00.000Z', '2025-01-02T00:00:00.000Z'),
+                     ('p2', 'two', '{}', '2025-01-01T00:00:00.000Z', '2025-01-01T00:00:00.000Z'),
+                     ('p3', 'three', '{}', '2025-01-01T00:00:00.000Z', '2025-01-02T00:00:00.000Z');
+                 INSERT INTO runs (id, pipeline_name, state, created_at, parameters, spec, options,
+                     root, owner_pid)
+                 VALUES ('r1', 'p', 'SUCCEEDED', '2025-01-02T00:00:00.000Z', '{}', '{}', '{}', '/x', 1),
+                        ('r2', 'p', 'SUCCEEDED', '2025-01-01T00:00:00.000Z', '{}', '{}', '{}', '/x', 1);
+                 PRAGMA user_version = 3;",
+            )
+            .expect("old rows");
+        }
+        let store = Store::open(dir.path()).expect("migrates");
+        let ids = |store: &Store| -> Vec<String> {
+            store
+                .list()
+                .expect("list")
+                .into_iter()
+                .map(|s| s.id)
+                .collect()
+        };
+        assert_eq!(ids(&store), ["p3", "p1", "p2"]);
+        assert!(store.update("p2", "two", "{}").expect("update"));
+        assert_eq!(ids(&store), ["p2", "p3", "p1"]);
+        let version: i64 = store
+            .with_conn(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?))
+            .expect("version");
+        assert_eq!(version, SCHEMA_VERSION);
+
+        let runs = crate::engine::RunStore::open(dir.path()).expect("runs");
+        let list = |runs: &crate::engine::RunStore| -> Vec<String> {
+            runs.list_runs(&crate::engine::RunFilter::default())
+                .expect("list")
+                .into_iter()
+                .map(|r| r.id)
+                .collect()
+        };
+        assert_eq!(list(&runs), ["r1", "r2"]);
+        runs.insert_run(&crate::engine::store::NewRun {
+            id: "r3".into(),
+            pipeline_name: "p".into(),
+            pipeline_id: None,
+            parameters: serde_json::json!({}),
+            spec: "{}".into(),
+            platform_spec: None,
+            document: None,
+            options: serde_json::json!({}),
+            root: PathBuf::from("/x"),
+            rerun_of: None,
+        })
+        .expect("insert");
+        assert_eq!(list(&runs), ["r3", "r1", "r2"]);
+        drop(store);
+        // Opening again changes nothing.
+        let store = Store::open(dir.path()).expect("reopen");
+        assert_eq!(ids(&store), ["p2", "p3", "p1"]);
+    }
+
+    #[test]
+    fn the_data_folder_and_database_are_private() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("fresh/data");
+        let store = Store::open(&data).expect("open");
+        store.create("a", "{}").expect("create");
+        assert_eq!(mode(&data), 0o700);
+        assert_eq!(mode(&data.join(DB_FILE)), 0o600);
+        drop(store);
+
+        // An existing folder and database open to others are tightened.
+        let old = dir.path().join("old");
+        std::fs::create_dir(&old).expect("mkdir");
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        drop(Store::open(&old).expect("open"));
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o775)).expect("chmod");
+        std::fs::set_permissions(old.join(DB_FILE), std::fs::Permissions::from_mode(0o644))
+            .expect("chmod");
+        let runs = crate::engine::RunStore::open(&old).expect("open runs");
+        assert_eq!(mode(&old), 0o700);
+        assert_eq!(mode(&old.join(DB_FILE)), 0o600);
+        // WAL files follow the database's mode.
+        let wal = PathBuf::from(format!("{}-wal", old.join(DB_FILE).display()));
+        if wal.exists() {
+            assert_eq!(mode(&wal), 0o600);
+        }
+        drop(runs);
     }
 
     #[test]

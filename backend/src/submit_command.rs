@@ -144,6 +144,17 @@ fn overrides(args: &SubmitArgs) -> Result<(VertexSettings, KfpSettings), TargetE
     Ok((vertex, kfp))
 }
 
+impl SubmitError {
+    /// The process exit status for this error: 130 when Ctrl-C stopped the waiting (the run
+    /// goes on remotely), else 1.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            SubmitError::Interrupted { .. } => 130,
+            _ => 1,
+        }
+    }
+}
+
 /// A progress line without its time: `RUNNING    train`, `run SUCCEEDED`.
 fn line(e: &EngineEvent) -> String {
     match e {
@@ -197,6 +208,16 @@ pub fn submit(args: &SubmitArgs) -> Result<(), SubmitError> {
                 },
             )
             .await?;
+        // Ctrl-C is caught from before the console link is printed, so once the run is
+        // submitted it always ends the command with exit status 130.
+        let mut interrupt = if args.wait {
+            Some(
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+                    .map_err(SubmitError::Runtime)?,
+            )
+        } else {
+            None
+        };
         let link = submitted.console_link.clone().unwrap_or_default();
         println!(
             "run {}: submitted to {} as {}",
@@ -209,11 +230,10 @@ pub fn submit(args: &SubmitArgs) -> Result<(), SubmitError> {
         );
         println!("console: {link}");
         let _ = std::io::stdout().flush();
-        if !args.wait {
+        let Some(interrupt) = interrupt.as_mut() else {
             return Ok(());
-        }
+        };
         let id = submitted.id.clone();
-        let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
         let mut last: Option<String> = None;
         // Subscribed before submitting, so every event of the run is in the channel.
         loop {
@@ -239,7 +259,7 @@ pub fn submit(args: &SubmitArgs) -> Result<(), SubmitError> {
                     }
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
-                _ = &mut ctrl_c => {
+                _ = interrupt.recv() => {
                     return Err(SubmitError::Interrupted { id, link });
                 }
             }

@@ -141,3 +141,69 @@ fn documents_run_and_bad_parameters_are_refused() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("cannot read /no/such/file.yaml"));
 }
+
+/// Starts `run` on a task that sleeps, sends `signal` to the command once the task runs, and
+/// checks the run was cancelled, its processes killed, and the exit status.
+async fn stopped_by(signal: libc::c_int, code: i32, name: &str) {
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pid_file = dir.path().join("grandchild.pid");
+    let cli = Command::new(BIN)
+        .arg("run")
+        .arg(pipelines().join("cancel_container.yaml"))
+        .arg("--param")
+        .arg(format!("pid_file={}", pid_file.display()))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env("PIPELINE_CANVAS_PYTHON", python())
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start pipeline-canvas run");
+    let grandchild = wait_for_pid(&pid_file).await;
+    assert!(alive(grandchild));
+    let pid = i32::try_from(cli.id()).expect("pid");
+    // SAFETY: kill only sends a signal to the command started above.
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+    let out = tokio::task::spawn_blocking(move || cli.wait_with_output())
+        .await
+        .expect("join")
+        .expect("wait");
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{stdout}\n{stderr}");
+    assert!(stdout.contains("run CANCELLED"), "{stdout}");
+    assert!(stdout.contains(&format!("{name}: cancelling")), "{stdout}");
+    assert!(stderr.contains(&format!("cancelled on {name}")), "{stderr}");
+    assert!(
+        !alive(grandchild),
+        "the task's process {grandchild} outlived the run"
+    );
+    let engine = engine(dir.path(), 2);
+    let runs = engine
+        .store()
+        .list_runs(&pipeline_canvas::engine::RunFilter::default())
+        .expect("list");
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].state, pipeline_canvas::engine::RunState::Cancelled);
+    let run = engine
+        .store()
+        .get_run(&runs[0].id)
+        .expect("get")
+        .expect("run");
+    assert_eq!(
+        task(&run, "sleeper-tree").state,
+        pipeline_canvas::engine::TaskState::Cancelled
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_cancels_the_run_and_exits_143() {
+    stopped_by(libc::SIGTERM, 143, "SIGTERM").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_cancels_the_run_and_exits_130() {
+    stopped_by(libc::SIGINT, 130, "SIGINT").await;
+}

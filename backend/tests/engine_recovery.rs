@@ -1,6 +1,7 @@
 //! A run interrupted by a crash (the process running it killed with SIGKILL) is marked failed
-//! when the engine next opens its data folder, never left running, and the processes its
-//! tasks left behind are killed.
+//! when the engine next opens its data folder, never left running. Its task process (and the
+//! Python worker) die with the engine at once; what they started is killed when the engine
+//! next opens its data folder.
 
 mod common;
 
@@ -12,7 +13,14 @@ use pipeline_canvas::engine::{RunFilter, RunState, TaskState};
 
 const BIN: &str = env!("CARGO_BIN_EXE_pipeline-canvas");
 
-async fn crash_and_recover(pipeline: &str, task_path: &str) {
+/// The parent of process `pid`.
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+async fn crash_and_recover(pipeline: &str, task_path: &str, python_task: bool) {
     let dir = tempfile::tempdir().expect("tempdir");
     let pid_file = dir.path().join("grandchild.pid");
     let mut cli = Command::new(BIN)
@@ -29,8 +37,25 @@ async fn crash_and_recover(pipeline: &str, task_path: &str) {
         .expect("start pipeline-canvas run");
     let grandchild = wait_for_pid(&pid_file).await;
     assert!(alive(grandchild));
+    // The task's process (the grandchild's parent), and for a Python task the worker that
+    // forked it.
+    let task_process = parent_of(grandchild).expect("the task's process");
+    let mut direct = vec![task_process];
+    if python_task {
+        direct.push(parent_of(task_process).expect("the Python worker"));
+    }
+    assert!(direct.iter().all(|p| *p != cli.id()), "{direct:?}");
     cli.kill().expect("SIGKILL the engine");
     let _ = cli.wait();
+    for _ in 0..40 {
+        if direct.iter().all(|p| !alive(*p)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for p in &direct {
+        assert!(!alive(*p), "process {p} outlived the engine by 2 s");
+    }
 
     let engine = engine(dir.path(), 2);
     let runs = engine
@@ -79,10 +104,10 @@ async fn crash_and_recover(pipeline: &str, task_path: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crashed_python_run_is_marked_failed_on_the_next_start() {
-    crash_and_recover("cancel_python", "spawn-and-wait").await;
+    crash_and_recover("cancel_python", "spawn-and-wait", true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crashed_container_run_is_marked_failed_and_its_processes_killed() {
-    crash_and_recover("cancel_container", "sleeper-tree").await;
+    crash_and_recover("cancel_container", "sleeper-tree", false).await;
 }

@@ -1,10 +1,15 @@
-//! Parameter values never reach a shell as code, and artifacts stay inside the pipeline root.
+//! Parameter values never reach a shell as code, artifacts and outputs stay inside the
+//! pipeline root, and Pipeline Canvas's tokens never reach a task.
 
 mod common;
 
+use std::process::Command;
+
 use common::*;
-use pipeline_canvas::engine::{RunState, TaskState};
-use serde_json::json;
+use pipeline_canvas::engine::{RunFilter, RunState, TaskState};
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_pipeline-canvas");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_parameter_value_is_never_executed() {
@@ -69,6 +74,91 @@ async fn task_folders_stay_inside_the_run_folder() {
     let runs = dir.path().join("runs");
     let inside = walk(&runs);
     assert!(inside.iter().any(|p| p.contains("_..")), "{inside:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_names_stay_inside_the_task_folder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = engine(dir.path(), 2);
+    // The shell component's output parameter `out` renamed `../../x` everywhere.
+    let mut v = serde_json::to_value(spec("security")).expect("json");
+    let outputs = &mut v["components"]["comp-shell-echo"]["outputDefinitions"]["parameters"];
+    let out = outputs
+        .as_object_mut()
+        .and_then(|o| o.remove("out"))
+        .expect("out");
+    outputs["../../x"] = out;
+    let exec = &mut v["deploymentSpec"]["executors"]["exec-shell-echo"]["container"];
+    let text = exec.to_string().replace("['out']", "['../../x']");
+    *exec = serde_json::from_str::<Value>(&text).expect("json");
+    let spec = serde_json::from_value(v).expect("spec");
+    let run = run_spec(
+        &engine,
+        spec,
+        params(&[("text", json!("hi"))]),
+        Default::default(),
+    )
+    .await;
+    assert_run(&run, RunState::Succeeded);
+    assert_eq!(output(&run, "shell-echo", "../../x"), json!("hi\n"));
+    let runs = dir.path().join("runs");
+    let written: Vec<String> = walk(&runs)
+        .into_iter()
+        .filter(|p| p.ends_with("/x") || p.ends_with("_.._x") || p.ends_with("_.._.._x"))
+        .collect();
+    assert_eq!(written.len(), 1, "{written:?}");
+    assert!(
+        written[0].contains("/shell-echo/parameters/"),
+        "{}",
+        written[0]
+    );
+    assert!(!dir.path().join("x").exists() && !runs.join("x").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_never_reach_a_task() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secrets = [
+        ("PIPELINE_CANVAS_ACCESS_TOKEN", "secret-vertex-token-1234"),
+        ("PIPELINE_CANVAS_KFP_TOKEN", "secret-kfp-token-5678"),
+        ("PIPELINE_CANVAS_TOKEN", "secret-server-token-9012"),
+    ];
+    let out = Command::new(BIN)
+        .arg("run")
+        .arg(pipelines().join("environment.yaml"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env("PIPELINE_CANVAS_PYTHON", python())
+        .envs(secrets)
+        .output()
+        .expect("run pipeline-canvas");
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let engine = engine(dir.path(), 2);
+    let runs = engine
+        .store()
+        .list_runs(&RunFilter::default())
+        .expect("list");
+    let run = engine
+        .store()
+        .get_run(&runs[0].id)
+        .expect("get")
+        .expect("run");
+    for path in ["print-env", "shell-env"] {
+        let log = std::path::Path::new(&run.root).join(path).join("log.txt");
+        let text = std::fs::read_to_string(&log).expect("the task's log");
+        // The environment was printed...
+        assert!(text.contains("PATH="), "{path}: {text}");
+        // ...without any of Pipeline Canvas's variables.
+        for (name, value) in secrets {
+            assert!(!text.contains(value), "{path} saw {name}:\n{text}");
+        }
+        assert!(!text.contains("PIPELINE_CANVAS_"), "{path}:\n{text}");
+    }
 }
 
 fn walk(dir: &std::path::Path) -> Vec<String> {

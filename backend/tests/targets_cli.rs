@@ -292,3 +292,145 @@ async fn submit_to_kfp_and_wait() {
     assert!(out.contains("run SUCCEEDED"), "{out}");
     assert_eq!(fake.requests()[0].body["experiment_id"], "e1");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_region_or_project_that_is_not_a_name_is_refused_before_any_request() {
+    let fake = Fake::default();
+    let base = fake.start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let flags = |region: &'static str, project: &'static str| {
+        vec![
+            "--target",
+            "vertex",
+            "--project",
+            project,
+            "--region",
+            region,
+            "--pipeline-root",
+            "gs://b/r",
+            "--param",
+            "message=hi",
+        ]
+    };
+    // The region is part of the host name: `evil.example/` would send the token elsewhere.
+    let (code, _, err) = submit(dir.path(), &base, &flags("evil.example/", "my-project")).await;
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("the Vertex AI region \"evil.example/\" is not a region name"),
+        "{err}"
+    );
+    let (code, _, err) = submit(dir.path(), &base, &flags("us-central1", "p/../x")).await;
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("the Vertex AI project \"p/../x\" is not a Google Cloud project id"),
+        "{err}"
+    );
+    // The same from targets.json.
+    std::fs::create_dir_all(dir.path().join("data")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("data/targets.json"),
+        json!({"vertex": {"project": "my-project", "region": "evil.example#",
+                          "pipelineRoot": "gs://b/r"}})
+        .to_string(),
+    )
+    .expect("write targets.json");
+    let (code, _, err) = submit(
+        dir.path(),
+        &base,
+        &["--target", "vertex", "--param", "message=hi"],
+    )
+    .await;
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("\"evil.example#\" is not a region name"),
+        "{err}"
+    );
+    assert!(fake.requests().is_empty(), "no request was sent");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kfp_token_over_plain_http_to_another_machine_is_warned_about() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = dir.path().join("spec.json");
+    std::fs::write(&spec, spec_json().to_string()).expect("write spec");
+    let run = |host: &str| {
+        let host = host.to_string();
+        let spec = spec.clone();
+        let data = dir.path().join("data");
+        async move {
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_pipeline-canvas"))
+                .arg("submit")
+                .arg(&spec)
+                .args(["--target", "kfp", "--host", &host, "--param", "message=hi"])
+                .arg("--data-dir")
+                .arg(data)
+                .env("PIPELINE_CANVAS_KFP_TOKEN", "kfp-secret")
+                .env("PIPELINE_CANVAS_RETRY_INITIAL_MS", "1")
+                .env_remove("RUST_LOG")
+                .output()
+                .await
+                .expect("run the binary")
+        }
+    };
+    // A host that does not resolve: the request fails, after the warning.
+    let out = run("http://kfp.pipeline-canvas-test.invalid").await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("is sent over plain http to http://kfp.pipeline-canvas-test.invalid"),
+        "{err}"
+    );
+    assert!(!err.contains("kfp-secret"), "{err}");
+    // To this machine: no warning.
+    let fake = Fake::with_script(vec![json!({"state": "RUNNING"})]);
+    let base = fake.start().await;
+    let out = run(&base).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("plain http"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_while_waiting_exits_130_and_the_run_goes_on() {
+    let fake = Fake::with_script(vec![json!({"state": "RUNNING"})]);
+    let base = fake.start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = dir.path().join("spec.json");
+    std::fs::write(&spec, spec_json().to_string()).expect("write spec");
+    let mut cli = tokio::process::Command::new(env!("CARGO_BIN_EXE_pipeline-canvas"))
+        .arg("submit")
+        .arg(&spec)
+        .args([
+            "--target",
+            "kfp",
+            "--host",
+            &base,
+            "--param",
+            "message=hi",
+            "--wait",
+        ])
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .env("PIPELINE_CANVAS_POLL_INITIAL_MS", "20")
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the binary");
+    let mut stdout = cli.stdout.take().expect("stdout");
+    let mut seen = String::new();
+    while !seen.contains("console:") {
+        let mut buf = [0u8; 256];
+        let n = tokio::io::AsyncReadExt::read(&mut stdout, &mut buf)
+            .await
+            .expect("read");
+        assert!(n > 0, "the command ended early: {seen}");
+        seen.push_str(&String::from_utf8_lossy(buf.get(..n).unwrap_or_default()));
+    }
+    let pid = i32::try_from(cli.id().expect("pid")).expect("pid");
+    // SAFETY: kill only sends a signal to the command started above.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let out = cli.wait_with_output().await.expect("wait");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("stopped waiting for run"), "{err}");
+}

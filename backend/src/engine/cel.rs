@@ -3,9 +3,15 @@
 //!
 //! Parameter values are protobuf `Value`s in KFP, so every number is a double here too
 //! (`int(…)` converts, and comparisons between ints and doubles work as in cel-go).
+//!
+//! Expressions come from specs, and the CEL parser recurses deeply (a few dozen nested
+//! parentheses overflow a 2 MiB thread stack in a debug build, which aborts the process), so
+//! expressions are evaluated on one thread with a large stack ([`CEL_STACK`]) and at most
+//! [`MAX_EXPRESSION_LEN`] bytes long, a length that stack holds in any nesting.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::panic::AssertUnwindSafe;
+use std::sync::{mpsc, Arc, OnceLock};
 
 use cel::objects::Key;
 use cel::{Context, ExecutionError, Program, Value as Cel};
@@ -56,6 +62,60 @@ fn from_cel(v: &Cel) -> Result<Value, String> {
     })
 }
 
+/// The longest CEL expression evaluated: longer ones are an error.
+pub const MAX_EXPRESSION_LEN: usize = 2048;
+
+/// The stack of the thread that evaluates CEL (reserved, touched only as deep as used).
+pub const CEL_STACK: usize = 64 << 20;
+
+type CelJob = Box<dyn FnOnce() + Send>;
+
+/// Runs `f` on the CEL thread (started on first use) and returns its answer; a panic inside
+/// the CEL crate becomes an error.
+fn on_cel_thread<T: Send + 'static>(
+    expr: &str,
+    f: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    if expr.len() > MAX_EXPRESSION_LEN {
+        return Err(format!(
+            "the CEL expression is {} bytes long; at most {MAX_EXPRESSION_LEN} are evaluated: {}…",
+            expr.len(),
+            expr.chars().take(80).collect::<String>()
+        ));
+    }
+    static THREAD: OnceLock<Result<mpsc::Sender<CelJob>, String>> = OnceLock::new();
+    let jobs = THREAD
+        .get_or_init(|| {
+            let (tx, rx) = mpsc::channel::<CelJob>();
+            std::thread::Builder::new()
+                .name("pipeline-canvas-cel".into())
+                .stack_size(CEL_STACK)
+                .spawn(move || {
+                    while let Ok(job) = rx.recv() {
+                        job();
+                    }
+                })
+                .map(|_| tx)
+                .map_err(|e| format!("cannot start the CEL evaluator: {e}"))
+        })
+        .as_ref()
+        .map_err(Clone::clone)?;
+    let (tx, rx) = mpsc::channel();
+    let shown = expr.to_string();
+    let job: CelJob = Box::new(move || {
+        let answer = std::panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
+            Err(format!(
+                "the CEL expression {shown:?} could not be evaluated"
+            ))
+        });
+        let _ = tx.send(answer);
+    });
+    jobs.send(job)
+        .map_err(|_| "the CEL evaluator has stopped".to_string())?;
+    rx.recv()
+        .map_err(|_| "the CEL evaluator has stopped".to_string())?
+}
+
 fn compile(expr: &str) -> Result<Program, String> {
     Program::compile(expr).map_err(|e| format!("cannot parse CEL expression {expr:?}: {e}"))
 }
@@ -68,6 +128,11 @@ fn parse_json(s: Arc<String>) -> Result<Cel, ExecutionError> {
 
 /// Evaluates a trigger condition against a task's resolved input parameters.
 pub fn condition(expr: &str, parameters: &BTreeMap<String, Value>) -> Result<bool, String> {
+    let (e, p) = (expr.to_string(), parameters.clone());
+    on_cel_thread(expr, move || evaluate_condition(&e, &p))
+}
+
+fn evaluate_condition(expr: &str, parameters: &BTreeMap<String, Value>) -> Result<bool, String> {
     let program = compile(expr)?;
     let values: HashMap<Key, Cel> = parameters
         .iter()
@@ -96,6 +161,11 @@ pub fn condition(expr: &str, parameters: &BTreeMap<String, Value>) -> Result<boo
 /// The value is offered as `string_value` (a string, or the JSON text of anything else),
 /// `number_value`, `bool_value`, `struct_value` and `list_value`, like the KFP driver does.
 pub fn select(expr: &str, value: &Value) -> Result<Value, String> {
+    let (e, v) = (expr.to_string(), value.clone());
+    on_cel_thread(expr, move || evaluate_selector(&e, &v))
+}
+
+fn evaluate_selector(expr: &str, value: &Value) -> Result<Value, String> {
     let program = compile(expr)?;
     let mut ctx = Context::default();
     let text = match value {
@@ -172,6 +242,27 @@ mod tests {
         assert!(e.contains("cannot parse"), "{e}");
         let e = condition("1 + 1", &p).expect_err("not a bool");
         assert!(e.contains("not true or false"), "{e}");
+    }
+
+    #[test]
+    fn deep_and_long_expressions_are_errors_not_crashes() {
+        // Each of these aborted the process with a stack overflow when parsed on a 2 MiB
+        // thread (found by the property tests, `tests/engine_props.rs`).
+        let half = MAX_EXPRESSION_LEN / 2;
+        for expr in [
+            format!("{}1{}", "(".repeat(30), ")".repeat(30)),
+            format!("{}1{}", "(".repeat(half), ")".repeat(half)),
+            format!("{}1{}", "[".repeat(half), "]".repeat(half)),
+            format!("{}1{}", "int(".repeat(half / 4), ")".repeat(half / 4)),
+            vec!["1"; half].join("+"),
+            format!("a{}", "[0]".repeat(MAX_EXPRESSION_LEN / 3)),
+        ] {
+            let _ = condition(&expr, &BTreeMap::new());
+            let _ = select(&expr, &Value::Null);
+        }
+        let long = vec!["1"; MAX_EXPRESSION_LEN].join("+");
+        let e = condition(&long, &BTreeMap::new()).expect_err("too long");
+        assert!(e.contains("at most 2048"), "{e}");
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! image was not used.
 //!
 //! Placeholders are resolved first ([`super::placeholders`]); in a shell script they become
-//! environment variables. Every process starts as the leader of its own process group.
+//! environment variables. Every process starts as the leader of its own process group, through
+//! [`process::spawn`] (no `PIPELINE_CANVAS_*` variables, killed when the engine dies), with
+//! its output capped into the task's log ([`tasklog`]).
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -16,7 +18,9 @@ use pipeline::ir::ContainerSpec;
 use tokio::process::{Child, Command};
 
 use super::launcher::Launch;
+use super::process;
 use super::python_env::{which, Env};
+use super::tasklog::{self, Pump};
 
 /// A container runtime (podman or docker) that answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,13 +30,16 @@ pub struct ContainerRuntime {
 }
 
 async fn succeeds(program: &Path, args: &[&str]) -> bool {
-    let run = Command::new(program)
-        .args(args)
+    let mut cmd = Command::new(program);
+    cmd.args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .status();
+        .kill_on_drop(true);
+    let run = async {
+        let mut child = process::spawn(cmd, libc::SIGKILL).await?;
+        child.wait().await
+    };
     matches!(
         tokio::time::timeout(Duration::from_secs(10), run).await,
         Ok(Ok(s)) if s.success()
@@ -77,25 +84,16 @@ pub struct StartedProcess {
     pub child: Child,
     /// Its pid.
     pub pid: u32,
+    /// The copy of its output into its log.
+    pub log: Pump,
     /// The container's name when it runs in a container runtime.
     pub container: Option<String>,
     /// A note for the task (e.g. that the image was not used).
     pub note: Option<String>,
 }
 
-fn log_files(launch: &Launch) -> Result<(std::fs::File, std::fs::File), String> {
-    let out = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&launch.log)
-        .map_err(|e| format!("cannot write the log {}: {e}", launch.log.display()))?;
-    let err = out
-        .try_clone()
-        .map_err(|e| format!("cannot write the log {}: {e}", launch.log.display()))?;
-    Ok((out, err))
-}
-
-/// Starts a container component: in `runtime` when it has the image, else on the host.
+/// Starts a container component: in `runtime` when it has the image, else on the host; its
+/// output goes to its log, at most `log_limit` bytes.
 pub async fn start(
     c: &ContainerSpec,
     launch: &Launch,
@@ -103,6 +101,7 @@ pub async fn start(
     runtime: Option<&ContainerRuntime>,
     mounts: &[PathBuf],
     container_name: &str,
+    log_limit: u64,
 ) -> Result<StartedProcess, String> {
     let full: Vec<String> = c.command.iter().chain(&c.args).cloned().collect();
     let (argv, vars) = launch.context().resolve_command(&full)?;
@@ -111,10 +110,9 @@ pub async fn start(
         .iter()
         .map(|e| (e.name.clone(), e.value.clone()))
         .collect();
-    let (out, err) = log_files(launch)?;
     let why_not = match runtime {
         Some(rt) if rt.has_image(&c.image).await => {
-            return start_in_container(
+            let cmd = container_command(
                 rt,
                 c,
                 launch,
@@ -123,9 +121,21 @@ pub async fn start(
                 &env_vars,
                 mounts,
                 container_name,
-                out,
-                err,
             );
+            let note = format!(
+                "Ran in the image {} with {}.",
+                c.image,
+                rt.program.display()
+            );
+            return spawn_logged(
+                cmd,
+                launch,
+                log_limit,
+                Some(container_name.to_string()),
+                note,
+            )
+            .await
+            .map_err(|e| format!("cannot start {}: {e}", rt.program.display()));
         }
         Some(rt) => format!(
             "the image is not present in {} and is not pulled here",
@@ -156,30 +166,50 @@ pub async fn start(
     })?;
     let mut cmd = Command::new(&resolved);
     cmd.arg0(program)
-        .args(&argv[1..])
+        .args(argv.get(1..).unwrap_or_default())
         .current_dir(&launch.dir)
         .env("PATH", &path)
         .envs(&env_vars)
-        .envs(&vars)
-        .stdin(Stdio::null())
+        .envs(&vars);
+    spawn_logged(cmd, launch, log_limit, None, note)
+        .await
+        .map_err(|e| format!("cannot start `{program}`: {e}"))
+}
+
+/// Starts `cmd` as the leader of its own process group, its output pumped into the log.
+async fn spawn_logged(
+    mut cmd: Command,
+    launch: &Launch,
+    log_limit: u64,
+    container: Option<String>,
+    note: String,
+) -> Result<StartedProcess, String> {
+    let (out, log) = tasklog::start(&launch.log, log_limit)
+        .map_err(|e| format!("cannot write the log {}: {e}", launch.log.display()))?;
+    let err = out
+        .try_clone()
+        .map_err(|e| format!("cannot write the log {}: {e}", launch.log.display()))?;
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::from(out))
         .stderr(Stdio::from(err))
         .process_group(0)
         .kill_on_drop(true);
-    let child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start `{program}`: {e}"))?;
+    let child = process::spawn(cmd, libc::SIGKILL)
+        .await
+        .map_err(|e| e.to_string())?;
     let pid = child.id().unwrap_or(0);
     Ok(StartedProcess {
         child,
         pid,
-        container: None,
+        log,
+        container,
         note: Some(note),
     })
 }
 
+/// The `docker run`/`podman run` command of a task.
 #[allow(clippy::too_many_arguments)]
-fn start_in_container(
+fn container_command(
     rt: &ContainerRuntime,
     c: &ContainerSpec,
     launch: &Launch,
@@ -188,9 +218,7 @@ fn start_in_container(
     env_vars: &BTreeMap<String, String>,
     mounts: &[PathBuf],
     name: &str,
-    out: std::fs::File,
-    err: std::fs::File,
-) -> Result<StartedProcess, String> {
+) -> Command {
     let mut cmd = Command::new(&rt.program);
     cmd.args(["run", "--rm", "--name", name]);
     // SAFETY: getuid/getgid only read the process's credentials.
@@ -219,28 +247,8 @@ fn start_in_container(
             None => argv,
         }
     };
-    cmd.arg(&c.image)
-        .args(rest)
-        .envs(vars)
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(out))
-        .stderr(Stdio::from(err))
-        .process_group(0)
-        .kill_on_drop(true);
-    let child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", rt.program.display()))?;
-    let pid = child.id().unwrap_or(0);
-    Ok(StartedProcess {
-        child,
-        pid,
-        container: Some(name.to_string()),
-        note: Some(format!(
-            "Ran in the image {} with {}.",
-            c.image,
-            rt.program.display()
-        )),
-    })
+    cmd.arg(&c.image).args(rest).envs(vars);
+    cmd
 }
 
 #[cfg(test)]
@@ -273,7 +281,7 @@ mod tests {
             image: "gcr.io/google.com/cloudsdktool/cloud-sdk".into(),
             ..ContainerSpec::default()
         };
-        let err = start(&c, &launch, &env(), None, &[], "x")
+        let err = start(&c, &launch, &env(), None, &[], "x", 1000)
             .await
             .expect_err("not installed");
         assert!(err.contains("`gcloud-not-installed-here`"), "{err}");
@@ -295,10 +303,11 @@ mod tests {
             image: "alpine".into(),
             ..ContainerSpec::default()
         };
-        let mut p = start(&c, &launch, &env(), None, &[], "x")
+        let mut p = start(&c, &launch, &env(), None, &[], "x", 1000)
             .await
             .expect("starts");
         assert!(p.child.wait().await.expect("wait").success());
+        assert!(!p.log.finish(Duration::from_secs(10)).await);
         assert!(p.note.as_deref().unwrap_or_default().contains("alpine"));
         let log = std::fs::read_to_string(&launch.log).expect("log");
         assert!(log.starts_with("hello\n"), "{log}");

@@ -163,13 +163,15 @@ fn install_line(script: &str, packages: &mut Vec<String>, pip_args: &mut Vec<Str
     }
 }
 
-/// Starts the component in the warm worker of `env`.
+/// Starts the component in the warm worker of `env`; its output goes to its log, at most
+/// `log_limit` bytes.
 pub async fn start(
     envs: &PythonEnvs,
     env: &Env,
     program: &PythonProgram,
     launch: &Launch,
     vars: &BTreeMap<String, String>,
+    log_limit: u64,
 ) -> Result<Started, String> {
     let argv = launch.context().resolve_args(&program.args)?;
     let worker = envs.worker(env).await?;
@@ -182,6 +184,7 @@ pub async fn start(
         program: program.program.clone(),
         argv,
         env: env_vars,
+        log_limit,
     };
     worker.run(&job).await
 }

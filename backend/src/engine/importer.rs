@@ -2,9 +2,9 @@
 //! runtime parameter, becomes the task's output artifact, with the metadata the spec gives
 //! (placeholders resolved).
 //!
-//! A local file or folder is copied (hard-linked when possible) into the task's folder, so
-//! every local artifact stays inside the pipeline root; a remote URI (`gs://…`) is kept as it
-//! is.
+//! A local file or folder is copied into the task's folder (never hard-linked: a task that
+//! edits its input must not edit the user's original), so every local artifact stays inside
+//! the pipeline root; a remote URI (`gs://…`) is kept as it is.
 
 use pipeline::ir::{ComponentSpec, ImporterSpec};
 use serde_json::{Map, Value};
@@ -115,7 +115,7 @@ pub fn run(spec: &ImporterSpec, comp: &ComponentSpec, launch: &Launch) -> Result
                 "the importer's URI {uri:?} does not exist on this machine"
             ));
         }
-        let dest = launch.dir.join("artifacts").join(&output);
+        let dest = launch.artifact_path(&output);
         if dest.exists() {
             let _ = std::fs::remove_dir_all(&dest).or_else(|_| std::fs::remove_file(&dest));
         }
@@ -193,6 +193,9 @@ mod tests {
             .uri
             .starts_with(&dir.path().join("t").display().to_string()));
         assert_eq!(std::fs::read_to_string(&a.uri).expect("copied"), "a,b\n");
+        // A task that edits its input edits the run's copy, never the user's file.
+        std::fs::write(&a.uri, "changed by a task\n").expect("edit the copy");
+        assert_eq!(std::fs::read_to_string(&src).expect("original"), "a,b\n");
         assert_eq!(a.metadata["tag"], json!("v1"));
         assert_eq!(a.metadata["n"], json!(1));
 
@@ -201,6 +204,23 @@ mod tests {
             type_schema: ArtifactTypeSchema::titled("system.Dataset"),
             ..ImporterSpec::default()
         };
+        // A folder is copied file by file.
+        let folder = dir.path().join("folder");
+        std::fs::create_dir_all(folder.join("sub")).expect("mkdir");
+        std::fs::write(folder.join("sub/f.txt"), "1").expect("write");
+        let spec_dir = ImporterSpec {
+            artifact_uri: ValueOrRuntimeParameter::constant(json!(folder.display().to_string())),
+            type_schema: ArtifactTypeSchema::titled("system.Dataset"),
+            ..ImporterSpec::default()
+        };
+        let out = run(&spec_dir, &comp(), &launch).expect("import a folder");
+        let copied = std::path::Path::new(&out.artifacts["artifact"][0].uri).join("sub/f.txt");
+        std::fs::write(&copied, "2").expect("edit the copy");
+        assert_eq!(
+            std::fs::read_to_string(folder.join("sub/f.txt")).expect("original"),
+            "1"
+        );
+
         let out = run(&remote, &comp(), &launch).expect("import");
         assert_eq!(out.artifacts["artifact"][0].uri, "gs://bucket/x");
 

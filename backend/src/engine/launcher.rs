@@ -3,6 +3,9 @@
 //! parameter files and output artifact URIs under the local pipeline root), and afterwards
 //! read the outputs back (the executor output file, output parameter files, artifact
 //! metadata), keeping every artifact inside the pipeline root.
+//!
+//! Output names become file names through [`safe_segment`], as task names become folders, so
+//! a spec's `../../x` output stays inside the task's folder.
 
 use std::path::{Path, PathBuf};
 
@@ -11,7 +14,8 @@ use serde_json::{json, Map, Value};
 
 use super::placeholders::{Context, JobInfo};
 use super::values::{
-    confine, copy_tree, is_remote, local_path, read_parameter_file, typed, Io, RuntimeArtifact,
+    confine, copy_tree, is_remote, local_path, read_parameter_file, safe_segment, typed, Io,
+    RuntimeArtifact,
 };
 
 /// The executor input and the files of one task attempt.
@@ -40,6 +44,37 @@ impl Launch {
     pub fn output_file(&self) -> PathBuf {
         self.dir.join("executor_output.json")
     }
+
+    /// The file of output parameter `name`.
+    pub fn parameter_file(&self, name: &str) -> PathBuf {
+        parameter_file(&self.dir, name)
+    }
+
+    /// The default location of output artifact `name`.
+    pub fn artifact_path(&self, name: &str) -> PathBuf {
+        artifact_path(&self.dir, name)
+    }
+}
+
+fn parameter_file(dir: &Path, name: &str) -> PathBuf {
+    dir.join("parameters").join(safe_segment(name))
+}
+
+fn artifact_path(dir: &Path, name: &str) -> PathBuf {
+    dir.join("artifacts").join(safe_segment(name))
+}
+
+/// Refuses two output names that would share a file (`a/b` and `a_b`).
+fn distinct_files<'a>(kind: &str, names: impl Iterator<Item = &'a String>) -> Result<(), String> {
+    let mut seen: std::collections::BTreeMap<String, &str> = std::collections::BTreeMap::new();
+    for name in names {
+        if let Some(other) = seen.insert(safe_segment(name), name) {
+            return Err(format!(
+                "output {kind}s {other:?} and {name:?} would be written to the same file"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn artifact_json(a: &RuntimeArtifact) -> Value {
@@ -116,18 +151,20 @@ pub fn prepare(
         }
     }
     let outs = comp.output_definitions.clone().unwrap_or_default();
+    distinct_files("parameter", outs.parameters.keys())?;
+    distinct_files("artifact", outs.artifacts.keys())?;
     let mut out_params = Map::new();
     for name in outs.parameters.keys() {
         out_params.insert(
             name.clone(),
-            json!({ "outputFile": dir.join("parameters").join(name) }),
+            json!({ "outputFile": parameter_file(dir, name) }),
         );
     }
     let mut out_artifacts = Map::new();
     for (name, spec) in &outs.artifacts {
         let a = RuntimeArtifact {
             name: name.clone(),
-            uri: dir.join("artifacts").join(name).display().to_string(),
+            uri: artifact_path(dir, name).display().to_string(),
             metadata: Map::new(),
             ty: spec.artifact_type.clone(),
         };
@@ -159,7 +196,7 @@ pub fn collect(launch: &Launch, comp: &ComponentSpec, root: &Path) -> Result<Io,
     };
     let mut io = Io::default();
     for (name, spec) in &outs.parameters {
-        let file = launch.dir.join("parameters").join(name);
+        let file = launch.parameter_file(name);
         let value = if let Ok(text) = std::fs::read_to_string(&file) {
             read_parameter_file(&text, spec.parameter_type)
                 .map_err(|e| format!("output parameter {name:?}: {e}"))?
@@ -179,12 +216,7 @@ pub fn collect(launch: &Launch, comp: &ComponentSpec, root: &Path) -> Result<Io,
             .as_array()
             .cloned()
             .unwrap_or_default();
-        let default_uri = launch
-            .dir
-            .join("artifacts")
-            .join(name)
-            .display()
-            .to_string();
+        let default_uri = launch.artifact_path(name).display().to_string();
         let list: Vec<RuntimeArtifact> = if written.is_empty() {
             vec![RuntimeArtifact {
                 name: name.clone(),
@@ -231,6 +263,7 @@ pub fn collect(launch: &Launch, comp: &ComponentSpec, root: &Path) -> Result<Io,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::values::normalize;
     use pipeline::ir::{
         ArtifactSpec, ArtifactTypeSchema, InputDefinitions, OutputDefinitions, ParameterSpec,
     };
@@ -297,6 +330,68 @@ mod tests {
         .expect("write");
         let err = collect(&l, &comp(), &root).expect_err("escape");
         assert!(err.contains("outside the local pipeline root"), "{err}");
+    }
+
+    #[test]
+    fn output_names_never_leave_the_task_folder() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let task = dir.path().join("run/t");
+        let mut outputs = OutputDefinitions::default();
+        for name in ["../../x", "/etc/y", ".."] {
+            outputs
+                .parameters
+                .insert(name.into(), ParameterSpec::of(ParameterType::String));
+            outputs
+                .artifacts
+                .insert(name.into(), ArtifactSpec::default());
+        }
+        let c = ComponentSpec {
+            output_definitions: Some(outputs),
+            ..ComponentSpec::default()
+        };
+        let l = prepare(&task, &c, &Io::default(), JobInfo::default()).expect("prepare");
+        let outs = &l.executor_input["outputs"];
+        for name in ["../../x", "/etc/y", ".."] {
+            let file = PathBuf::from(
+                outs["parameters"][name]["outputFile"]
+                    .as_str()
+                    .expect("output file"),
+            );
+            assert!(
+                file.starts_with(task.join("parameters")) && file != task.join("parameters"),
+                "{}",
+                file.display()
+            );
+            assert_eq!(normalize(&file), file, "no .. in {}", file.display());
+            let uri = PathBuf::from(
+                outs["artifacts"][name]["artifacts"][0]["uri"]
+                    .as_str()
+                    .expect("uri"),
+            );
+            assert!(uri.starts_with(task.join("artifacts")), "{}", uri.display());
+            assert_eq!(normalize(&uri), uri, "no .. in {}", uri.display());
+            std::fs::write(&file, "v").expect("write the parameter");
+        }
+        let out = collect(&l, &c, dir.path()).expect("collect");
+        assert_eq!(out.parameters["../../x"], json!("v"));
+        assert!(!dir.path().join("x").exists() && !task.join("x").exists());
+    }
+
+    #[test]
+    fn output_names_that_share_a_file_are_refused() {
+        let mut outputs = OutputDefinitions::default();
+        for name in ["a/b", "a_b"] {
+            outputs
+                .parameters
+                .insert(name.into(), ParameterSpec::of(ParameterType::String));
+        }
+        let c = ComponentSpec {
+            output_definitions: Some(outputs),
+            ..ComponentSpec::default()
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = prepare(dir.path(), &c, &Io::default(), JobInfo::default()).expect_err("clash");
+        assert!(err.contains("\"a/b\"") && err.contains("\"a_b\""), "{err}");
     }
 
     #[test]

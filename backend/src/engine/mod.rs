@@ -7,7 +7,9 @@
 //!   the host), [`importer`]; [`launcher`] lays out executor inputs and reads outputs back,
 //!   [`placeholders`] resolves `{{$…}}`.
 //! - [`store`]: runs and tasks in SQLite; [`events`]: live state changes; [`cache`]: task
-//!   cache keys; [`cel`]: conditions and selectors; [`process`]: process groups.
+//!   cache keys; [`cel`]: conditions and selectors; [`process`]: starting processes (without
+//!   Pipeline Canvas's own variables, dying with the engine) and process groups; [`tasklog`]:
+//!   task logs, capped.
 //!
 //! Each run has a folder `<data>/runs/<run id>/` (its local pipeline root): one folder per
 //! task path holding its log, executor output, output parameters and artifacts, and a
@@ -34,9 +36,11 @@ pub mod launcher;
 pub mod placeholders;
 pub mod process;
 pub mod python_env;
+mod recorder;
 pub mod run_command;
 pub mod scheduler;
 pub mod store;
+pub mod tasklog;
 pub mod values;
 
 pub use events::{EngineEvent, Events, RunEvent, TaskEvent};
@@ -46,8 +50,10 @@ pub use store::{
 };
 
 use executor_container::ContainerRuntime;
+use futures_util::FutureExt as _;
 use placeholders::JobInfo;
 use python_env::PythonEnvs;
+use recorder::Recorder;
 use scheduler::RunCtx;
 use store::NewRun;
 use values::Io;
@@ -67,6 +73,9 @@ pub enum EngineError {
     /// The run store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The engine's run store writer thread could not be started.
+    #[error("cannot start the engine's run store writer: {0}")]
+    Writer(std::io::Error),
     /// A folder could not be created.
     #[error("cannot create {path}: {source}")]
     Io {
@@ -86,6 +95,9 @@ pub struct EngineConfig {
     pub concurrency: usize,
     /// The base Python.
     pub python: PathBuf,
+    /// The most bytes one task's log may hold; later output is discarded (the process keeps
+    /// running) and the log and the task say so. Default [`tasklog::DEFAULT_LOG_LIMIT`] (64 MiB).
+    pub log_limit: u64,
 }
 
 impl EngineConfig {
@@ -101,6 +113,7 @@ impl EngineConfig {
             data_dir: data_dir.to_path_buf(),
             concurrency,
             python: PythonEnvs::default_base_python(),
+            log_limit: tasklog::DEFAULT_LOG_LIMIT,
         }
     }
 }
@@ -146,9 +159,11 @@ struct Inner {
     runs_dir: PathBuf,
     store: RunStore,
     events: Events,
+    recorder: Recorder,
     envs: PythonEnvs,
     slots: Arc<Semaphore>,
     concurrency: usize,
+    log_limit: u64,
     active: Mutex<HashMap<String, watch::Sender<bool>>>,
     containers: tokio::sync::OnceCell<Option<ContainerRuntime>>,
 }
@@ -160,6 +175,26 @@ impl std::fmt::Debug for Engine {
             .field("concurrency", &self.inner.concurrency)
             .finish()
     }
+}
+
+/// The event of a run's summary.
+fn run_event(s: RunSummary) -> EngineEvent {
+    EngineEvent::Run(RunEvent {
+        run_id: s.id,
+        state: s.state,
+        started_at: s.started_at,
+        ended_at: s.ended_at,
+        error: s.error,
+    })
+}
+
+/// The message of a panic's payload.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string())
 }
 
 /// Checks run parameters against the pipeline's inputs and fills in defaults.
@@ -247,14 +282,19 @@ impl Engine {
             source,
         })?;
         let concurrency = config.concurrency.max(1);
+        let events = Events::new();
+        let recorder =
+            Recorder::start(store.clone(), events.clone()).map_err(EngineError::Writer)?;
         let engine = Self {
             inner: Arc::new(Inner {
                 runs_dir,
                 envs: PythonEnvs::new(&config.data_dir, config.python),
                 store,
-                events: Events::new(),
+                events,
+                recorder,
                 slots: Arc::new(Semaphore::new(concurrency)),
                 concurrency,
+                log_limit: config.log_limit.max(1),
                 active: Mutex::new(HashMap::new()),
                 containers: tokio::sync::OnceCell::new(),
             }),
@@ -279,9 +319,7 @@ impl Engine {
                 continue;
             }
             for (pid, start) in &run.task_pids {
-                if process::is_alive(*pid, *start) {
-                    process::kill_group(*pid);
-                }
+                process::kill_task_group(*pid, *start);
             }
             self.inner.store.mark_interrupted(
                 &run.id,
@@ -382,31 +420,40 @@ impl Engine {
         let engine = self.clone();
         let run_id = id.clone();
         tokio::spawn(async move {
-            let containers = engine
-                .inner
-                .containers
-                .get_or_init(ContainerRuntime::detect)
-                .await
-                .clone();
-            let ctx = RunCtx {
-                run_id: run_id.clone(),
-                spec: req.spec,
-                platform: req.platform_spec,
-                root,
-                runs_root: engine.inner.runs_dir.clone(),
-                store: engine.inner.store.clone(),
-                events: engine.inner.events.clone(),
-                envs: engine.inner.envs.clone(),
-                slots: engine.inner.slots.clone(),
-                cancel: rx,
-                options: req.options,
-                containers,
-                job,
-                first_error: Mutex::new(None),
-                any_failed: AtomicBool::new(false),
-                task_seq: AtomicU64::new(0),
+            let run = async {
+                let containers = engine
+                    .inner
+                    .containers
+                    .get_or_init(ContainerRuntime::detect)
+                    .await
+                    .clone();
+                let ctx = RunCtx {
+                    run_id: run_id.clone(),
+                    spec: req.spec,
+                    platform: req.platform_spec,
+                    root,
+                    runs_root: engine.inner.runs_dir.clone(),
+                    recorder: engine.inner.recorder.clone(),
+                    envs: engine.inner.envs.clone(),
+                    slots: engine.inner.slots.clone(),
+                    cancel: rx,
+                    options: req.options,
+                    containers,
+                    job,
+                    first_error: Mutex::new(None),
+                    any_failed: AtomicBool::new(false),
+                    task_seq: AtomicU64::new(0),
+                    log_limit: engine.inner.log_limit,
+                };
+                engine.drive(ctx, inputs).await;
             };
-            engine.drive(ctx, inputs).await;
+            // A bug that panics inside the run ends the run (FAILED, with the message), not
+            // the engine, and never leaves it RUNNING.
+            if let Err(panic) = std::panic::AssertUnwindSafe(run).catch_unwind().await {
+                engine
+                    .fail_after_panic(&run_id, &panic_message(panic.as_ref()))
+                    .await;
+            }
         });
         tracing::info!(run = %id, pipeline = %name, "run started");
         Ok(id)
@@ -415,20 +462,52 @@ impl Engine {
     fn set_state(&self, id: &str, state: RunState, error: Option<&str>, outputs: Option<&Value>) {
         let started = state == RunState::Running;
         let ended = state.is_final();
-        match self
+        let id = id.to_string();
+        let error = error.map(str::to_string);
+        let outputs = outputs.cloned();
+        self.inner.recorder.send(move |store, events| {
+            match store.set_run_state(
+                &id,
+                state,
+                started,
+                ended,
+                error.as_deref(),
+                outputs.as_ref(),
+            ) {
+                Ok(Some(s)) => events.send(run_event(s)),
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, run = %id, "cannot record the run's state"),
+            }
+        });
+    }
+
+    /// Ends run `id` after a panic inside it: its processes are killed, its running tasks
+    /// marked FAILED and its pending ones CANCELLED, and the run FAILED with `message`.
+    async fn fail_after_panic(&self, id: &str, message: &str) {
+        tracing::error!(run = id, panic = message, "a run failed unexpectedly");
+        if let Ok(mut active) = self.inner.active.lock() {
+            active.remove(id);
+        }
+        let run_id = id.to_string();
+        let error = format!("internal error: {message}");
+        let ended = self
             .inner
-            .store
-            .set_run_state(id, state, started, ended, error, outputs)
-        {
-            Ok(Some(s)) => self.inner.events.send(EngineEvent::Run(RunEvent {
-                run_id: s.id,
-                state: s.state,
-                started_at: s.started_at,
-                ended_at: s.ended_at,
-                error: s.error,
-            })),
-            Ok(None) => {}
-            Err(e) => tracing::error!(error = %e, run = id, "cannot record the run's state"),
+            .recorder
+            .call(move |store, events| {
+                for (pid, start) in store.task_pids(&run_id)? {
+                    process::kill_task_group(pid, start);
+                }
+                for path in store.mark_interrupted(&run_id, &error)? {
+                    scheduler::emit(store, events, &run_id, &path);
+                }
+                if let Some(s) = store.get_summary(&run_id)? {
+                    events.send(run_event(s));
+                }
+                Ok::<(), StoreError>(())
+            })
+            .await;
+        if let Some(Err(e)) = ended {
+            tracing::error!(error = %e, run = id, "cannot record the end of a failed run");
         }
     }
 
@@ -510,10 +589,13 @@ impl Engine {
     pub async fn wait(&self, id: &str) -> Result<RunState, EngineError> {
         let mut rx = self.inner.events.subscribe();
         loop {
+            let lookup = id.to_string();
             let s = self
                 .inner
-                .store
-                .get_summary(id)?
+                .recorder
+                .call(move |store, _| store.get_summary(&lookup))
+                .await
+                .ok_or_else(|| EngineError::Invalid("the engine stopped".into()))??
                 .ok_or_else(|| EngineError::NotFound(id.to_string()))?;
             if s.state.is_final() {
                 return Ok(s.state);
@@ -574,6 +656,102 @@ mod tests {
             .contains("int"));
         given.insert("zz".to_string(), json!(1));
         assert!(root_inputs(&spec, &given).is_err());
+    }
+
+    /// A pipeline of host commands: `sleeper` writes its pid to `pid_file` and sleeps,
+    /// the panicking task waits for that file, and `after` waits for `sleeper`.
+    fn panicking_spec(pid_file: &Path) -> PipelineSpec {
+        let pid = pid_file.display().to_string();
+        let exec = |script: &str| {
+            json!({"container": {"image": "alpine:3.19",
+            "command": ["sh", "-c", script, pid]}})
+        };
+        let task = |name: &str, after: &[&str]| {
+            json!({
+                "taskInfo": {"name": name},
+                "componentRef": {"name": format!("comp-{name}")},
+                "dependentTasks": after,
+            })
+        };
+        let comp = |name: &str| json!({"executorLabel": format!("exec-{name}")});
+        let panic = scheduler::TEST_PANIC_TASK;
+        serde_json::from_value(json!({
+            "pipelineInfo": {"name": "p"},
+            "schemaVersion": "2.1.0",
+            "components": {
+                "comp-sleeper": comp("sleeper"),
+                "comp-after": comp("after"),
+                format!("comp-{panic}"): comp(panic),
+            },
+            "deploymentSpec": {"executors": {
+                "exec-sleeper": exec("echo $$ > \"$0\".tmp; mv \"$0\".tmp \"$0\"; exec sleep 60"),
+                "exec-after": exec("true"),
+                format!("exec-{panic}"): exec("while [ ! -s \"$0\" ]; do sleep 0.05; done"),
+            }},
+            "root": {"dag": {"tasks": {
+                "sleeper": task("sleeper", &[]),
+                "after": task("after", &["sleeper"]),
+                panic: task(panic, &[]),
+            }}},
+        }))
+        .expect("spec")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panic_inside_a_run_fails_it_and_kills_its_processes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pid_file = dir.path().join("sleeper.pid");
+        let mut config = EngineConfig::new(dir.path());
+        config.concurrency = 4;
+        // Host commands only: no Python runtime is looked for.
+        config.python = PathBuf::from("/nonexistent/python3");
+        let engine = Engine::open(config).expect("open");
+        let id = engine
+            .submit(RunRequest::new(panicking_spec(&pid_file), BTreeMap::new()))
+            .expect("submit");
+        let state = tokio::time::timeout(std::time::Duration::from_secs(60), engine.wait(&id))
+            .await
+            .expect("the run ends")
+            .expect("wait");
+        assert_eq!(state, RunState::Failed);
+        assert!(!engine.is_active(&id));
+        let run = engine.store().get_run(&id).expect("get").expect("run");
+        let error = run.summary.error.clone().unwrap_or_default();
+        assert!(
+            error.contains("internal error: a panic injected by a test"),
+            "{error}"
+        );
+        let state_of = |path: &str| {
+            run.tasks
+                .iter()
+                .find(|t| t.path == path)
+                .map(|t| (t.state, t.error.clone().unwrap_or_default()))
+                .expect("task")
+        };
+        for (path, want) in [
+            ("sleeper", TaskState::Failed),
+            (scheduler::TEST_PANIC_TASK, TaskState::Failed),
+            ("after", TaskState::Cancelled),
+        ] {
+            let (state, error) = state_of(path);
+            assert_eq!(state, want, "{path}");
+            assert!(error.contains("internal error"), "{path}: {error}");
+        }
+        let pid: i32 = std::fs::read_to_string(&pid_file)
+            .expect("pid file")
+            .trim()
+            .parse()
+            .expect("pid");
+        let gone = || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| s.contains(") Z"))
+        };
+        for _ in 0..100 {
+            if gone() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(gone(), "the task's process {pid} survived the failed run");
     }
 
     #[test]

@@ -8,6 +8,10 @@
 //!   through a `.pth` file, so `kfp` and its dependencies are not installed again; what the
 //!   component asks for is installed on top and takes precedence.
 //! - A warm worker per environment (`python/worker.py`): `kfp` imported once, one fork per task.
+//!   It starts through [`process::spawn`] (without `PIPELINE_CANVAS_*` variables, so its forks
+//!   never see a token) and gets SIGTERM when the engine dies, on which it kills its tasks'
+//!   process groups and exits; each fork also dies with the worker. It pumps each task's output
+//!   into the task's log, capped like every log ([`super::tasklog`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -22,6 +26,9 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::oneshot;
+
+use super::process;
+use super::tasklog;
 
 /// The worker script, shipped inside the binary.
 pub const WORKER_SCRIPT: &str = include_str!("../../python/worker.py");
@@ -106,10 +113,16 @@ fn is_executable(p: &Path) -> bool {
     std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-fn tail(path: &Path, lines: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
+/// Runs `cmd` to its end through [`process::spawn`], capturing its standard output.
+async fn output(mut cmd: Command) -> std::io::Result<std::process::Output> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    process::spawn(cmd, libc::SIGKILL)
+        .await?
+        .wait_with_output()
+        .await
 }
 
 impl PythonEnvs {
@@ -135,12 +148,9 @@ impl PythonEnvs {
     }
 
     async fn probe(python: &Path) -> Result<Probe, String> {
-        let out = Command::new(python)
-            .args(["-c", PROBE])
-            .stdin(Stdio::null())
-            .output()
-            .await
-            .map_err(|e| {
+        let mut cmd = Command::new(python);
+        cmd.args(["-c", PROBE]);
+        let out = output(cmd).await.map_err(|e| {
                 format!(
                     "cannot run the Python interpreter {} ({e}); install Python 3 or set PIPELINE_CANVAS_PYTHON",
                     python.display()
@@ -269,11 +279,11 @@ impl PythonEnvs {
             async move {
                 let log = log.map_err(|e| e.to_string())?;
                 let err = log.try_clone().map_err(|e| e.to_string())?;
-                let status = cmd
-                    .stdin(Stdio::null())
+                cmd.stdin(Stdio::null())
                     .stdout(Stdio::from(log))
                     .stderr(Stdio::from(err))
-                    .status()
+                    .kill_on_drop(true);
+                let status = async { process::spawn(cmd, libc::SIGKILL).await?.wait().await }
                     .await
                     .map_err(|e| format!("cannot run {what}: {e}"))?;
                 if status.success() {
@@ -281,7 +291,7 @@ impl PythonEnvs {
                 } else {
                     Err(format!(
                         "{what} failed ({status}); its output ends with:\n{}",
-                        tail(&log_path, 15)
+                        tasklog::tail_lines(&log_path, 15)
                     ))
                 }
             }
@@ -305,12 +315,12 @@ impl PythonEnvs {
             }
         }
         if let Some(site) = layer {
-            let out = Command::new(&venv_python)
-                .args([
-                    "-c",
-                    "import sysconfig; print(sysconfig.get_paths()['purelib'])",
-                ])
-                .output()
+            let mut cmd = Command::new(&venv_python);
+            cmd.args([
+                "-c",
+                "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+            ]);
+            let out = output(cmd)
                 .await
                 .map_err(|e| format!("cannot run {}: {e}", venv_python.display()))?;
             let purelib = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
@@ -404,20 +414,31 @@ pub struct WorkerJob {
     pub argv: Vec<String>,
     /// Extra environment variables.
     pub env: BTreeMap<String, String>,
+    /// The most bytes the log may hold ([`super::tasklog`]).
+    pub log_limit: u64,
 }
 
-/// A job started in a worker: its process id and its exit code to come.
+/// How a job in a worker ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkerExit {
+    /// The exit code (negative: the signal that killed it).
+    pub code: i32,
+    /// The log reached its limit and later output was discarded.
+    pub log_truncated: bool,
+}
+
+/// A job started in a worker: its process id and its exit to come.
 #[derive(Debug)]
 pub struct Started {
     /// The child's pid (also its process group).
     pub pid: u32,
-    /// The exit code (negative: the signal that killed it); an error when the worker died.
-    pub exit: oneshot::Receiver<i32>,
+    /// How it ended; an error when the worker died.
+    pub exit: oneshot::Receiver<WorkerExit>,
 }
 
 struct Pending {
     started: Option<oneshot::Sender<Result<u32, String>>>,
-    exited: Option<oneshot::Sender<i32>>,
+    exited: Option<oneshot::Sender<WorkerExit>>,
 }
 
 /// A warm Python worker process.
@@ -444,16 +465,18 @@ impl Worker {
             .append(true)
             .open(log)
             .map_err(|e| format!("cannot write {}: {e}", log.display()))?;
-        let mut child = Command::new(&env.python)
-            .arg("-u")
+        let mut cmd = Command::new(&env.python);
+        cmd.arg("-u")
             .arg(script)
             .env("_KFP_RUNTIME", "true")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(stderr))
             .process_group(0)
-            .kill_on_drop(true)
-            .spawn()
+            .kill_on_drop(true);
+        // SIGTERM when the engine dies: the worker kills its tasks' groups, then exits.
+        let mut child = process::spawn(cmd, libc::SIGTERM)
+            .await
             .map_err(|e| format!("cannot start {}: {e}", env.python.display()))?;
         let stdin = child.stdin.take().ok_or("no worker stdin")?;
         let stdout = child.stdout.take().ok_or("no worker stdout")?;
@@ -472,7 +495,7 @@ impl Worker {
                     "the Python worker ({}) exited at start; see {}:\n{}",
                     env.python.display(),
                     log.display(),
-                    tail(log, 10)
+                    tasklog::tail_lines(log, 10)
                 )
             })?;
         let hello: Value = serde_json::from_str(&first)
@@ -505,14 +528,24 @@ impl Worker {
                     match msg["event"].as_str() {
                         Some("started") => {
                             if let Some(tx) = map.get_mut(&id).and_then(|p| p.started.take()) {
-                                let pid = msg["pid"].as_u64().unwrap_or(0) as u32;
+                                let pid = msg["pid"]
+                                    .as_u64()
+                                    .and_then(|p| u32::try_from(p).ok())
+                                    .unwrap_or(0);
                                 let _ = tx.send(Ok(pid));
                             }
                         }
                         Some("exited") => {
                             if let Some(mut p) = map.remove(&id) {
                                 if let Some(tx) = p.exited.take() {
-                                    let _ = tx.send(msg["code"].as_i64().unwrap_or(1) as i32);
+                                    let code = msg["code"]
+                                        .as_i64()
+                                        .and_then(|c| i32::try_from(c).ok())
+                                        .unwrap_or(1);
+                                    let _ = tx.send(WorkerExit {
+                                        code,
+                                        log_truncated: msg["log_truncated"] == true,
+                                    });
                                 }
                             }
                         }
@@ -573,6 +606,7 @@ impl Worker {
             "program": job.program,
             "argv": job.argv,
             "env": job.env,
+            "log_limit": job.log_limit,
         });
         let mut line = request.to_string();
         line.push('\n');

@@ -1,5 +1,10 @@
 //! `pipeline-canvas run <spec-or-document> [--param NAME=VALUE]…`: runs a pipeline on the
 //! local engine, prints a line per task state change, and succeeds only when the run does.
+//!
+//! SIGINT (Ctrl-C) and SIGTERM cancel the run: its processes are killed, it is recorded
+//! CANCELLED, and the command exits 130 (SIGINT) or 143 (SIGTERM), as shells report a command
+//! a signal stopped ([`RunCommandError::exit_code`]). A second signal exits at once (the task
+//! processes die with the engine).
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -80,6 +85,14 @@ pub enum RunCommandError {
     /// The async runtime could not be created.
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
+    /// A signal stopped the command; the run was cancelled.
+    #[error("run {id} cancelled on {signal}")]
+    Stopped {
+        /// The run.
+        id: String,
+        /// The signal.
+        signal: StopSignal,
+    },
     /// The run did not succeed.
     #[error("run {id} ended {state}{}", .error.as_deref().map(|e| format!(": {e}")).unwrap_or_default())]
     Unsuccessful {
@@ -90,6 +103,45 @@ pub enum RunCommandError {
         /// Why.
         error: Option<String>,
     },
+}
+
+/// A signal that stops `run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopSignal {
+    /// SIGINT (Ctrl-C).
+    Interrupt,
+    /// SIGTERM.
+    Terminate,
+}
+
+impl StopSignal {
+    /// The process exit status after this signal: 128 + its number (130, 143).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            StopSignal::Interrupt => 130,
+            StopSignal::Terminate => 143,
+        }
+    }
+}
+
+impl std::fmt::Display for StopSignal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StopSignal::Interrupt => "SIGINT",
+            StopSignal::Terminate => "SIGTERM",
+        })
+    }
+}
+
+impl RunCommandError {
+    /// The process exit status for this error: 130 or 143 when SIGINT or SIGTERM stopped the
+    /// command, else 1.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RunCommandError::Stopped { signal, .. } => signal.exit_code(),
+            _ => 1,
+        }
+    }
 }
 
 /// Reads a spec or document file into a run request (compiling documents; their diagnostics
@@ -199,6 +251,9 @@ pub fn run(args: &RunArgs) -> Result<(), RunCommandError> {
             config.concurrency = n;
         }
         let engine = Engine::open(config)?;
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt = signal(SignalKind::interrupt()).map_err(RunCommandError::Runtime)?;
+        let mut terminate = signal(SignalKind::terminate()).map_err(RunCommandError::Runtime)?;
         let mut rx = engine.events().subscribe();
         let start = Instant::now();
         let id = engine.submit(req)?;
@@ -212,34 +267,44 @@ pub fn run(args: &RunArgs) -> Result<(), RunCommandError> {
                 .unwrap_or_default(),
             engine.run_dir(&id).display()
         );
-        let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
-        let mut cancelled = false;
+        let mut stopped: Option<StopSignal> = None;
         loop {
-            tokio::select! {
-                ev = rx.recv() => match ev {
-                    Ok(e) if e.run_id() == id => {
-                        if let Some(l) = line(start, &e) {
-                            println!("{l}");
-                            let _ = std::io::stdout().flush();
-                        }
-                        if let EngineEvent::Run(r) = &e {
-                            if r.state.is_final() {
-                                break;
+            let signal = tokio::select! {
+                ev = rx.recv() => {
+                    match ev {
+                        Ok(e) if e.run_id() == id => {
+                            if let Some(l) = line(start, &e) {
+                                println!("{l}");
+                                let _ = std::io::stdout().flush();
+                            }
+                            if let EngineEvent::Run(r) = &e {
+                                if r.state.is_final() {
+                                    break;
+                                }
                             }
                         }
+                        Ok(_) => {}
+                        Err(broadcast::error::RecvError::Lagged(n)) => {
+                            println!("({n} progress lines skipped)");
+                        }
+                        Err(broadcast::error::RecvError::Closed) => break,
                     }
-                    Ok(_) => {}
-                    Err(broadcast::error::RecvError::Lagged(n)) => {
-                        println!("({n} progress lines skipped)");
-                    }
-                    Err(broadcast::error::RecvError::Closed) => break,
-                },
-                _ = &mut ctrl_c, if !cancelled => {
-                    cancelled = true;
-                    println!("cancelling…");
-                    engine.cancel(&id)?;
+                    continue;
                 }
+                _ = interrupt.recv() => StopSignal::Interrupt,
+                _ = terminate.recv() => StopSignal::Terminate,
+            };
+            if stopped.is_some() {
+                // A second signal: stop waiting for the cancel.
+                return Err(RunCommandError::Stopped { id, signal });
             }
+            stopped = Some(signal);
+            println!("{signal}: cancelling…");
+            let _ = std::io::stdout().flush();
+            engine.cancel(&id)?;
+        }
+        if let Some(signal) = stopped {
+            return Err(RunCommandError::Stopped { id, signal });
         }
         let state = engine.wait(&id).await?;
         let detail = engine.store().get_run(&id).map_err(EngineError::from)?;

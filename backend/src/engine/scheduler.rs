@@ -42,7 +42,9 @@ use super::launcher::{self, Launch};
 use super::placeholders::JobInfo;
 use super::process;
 use super::python_env::PythonEnvs;
+use super::recorder::Recorder;
 use super::store::{NewTask, RunStore, TaskKind, TaskState, TaskUpdate};
+use super::tasklog;
 use super::values::{task_dir, Io};
 
 type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -146,8 +148,8 @@ pub(crate) struct RunCtx {
     pub root: PathBuf,
     /// The folder of all runs: artifacts must stay inside it.
     pub runs_root: PathBuf,
-    pub store: RunStore,
-    pub events: Events,
+    /// Writes to the run store and sends the events, off the async threads.
+    pub recorder: Recorder,
     pub envs: PythonEnvs,
     pub slots: Arc<Semaphore>,
     pub cancel: watch::Receiver<bool>,
@@ -157,6 +159,8 @@ pub(crate) struct RunCtx {
     pub first_error: Mutex<Option<String>>,
     pub any_failed: AtomicBool,
     pub task_seq: AtomicU64,
+    /// The most bytes a task's log may hold.
+    pub log_limit: u64,
 }
 
 fn child_path(prefix: Option<&str>, name: &str) -> String {
@@ -170,10 +174,117 @@ fn now() -> Option<String> {
     crate::store::now().ok()
 }
 
-/// Parses a protobuf duration (`"5s"`, `"1.5s"`).
-pub(crate) fn parse_duration(s: &str) -> Option<Duration> {
-    let secs: f64 = s.trim().strip_suffix('s')?.parse().ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+/// The longest duration the engine waits for (a timeout, a retry back-off): every duration
+/// read from a spec or a run request is clamped to it. A year is as good as forever for a
+/// local run, and keeps every deadline computable (`Instant + Duration` cannot overflow).
+pub const MAX_DURATION: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// The most retries of one task: a spec's `maxRetryCount` above it is clamped to it.
+pub const MAX_RETRIES: u32 = 1000;
+
+/// `secs` seconds, clamped to [`MAX_DURATION`]; an error naming `field` when `secs` is negative
+/// or not a number.
+pub(crate) fn seconds(field: &str, secs: f64) -> Result<Duration, String> {
+    if secs.is_nan() || secs < 0.0 {
+        return Err(format!(
+            "{field} is {secs}; it must be a number of seconds, 0 or more"
+        ));
+    }
+    if secs >= MAX_DURATION.as_secs_f64() {
+        return Ok(MAX_DURATION);
+    }
+    Duration::try_from_secs_f64(secs)
+        .map_err(|e| format!("{field} is {secs}, which is not a duration: {e}"))
+}
+
+/// Parses a protobuf duration (`"5s"`, `"1.5s"`), clamped to [`MAX_DURATION`]; an error
+/// naming `field` and the value when it is not one.
+pub(crate) fn parse_duration(field: &str, s: &str) -> Result<Duration, String> {
+    let secs = s
+        .trim()
+        .strip_suffix('s')
+        .and_then(|n| n.trim().parse::<f64>().ok())
+        .filter(|n| !n.is_nan())
+        .ok_or_else(|| {
+            format!("{field} is {s:?}, which is not a duration in seconds such as \"1.5s\"")
+        })?;
+    seconds(field, secs)
+}
+
+/// A task's retry policy, checked and clamped.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Retry {
+    /// Attempts in all (retries + 1), at most [`MAX_RETRIES`] + 1.
+    pub attempts: u32,
+    /// The first wait.
+    pub backoff: Duration,
+    /// How much each wait grows.
+    pub factor: f64,
+    /// The longest wait.
+    pub max_backoff: Duration,
+}
+
+impl Retry {
+    /// The policy of `t` (none: one attempt), or an error naming the field that is wrong.
+    pub(crate) fn of(t: &PipelineTaskSpec) -> Result<Self, String> {
+        let policy = t.retry_policy.clone().unwrap_or_default();
+        let retries = policy
+            .max_retry_count
+            .unwrap_or(0)
+            .clamp(0, i64::from(MAX_RETRIES));
+        let retries = u32::try_from(retries).unwrap_or(MAX_RETRIES);
+        let backoff = match policy.backoff_duration.as_deref() {
+            Some(d) => parse_duration("retryPolicy.backoffDuration", d)?,
+            None => Duration::ZERO,
+        };
+        let max_backoff = match policy.backoff_max_duration.as_deref() {
+            Some(d) => parse_duration("retryPolicy.backoffMaxDuration", d)?,
+            None => Duration::from_secs(3600),
+        };
+        let factor = match policy.backoff_factor {
+            None => 2.0,
+            Some(f) if f.is_finite() && f > 0.0 => f,
+            // 0 is protobuf's "unset".
+            Some(0.0) => 2.0,
+            Some(f) => {
+                return Err(format!(
+                    "retryPolicy.backoffFactor is {f}; it must be a positive number"
+                ))
+            }
+        };
+        Ok(Self {
+            attempts: retries.saturating_add(1),
+            backoff,
+            factor,
+            max_backoff,
+        })
+    }
+
+    /// The wait after failed attempt `attempt` (1 = the first): `backoff × factor^(attempt-1)`,
+    /// at most `max_backoff`.
+    pub(crate) fn wait(&self, attempt: u32) -> Duration {
+        if self.backoff.is_zero() {
+            return Duration::ZERO;
+        }
+        let exponent = i32::try_from(attempt.saturating_sub(1)).unwrap_or(i32::MAX);
+        let secs = self.backoff.as_secs_f64() * self.factor.powi(exponent);
+        if !secs.is_finite() || secs >= self.max_backoff.as_secs_f64() {
+            return self.max_backoff;
+        }
+        Duration::try_from_secs_f64(secs)
+            .unwrap_or(self.max_backoff)
+            .min(self.max_backoff)
+    }
+}
+
+/// How many iterations of a loop may run at once: its `parallelismLimit` (0 or less: no
+/// limit), clamped to what a semaphore holds.
+pub(crate) fn parallelism(limit: Option<i64>) -> usize {
+    limit
+        .filter(|n| *n > 0)
+        .map_or(Semaphore::MAX_PERMITS, |n| {
+            usize::try_from(n).map_or(Semaphore::MAX_PERMITS, |n| n.min(Semaphore::MAX_PERMITS))
+        })
 }
 
 /// The producers a task reads from.
@@ -253,10 +364,43 @@ fn typed_constant(v: &Value) -> Value {
     v.clone()
 }
 
+/// Sends the event of task `path` as the store has it now (on the writer thread, after the
+/// write it reports).
+pub(crate) fn emit(store: &RunStore, events: &Events, run_id: &str, path: &str) {
+    match store.get_task(run_id, path) {
+        Ok(Some((row, _))) => events.send(EngineEvent::Task(TaskEvent {
+            run_id: run_id.to_string(),
+            path: row.path,
+            state: row.state,
+            started_at: row.started_at,
+            ended_at: row.ended_at,
+            error: row.error,
+            cached: row.cached,
+            attempt: row.attempts,
+        })),
+        Ok(None) => {}
+        Err(e) => tracing::error!(error = %e, "cannot read a task back from the run store"),
+    }
+}
+
+/// A task that panics when it ends, in the unit tests (a way to test that a panic inside a run
+/// fails the run instead of leaving it running).
+#[cfg(test)]
+pub(crate) const TEST_PANIC_TASK: &str = "pipeline-canvas-test-panic";
+
+/// How long a finished task's log may take to be complete (its pipe closed by every process
+/// of its group).
+const LOG_DRAIN_WAIT: Duration = Duration::from_secs(2);
+
+/// The last three non-empty lines of a log, at most 400 characters, for an error message; only
+/// the end of the file is read.
 fn log_tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let text = tasklog::tail(path);
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    let tail = lines[lines.len().saturating_sub(3)..].join(" | ");
+    let tail = lines
+        .get(lines.len().saturating_sub(3)..)
+        .unwrap_or_default()
+        .join(" | ");
     let mut s: String = tail
         .chars()
         .rev()
@@ -288,40 +432,49 @@ impl RunCtx {
         }
     }
 
-    fn emit(&self, path: &str) {
-        match self.store.get_task(&self.run_id, path) {
-            Ok(Some((row, _))) => self.events.send(EngineEvent::Task(TaskEvent {
-                run_id: self.run_id.clone(),
-                path: row.path,
-                state: row.state,
-                started_at: row.started_at,
-                ended_at: row.ended_at,
-                error: row.error,
-                cached: row.cached,
-                attempt: row.attempts,
-            })),
-            Ok(None) => {}
-            Err(e) => tracing::error!(error = %e, "cannot read a task back from the run store"),
-        }
-    }
-
     fn add(&self, t: NewTask<'_>) {
-        if let Err(e) = self.store.add_task(&self.run_id, &t) {
-            tracing::error!(error = %e, path = t.path, "cannot record a task");
-        }
-        self.emit(t.path);
+        let run_id = self.run_id.clone();
+        let path = t.path.to_string();
+        let parent = t.parent.map(str::to_string);
+        let name = t.name.to_string();
+        let display_name = t.display_name.map(str::to_string);
+        let (kind, state) = (t.kind, t.state);
+        let error = t.error.map(str::to_string);
+        self.recorder.send(move |store, events| {
+            let t = NewTask {
+                path: &path,
+                parent: parent.as_deref(),
+                name: &name,
+                display_name: display_name.as_deref(),
+                kind,
+                state,
+                error: error.as_deref(),
+            };
+            if let Err(e) = store.add_task(&run_id, &t) {
+                tracing::error!(error = %e, path = %path, "cannot record a task");
+            }
+            emit(store, events, &run_id, &path);
+        });
     }
 
     fn record(&self, path: &str, u: TaskUpdate) {
-        if let Err(e) = self.store.update_task(&self.run_id, path, &u) {
-            tracing::error!(error = %e, path, "cannot record a task change");
-        }
-        if u.state.is_some() || u.error.is_some() || u.clear_error {
-            self.emit(path);
-        }
+        let run_id = self.run_id.clone();
+        let path = path.to_string();
+        self.recorder.send(move |store, events| {
+            if let Err(e) = store.update_task(&run_id, &path, &u) {
+                tracing::error!(error = %e, path = %path, "cannot record a task change");
+            }
+            if u.state.is_some() || u.error.is_some() || u.clear_error {
+                emit(store, events, &run_id, &path);
+            }
+        });
     }
 
     fn ended(&self, path: &str, f: &Finished) {
+        #[cfg(test)]
+        if path == TEST_PANIC_TASK {
+            panic!("a panic injected by a test");
+        }
         if matches!(f.outcome, Outcome::Failed) {
             self.any_failed.store(true, Ordering::SeqCst);
             if let Ok(mut first) = self.first_error.lock() {
@@ -843,13 +996,9 @@ impl RunCtx {
         } else {
             Vec::new()
         };
-        let limit = t
-            .iterator_policy
-            .as_ref()
-            .and_then(|p| p.parallelism_limit)
-            .filter(|n| *n > 0)
-            .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
-        let gate = Semaphore::new(limit.unwrap_or(Semaphore::MAX_PERMITS));
+        let gate = Semaphore::new(parallelism(
+            t.iterator_policy.as_ref().and_then(|p| p.parallelism_limit),
+        ));
         let base = with_defaults(io, comp);
         let display = t.task_info.name.clone();
         let mut paths = Vec::with_capacity(items.len());
@@ -950,22 +1099,35 @@ impl RunCtx {
         }
     }
 
-    fn timeout_for(&self, comp: &ComponentSpec) -> Option<Duration> {
-        let label = comp.executor_label.as_deref()?;
-        let from_platform = self
-            .platform
-            .as_ref()
-            .map(|p| {
-                &p["platforms"]["kubernetes"]["deploymentSpec"]["executors"][label]
-                    ["activeDeadlineSeconds"]
-            })
-            .and_then(|v| {
-                v.as_f64()
-                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-            })
-            .filter(|s| *s > 0.0)
-            .map(Duration::from_secs_f64);
-        from_platform.or(self.options.task_timeout_seconds.map(Duration::from_secs))
+    /// The timeout of an attempt: the task's Kubernetes `activeDeadlineSeconds` when the
+    /// platform spec sets one (0 or less: none), else the run's `taskTimeoutSeconds`; clamped
+    /// to [`MAX_DURATION`].
+    fn timeout_for(&self, comp: &ComponentSpec) -> Result<Option<Duration>, String> {
+        let field = "activeDeadlineSeconds";
+        let from_platform = match (self.platform.as_ref(), comp.executor_label.as_deref()) {
+            (Some(p), Some(label)) => {
+                match &p["platforms"]["kubernetes"]["deploymentSpec"]["executors"][label][field] {
+                    Value::Null => None,
+                    Value::Number(n) => n.as_f64(),
+                    Value::String(s) => Some(s.trim().parse::<f64>().map_err(|_| {
+                        format!("{field} is {s:?}, which is not a number of seconds")
+                    })?),
+                    other => {
+                        return Err(format!(
+                            "{field} is {other}, which is not a number of seconds"
+                        ))
+                    }
+                }
+            }
+            _ => None,
+        };
+        match from_platform.filter(|s| *s > 0.0) {
+            Some(secs) => seconds(field, secs).map(Some),
+            None => Ok(self
+                .options
+                .task_timeout_seconds
+                .map(|s| Duration::from_secs(s).min(MAX_DURATION))),
+        }
     }
 
     fn job_for(&self, name: &str) -> JobInfo {
@@ -1024,7 +1186,13 @@ impl RunCtx {
             },
         );
         if caching {
-            if let Some(outputs) = cache::lookup(&self.store, &key) {
+            let lookup = key.clone();
+            let hit = self
+                .recorder
+                .call(move |store, _| cache::lookup(store, &lookup))
+                .await
+                .flatten();
+            if let Some(outputs) = hit {
                 return Finished {
                     outcome: Outcome::Cached,
                     outputs,
@@ -1032,21 +1200,15 @@ impl RunCtx {
                 };
             }
         }
-        let retry = t.retry_policy.clone().unwrap_or_default();
-        let max_retries = u32::try_from(retry.max_retry_count.unwrap_or(0).max(0)).unwrap_or(0);
-        let backoff = retry
-            .backoff_duration
-            .as_deref()
-            .and_then(parse_duration)
-            .unwrap_or(Duration::ZERO);
-        let factor = retry.backoff_factor.filter(|f| *f > 0.0).unwrap_or(2.0);
-        let max_backoff = retry
-            .backoff_max_duration
-            .as_deref()
-            .and_then(parse_duration)
-            .unwrap_or(Duration::from_secs(3600));
-        let timeout = self.timeout_for(comp);
-        let attempts = max_retries + 1;
+        let retry = match Retry::of(t) {
+            Ok(r) => r,
+            Err(e) => return Finished::new(Outcome::Failed, e),
+        };
+        let timeout = match self.timeout_for(comp) {
+            Ok(t) => t,
+            Err(e) => return Finished::new(Outcome::Failed, e),
+        };
+        let attempts = retry.attempts;
         for attempt in 1..=attempts {
             let permit = tokio::select! {
                 p = self.slots.acquire() => p.ok(),
@@ -1088,12 +1250,13 @@ impl RunCtx {
             match result {
                 Attempt::Done(outputs) => {
                     if caching {
-                        if let Err(e) =
-                            self.store
-                                .cache_put(&key, &outputs.to_value(), &self.run_id, path)
-                        {
-                            tracing::warn!(error = %e, "cannot write the task cache");
-                        }
+                        let (key, value) = (key.clone(), outputs.to_value());
+                        let (run_id, path) = (self.run_id.clone(), path.to_string());
+                        self.recorder.send(move |store, _| {
+                            if let Err(e) = store.cache_put(&key, &value, &run_id, &path) {
+                                tracing::warn!(error = %e, "cannot write the task cache");
+                            }
+                        });
                     }
                     return Finished {
                         outcome: Outcome::Succeeded,
@@ -1105,9 +1268,7 @@ impl RunCtx {
                     return Finished::new(Outcome::Cancelled, "cancelled while running")
                 }
                 Attempt::Failed(e) if attempt < attempts && !self.cancelled() => {
-                    let wait = backoff
-                        .mul_f64(factor.powi(i32::try_from(attempt - 1).unwrap_or(i32::MAX)))
-                        .min(max_backoff);
+                    let wait = retry.wait(attempt);
                     self.record(
                         path,
                         TaskUpdate {
@@ -1195,7 +1356,7 @@ impl RunCtx {
             .iter()
             .map(|e| (e.name.clone(), e.value.clone()))
             .collect();
-        let code = if let Some(program) = executor_python::detect(c) {
+        let (code, note, log_truncated) = if let Some(program) = executor_python::detect(c) {
             let env = match self
                 .envs
                 .env_for(&program.packages, &program.pip_args)
@@ -1204,30 +1365,43 @@ impl RunCtx {
                 Ok(e) => e,
                 Err(e) => return Attempt::Failed(e),
             };
-            let started =
-                match executor_python::start(&self.envs, &env, &program, launch, &env_vars).await {
-                    Ok(s) => s,
-                    Err(e) => return Attempt::Failed(e),
-                };
+            let started = match executor_python::start(
+                &self.envs,
+                &env,
+                &program,
+                launch,
+                &env_vars,
+                self.log_limit,
+            )
+            .await
+            {
+                Ok(s) => s,
+                Err(e) => return Attempt::Failed(e),
+            };
+            let note = format!(
+                "Ran as a Python function with {} (not in the image {}).",
+                env.python.display(),
+                c.image
+            );
             self.record(
                 path,
                 TaskUpdate {
                     pid: Some((started.pid, process::start_time(started.pid))),
-                    note: Some(format!(
-                        "Ran as a Python function with {} (not in the image {}).",
-                        env.python.display(),
-                        c.image
-                    )),
+                    note: Some(note.clone()),
                     ..TaskUpdate::default()
                 },
             );
+            let truncated = Arc::new(AtomicBool::new(false));
+            let flag = truncated.clone();
             let exit = async move {
-                started
-                    .exit
-                    .await
-                    .map_err(|_| "the Python worker stopped while the task was running".to_string())
+                let e = started.exit.await.map_err(|_| {
+                    "the Python worker stopped while the task was running".to_string()
+                })?;
+                flag.store(e.log_truncated, Ordering::SeqCst);
+                Ok(e.code)
             };
-            self.supervise(started.pid, exit, timeout).await
+            let code = self.supervise(started.pid, exit, timeout).await;
+            (code, Some(note), truncated.load(Ordering::SeqCst))
         } else {
             let env = match self.envs.runtime().await {
                 Ok(e) => e,
@@ -1242,7 +1416,7 @@ impl RunCtx {
             };
             let name = format!(
                 "pipeline-canvas-{}-{}",
-                &self.run_id[..self.run_id.len().min(8)],
+                self.run_id.get(..8).unwrap_or(&self.run_id),
                 self.task_seq.fetch_add(1, Ordering::SeqCst)
             );
             let mounts = [self.runs_root.clone()];
@@ -1253,6 +1427,7 @@ impl RunCtx {
                 self.containers.as_ref(),
                 &mounts,
                 &name,
+                self.log_limit,
             )
             .await
             {
@@ -1284,8 +1459,23 @@ impl RunCtx {
             if let (Some(name), Some(rt), Err(_)) = (&container, &self.containers, &r) {
                 rt.remove(name).await;
             }
-            r
+            // The group is gone (supervise killed it): the pipe closes and the log completes.
+            let truncated = started.log.finish(LOG_DRAIN_WAIT).await;
+            (r, started.note, truncated)
         };
+        if log_truncated {
+            let cut = tasklog::truncation_note(self.log_limit);
+            self.record(
+                path,
+                TaskUpdate {
+                    note: Some(match note {
+                        Some(n) => format!("{n} The {cut}."),
+                        None => format!("The {cut}."),
+                    }),
+                    ..TaskUpdate::default()
+                },
+            );
+        }
         match code {
             Ok(0) => match launcher::collect(launch, comp, &self.runs_root) {
                 Ok(outputs) => Attempt::Done(outputs),
@@ -1317,10 +1507,99 @@ mod tests {
 
     #[test]
     fn durations_parse_like_protobuf() {
-        assert_eq!(parse_duration("5s"), Some(Duration::from_secs(5)));
-        assert_eq!(parse_duration("0.5s"), Some(Duration::from_millis(500)));
-        assert_eq!(parse_duration("5m"), None);
-        assert_eq!(parse_duration("-1s"), None);
+        let d = |s| parse_duration("f", s);
+        assert_eq!(d("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(d("0.5s"), Ok(Duration::from_millis(500)));
+        let err = d("5m").expect_err("minutes");
+        assert!(err.contains("f is \"5m\""), "{err}");
+        assert!(d("-1s").expect_err("negative").contains("-1"));
+        assert!(d("NaNs").is_err());
+        // Values that used to panic `Duration::from_secs_f64` are clamped.
+        assert_eq!(d("1e30s"), Ok(MAX_DURATION));
+        assert_eq!(d("infs"), Ok(MAX_DURATION));
+        assert_eq!(d("1e400s"), Ok(MAX_DURATION));
+    }
+
+    fn task_with(retry: Value) -> PipelineTaskSpec {
+        serde_json::from_value(json!({
+            "taskInfo": {"name": "t"},
+            "componentRef": {"name": "comp-t"},
+            "retryPolicy": retry,
+        }))
+        .expect("task")
+    }
+
+    #[test]
+    fn retry_policies_are_checked_and_clamped() {
+        let r = Retry::of(&task_with(json!({
+            "maxRetryCount": 3,
+            "backoffDuration": "1s",
+            "backoffFactor": 2.0,
+            "backoffMaxDuration": "5s"
+        })))
+        .expect("policy");
+        assert_eq!(r.attempts, 4);
+        assert_eq!(r.wait(1), Duration::from_secs(1));
+        assert_eq!(r.wait(2), Duration::from_secs(2));
+        assert_eq!(r.wait(4), Duration::from_secs(5));
+        // Huge factors and durations, and huge retry counts, that used to panic or wrap.
+        let r = Retry::of(&task_with(json!({
+            "maxRetryCount": 9_223_372_036_854_775_807_i64,
+            "backoffDuration": "1e30s",
+            "backoffFactor": 1.0e308,
+            "backoffMaxDuration": "1e30s"
+        })))
+        .expect("policy");
+        assert_eq!(r.attempts, MAX_RETRIES + 1);
+        assert_eq!(r.wait(1), MAX_DURATION);
+        assert_eq!(r.wait(u32::MAX), MAX_DURATION);
+        let r = Retry::of(&task_with(json!({
+            "maxRetryCount": 2,
+            "backoffDuration": "1s",
+            "backoffFactor": 1.0e308
+        })))
+        .expect("policy");
+        assert_eq!(r.wait(3), Duration::from_secs(3600));
+        let r = Retry::of(&task_with(
+            json!({"maxRetryCount": 2, "backoffFactor": 1.0e308}),
+        ))
+        .expect("policy");
+        assert_eq!(r.wait(3), Duration::ZERO, "no back-off stays none");
+        assert_eq!(
+            Retry::of(&task_with(json!({"maxRetryCount": -5})))
+                .expect("policy")
+                .attempts,
+            1
+        );
+        let err = Retry::of(&task_with(json!({"backoffDuration": "5m"}))).expect_err("bad");
+        assert!(
+            err.contains("retryPolicy.backoffDuration") && err.contains("5m"),
+            "{err}"
+        );
+        let err = Retry::of(&task_with(json!({"backoffFactor": -1.0}))).expect_err("bad");
+        assert!(err.contains("retryPolicy.backoffFactor is -1"), "{err}");
+    }
+
+    #[test]
+    fn parallelism_limits_fit_a_semaphore() {
+        for limit in [None, Some(0), Some(-3), Some(i64::MAX), Some(1 << 62)] {
+            let n = parallelism(limit);
+            assert!(n <= Semaphore::MAX_PERMITS, "{limit:?}");
+            let _ = Semaphore::new(n);
+        }
+        assert_eq!(parallelism(Some(3)), 3);
+        assert_eq!(parallelism(Some(1 << 62)), Semaphore::MAX_PERMITS);
+    }
+
+    #[test]
+    fn seconds_are_clamped_or_refused() {
+        assert_eq!(seconds("x", 1e300), Ok(MAX_DURATION));
+        assert_eq!(seconds("x", f64::INFINITY), Ok(MAX_DURATION));
+        assert_eq!(seconds("x", 2.5), Ok(Duration::from_millis(2500)));
+        assert!(seconds("x", -1.0)
+            .expect_err("negative")
+            .contains("x is -1"));
+        assert!(seconds("x", f64::NAN).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The run store: runs, their tasks (state, timestamps, inputs, outputs, log file, error) and
-//! the task cache, in the same SQLite file as the saved pipelines (`pipelines.db`, schema
-//! version 2; see [`crate::store::migrate`]).
+//! the task cache, in the same SQLite file as the saved pipelines (`pipelines.db`; its schema
+//! versions are listed at [`crate::store::SCHEMA_VERSION`]). Runs are listed newest first by
+//! their insertion sequence (`seq`), not by the clock.
 //!
 //! Every state change is written here before it is broadcast, so the store is always the
 //! truth: a page that reloads, a late SSE listener and a restarted server all read it.
@@ -12,7 +13,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::store::{migrate, now, StoreError, DB_FILE};
+use crate::store::{now, open_database, StoreError};
 
 /// The tables of schema version 2 (the local engine).
 pub const SCHEMA_V2: &str = "
@@ -76,6 +77,23 @@ ALTER TABLE runs ADD COLUMN remote_name TEXT;
 ALTER TABLE runs ADD COLUMN console_link TEXT;
 ALTER TABLE runs ADD COLUMN remote TEXT;
 ";
+
+/// Schema version 4 of the runs table: `seq`, the insertion sequence the run list is ordered
+/// by (existing rows numbered in their old order: `created_at`, then `rowid`).
+pub const SCHEMA_V4: &str = "
+ALTER TABLE runs ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+UPDATE runs SET seq = o.n
+    FROM (SELECT rowid AS rid, ROW_NUMBER() OVER (ORDER BY created_at, rowid) AS n
+          FROM runs) AS o
+    WHERE runs.rowid = o.rid;
+CREATE INDEX IF NOT EXISTS runs_by_seq ON runs (seq);
+";
+
+/// The most runs one list returns ([`RunFilter::limit`] is clamped to it).
+pub const MAX_RUN_LIST: usize = 1000;
+
+/// How many runs a list returns when [`RunFilter::limit`] is 0.
+pub const DEFAULT_RUN_LIST: usize = 200;
 
 /// The state of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -412,7 +430,8 @@ pub struct RunFilter {
     pub pipeline: Option<String>,
     /// Only runs started from this saved pipeline.
     pub pipeline_id: Option<String>,
-    /// At most this many (newest first); 0 means 200.
+    /// At most this many (newest first); 0 means [`DEFAULT_RUN_LIST`], and more than
+    /// [`MAX_RUN_LIST`] means [`MAX_RUN_LIST`].
     pub limit: usize,
 }
 
@@ -455,16 +474,7 @@ fn from_json(s: Option<String>) -> Option<Value> {
 impl RunStore {
     /// Opens (creating and migrating as needed) `pipelines.db` in `data_dir`.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::CreateDir {
-            path: data_dir.to_path_buf(),
-            source,
-        })?;
-        let path = data_dir.join(DB_FILE);
-        let mut conn = Connection::open(&path).map_err(|source| StoreError::Open {
-            path: path.clone(),
-            source,
-        })?;
-        migrate(&mut conn, &path)?;
+        let (conn, path) = open_database(data_dir)?;
         // WAL lets the pipelines store and this one read while the other writes; the engine
         // writes on every state change.
         conn.execute_batch(
@@ -491,8 +501,10 @@ impl RunStore {
         self.with_conn(|c| {
             c.execute(
                 "INSERT INTO runs (id, pipeline_name, pipeline_id, state, created_at, parameters,
-                     spec, platform_spec, document, options, root, rerun_of, owner_pid, owner_start)
-                 VALUES (?1, ?2, ?3, 'PENDING', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                     spec, platform_spec, document, options, root, rerun_of, owner_pid, owner_start,
+                     seq)
+                 VALUES (?1, ?2, ?3, 'PENDING', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,
+                     (SELECT COALESCE(MAX(seq), 0) + 1 FROM runs))",
                 params![
                     run.id,
                     run.pipeline_name,
@@ -613,7 +625,11 @@ impl RunStore {
 
     /// Runs, newest first.
     pub fn list_runs(&self, f: &RunFilter) -> Result<Vec<RunSummary>, StoreError> {
-        let limit = if f.limit == 0 { 200 } else { f.limit } as i64;
+        let limit = match f.limit {
+            0 => DEFAULT_RUN_LIST,
+            n => n.min(MAX_RUN_LIST),
+        };
+        let limit = i64::try_from(limit).unwrap_or(0);
         self.with_conn(|c| {
             let mut stmt = c.prepare(
                 "SELECT id, pipeline_name, pipeline_id, state, created_at, started_at, ended_at,
@@ -622,7 +638,7 @@ impl RunStore {
                  WHERE (?1 IS NULL OR state = ?1)
                    AND (?2 IS NULL OR pipeline_name = ?2)
                    AND (?3 IS NULL OR pipeline_id = ?3)
-                 ORDER BY created_at DESC, rowid DESC
+                 ORDER BY seq DESC
                  LIMIT ?4",
             )?;
             let rows = stmt.query_map(
@@ -788,7 +804,7 @@ impl RunStore {
                 "SELECT id, target, remote_name, remote FROM runs
                  WHERE state IN ('PENDING', 'RUNNING') AND target IS NOT NULL
                        AND remote_name IS NOT NULL
-                 ORDER BY created_at",
+                 ORDER BY seq",
             )?;
             let rows = stmt.query_map([], |r| {
                 Ok(OpenRemoteRun {
@@ -821,26 +837,34 @@ impl RunStore {
                 .collect::<Result<Vec<_>, _>>()?;
             let mut out = Vec::with_capacity(runs.len());
             for mut run in runs {
-                let mut stmt = c.prepare(
-                    "SELECT pid, pid_start FROM run_tasks
-                     WHERE run_id = ?1 AND pid IS NOT NULL",
-                )?;
-                run.task_pids = stmt
-                    .query_map([&run.id], |r| {
-                        Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.map(|s| s as u64)))
-                    })?
-                    .collect::<Result<Vec<_>, _>>()?;
+                run.task_pids = task_pids(c, &run.id)?;
                 out.push(run);
             }
             Ok(out)
         })
     }
 
-    /// Marks an interrupted run failed: running tasks failed, pending ones cancelled.
-    pub fn mark_interrupted(&self, id: &str, message: &str) -> Result<(), StoreError> {
+    /// The processes (id, start time) of run `id`'s running tasks.
+    pub fn task_pids(&self, id: &str) -> Result<Vec<(u32, Option<u64>)>, StoreError> {
+        self.with_conn(|c| task_pids(c, id))
+    }
+
+    /// Marks an interrupted run failed: running tasks failed, pending ones cancelled; returns
+    /// the paths of the tasks it ended.
+    pub fn mark_interrupted(&self, id: &str, message: &str) -> Result<Vec<String>, StoreError> {
         let t = now()?;
         self.with_conn(|c| {
             let tx = c.transaction()?;
+            let ended = {
+                let mut stmt = tx.prepare(
+                    "SELECT path FROM run_tasks
+                     WHERE run_id = ?1 AND state IN ('RUNNING', 'PENDING') ORDER BY rowid",
+                )?;
+                let paths = stmt
+                    .query_map([id], |r| r.get::<_, String>(0))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                paths
+            };
             tx.execute(
                 "UPDATE run_tasks SET state = 'FAILED', ended_at = ?2, error = ?3,
                      pid = NULL, pid_start = NULL
@@ -856,9 +880,25 @@ impl RunStore {
                 "UPDATE runs SET state = 'FAILED', ended_at = ?2, error = ?3 WHERE id = ?1",
                 params![id, t, message],
             )?;
-            tx.commit()
+            tx.commit()?;
+            Ok(ended)
         })
     }
+}
+
+fn task_pids(c: &Connection, run_id: &str) -> rusqlite::Result<Vec<(u32, Option<u64>)>> {
+    let mut stmt =
+        c.prepare("SELECT pid, pid_start FROM run_tasks WHERE run_id = ?1 AND pid IS NOT NULL")?;
+    let pids = stmt
+        .query_map([run_id], |r| {
+            Ok((
+                r.get(0)?,
+                r.get::<_, Option<i64>>(1)?
+                    .and_then(|s| u64::try_from(s).ok()),
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(pids)
 }
 
 fn summary_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunSummary> {
@@ -917,6 +957,7 @@ fn task_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::DB_FILE;
     use serde_json::json;
 
     fn new_run(id: &str, name: &str) -> NewRun {
@@ -1050,6 +1091,33 @@ mod tests {
         // Opening again changes nothing.
         let store = RunStore::open(dir.path()).expect("reopen");
         assert_eq!(store.open_remote_runs().expect("open remote").len(), 1);
+    }
+
+    #[test]
+    fn list_limits_are_clamped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = RunStore::open(dir.path()).expect("open");
+        let n = MAX_RUN_LIST + 5;
+        for i in 0..n {
+            store
+                .insert_run(&new_run(&format!("r{i}"), "p"))
+                .expect("insert");
+        }
+        let list = |limit| {
+            store
+                .list_runs(&RunFilter {
+                    limit,
+                    ..RunFilter::default()
+                })
+                .expect("list")
+        };
+        // `usize::MAX as i64` is -1, which SQLite reads as "no limit".
+        assert_eq!(list(usize::MAX).len(), MAX_RUN_LIST);
+        assert_eq!(list(MAX_RUN_LIST + 1).len(), MAX_RUN_LIST);
+        assert_eq!(list(0).len(), DEFAULT_RUN_LIST);
+        let two = list(2);
+        assert_eq!(two.len(), 2);
+        assert_eq!(two[0].id, format!("r{}", n - 1), "newest first");
     }
 
     #[test]

@@ -214,21 +214,35 @@ pub fn confine(uri: &str, root: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Copies a file or folder to `to` (hard links when the file system allows).
+/// How deep [`copy_tree`] descends (a symbolic link loop ends here with an error).
+const MAX_COPY_DEPTH: usize = 64;
+
+/// Copies a file or folder to `to`: real copies (`std::fs::copy`, which reflinks where the file
+/// system can), never hard links, so editing the copy never edits the original. Symbolic links
+/// are followed, at most [`MAX_COPY_DEPTH`] folders deep.
 pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    if from.is_dir() {
-        std::fs::create_dir_all(to)?;
-        for entry in std::fs::read_dir(from)? {
-            let entry = entry?;
-            copy_tree(&entry.path(), &to.join(entry.file_name()))?;
+    let mut stack = vec![(from.to_path_buf(), to.to_path_buf(), 0usize)];
+    while let Some((from, to, depth)) = stack.pop() {
+        if from.is_dir() {
+            if depth >= MAX_COPY_DEPTH {
+                return Err(std::io::Error::other(format!(
+                    "{} is more than {MAX_COPY_DEPTH} folders deep (a symbolic link loop?)",
+                    from.display()
+                )));
+            }
+            std::fs::create_dir_all(&to)?;
+            for entry in std::fs::read_dir(&from)? {
+                let entry = entry?;
+                stack.push((entry.path(), to.join(entry.file_name()), depth + 1));
+            }
+        } else {
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::copy(&from, &to)?;
         }
-        Ok(())
-    } else {
-        if let Some(parent) = to.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::hard_link(from, to).or_else(|_| std::fs::copy(from, to).map(|_| ()))
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -281,6 +295,27 @@ mod tests {
         assert_eq!(safe_segment("a/b"), "a_b");
         let d = task_dir(Path::new("/r"), "../x/for-loop[0]/t");
         assert_eq!(d, PathBuf::from("/r/_../x/for-loop[0]/t"));
+    }
+
+    #[test]
+    fn copies_are_independent_and_link_loops_end() {
+        use std::os::unix::fs::MetadataExt as _;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let src = dir.path().join("src");
+        std::fs::create_dir_all(src.join("a")).expect("mkdir");
+        std::fs::write(src.join("a/f"), "x").expect("write");
+        copy_tree(&src, &dir.path().join("dst")).expect("copy");
+        let copied = dir.path().join("dst/a/f");
+        assert_ne!(
+            std::fs::metadata(&copied).expect("copy").ino(),
+            std::fs::metadata(src.join("a/f")).expect("original").ino(),
+            "a copy, not a hard link"
+        );
+        std::fs::write(&copied, "y").expect("edit");
+        assert_eq!(std::fs::read_to_string(src.join("a/f")).expect("read"), "x");
+        std::os::unix::fs::symlink(&src, src.join("a/loop")).expect("symlink");
+        let err = copy_tree(&src, &dir.path().join("looped")).expect_err("a loop");
+        assert!(err.to_string().contains("symbolic link loop"), "{err}");
     }
 
     #[test]

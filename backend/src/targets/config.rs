@@ -1,6 +1,11 @@
 //! Settings of the remote targets, kept in `<data-dir>/targets.json` and edited through
 //! `GET/PUT /api/targets` or overridden by `submit` flags. They never hold secrets: credentials
 //! come from the environment (see [`super::auth`]).
+//!
+//! The Vertex AI region becomes part of the service's host name
+//! (`https://{region}-aiplatform.googleapis.com`) and the project part of its request paths,
+//! so both are checked ([`check_region`], [`check_project`]) wherever they enter: when settings
+//! are saved, and when a run is planned from the file merged with the flags or request.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -72,11 +77,82 @@ pub struct TargetsConfig {
     pub kfp: KfpSettings,
 }
 
+/// Checks a Vertex AI region name: lowercase letters, digits and hyphens only (`us-central1`),
+/// at most 63 characters, so it cannot change the host the bearer token is sent to.
+pub fn check_region(region: &str) -> Result<(), TargetError> {
+    let ok = !region.is_empty()
+        && region.len() <= 63
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(TargetError::Setting(format!(
+            "the Vertex AI region {region:?} is not a region name (lowercase letters, digits \
+             and hyphens, such as us-central1); check --region or \"region\" in the vertex \
+             settings (targets.json, PUT /api/targets)"
+        )))
+    }
+}
+
+/// Checks a Google Cloud project id, lightly (the project becomes part of request paths):
+/// 1 to 63 lowercase letters, digits and hyphens, not starting or ending with a hyphen (a
+/// project id such as `my-project`, or a project number), optionally after a domain
+/// (`example.com:my-project`).
+pub fn check_project(project: &str) -> Result<(), TargetError> {
+    let (domain, id) = match project.rsplit_once(':') {
+        Some((d, id)) => (Some(d), id),
+        None => (None, project),
+    };
+    let domain_ok = domain.is_none_or(|d| {
+        !d.is_empty()
+            && d.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+    });
+    let id_ok = (1..=63).contains(&id.len())
+        && !id.starts_with('-')
+        && !id.ends_with('-')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if domain_ok && id_ok {
+        Ok(())
+    } else {
+        Err(TargetError::Setting(format!(
+            "the Vertex AI project {project:?} is not a Google Cloud project id (lowercase \
+             letters, digits and hyphens, such as my-project) or number; check --project or \
+             \"project\" in the vertex settings (targets.json, PUT /api/targets)"
+        )))
+    }
+}
+
 fn pick<T: Clone>(over: &Option<T>, base: &Option<T>) -> Option<T> {
     over.clone().or_else(|| base.clone())
 }
 
 impl VertexSettings {
+    /// Checks the region and project, when set.
+    pub fn validate(&self) -> Result<(), TargetError> {
+        if let Some(r) = self
+            .region
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+        {
+            check_region(r)?;
+        }
+        if let Some(p) = self
+            .project
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            check_project(p)?;
+        }
+        Ok(())
+    }
+
     /// These settings with every field set in `over` replaced (labels are merged).
     pub fn overridden_by(&self, over: &VertexSettings) -> VertexSettings {
         let mut labels = self.labels.clone();
@@ -143,8 +219,10 @@ impl ConfigFile {
             .map_err(|e| TargetError::Config(format!("{}: {e}", self.path.display())))
     }
 
-    /// Writes the settings (atomically: a temporary file renamed over the old one).
+    /// Checks the settings (the Vertex AI region and project) and writes them (atomically: a
+    /// temporary file renamed over the old one).
     pub fn save(&self, config: &TargetsConfig) -> Result<(), TargetError> {
+        config.vertex.validate()?;
         let text = serde_json::to_string_pretty(config)
             .map_err(|e| TargetError::Config(format!("cannot serialize the settings: {e}")))?;
         if let Some(dir) = self.path.parent() {
@@ -185,6 +263,45 @@ mod tests {
         assert_eq!(got.project.as_deref(), Some("p"));
         assert_eq!(got.region.as_deref(), Some("europe-west4"));
         assert_eq!(got.labels.len(), 2);
+    }
+
+    #[test]
+    fn regions_and_projects_are_checked() {
+        for ok in ["us-central1", "europe-west4", "global"] {
+            assert!(check_region(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "evil.example/",
+            "evil.example",
+            "us-central1.evil.com#",
+            "US-CENTRAL1",
+            "",
+            "a b",
+            "x/../y",
+        ] {
+            let err = check_region(bad).expect_err(bad).to_string();
+            assert!(err.contains(&format!("{bad:?}")), "{err}");
+        }
+        for ok in ["my-project", "p", "example.com:my-project", "123456789012"] {
+            assert!(check_project(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "my-project-",
+            "My-Project",
+            "my_project",
+            "p/../x",
+            "a?b=c",
+            ":abcdef",
+        ] {
+            assert!(check_project(bad).is_err(), "{bad}");
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = ConfigFile::in_data_dir(dir.path());
+        let mut config = TargetsConfig::default();
+        config.vertex.region = Some("evil.example/".into());
+        assert!(matches!(file.save(&config), Err(TargetError::Setting(_))));
+        assert!(!file.path().exists(), "nothing is written");
     }
 
     #[test]

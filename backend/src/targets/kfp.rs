@@ -84,6 +84,35 @@ pub fn plan(req: &SubmitRequest, s: &KfpSettings) -> Result<KfpPlan, TargetError
     })
 }
 
+/// A warning when a bearer token would be sent over plain `http://` to `host` and `host` is
+/// not this machine (`localhost`, `*.localhost`, a loopback address): anyone on the way can
+/// read it. `None` for `https://`, loopback hosts, or no token.
+pub fn plain_http_warning(host: &str, has_token: bool) -> Option<String> {
+    if !has_token {
+        return None;
+    }
+    let url = reqwest::Url::parse(host).ok()?;
+    if url.scheme() != "http" {
+        return None;
+    }
+    let name = url.host_str()?;
+    let bare = name.trim_start_matches('[').trim_end_matches(']');
+    let loopback = match bare.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => {
+            let d = bare.trim_end_matches('.').to_ascii_lowercase();
+            d == "localhost" || d.ends_with(".localhost")
+        }
+    };
+    (!loopback).then(|| {
+        format!(
+            "the Kubeflow Pipelines token ({}) is sent over plain http to {host}, which is not \
+             this machine: anyone on the network path can read it; use an https:// host",
+            super::auth::KFP_TOKEN_ENV
+        )
+    })
+}
+
 /// The KFP UI page of a run.
 pub fn console_link(host: &str, run_id: &str) -> String {
     format!("{}/#/runs/details/{run_id}", host.trim_end_matches('/'))
@@ -274,6 +303,35 @@ impl KfpClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_over_plain_http_to_other_machines_are_warned_about() {
+        for host in [
+            "http://10.0.0.5:8080",
+            "http://kfp.example.com",
+            "http://[2001:db8::1]",
+        ] {
+            let w = plain_http_warning(host, true).expect(host);
+            assert!(
+                w.contains(host) && w.contains("PIPELINE_CANVAS_KFP_TOKEN"),
+                "{w}"
+            );
+            assert_eq!(
+                plain_http_warning(host, false),
+                None,
+                "no token, no warning"
+            );
+        }
+        for host in [
+            "https://kfp.example.com",
+            "http://localhost:8080",
+            "http://127.0.0.1:8888",
+            "http://[::1]:8080",
+            "http://kfp.localhost",
+        ] {
+            assert_eq!(plain_http_warning(host, true), None, "{host}");
+        }
+    }
 
     #[test]
     fn task_details_map_to_paths_and_states() {

@@ -424,7 +424,7 @@ impl Targets {
     }
 
     async fn vertex_client(&self, region: &str) -> Result<vertex::VertexClient, TargetError> {
-        let endpoint = vertex::endpoint_for(self.inner.options.vertex_endpoint.as_deref(), region);
+        let endpoint = vertex::endpoint_for(self.inner.options.vertex_endpoint.as_deref(), region)?;
         let mut clients = self.inner.vertex.lock().await;
         if let Some(c) = clients.get(&endpoint) {
             return Ok(c.clone());
@@ -434,8 +434,14 @@ impl Targets {
         Ok(client)
     }
 
+    /// A KFP client of `host`, with the token of the environment; a warning is logged when
+    /// that token would travel in the clear to another machine.
     fn kfp_client(&self, host: &str) -> kfp::KfpClient {
-        kfp::KfpClient::new(self.inner.http.clone(), host, auth::kfp_token())
+        let token = auth::kfp_token();
+        if let Some(warning) = kfp::plain_http_warning(host, token.is_some()) {
+            tracing::warn!("{warning}");
+        }
+        kfp::KfpClient::new(self.inner.http.clone(), host, token)
     }
 
     /// The client that follows a stored remote run.

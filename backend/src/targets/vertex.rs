@@ -18,17 +18,21 @@ use google_cloud_aiplatform_v1::model::{
 use google_cloud_gax::retry_policy::NeverRetry;
 use serde_json::{Map, Value};
 
+use super::config::{check_project, check_region};
 use super::{RemoteStatus, RemoteTask, SubmitRequest, TargetError, VertexSettings};
 use crate::engine::{RunState, TaskState};
 
 const SERVICE: &str = "Vertex AI";
 
-/// The Vertex AI base URL of `region`, or `override_endpoint` for every region.
-pub fn endpoint_for(override_endpoint: Option<&str>, region: &str) -> String {
-    match override_endpoint {
+/// The Vertex AI base URL of `region` (`https://{region}-aiplatform.googleapis.com`), or
+/// `override_endpoint` for every region; an error when `region` is not a region name, which
+/// could otherwise send the token to another host.
+pub fn endpoint_for(override_endpoint: Option<&str>, region: &str) -> Result<String, TargetError> {
+    check_region(region)?;
+    Ok(match override_endpoint {
         Some(e) => e.to_string(),
         None => format!("https://{region}-aiplatform.googleapis.com"),
-    }
+    })
 }
 
 /// The console page of a pipeline run.
@@ -128,7 +132,9 @@ pub fn set_caching(spec: &mut Map<String, Value>, enable: bool) {
 /// Checks the settings (project, region, pipeline root) and builds the job.
 pub fn plan(req: &SubmitRequest, s: &VertexSettings) -> Result<VertexPlan, TargetError> {
     let project = required(&s.project, "project", "--project", "project")?;
+    check_project(&project)?;
     let region = required(&s.region, "region", "--region", "region")?;
+    check_region(&region)?;
     let root = s
         .pipeline_root
         .clone()

@@ -150,7 +150,45 @@ def stats(xs: List[int]) -> NamedTuple('Stats', [('lo', int), ('hi', int)]):
     return namedtuple('Stats', ['lo', 'hi'])(min(xs), max(xs))
 
 
+@dsl.component
+def print_env() -> str:
+    import os
+    import subprocess
+    for name, value in sorted(os.environ.items()):
+        print(f'{name}={value}')
+    # A process the task starts sees the same.
+    print(subprocess.run(['env'], capture_output=True, text=True).stdout)
+    return 'printed'
+
+
+@dsl.component
+def chatty(n_bytes: int) -> str:
+    import sys
+    line = 'x' * 1023 + '\n'
+    written = 0
+    while written < n_bytes:
+        sys.stdout.write(line)
+        written += len(line)
+    sys.stdout.flush()
+    print('finished')
+    return 'done'
+
+
 # --- Container components -------------------------------------------------------------------
+
+@dsl.container_component
+def shell_env():
+    return dsl.ContainerSpec(image='alpine:3.19', command=['sh', '-c', 'env'])
+
+
+@dsl.container_component
+def chatty_shell(n_bytes: int):
+    return dsl.ContainerSpec(
+        image='alpine:3.19',
+        command=['sh', '-c', 'head -c "$0" /dev/zero | tr "\\0" y; echo; echo finished'],
+        args=[n_bytes],
+    )
+
 
 @dsl.container_component
 def shell_echo(text: str, out: dsl.OutputPath(str)):
@@ -384,6 +422,18 @@ def timeout_pipeline():
     sleep_secs(seconds=30).set_caching_options(False)
 
 
+@dsl.pipeline(name='environment')
+def environment():
+    print_env().set_caching_options(False)
+    shell_env().set_caching_options(False)
+
+
+@dsl.pipeline(name='chatty')
+def chatty_pipeline(n_bytes: int = 10_000_000) -> str:
+    chatty_shell(n_bytes=n_bytes).set_caching_options(False)
+    return chatty(n_bytes=n_bytes).set_caching_options(False).output
+
+
 # The benchmark's pipelines (compiled by the installed kfp, so kfp.local's own
 # `pip install kfp==<version>` line finds it already installed).
 @dsl.pipeline(name='bench-chain')
@@ -420,6 +470,8 @@ PIPELINES = {
     'artifact_loop': artifact_loop,
     'loop_conditions': loop_conditions,
     'timeout': timeout_pipeline,
+    'environment': environment,
+    'chatty': chatty_pipeline,
     'bench_chain': bench_chain,
     'bench_sleeps': bench_sleeps,
 }
