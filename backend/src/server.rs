@@ -253,6 +253,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
         .and_then(|()| std::io::Write::flush(&mut stdout));
     drop(stdout);
     let shutdown = state.shutdown.clone();
+    let engine = state.engine.clone();
     let stopping = shutdown.clone();
     let server = axum::serve(listener, app(state))
         .with_graceful_shutdown(async move { stopping.wait().await });
@@ -265,8 +266,13 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
     }
     tracing::info!("shutting down (press Ctrl-C again to stop at once)");
     shutdown.trigger();
+    let drained = async {
+        // Local runs cannot go on without the server: cancel them (their processes die with
+        // it anyway), so they are recorded CANCELLED rather than found interrupted.
+        tokio::join!(&mut server, engine.shutdown(SHUTDOWN_GRACE)).0
+    };
     tokio::select! {
-        result = &mut server => result.map_err(StartError::Serve)?,
+        result = drained => result.map_err(StartError::Serve)?,
         () = tokio::time::sleep(SHUTDOWN_GRACE) => {
             tracing::warn!("connections still open after {SHUTDOWN_GRACE:?} are closed");
         }

@@ -141,7 +141,9 @@ pub async fn create(
     if target != crate::targets::Target::Local {
         return Ok(super::targets::create_remote(&state, target, req).await);
     }
-    let id = state.engine.submit(req)?;
+    // Submitting records the run in SQLite and makes its folder: off the async threads.
+    let engine = state.engine.clone();
+    let id = tokio::task::spawn_blocking(move || engine.submit(req)).await??;
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, format!("/api/runs/{id}"))],
@@ -224,7 +226,9 @@ pub async fn cancel(
             Err(e) => Ok(e.into_response()),
         };
     }
-    let cancelled = state.engine.cancel(&id)?;
+    let engine = state.engine.clone();
+    let lookup = id.clone();
+    let cancelled = tokio::task::spawn_blocking(move || engine.cancel(&lookup)).await??;
     Ok(Json(json!({ "id": id, "cancelled": cancelled })).into_response())
 }
 
@@ -235,7 +239,7 @@ pub async fn rerun(
 ) -> Result<impl IntoResponse, AppError> {
     let Path(id) = id?;
     let engine = state.engine.clone();
-    let new_id = engine.rerun(&id)?;
+    let new_id = tokio::task::spawn_blocking(move || engine.rerun(&id)).await??;
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, format!("/api/runs/{new_id}"))],

@@ -615,6 +615,34 @@ impl Engine {
         }
     }
 
+    /// The server is stopping: cancels every run still going (their processes are killed and
+    /// they are recorded CANCELLED) and waits up to `grace` for them to end.
+    pub async fn shutdown(&self, grace: std::time::Duration) {
+        let ids: Vec<String> = self
+            .inner
+            .active
+            .lock()
+            .map(|a| a.keys().cloned().collect())
+            .unwrap_or_default();
+        if ids.is_empty() {
+            return;
+        }
+        tracing::info!(runs = ids.len(), "cancelling the runs still going");
+        for id in &ids {
+            let _ = self.cancel(id);
+        }
+        let ended = async {
+            for id in &ids {
+                let _ = self.wait(id).await;
+            }
+        };
+        if tokio::time::timeout(grace, ended).await.is_err() {
+            tracing::warn!(
+                "runs still ending after {grace:?}; they are marked failed at the next start"
+            );
+        }
+    }
+
     /// Whether run `id` is running in this engine.
     pub fn is_active(&self, id: &str) -> bool {
         self.inner.active.lock().is_ok_and(|a| a.contains_key(id))
