@@ -47,6 +47,8 @@ test(
     // The importer cannot be fetched: the file is refused with a message naming it, and the
     // canvas keeps the pipeline it had.
     await page.route('**/split_import-*.wasm', (route) => route.abort('connectionrefused'));
+    // The browser reports the refused fetch itself.
+    app.expectErrors(/ERR_CONNECTION_REFUSED/, /TypeError: Failed to fetch/);
     let before = await status(page);
     await uploadDocument(page, { name: 'flip_coin.yaml', text: FLIP_COIN });
     let shown = await nextStatus(page, before, 'a message after the failed open');
