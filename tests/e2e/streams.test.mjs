@@ -202,7 +202,7 @@ test(
         const id = /^Run (\S+) of/.exec(title)?.[1];
         const whole = await server.api('GET', `/api/runs/${id}/tasks/talk/logs`);
         assert.equal(whole.status, 200, whole.text);
-        assert.ok(whole.text.includes('tick 3\n'), whole.text);
+        assert.match(whole.text, /^tick 1\ntick 2\n/, 'at least two ticks were followed');
         assert.equal(await tab.locator('[data-testid=task-log]').textContent(), whole.text, `tab ${i + 1} has the whole log`);
         assert.equal(await tab.evaluate(() => window.__openStreams()), 0, `tab ${i + 1} closed its stream`);
       }

@@ -108,7 +108,10 @@ pub async fn body(path: Option<&Path>, from: Start) -> std::io::Result<(Body, u6
                 return Ok(None);
             }
             buf.truncate(n);
-            Ok::<_, std::io::Error>(Some((Bytes::from(buf), (file, left - n as u64))))
+            Ok::<_, std::io::Error>(Some((
+                Bytes::from(buf),
+                (file, left.saturating_sub(n as u64)),
+            )))
         },
     );
     Ok((Body::from_stream(stream), start))
@@ -148,7 +151,7 @@ impl LogReader {
 
     /// Where the next piece starts.
     pub fn offset(&self) -> u64 {
-        self.offset - self.carry.len() as u64
+        self.offset.saturating_sub(self.carry.len() as u64)
     }
 
     /// The next piece, or `None` when nothing more has been written yet.

@@ -23,9 +23,9 @@
 //!     is complete), when the client goes away, or when the server stops. A page opens one
 //!     stream at a time and opens a new one when another task's log is wanted.
 //!
-//!   A followed log is read where it ends, again after 50 ms and then at doubling intervals up
-//!   to 400 ms while nothing new comes; the task's state comes from the engine's events (no
-//!   database query while waiting).
+//!   When a followed log has nothing new, it is read again after 50 ms, then at doubling
+//!   intervals up to 400 ms; the task's state comes from the engine's events (no database
+//!   query while waiting).
 //! - `GET /api/runs/{id}/tasks/{path}`: one task; `…/{path}/logs`: its log as text, streamed
 //!   (`?offset=N` from a byte offset, `?tail=N` the last N bytes from a line start; the
 //!   `X-Log-Offset` header tells where the body starts).
