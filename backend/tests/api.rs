@@ -529,6 +529,18 @@ async fn oversized_bodies_are_413_with_a_json_error() {
         assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{uri}");
         assert!(r.error().contains("8 MiB"), "{}", r.text());
     }
+    // A body that says it is too large is refused before it is read.
+    let claim = Request::builder()
+        .method(Method::POST)
+        .uri("/api/pipelines")
+        .header(header::HOST, "127.0.0.1:8080")
+        .header(header::AUTHORIZATION, format!("Bearer {}", f.token))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CONTENT_LENGTH, "99999999999")
+        .body(Body::from("{"))
+        .expect("request");
+    let r = f.call(claim).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text());
     assert!(f.saved().await.is_empty());
     // Just under the limit is fine.
     let fits = format!(

@@ -1,7 +1,9 @@
 //! The runs API, in process, against a real engine: start runs from a spec or a document,
-//! follow them as server-sent events, read logs (whole and live), list, cancel and re-run.
+//! follow them as server-sent events with a task's log, read logs (whole, from an offset, the
+//! tail), list, cancel and re-run; streams end when their client leaves or the server stops.
 
 mod common;
+mod shell;
 
 use std::time::Duration;
 
@@ -10,6 +12,7 @@ use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use common::*;
 use http_body_util::BodyExt as _;
+use pipeline_canvas::server::Shutdown;
 use pipeline_canvas::{app, AppState};
 use serde_json::{json, Value};
 use tower::ServiceExt as _;
@@ -19,6 +22,8 @@ struct Fixture {
     app: Router,
     /// The app's API token, sent with every request.
     token: String,
+    /// The app's "stopping" flag.
+    shutdown: Shutdown,
 }
 
 struct Reply {
@@ -90,6 +95,7 @@ impl Fixture {
         let state = AppState::open(dir.path()).expect("open app state");
         Self {
             token: state.guard.token().to_string(),
+            shutdown: state.shutdown.clone(),
             app: app(state),
             dir,
         }
@@ -161,6 +167,35 @@ impl Fixture {
             .map(|(e, d)| (e, serde_json::from_str(&d).expect("event JSON")))
             .collect()
     }
+
+    /// Follows the run's events and task `path`'s log (`query`: more options, e.g.
+    /// `&logTail=10`) to the stream's end; returns the events.
+    async fn follow_log(&self, id: &str, path: &str, query: &str) -> Vec<(String, Value)> {
+        self.sse(&format!("/api/runs/{id}/events?log={path}{query}"))
+            .await
+            .all()
+            .await
+            .into_iter()
+            .map(|(e, d)| (e, serde_json::from_str(&d).expect("event JSON")))
+            .collect()
+    }
+}
+
+/// The text of the `log` events, joined; asserts that each piece starts where the one before
+/// ended.
+fn log_text(events: &[(String, Value)]) -> String {
+    let mut text = String::new();
+    let mut next = None;
+    for (_, d) in events.iter().filter(|(e, _)| e == "log") {
+        let from = d["from"].as_u64().expect("from");
+        let piece = d["text"].as_str().expect("text");
+        if let Some(n) = next {
+            assert_eq!(from, n, "pieces are contiguous");
+        }
+        next = Some(from + piece.len() as u64);
+        text.push_str(piece);
+    }
+    text
 }
 
 fn spec_json(name: &str) -> Value {
@@ -233,18 +268,18 @@ async fn a_run_streams_its_state_changes_and_keeps_its_results() {
         )
         .await;
     assert_eq!(r.text(), log[5..]);
-    let lines = f
-        .sse(&format!("/api/runs/{id}/tasks/add/logs?follow=1"))
-        .await
-        .all()
-        .await;
-    assert_eq!(lines.last().map(|l| l.0.as_str()), Some("end"));
-    let joined: Vec<&str> = lines
-        .iter()
-        .filter(|l| l.0 == "log")
-        .map(|l| l.1.as_str())
-        .collect();
-    assert_eq!(joined.join("\n") + "\n", log);
+    // The ended run's stream with the log: the snapshot, the log, its end; then it ends.
+    let events = f.follow_log(&id, "add", "").await;
+    assert_eq!(events[0].0, "snapshot");
+    assert_eq!(log_text(&events), log);
+    let (last, end) = events.last().expect("events");
+    assert_eq!(last, "logEnd");
+    assert_eq!(end["state"], "SUCCEEDED");
+    assert_eq!(end["offset"], json!(log.len()));
+    assert!(
+        !events.iter().any(|(e, _)| e == "run" || e == "task"),
+        "an ended run has no more state changes"
+    );
 
     // An artifact's content; nothing outside the runs folder.
     let r = f
@@ -423,26 +458,30 @@ async fn a_running_task_can_be_tailed_and_the_run_cancelled() {
         }))
         .await;
     let child = wait_for_pid(&pid_file).await;
-    let mut tail = f
-        .sse(&format!(
-            "/api/runs/{id}/tasks/spawn-and-wait/logs?follow=1"
-        ))
+    let mut stream = f
+        .sse(&format!("/api/runs/{id}/events?log=spawn-and-wait"))
         .await;
-    let (event, line) = tail.next().await.expect("a log line while running");
-    assert_eq!(event, "log");
-    assert!(line.contains("KFP Executor"), "{line}");
+    let mut seen = Vec::new();
+    while !log_text(&seen).contains("KFP Executor") {
+        let (event, data) = stream.next().await.expect("the log while running");
+        seen.push((event, serde_json::from_str(&data).expect("event JSON")));
+    }
     let r = f
         .send(Method::POST, &format!("/api/runs/{id}/cancel"), None)
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.json()["cancelled"], json!(true));
-    let mut rest = Vec::new();
-    while let Some(e) = tail.next().await {
-        rest.push(e);
+    while let Some((event, data)) = stream.next().await {
+        seen.push((event, serde_json::from_str(&data).expect("event JSON")));
     }
-    let end = rest.last().expect("an end event");
-    assert_eq!(end.0, "end");
-    assert!(end.1.contains("CANCELLED"), "{}", end.1);
+    // The run's end and the log's end both arrive, then the stream ends.
+    let run_end = seen
+        .iter()
+        .find(|(e, d)| e == "run" && d["state"] == "CANCELLED");
+    assert!(run_end.is_some(), "{seen:?}");
+    let (last, end) = seen.last().expect("events");
+    assert_eq!(last, "logEnd");
+    assert_eq!(end["state"], "CANCELLED", "{end}");
     let events = f.follow(&id).await;
     assert_eq!(events.last().expect("events").1["state"], "CANCELLED");
     for _ in 0..40 {
@@ -456,4 +495,230 @@ async fn a_running_task_can_be_tailed_and_the_run_cancelled() {
         .send(Method::POST, &format!("/api/runs/{id}/cancel"), None)
         .await;
     assert_eq!(r.json()["cancelled"], json!(false));
+}
+
+/// A shell task writing a log of 650 KB: 20 000 lines with characters of every UTF-8 length,
+/// a 200 KiB line, and a last line without a line break.
+const BIG_LOG: &str = "awk 'BEGIN { for (i = 0; i < 20000; i++) print \"line \" i \" é € 😀\" }'; \
+     head -c 204800 /dev/zero | tr '\\0' x; echo; printf 'last line without a break'";
+
+/// The request's body frames.
+async fn frames(r: axum::response::Response) -> Vec<Bytes> {
+    let mut body = r.into_body();
+    let mut out = Vec::new();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame.expect("frame").into_data() {
+            out.push(data);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_big_log_is_followed_and_read_in_bounded_pieces() {
+    let f = Fixture::new();
+    let spec = shell::shell_spec("big-log", &[("talk", BIG_LOG)]);
+    let id = f
+        .start(json!({"spec": spec, "options": {"enableCaching": false}}))
+        .await;
+    // Followed from the start, before the task exists: every byte arrives, in pieces of at
+    // most 64 KiB that start where the one before ended, then the log's end and the run's.
+    let events = f.follow_log(&id, "talk", "").await;
+    let followed = log_text(&events);
+    let pieces: Vec<&Value> = events
+        .iter()
+        .filter(|(e, _)| e == "log")
+        .map(|(_, d)| d)
+        .collect();
+    assert!(pieces.len() >= 10, "{} pieces", pieces.len());
+    for p in &pieces {
+        assert!(p["text"].as_str().expect("text").len() <= 64 * 1024);
+    }
+    let (last, end) = events.last().expect("events");
+    assert_eq!(last, "logEnd", "the log ends last");
+    assert_eq!(end["state"], "SUCCEEDED");
+    assert_eq!(end["offset"], json!(followed.len()));
+    assert!(events
+        .iter()
+        .any(|(e, d)| e == "run" && d["state"] == "SUCCEEDED"));
+
+    // The whole log, streamed: as followed, and in many body frames (never read whole).
+    let uri = format!("/api/runs/{id}/tasks/talk/logs");
+    let r = f.request(Method::GET, &uri, None).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["x-log-offset"], "0");
+    let body = frames(r).await;
+    assert!(body.len() >= 10, "{} frames", body.len());
+    assert!(body.iter().all(|b| b.len() <= 64 * 1024));
+    let whole = String::from_utf8(body.concat()).expect("UTF-8");
+    assert_eq!(whole, followed);
+    assert!(whole.starts_with("line 0 é € 😀\nline 1 é € 😀\n"));
+    assert_eq!(whole.len(), 20_000 * 18 + 88_890 + 204_801 + 25);
+    let last_line = "last line without a break";
+    let last_at = whole.len() - last_line.len();
+
+    // The tail starts at a line; an offset anywhere.
+    for (query, from, text) in [
+        ("?tail=100".to_string(), last_at, last_line.to_string()),
+        ("?tail=1".to_string(), whole.len() - 1, "k".to_string()),
+        (
+            format!("?offset={}", last_at - 1),
+            last_at - 1,
+            format!("\n{last_line}"),
+        ),
+        ("?offset=99999999".to_string(), whole.len(), String::new()),
+        ("?tail=99999999".to_string(), 0, whole.clone()),
+    ] {
+        let r = f.request(Method::GET, &format!("{uri}{query}"), None).await;
+        assert_eq!(r.status(), StatusCode::OK, "{query}");
+        assert_eq!(
+            r.headers()["x-log-offset"],
+            from.to_string().as_str(),
+            "{query}"
+        );
+        assert_eq!(
+            String::from_utf8(frames(r).await.concat()).expect("UTF-8"),
+            text,
+            "{query}"
+        );
+    }
+    // The stream starts the same way; a browser that reconnects goes on where it was.
+    let events = f.follow_log(&id, "talk", "&logTail=100").await;
+    assert_eq!(log_text(&events), last_line);
+    assert_eq!(events[1].1["from"], json!(last_at));
+    let reconnect = Request::builder()
+        .uri(format!("/api/runs/{id}/events?log=talk&logTail=5"))
+        .header(header::HOST, "127.0.0.1")
+        .header(header::AUTHORIZATION, format!("Bearer {}", f.token))
+        .header("last-event-id", (last_at - 5).to_string())
+        .body(Body::empty())
+        .expect("request");
+    let r = f.app.clone().oneshot(reconnect).await.expect("infallible");
+    let events: Vec<(String, Value)> = Sse {
+        body: r.into_body(),
+        buf: String::new(),
+    }
+    .all()
+    .await
+    .into_iter()
+    .map(|(e, d)| (e, serde_json::from_str(&d).expect("event JSON")))
+    .collect();
+    assert_eq!(log_text(&events), format!("xxxx\n{last_line}"));
+
+    // Bad options are refused; the log's follow mode is gone (the event stream has it).
+    for query in [
+        format!("/api/runs/{id}/tasks/talk/logs?tail=1&offset=1"),
+        format!("/api/runs/{id}/tasks/talk/logs?follow=1"),
+        format!("/api/runs/{id}/tasks/talk/logs?tail=-1"),
+        format!("/api/runs/{id}/tasks/talk/logs?offset=99999999999999999999999"),
+        format!("/api/runs/{id}/tasks/talk?tail=1"),
+        format!("/api/runs/{id}/events?logTail=1"),
+        format!("/api/runs/{id}/events?log=talk&logTail=1&logOffset=1"),
+        format!("/api/runs/{id}/events?log=talk&surprise=1"),
+    ] {
+        let r = f.send(Method::GET, &query, None).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{query}: {}", r.text());
+    }
+    // A task the ended run never had: its log ends at once, without a state.
+    let events = f.follow_log(&id, "nope", "").await;
+    let (last, end) = events.last().expect("events");
+    assert_eq!((last.as_str(), &end["state"]), ("logEnd", &Value::Null));
+}
+
+/// The log files this process has open under `dir`.
+#[cfg(target_os = "linux")]
+fn open_logs(dir: &std::path::Path) -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|fds| {
+            fds.filter_map(Result::ok)
+                .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+                .filter(|p| p.starts_with(dir) && p.ends_with("log.txt"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// Waits (up to 20 s) until `f()` is true.
+async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_stops_when_its_client_leaves_or_the_server_stops() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let f = Fixture::new();
+    let spec = shell::shell_spec("quiet", &[("quiet", "echo quiet-started; sleep 60")]);
+    let id = f
+        .start(json!({"spec": spec, "options": {"enableCaching": false}}))
+        .await;
+    // The app on a real socket, so that a client can go away.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let served = f.app.clone();
+    tokio::spawn(async move { axum::serve(listener, served).await });
+    let token = f.token.clone();
+    let request = format!(
+        "GET /api/runs/{id}/events?log=quiet HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+         Authorization: Bearer {token}\r\n\r\n"
+    );
+    let wait_for_log = |mut client: tokio::net::TcpStream| async move {
+        client
+            .write_all(request.as_bytes())
+            .await
+            .expect("send the request");
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&got).contains("quiet-started") {
+            let n = tokio::time::timeout(Duration::from_secs(60), client.read(&mut buf))
+                .await
+                .expect("the log within a minute")
+                .expect("read");
+            assert!(
+                n > 0,
+                "the stream ended early: {}",
+                String::from_utf8_lossy(&got)
+            );
+            got.extend_from_slice(&buf[..n]);
+        }
+        client
+    };
+    let before = open_logs(f.dir.path());
+    let client = wait_for_log(tokio::net::TcpStream::connect(addr).await.expect("connect")).await;
+    // The stream reads the log while the task runs quietly; it lets go when the client leaves.
+    assert_eq!(open_logs(f.dir.path()), before + 1);
+    drop(client);
+    eventually(
+        "the stream of the client that left let go of the log",
+        || open_logs(f.dir.path()) == before,
+    )
+    .await;
+
+    // A stopping server ends its streams (in process here: the body ends).
+    let mut stream = f.sse(&format!("/api/runs/{id}/events?log=quiet")).await;
+    let mut text = String::new();
+    while !text.contains("quiet-started") {
+        let (event, data) = stream.next().await.expect("an event");
+        if event == "log" {
+            text.push_str(&data);
+        }
+    }
+    f.shutdown.trigger();
+    assert_eq!(
+        stream.next().await,
+        None,
+        "the stream ends when the server stops"
+    );
+    let r = f
+        .send(Method::POST, &format!("/api/runs/{id}/cancel"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
 }

@@ -1,94 +1,84 @@
-//! A task's log with a live tail: `GET /api/runs/{id}/tasks/{path}/logs?follow=1` as
-//! server-sent `log` events (one per line) until the task ends (`end`).
+//! A task's log with a live tail. It arrives on the run's event stream (see
+//! [`crate::run_live`]), starting with the last 256 KiB; the whole log is behind "open raw"
+//! (`GET /api/runs/{id}/tasks/{path}/logs`).
 
 use leptos::html::Pre;
 use leptos::prelude::*;
 
-use crate::sse::{Next, Stream};
+use crate::run_live::{show_log, use_runs};
+use crate::state::use_state;
 
-/// Lines kept in the view; older ones are dropped (the whole log stays on the server).
-const MAX_LINES: usize = 5000;
-
-/// The URL of a task's log, each path segment percent-encoded.
-pub fn log_url(run: &str, path: &str, follow: bool) -> String {
+/// The URL of a task's whole log, each path segment percent-encoded.
+fn log_url(run: &str, path: &str) -> String {
     let segments: Vec<String> = path.split('/').map(crate::api::encode).collect();
     format!(
-        "/api/runs/{}/tasks/{}/logs{}",
+        "/api/runs/{}/tasks/{}/logs",
         crate::api::encode(run),
-        segments.join("/"),
-        if follow { "?follow=1" } else { "" }
+        segments.join("/")
     )
 }
 
-/// The log of task `path` of run `run`, following new lines while the task runs.
+/// The log of task `path` of run `run`, following new output while the task runs.
 #[component]
 pub fn LogView(run: String, path: String) -> impl IntoView {
-    let lines = RwSignal::new(Vec::<String>::new());
-    let dropped = RwSignal::new(0usize);
-    let ended = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
+    let st = use_state();
+    let ctx = use_runs();
+    show_log(st, ctx, path.clone());
     let pre = NodeRef::<Pre>::new();
-    let stream = StoredValue::new_local(None::<Stream>);
-    let url = log_url(&run, &path, true);
-    let on_event = move |name: &str, data: String| match name {
-        "log" => {
-            lines.update(|l| {
-                l.push(data);
-                if l.len() > MAX_LINES {
-                    let extra = l.len() - MAX_LINES;
-                    l.drain(..extra);
-                    dropped.update(|d| *d += extra);
+    // Whether the view follows the newest output: true until the user scrolls up.
+    let stick = StoredValue::new(true);
+    let text = {
+        let path = path.clone();
+        move || {
+            ctx.log.with(|l| {
+                if l.path == path {
+                    l.text.clone()
+                } else {
+                    String::new()
+                }
+            })
+        }
+    };
+    let flags = {
+        let path = path.clone();
+        Memo::new(move |_| {
+            ctx.log
+                .with(|l| (l.path == path).then_some((l.earlier, l.complete)))
+        })
+    };
+    let earlier = move || flags.get().is_some_and(|f| f.0);
+    let complete = move || flags.get().is_some_and(|f| f.1);
+    Effect::new(move |_| {
+        ctx.log.track();
+        if stick.get_value() {
+            // The view may be gone by the next frame (another task was picked).
+            request_animation_frame(move || {
+                if let Some(el) = pre.try_get_untracked().flatten() {
+                    el.set_scroll_top(el.scroll_height());
                 }
             });
-            // Keep the newest line in sight when the view was at the bottom.
-            if let Some(el) = pre.get_untracked() {
-                let at_bottom = el.scroll_top() + el.client_height() + 40 >= el.scroll_height();
-                if at_bottom {
-                    // The view may be gone by the next frame (another task was picked).
-                    request_animation_frame(move || {
-                        if let Some(el) = pre.try_get_untracked().flatten() {
-                            el.set_scroll_top(el.scroll_height());
-                        }
-                    });
-                }
-            }
-            Next::Continue
         }
-        _ => {
-            ended.set(true);
-            Next::Close
-        }
-    };
-    let on_error = move |closed: bool| {
-        if closed {
-            error.set(Some("the log stream was closed by the browser".into()));
-        }
-    };
-    match Stream::open(&url, &["log", "end"], on_event, on_error) {
-        Ok(s) => stream.set_value(Some(s)),
-        Err(e) => error.set(Some(e)),
-    }
-    on_cleanup(move || {
-        stream.try_update_value(|s| *s = None);
     });
-    let raw = log_url(&run, &path, false);
+    let on_scroll = move |_| {
+        if let Some(el) = pre.get_untracked() {
+            stick.set_value(el.scroll_top() + el.client_height() + 40 >= el.scroll_height());
+        }
+    };
+    let raw = log_url(&run, &path);
     view! {
         <div class="log-view">
             <div class="log-head">
                 <span class="section-title">"Log"</span>
                 <span class="muted" data-testid="log-state">
-                    {move || if ended.get() { "complete" } else { "following…" }}
+                    {move || if complete() { "complete" } else { "following…" }}
                 </span>
-                <a class="link" href=raw target="_blank" rel="noopener">"open raw"</a>
+                <a class="link" href=raw target="_blank" rel="noopener" data-testid="log-raw">"open raw"</a>
             </div>
-            <Show when=move || error.with(Option::is_some)>
-                <div class="field-error block">{move || error.get().unwrap_or_default()}</div>
-            </Show>
-            <pre class="log" data-testid="task-log" node_ref=pre>
-                <Show when=move || { dropped.get() > 0 }>
-                    <span class="muted">{move || format!("… {} earlier lines not shown\n", dropped.get())}</span>
+            <pre class="log" data-testid="task-log" node_ref=pre on:scroll=on_scroll>
+                <Show when=earlier>
+                    <span class="muted" data-testid="log-earlier">"… earlier output is not shown here: open raw for the whole log\n"</span>
                 </Show>
-                {move || lines.with(|l| l.join("\n"))}
+                {text}
             </pre>
         </div>
     }

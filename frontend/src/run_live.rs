@@ -1,7 +1,15 @@
 //! The run shown on the canvas: starting a run of the current document on the local engine,
-//! following its event stream (`/api/runs/{id}/events`), cancelling, re-running and opening
-//! past runs. Shared through Leptos context as [`RunCtx`].
+//! following its event stream, cancelling, re-running and opening past runs. Shared through
+//! Leptos context as [`RunCtx`].
+//!
+//! A page keeps at most one event stream (`EventSource`) open: `/api/runs/{id}/events`, with
+//! `?log=<task path>&logTail=…` when the Run tab shows a task's log, so the run's states and
+//! that log come on one connection (browsers allow six per server over HTTP/1.1, shared by
+//! every tab). Showing another task's log opens the stream again for it ([`show_log`]); the
+//! stream is closed once the run has ended and the log is complete.
 
+use std::cell::Cell;
+use std::rc::Rc;
 use std::time::Duration;
 
 use leptos::prelude::*;
@@ -12,7 +20,7 @@ use wasm_split_helpers::wasm_split;
 
 use crate::api;
 use crate::chunks::{self, Unloaded};
-use crate::run_model::{is_final, ElemStatus, LiveRun, RunDetail, StateEvent};
+use crate::run_model::{is_final, ElemStatus, LiveRun, LogBuf, LogPiece, RunDetail, StateEvent};
 use crate::sse::{Next, Stream};
 use crate::state::{AppState, Selection, Tab};
 use crate::targets_ui::{service_name, setting_of};
@@ -42,6 +50,8 @@ pub struct RunCtx {
     /// Whether the run shown is of the pipeline on the canvas (same pipeline name); states
     /// are only drawn on a canvas they belong to.
     pub on_canvas: Memo<bool>,
+    /// The log of the task shown in the Run tab, as it arrives on the run's stream.
+    pub log: RwSignal<LogBuf>,
     stream: StoredValue<Option<Stream>, LocalStorage>,
 }
 
@@ -73,6 +83,7 @@ impl RunCtx {
             setting_error: RwSignal::new(None),
             instance: RwSignal::new(None),
             list_version: RwSignal::new(0),
+            log: RwSignal::new(LogBuf::default()),
             stream: StoredValue::new_local(None),
         };
         provide_context(ctx);
@@ -111,6 +122,7 @@ impl RunCtx {
     pub fn clear(&self) {
         self.stream.set_value(None);
         self.run.set(None);
+        self.log.set(LogBuf::default());
     }
 }
 
@@ -228,7 +240,54 @@ fn follow_now(st: AppState, ctx: RunCtx, id: String) {
     }));
     ctx.now.set(js_sys::Date::now());
     ctx.list_version.update(|v| *v += 1);
-    let url = format!("/api/runs/{}/events", api::encode(&id));
+    // The task whose log is shown stays wanted: a re-run of the same pipeline shows the same
+    // task's log (a task the run does not have just has no log).
+    ctx.log.update(|l| *l = LogBuf::new(&l.path));
+    connect(st, ctx);
+}
+
+/// Shows the log of task `path` of the run shown: the run's stream is opened again with it,
+/// unless it already carries that log.
+pub fn show_log(st: AppState, ctx: RunCtx, path: String) {
+    if ctx.log.with_untracked(|l| l.path == path) {
+        return;
+    }
+    chunks::run(st, "follow the log", show_log_split(st, ctx, path));
+}
+
+/// [`show_log`], from the run chunk.
+#[wasm_split(run, fallible)]
+fn show_log_split(st: AppState, ctx: RunCtx, path: String) -> Result<(), Unloaded> {
+    if ctx.log.with_untracked(|l| l.path != path) {
+        ctx.log.set(LogBuf::new(&path));
+        connect(st, ctx);
+    }
+    Ok(())
+}
+
+/// How much of the end of a log the stream starts with; earlier output is behind "open raw".
+const LOG_TAIL: u64 = 256 * 1024;
+
+/// (Re)opens the event stream of the run shown, with the log of `ctx.log`'s task when one is
+/// wanted; the old stream is closed first.
+fn connect(st: AppState, ctx: RunCtx) {
+    ctx.stream.set_value(None);
+    let Some(id) = ctx.run_id() else { return };
+    let log = ctx
+        .log
+        .with_untracked(|l| (!l.path.is_empty()).then(|| l.path.clone()));
+    let url = match &log {
+        Some(p) => format!(
+            "/api/runs/{}/events?log={}&logTail={LOG_TAIL}",
+            api::encode(&id),
+            api::encode(p)
+        ),
+        None => format!("/api/runs/{}/events", api::encode(&id)),
+    };
+    // The stream is closed once both are done (the server ends it then too; a browser would
+    // otherwise reconnect).
+    let run_done = Rc::new(Cell::new(false));
+    let log_done = Rc::new(Cell::new(log.is_none()));
     let current = move |id: &str| ctx.run_id().as_deref() == Some(id);
     let sid = id.clone();
     let on_event = move |name: &str, data: String| {
@@ -240,12 +299,17 @@ fn follow_now(st: AppState, ctx: RunCtx, id: String) {
                 Ok(d) => {
                     let run = LiveRun::from_detail(d);
                     let ended = run.ended();
-                    let summary = ended.then(|| (run.state.clone(), run.error.clone()));
+                    // A stream opened again for a log sends the ended run again: said once.
+                    let was_ended = ctx
+                        .run
+                        .with_untracked(|r| r.as_ref().is_some_and(LiveRun::ended));
+                    let summary =
+                        (ended && !was_ended).then(|| (run.state.clone(), run.error.clone()));
                     ctx.run.set(Some(run));
                     if let Some((state, error)) = summary {
                         ended_message(st, ctx, &state, error.as_deref(), false);
-                        return Next::Close;
                     }
+                    run_done.set(ended);
                 }
                 Err(e) => st.error(format!("Unexpected run snapshot: {e}")),
             },
@@ -268,14 +332,34 @@ fn follow_now(st: AppState, ctx: RunCtx, id: String) {
                     ctx.now.set(js_sys::Date::now());
                     if is_final(&state) {
                         ended_message(st, ctx, &state, error.as_deref(), true);
-                        return Next::Close;
+                        run_done.set(true);
                     }
                 }
                 Err(e) => st.error(format!("Unexpected run event: {e}")),
             },
+            "log" => match serde_json::from_str::<LogPiece>(&data) {
+                Ok(piece) => ctx.log.update(|l| {
+                    if log.as_deref() == Some(l.path.as_str()) {
+                        l.push(&piece);
+                    }
+                }),
+                Err(e) => st.error(format!("Unexpected log event: {e}")),
+            },
+            "logEnd" => {
+                ctx.log.update(|l| {
+                    if log.as_deref() == Some(l.path.as_str()) {
+                        l.complete = true;
+                    }
+                });
+                log_done.set(true);
+            }
             _ => {}
         }
-        Next::Continue
+        if run_done.get() && log_done.get() {
+            Next::Close
+        } else {
+            Next::Continue
+        }
     };
     let eid = id.clone();
     let on_error = move |closed: bool| {
@@ -285,7 +369,8 @@ fn follow_now(st: AppState, ctx: RunCtx, id: String) {
             ));
         }
     };
-    match Stream::open(&url, &["snapshot", "run", "task"], on_event, on_error) {
+    let names = ["snapshot", "run", "task", "log", "logEnd"];
+    match Stream::open(&url, &names, on_event, on_error) {
         Ok(s) => ctx.stream.set_value(Some(s)),
         Err(e) => st.error(e),
     }

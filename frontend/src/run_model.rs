@@ -313,6 +313,69 @@ impl LiveRun {
     }
 }
 
+/// A `log` event of the run's stream: a piece of the followed task's log.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogPiece {
+    /// The byte offset of the piece in the log file.
+    pub from: u64,
+    /// Its text (pieces are cut anywhere, even inside a line).
+    pub text: String,
+}
+
+/// The most log text kept in the page; older output is dropped (the whole log stays on the
+/// server, behind "open raw").
+pub const MAX_LOG_BYTES: usize = 1024 * 1024;
+
+/// The log of the task followed on the run's stream.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogBuf {
+    /// The task (empty: no log is followed).
+    pub path: String,
+    /// The text received, at most [`MAX_LOG_BYTES`].
+    pub text: String,
+    /// Output before `text` is not shown: the stream started at the log's tail, or old text
+    /// was dropped.
+    pub earlier: bool,
+    /// Whether a piece has arrived.
+    started: bool,
+    /// The task has ended and its whole log has arrived (`logEnd`).
+    pub complete: bool,
+}
+
+impl LogBuf {
+    /// An empty log of task `path`.
+    pub fn new(path: &str) -> Self {
+        Self {
+            path: path.to_string(),
+            ..Self::default()
+        }
+    }
+
+    /// Appends a piece; drops the oldest lines beyond [`MAX_LOG_BYTES`] (down to three
+    /// quarters of it, so that dropping is rare).
+    pub fn push(&mut self, piece: &LogPiece) {
+        if !self.started {
+            self.started = true;
+            self.earlier |= piece.from > 0;
+        }
+        self.text.push_str(&piece.text);
+        if self.text.len() <= MAX_LOG_BYTES {
+            return;
+        }
+        let mut cut = self.text.len() - MAX_LOG_BYTES * 3 / 4;
+        match self.text[cut..].find('\n') {
+            Some(i) => cut += i + 1,
+            None => {
+                while !self.text.is_char_boundary(cut) {
+                    cut += 1;
+                }
+            }
+        }
+        self.text.drain(..cut);
+        self.earlier = true;
+    }
+}
+
 /// How a canvas element reads during or after a run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ElemStatus {
@@ -457,6 +520,42 @@ pub fn local_time(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn piece(from: u64, text: &str) -> LogPiece {
+        LogPiece {
+            from,
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn log_pieces_join_and_old_output_is_dropped_at_line_starts() {
+        let mut log = LogBuf::new("t");
+        log.push(&piece(0, "one\ntw"));
+        log.push(&piece(7, "o\nthree"));
+        assert_eq!(log.text, "one\ntwo\nthree");
+        assert!(!log.earlier, "started at the beginning");
+
+        let mut tail = LogBuf::new("t");
+        tail.push(&piece(4096, "last\n"));
+        assert!(tail.earlier, "started at the tail");
+
+        let mut big = LogBuf::new("t");
+        let line = format!("{}\n", "x".repeat(999));
+        for i in 0..MAX_LOG_BYTES / 1000 + 10 {
+            big.push(&piece((i * 1000) as u64, &line));
+        }
+        assert!(big.text.len() <= MAX_LOG_BYTES && big.text.len() >= MAX_LOG_BYTES / 2);
+        assert!(big.text.starts_with('x') && big.text.ends_with("x\n"));
+        assert_eq!(big.text.len() % 1000, 0, "whole lines are kept");
+        assert!(big.earlier);
+
+        // One line longer than the limit is cut at a character boundary.
+        let mut wide = LogBuf::new("t");
+        wide.push(&piece(0, &"é".repeat(MAX_LOG_BYTES)));
+        assert!(wide.text.len() <= MAX_LOG_BYTES && wide.text.chars().all(|c| c == 'é'));
+        assert!(wide.earlier);
+    }
 
     fn task(path: &str, state: &str) -> TaskRow {
         TaskRow {

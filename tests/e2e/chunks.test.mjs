@@ -49,6 +49,8 @@ test(
     // The blocked chunk's failed fetch is reported on the console; that is expected here.
     app.expectErrors(/ERR_CONNECTION_REFUSED/, /Failed to fetch/);
     await page.route('**/split_import-*.wasm', (route) => route.abort('connectionrefused'));
+    // The browser reports the refused fetch itself.
+    app.expectErrors(/ERR_CONNECTION_REFUSED/, /TypeError: Failed to fetch/);
     let before = await status(page);
     await uploadDocument(page, { name: 'flip_coin.yaml', text: FLIP_COIN });
     let shown = await nextStatus(page, before, 'a message after the failed open');

@@ -1,10 +1,13 @@
 //! The JSON API served under `/api`. See each module for its routes.
 //!
 //! Bodies are read as raw bytes and parsed here, so every failure (bad JSON, wrong shape, too
-//! large) is answered with the API's own JSON error body rather than a framework default.
+//! large) is answered with the API's own JSON error body rather than a framework default. A body
+//! that says it is too large is refused before it is read.
 
-use axum::extract::DefaultBodyLimit;
-use axum::extract::OriginalUri;
+use axum::extract::{DefaultBodyLimit, OriginalUri, Request};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse as _, Response};
 use axum::routing::get;
 use axum::Router;
 
@@ -14,6 +17,7 @@ use crate::server::AppState;
 pub mod compile;
 pub mod components;
 pub mod examples;
+pub mod logs;
 pub mod pipelines;
 pub mod runs;
 pub mod targets;
@@ -47,7 +51,24 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(declared_size))
         .with_state(state)
+}
+
+/// Refuses a body whose `Content-Length` is over [`MAX_BODY_BYTES`] at once (413), rather than
+/// waiting for bytes that would be refused anyway (a body without a length is cut off at the
+/// limit by [`DefaultBodyLimit`]).
+async fn declared_size(req: Request, next: Next) -> Response {
+    let limit = u64::try_from(MAX_BODY_BYTES).unwrap_or(u64::MAX);
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return AppError::PayloadTooLarge.into_response();
+    }
+    next.run(req).await
 }
 
 async fn not_found(OriginalUri(uri): OriginalUri) -> AppError {

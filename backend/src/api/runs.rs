@@ -8,12 +8,27 @@
 //! - `GET /api/runs/{id}`: the run and its tasks (state, times, inputs, outputs, artifacts,
 //!   error, cached, attempts, note).
 //! - `POST /api/runs/{id}/cancel`, `POST /api/runs/{id}/rerun` (→ 201 `{"id"}`).
-//! - `GET /api/runs/{id}/events`: server-sent events: first a `snapshot` (the run as `GET`
-//!   gives it), then `run` and `task` events as states change; the stream ends after the run
-//!   ends.
-//! - `GET /api/runs/{id}/tasks/{path}`: one task; `…/{path}/logs`: its log as text
-//!   (`?offset=N` from a byte offset), or with `?follow=1` as server-sent `log` events (one
-//!   per line) until the task ends, then `end`.
+//! - `GET /api/runs/{id}/events[?log=<task path>[&logOffset=N | &logTail=N]]`: the one stream
+//!   a page needs to follow a run, as server-sent events:
+//!   - `snapshot` (the run as `GET` gives it), then `run` and `task` events as states change
+//!     (the `type`-tagged engine events); after the run has ended, none;
+//!   - with `log`, that task's log: `log` events `{"from": offset, "text": "…"}` (pieces of at
+//!     most 64 KiB, cut anywhere but inside a character: the client joins them; the event's
+//!     `id` is the offset after the piece, so a reconnecting browser's `Last-Event-ID` goes on
+//!     from there), from `logOffset` (default 0) or the last `logTail` bytes (from a line
+//!     start, [`super::logs`]), then `logEnd` `{"path", "state", "offset"}` once the task (or
+//!     the run) has ended and everything is sent (a task the run has not reached yet is
+//!     followed from when it starts; `state` is null if the run ended without it);
+//!   - the stream ends when nothing is left to follow (the run has ended and the log, if any,
+//!     is complete), when the client goes away, or when the server stops. A page opens one
+//!     stream at a time and opens a new one when another task's log is wanted.
+//!
+//!   When a followed log has nothing new, it is read again after 50 ms, then at doubling
+//!   intervals up to 400 ms; the task's state comes from the engine's events (no database
+//!   query while waiting).
+//! - `GET /api/runs/{id}/tasks/{path}`: one task; `…/{path}/logs`: its log as text, streamed
+//!   (`?offset=N` from a byte offset, `?tail=N` the last N bytes from a line start; the
+//!   `X-Log-Offset` header tells where the body starts).
 //! - `GET /api/runs/{id}/artifact?uri=…`: the content of a local artifact file of the run.
 //! - `GET /api/runs/{id}/document`: the document the run was compiled from (404 when it was
 //!   started from a spec).
@@ -26,22 +41,22 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::stream::Stream;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::broadcast;
 
+use super::logs;
 use crate::engine::{
-    EngineError, EngineEvent, RunDetail, RunFilter, RunOptions, RunRequest, RunState, RunSummary,
-    TaskState,
+    EngineError, EngineEvent, RunDetail, RunFilter, RunOptions, RunRequest, RunState, RunStore,
+    RunSummary, TaskRow, TaskState,
 };
 use crate::error::AppError;
-use crate::server::AppState;
+use crate::server::{AppState, Shutdown};
 
 impl From<EngineError> for AppError {
     fn from(e: EngineError) -> Self {
@@ -247,67 +262,415 @@ pub async fn rerun(
     ))
 }
 
-fn sse_stream(
-    mut rx: mpsc::Receiver<Event>,
-) -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {
-    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx).map(|e| e.map(Ok)))
-}
-
 fn event_json(name: &str, v: &impl Serialize) -> Event {
     Event::default()
         .event(name)
         .data(serde_json::to_string(v).unwrap_or_else(|_| "null".into()))
 }
 
-/// `GET /api/runs/{id}/events`: the run's state changes as server-sent events.
+/// Options of the event stream.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EventsQuery {
+    /// Also follow the log of this task (its path): `log` and `logEnd` events.
+    pub log: Option<String>,
+    /// Start the log at this byte offset.
+    pub log_offset: Option<u64>,
+    /// Start the log at most this many bytes before its end, at a line start.
+    pub log_tail: Option<u64>,
+}
+
+/// Where the followed log starts: where a reconnecting browser left off (`Last-Event-ID`, the
+/// offset after the last `log` event it got), else `logOffset` or `logTail`.
+fn log_start(q: &EventsQuery, headers: &HeaderMap) -> Result<logs::Start, AppError> {
+    if let Some(v) = headers.get("last-event-id") {
+        return v
+            .to_str()
+            .ok()
+            .and_then(|t| t.trim().parse::<u64>().ok())
+            .map(logs::Start::Offset)
+            .ok_or_else(|| {
+                AppError::BadRequest(format!(
+                    "Last-Event-ID {v:?} is not a log offset (a whole number of bytes)"
+                ))
+            });
+    }
+    match (q.log_offset, q.log_tail) {
+        (Some(_), Some(_)) => Err(AppError::BadRequest(
+            "give logOffset or logTail, not both".into(),
+        )),
+        (Some(n), None) => Ok(logs::Start::Offset(n)),
+        (None, Some(n)) => Ok(logs::Start::Tail(n)),
+        (None, None) => Ok(logs::Start::default()),
+    }
+}
+
+/// `GET /api/runs/{id}/events`: the run's state changes and, with `?log=`, a task's log, as
+/// server-sent events (see the module docs).
 pub async fn events(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
+    q: Result<Query<EventsQuery>, QueryRejection>,
+    headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
     let Path(id) = id?;
-    let mut rx = state.engine.events().subscribe();
+    let Query(q) = q?;
+    // Listening before reading the run: nothing that happens in between is missed.
+    let rx = state.engine.events().subscribe();
     let first = detail(&state, &id).await?;
-    let (tx, out) = mpsc::channel::<Event>(256);
-    let store = state.engine.store().clone();
-    let shutdown = state.shutdown.clone();
-    tokio::spawn(async move {
-        let mut snapshot = Some(first);
+    let log = match &q.log {
+        Some(path) => {
+            let start = log_start(&q, &headers)?;
+            // A task the run has not reached yet is followed from when it appears.
+            let store = state.engine.store().clone();
+            let (i, p) = (id.clone(), path.clone());
+            let found = tokio::task::spawn_blocking(move || store.get_task(&i, &p)).await??;
+            let (task_state, file) = match found {
+                Some((row, file)) => (Some(row.state), file),
+                None => (None, None),
+            };
+            Some(LogFollow::new(path.clone(), start, task_state, file))
+        }
+        None if q.log_offset.is_some() || q.log_tail.is_some() => {
+            return Err(AppError::BadRequest(
+                "logOffset and logTail need log=<task path>".into(),
+            ))
+        }
+        None => None,
+    };
+    let follow = Follow {
+        id,
+        store: state.engine.store().clone(),
+        rx,
+        shutdown: state.shutdown.clone(),
+        snapshot: Some(first),
+        run_ended: false,
+        log,
+    };
+    Ok(Sse::new(follow.into_stream()).keep_alive(KeepAlive::default()))
+}
+
+/// The first wait for a followed log to grow after it has reached its end; each empty read
+/// doubles it, up to [`LOG_POLL_MAX`].
+const LOG_POLL_MIN: Duration = Duration::from_millis(50);
+/// The longest wait for a followed log to grow.
+const LOG_POLL_MAX: Duration = Duration::from_millis(400);
+
+/// One client's event stream. It is a stream the response pulls from (no task of its own), so
+/// it stops the moment the client goes away and the server drops the response.
+struct Follow {
+    id: String,
+    store: RunStore,
+    rx: broadcast::Receiver<EngineEvent>,
+    shutdown: Shutdown,
+    /// The whole run, to send next.
+    snapshot: Option<RunDetail>,
+    /// The run has ended: no more run events.
+    run_ended: bool,
+    /// The log followed, until its `logEnd` is sent.
+    log: Option<LogFollow>,
+}
+
+/// What an engine event means for a stream.
+enum Seen {
+    /// Send this.
+    Send(Event),
+    /// Nothing to send (another run's event, or a snapshot is due).
+    Skip,
+    /// End the stream.
+    Stop,
+}
+
+impl Follow {
+    fn into_stream(self) -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {
+        futures_util::stream::unfold(self, |mut f| async move {
+            let event = f.next().await?;
+            Some((Ok(event), f))
+        })
+    }
+
+    /// The next event to send; `None` ends the stream.
+    async fn next(&mut self) -> Option<Event> {
         loop {
-            if let Some(s) = snapshot.take() {
-                let ended = s.summary.state.is_final();
-                if tx.send(event_json("snapshot", &s)).await.is_err() || ended {
-                    return;
+            if let Some(s) = self.snapshot.take() {
+                if s.summary.state.is_final() {
+                    self.run_ended();
+                }
+                if let Some(log) = &mut self.log {
+                    if let Some(t) = s.tasks.iter().find(|t| t.path == log.path) {
+                        log.task_state(t.state);
+                    }
+                }
+                return Some(event_json("snapshot", &s));
+            }
+            // Run events first, so that a long log does not hold them back.
+            if !self.run_ended {
+                let got = match self.rx.try_recv() {
+                    Ok(e) => Some(Ok(e)),
+                    Err(broadcast::error::TryRecvError::Empty) => None,
+                    Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                        Some(Err(broadcast::error::RecvError::Lagged(n)))
+                    }
+                    Err(broadcast::error::TryRecvError::Closed) => {
+                        Some(Err(broadcast::error::RecvError::Closed))
+                    }
+                };
+                if let Some(got) = got {
+                    match self.seen(got).await {
+                        Seen::Send(e) => return Some(e),
+                        Seen::Skip => continue,
+                        Seen::Stop => return None,
+                    }
                 }
             }
-            let next = tokio::select! {
-                e = rx.recv() => e,
-                () = shutdown.wait() => return,
+            if let Some(log) = &mut self.log {
+                let step = tokio::select! {
+                    biased;
+                    () = self.shutdown.wait() => return None,
+                    step = log.step() => step,
+                };
+                match step {
+                    LogStep::Send(e) => return Some(e),
+                    LogStep::End(e) => {
+                        self.log = None;
+                        return Some(e);
+                    }
+                    LogStep::Wait => {}
+                }
+            }
+            if self.run_ended && self.log.is_none() {
+                return None;
+            }
+            let poll = self.log.as_ref().and_then(LogFollow::poll_after);
+            let got = tokio::select! {
+                biased;
+                () = self.shutdown.wait() => return None,
+                e = self.rx.recv(), if !self.run_ended => Some(e),
+                () = tokio::time::sleep(poll.unwrap_or_default()), if poll.is_some() => None,
             };
-            match next {
-                Ok(e) if e.run_id() == id => {
-                    let (name, ended) = match &e {
-                        EngineEvent::Run(r) => ("run", r.state.is_final()),
-                        EngineEvent::Task(_) => ("task", false),
-                    };
-                    if tx.send(event_json(name, &e)).await.is_err() || ended {
-                        return;
-                    }
+            if let Some(got) = got {
+                match self.seen(got).await {
+                    Seen::Send(e) => return Some(e),
+                    Seen::Skip => {}
+                    Seen::Stop => return None,
                 }
-                Ok(_) => {}
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    // Fell behind: send the whole state again.
-                    let store = store.clone();
-                    let lookup = id.clone();
-                    match tokio::task::spawn_blocking(move || store.get_run(&lookup)).await {
-                        Ok(Ok(Some(d))) => snapshot = Some(d),
-                        _ => return,
-                    }
-                }
-                Err(broadcast::error::RecvError::Closed) => return,
             }
         }
-    });
-    Ok(Sse::new(sse_stream(out)).keep_alive(KeepAlive::default()))
+    }
+
+    /// The run has ended: no more run events; the log is read to its end.
+    fn run_ended(&mut self) {
+        self.run_ended = true;
+        if let Some(log) = &mut self.log {
+            log.ended = true;
+        }
+    }
+
+    async fn seen(&mut self, e: Result<EngineEvent, broadcast::error::RecvError>) -> Seen {
+        match e {
+            Ok(e) if e.run_id() == self.id => {
+                let name = match &e {
+                    EngineEvent::Run(r) => {
+                        if r.state.is_final() {
+                            self.run_ended();
+                        }
+                        "run"
+                    }
+                    EngineEvent::Task(t) => {
+                        if let Some(log) = self.log.as_mut().filter(|l| l.path == t.path) {
+                            log.task_state(t.state);
+                            if log.file.is_none() {
+                                log.refresh(&self.store, &self.id).await;
+                            }
+                        }
+                        "task"
+                    }
+                };
+                Seen::Send(event_json(name, &e))
+            }
+            Ok(_) => Seen::Skip,
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                // Fell behind: send the whole state again.
+                let store = self.store.clone();
+                let lookup = self.id.clone();
+                match tokio::task::spawn_blocking(move || store.get_run(&lookup)).await {
+                    Ok(Ok(Some(d))) => {
+                        if let Some(log) = &mut self.log {
+                            log.refresh(&self.store, &self.id).await;
+                        }
+                        self.snapshot = Some(d);
+                        Seen::Skip
+                    }
+                    _ => Seen::Stop,
+                }
+            }
+            Err(broadcast::error::RecvError::Closed) => Seen::Stop,
+        }
+    }
+}
+
+/// The log part of an event stream.
+struct LogFollow {
+    /// The task.
+    path: String,
+    /// Where to start once the file can be opened.
+    start: logs::Start,
+    /// The log file, once the task has one.
+    file: Option<PathBuf>,
+    reader: Option<logs::LogReader>,
+    /// The task's state as last seen (`None`: the run has not reached it yet).
+    state: Option<TaskState>,
+    /// The task (or the run) has ended: read to the end, then `logEnd`.
+    ended: bool,
+    /// How long to wait before reading again at the end of the file.
+    idle: Duration,
+    /// Where the log has been sent up to.
+    offset: u64,
+}
+
+/// What the log part has to send.
+enum LogStep {
+    /// A `log` event.
+    Send(Event),
+    /// The `logEnd` event: the log part is done.
+    End(Event),
+    /// Nothing now: wait for the log to grow ([`LogFollow::poll_after`]) or the task to start.
+    Wait,
+}
+
+/// A piece of log as sent: `{"from": offset, "text": "…"}`.
+#[derive(Serialize)]
+struct LogText<'a> {
+    from: u64,
+    text: &'a str,
+}
+
+impl LogFollow {
+    fn new(
+        path: String,
+        start: logs::Start,
+        state: Option<TaskState>,
+        file: Option<PathBuf>,
+    ) -> Self {
+        Self {
+            path,
+            start,
+            file,
+            reader: None,
+            state,
+            ended: state.is_some_and(TaskState::is_final),
+            idle: Duration::ZERO,
+            offset: match start {
+                logs::Start::Offset(n) => n,
+                logs::Start::Tail(_) => 0,
+            },
+        }
+    }
+
+    fn task_state(&mut self, state: TaskState) {
+        self.state = Some(state);
+        if state.is_final() {
+            self.ended = true;
+        }
+    }
+
+    /// Reads the task's state and log file from the store.
+    async fn refresh(&mut self, store: &RunStore, run_id: &str) {
+        let store = store.clone();
+        let (i, p) = (run_id.to_string(), self.path.clone());
+        if let Ok(Ok(Some((row, file)))) =
+            tokio::task::spawn_blocking(move || store.get_task(&i, &p)).await
+        {
+            self.task_state(row.state);
+            if file.is_some() {
+                self.file = file;
+            }
+        }
+    }
+
+    /// How long to wait before reading again; `None`: until the task's next event.
+    fn poll_after(&self) -> Option<Duration> {
+        (self.file.is_some() && !self.ended).then_some(self.idle)
+    }
+
+    /// Nothing new: wait longer next time.
+    fn idle(&mut self) -> LogStep {
+        self.idle = (self.idle * 2).clamp(LOG_POLL_MIN, LOG_POLL_MAX);
+        LogStep::Wait
+    }
+
+    fn piece(&mut self, piece: &logs::Piece) -> LogStep {
+        self.offset = piece.to;
+        self.idle = Duration::ZERO;
+        let data = LogText {
+            from: piece.from,
+            text: &piece.text,
+        };
+        LogStep::Send(event_json("log", &data).id(piece.to.to_string()))
+    }
+
+    fn end(&mut self, error: Option<std::io::Error>) -> LogStep {
+        if let Some(e) = &error {
+            tracing::warn!(task = %self.path, error = %e, "cannot read a task's log");
+        }
+        let mut data = json!({ "path": self.path, "state": self.state, "offset": self.offset });
+        if error.is_some() {
+            data["error"] = json!("the log could not be read");
+        }
+        LogStep::End(event_json("logEnd", &data))
+    }
+
+    async fn step(&mut self) -> LogStep {
+        if self.reader.is_none() {
+            let Some(file) = &self.file else {
+                return if self.ended {
+                    self.end(None)
+                } else {
+                    LogStep::Wait
+                };
+            };
+            match logs::LogReader::open(file, self.start).await {
+                Ok(Some(r)) => {
+                    self.offset = r.offset();
+                    self.reader = Some(r);
+                }
+                Ok(None) if self.ended => return self.end(None),
+                Ok(None) => return self.idle(),
+                Err(e) => return self.end(Some(e)),
+            }
+        }
+        let Some(reader) = &mut self.reader else {
+            return LogStep::Wait;
+        };
+        match reader.next().await {
+            Ok(Some(piece)) => self.piece(&piece),
+            Ok(None) if self.ended => match reader.finish() {
+                Some(rest) => self.piece(&rest),
+                None => self.end(None),
+            },
+            Ok(None) => self.idle(),
+            Err(e) => self.end(Some(e)),
+        }
+    }
+}
+
+/// A task of a run and its log file; 404 when the run or the task does not exist.
+async fn find_task(
+    state: &AppState,
+    id: &str,
+    path: &str,
+) -> Result<(TaskRow, Option<PathBuf>), AppError> {
+    let store = state.engine.store().clone();
+    let (lookup_id, lookup_path) = (id.to_string(), path.to_string());
+    let found =
+        tokio::task::spawn_blocking(move || store.get_task(&lookup_id, &lookup_path)).await??;
+    match found {
+        Some(found) => Ok(found),
+        None => {
+            detail(state, id).await?;
+            Err(AppError::NotFound(format!("run {id} has no task {path:?}")))
+        }
+    }
 }
 
 /// `GET /api/runs/{id}/document`: the document the run was started from, as it was then.
@@ -336,17 +699,18 @@ pub async fn document(
         .into_response())
 }
 
-/// Options of the log endpoint.
+/// Options of the log endpoint (at most one).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogQuery {
-    /// `1`/`true`: stream new lines as server-sent events until the task ends.
-    pub follow: Option<String>,
     /// Start at this byte offset.
     pub offset: Option<u64>,
+    /// At most the last this many bytes, from the start of a line (see [`super::logs`]).
+    pub tail: Option<u64>,
 }
 
-/// `GET /api/runs/{id}/tasks/{path}` (the task) and `…/{path}/logs` (its log).
+/// `GET /api/runs/{id}/tasks/{path}` (the task) and `…/{path}/logs` (its log, streamed; the
+/// `X-Log-Offset` header says at which byte offset of the file the body starts).
 pub async fn task(
     State(state): State<AppState>,
     params: Result<Path<(String, String)>, PathRejection>,
@@ -356,126 +720,41 @@ pub async fn task(
     let Query(q) = q?;
     let rest = rest.trim_start_matches('/');
     let (path, logs) = match rest.strip_suffix("/logs") {
-        Some(p) => (p.to_string(), true),
-        None => (rest.to_string(), false),
+        Some(p) => (p, true),
+        None => (rest, false),
     };
-    let store = state.engine.store().clone();
-    let (lookup_id, lookup_path) = (id.clone(), path.clone());
-    let found =
-        tokio::task::spawn_blocking(move || store.get_task(&lookup_id, &lookup_path)).await??;
-    let Some((row, log)) = found else {
-        if detail(&state, &id).await.is_err() {
-            return Err(not_found(&id));
+    let start = match (q.offset, q.tail) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::BadRequest("give offset or tail, not both".into()))
         }
-        return Err(AppError::NotFound(format!("run {id} has no task {path:?}")));
+        (Some(_), None) | (None, Some(_)) if !logs => {
+            return Err(AppError::BadRequest(
+                "offset and tail are options of …/logs".into(),
+            ))
+        }
+        (Some(n), None) => logs::Start::Offset(n),
+        (None, Some(n)) => logs::Start::Tail(n),
+        (None, None) => logs::Start::default(),
     };
+    let (row, log) = find_task(&state, &id, path).await?;
     if !logs {
         return Ok(Json(row).into_response());
     }
-    let follow = matches!(q.follow.as_deref(), Some("1" | "true" | "yes"));
-    let offset = q.offset.unwrap_or(0);
-    if !follow {
-        let text = match &log {
-            Some(p) => read_from(p, offset).await,
-            None => Vec::new(),
-        };
-        return Ok((
-            [
-                (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
-                (header::CACHE_CONTROL, "no-store"),
-            ],
-            text,
-        )
-            .into_response());
-    }
-    let (tx, out) = mpsc::channel::<Event>(256);
-    let store = state.engine.store().clone();
-    let shutdown = state.shutdown.clone();
-    tokio::spawn(async move {
-        tokio::select! {
-            () = follow_log(store, id, path, log, offset, tx) => {}
-            () = shutdown.wait() => {}
-        }
-    });
-    Ok(Sse::new(sse_stream(out))
-        .keep_alive(KeepAlive::default())
+    let (body, from) = logs::body(log.as_deref(), start)
+        .await
+        .map_err(AppError::internal)?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/plain; charset=utf-8".to_string(),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+            (HeaderName::from_static("x-log-offset"), from.to_string()),
+        ],
+        body,
+    )
         .into_response())
-}
-
-async fn read_from(path: &std::path::Path, offset: u64) -> Vec<u8> {
-    let Ok(mut f) = tokio::fs::File::open(path).await else {
-        return Vec::new();
-    };
-    if f.seek(std::io::SeekFrom::Start(offset)).await.is_err() {
-        return Vec::new();
-    }
-    let mut buf = Vec::new();
-    let _ = f.read_to_end(&mut buf).await;
-    buf
-}
-
-/// Streams a task's log, line by line, until the task has ended and everything is sent.
-async fn follow_log(
-    store: crate::engine::RunStore,
-    id: String,
-    path: String,
-    mut log: Option<PathBuf>,
-    mut offset: u64,
-    tx: mpsc::Sender<Event>,
-) {
-    let mut partial: Vec<u8> = Vec::new();
-    loop {
-        let (row_state, row_log) = {
-            let store = store.clone();
-            let (i, p) = (id.clone(), path.clone());
-            match tokio::task::spawn_blocking(move || store.get_task(&i, &p)).await {
-                Ok(Ok(Some((row, l)))) => (row.state, l),
-                _ => return,
-            }
-        };
-        if log.is_none() {
-            log = row_log;
-        }
-        let ended = row_state.is_final();
-        let chunk = match &log {
-            Some(p) => read_from(p, offset).await,
-            None => Vec::new(),
-        };
-        offset += chunk.len() as u64;
-        partial.extend_from_slice(&chunk);
-        while let Some(nl) = partial.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = partial.drain(..=nl).collect();
-            let text = String::from_utf8_lossy(&line[..line.len() - 1]).into_owned();
-            if tx
-                .send(Event::default().event("log").data(text))
-                .await
-                .is_err()
-            {
-                return;
-            }
-        }
-        if ended && chunk.is_empty() {
-            if !partial.is_empty() {
-                let text = String::from_utf8_lossy(&partial).into_owned();
-                let _ = tx.send(Event::default().event("log").data(text)).await;
-            }
-            let _ = tx
-                .send(event_json(
-                    "end",
-                    &json!({ "state": row_state, "offset": offset }),
-                ))
-                .await;
-            return;
-        }
-        if chunk.is_empty() {
-            tokio::time::sleep(Duration::from_millis(if row_state == TaskState::Running {
-                50
-            } else {
-                200
-            }))
-            .await;
-        }
-    }
 }
 
 /// The artifact to read.
