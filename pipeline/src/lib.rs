@@ -18,6 +18,7 @@ pub mod layout;
 pub mod map;
 pub mod names;
 pub mod output;
+pub mod run_inputs;
 pub mod synthetic;
 pub mod validate;
 #[cfg(feature = "yaml")]

@@ -4,7 +4,7 @@
 // canvas as the server polls them, the console links, and Google's error shown verbatim.
 //
 // Vertex AI is a small node:http server speaking the REST wire format the Rust client uses
-// (backend/tests/fake_remote/mod.rs): `POST /v1/projects/{p}/locations/{r}/pipelineJobs
+// (targets/tests/targets/fake_remote.rs): `POST /v1/projects/{p}/locations/{r}/pipelineJobs
 // ?pipelineJobId=…` creates a job, `GET /v1/{name}` answers its state as an integer
 // (`$alt=json;enum-encoding=int`) with `jobDetail.taskDetails`. The app server is pointed at it
 // with PIPELINE_CANVAS_VERTEX_ENDPOINT and a static PIPELINE_CANVAS_ACCESS_TOKEN.

@@ -1,0 +1,20 @@
+//! The wire types of the Pipeline Canvas HTTP API, shared by the browser (the `frontend`
+//! crate, compiled to wasm32) and the server, so that the two sides cannot drift apart.
+//!
+//! Only data and its JSON form live here (serde, no I/O): run and task states, runs and tasks
+//! as the API lists them, the events of a run's event stream, the request bodies, target
+//! settings and error bodies.
+
+pub mod errors;
+pub mod events;
+pub mod pipelines;
+pub mod runs;
+pub mod targets;
+
+pub use errors::{ErrorBody, RemoteError};
+pub use events::{Event, RunEvent, TaskEvent};
+pub use pipelines::{IdBody, SavedPipeline};
+pub use runs::{
+    CreateRun, RunDetail, RunOptions, RunState, RunSummary, Started, TaskKind, TaskRow, TaskState,
+};
+pub use targets::{KfpSettings, TargetsConfig, VertexSettings};

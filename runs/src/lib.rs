@@ -1,0 +1,28 @@
+//! The run store of Pipeline Canvas, and the one owner of its database's schema.
+//!
+//! - [`db`]: the SQLite file in the data folder (private to its user), its schema and
+//!   migrations; every connection opens through it.
+//! - [`pipelines`]: saved pipeline documents.
+//! - [`store`]: runs (local and remote), their tasks, the task cache, and what a restarted
+//!   server needs to recover (the processes of interrupted runs, the remote runs to follow).
+//! - [`events`]: the broadcast of run and task state changes, sent after each is written.
+//! - [`recorder`]: one writer thread that does the store's work off the async threads, in
+//!   order, sending each change's event after its write.
+//!
+//! The states and wire shapes of runs and tasks are the API's ([`api`]); this crate stores them.
+
+pub mod db;
+pub mod events;
+pub mod pipelines;
+pub mod recorder;
+pub mod store;
+
+pub use db::{now, secure_data_dir, StoreError, DB_FILE, SCHEMA_VERSION};
+pub use events::{EngineEvent, Events, RunEvent, TaskEvent};
+pub use pipelines::{PipelineSummary, Store as PipelineStore};
+pub use recorder::Recorder;
+pub use store::{
+    NewRun, NewTask, OpenRemoteRun, OpenRun, RunDetail, RunFilter, RunOptions, RunRequest,
+    RunSource, RunState, RunStore, RunSummary, TaskKind, TaskRow, TaskState, TaskUpdate,
+    DEFAULT_RUN_LIST, MAX_RUN_LIST,
+};

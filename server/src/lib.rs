@@ -1,0 +1,28 @@
+//! The Pipeline Canvas server and command line (the `pipeline-canvas` binary): it wires the
+//! crates together, and is the only one that reads flags and environment variables.
+//!
+//! - [`cli`]: the commands (`serve`, the default, `compile`, `import`, `run`, `submit`).
+//! - [`config`]: addresses, folders, and the engine's and targets' settings from the
+//!   environment.
+//! - [`server`]: the axum application ([`server::app`]) and the `serve` loop.
+//! - [`guard`]: the request guard (host allow-list, token, same-origin checks) and the
+//!   security headers.
+//! - [`api`]: the JSON API under `/api`; [`error`]: its one error type and JSON answers.
+//! - [`run_command`], [`submit_command`]: `pipeline-canvas run` and `submit`.
+//! - [`examples`]: example pipelines embedded in the binary.
+//!
+//! The core is `pipeline`, the wire types `api`, the run store `runs`, the local engine
+//! `engine`, the remote targets `targets`.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod examples;
+pub mod guard;
+pub mod run_command;
+pub mod server;
+pub mod submit_command;
+
+pub use error::AppError;
+pub use server::{app, AppState};

@@ -1,0 +1,387 @@
+//! `pipeline-canvas run <spec-or-document> [--param NAME=VALUE]…`: runs a pipeline on the
+//! local engine, prints a line per task state change, and succeeds only when the run does.
+//!
+//! SIGINT (Ctrl-C) and SIGTERM cancel the run: its processes are killed, it is recorded
+//! CANCELLED, and the command exits 130 (SIGINT) or 143 (SIGTERM), as shells report a command
+//! a signal stopped ([`RunCommandError::exit_code`]). A second signal exits at once (the task
+//! processes die with the engine).
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+use pipeline::ir::PipelineSpec;
+use serde_json::Value;
+use tokio::sync::broadcast;
+
+use engine::{Engine, EngineError, EngineEvent, RunOptions, RunRequest, RunState};
+
+/// Options of `run`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// A compiled pipeline (`*.yaml`, `*.json`) or a pipeline document (`*.pipeline.json`);
+    /// `-` reads standard input.
+    pub pipeline: PathBuf,
+    /// A pipeline parameter, `NAME=VALUE` (strings as written; numbers, booleans, lists and
+    /// dicts as JSON). Repeat for each parameter.
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    /// Folder of the run store, runs and Python environments.
+    /// [default: $XDG_DATA_HOME/pipeline-canvas]
+    #[arg(long, env = "PIPELINE_CANVAS_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// How many tasks may run at once [default: $PIPELINE_CANVAS_CONCURRENCY, else the
+    /// number of cores].
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Run every task, even when a cached result exists.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Longest a task attempt may run, in seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+}
+
+/// Why `run` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunCommandError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file as given.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Neither a document nor a spec.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file as given.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The document has errors (printed already).
+    #[error("{path}: the pipeline has {count} error(s); nothing was run")]
+    Invalid {
+        /// The file as given.
+        path: String,
+        /// How many.
+        count: usize,
+    },
+    /// A `--param` is wrong.
+    #[error("--param {0}")]
+    Param(String),
+    /// The engine refused or failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// No data folder could be found.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The async runtime could not be created.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    /// A signal stopped the command; the run was cancelled.
+    #[error("run {id} cancelled on {signal}")]
+    Stopped {
+        /// The run.
+        id: String,
+        /// The signal.
+        signal: StopSignal,
+    },
+    /// The run did not succeed.
+    #[error("run {id} ended {state}{}", .error.as_deref().map(|e| format!(": {e}")).unwrap_or_default())]
+    Unsuccessful {
+        /// The run.
+        id: String,
+        /// How it ended.
+        state: RunState,
+        /// Why.
+        error: Option<String>,
+    },
+}
+
+/// A signal that stops `run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopSignal {
+    /// SIGINT (Ctrl-C).
+    Interrupt,
+    /// SIGTERM.
+    Terminate,
+}
+
+impl StopSignal {
+    /// The process exit status after this signal: 128 + its number (130, 143).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            StopSignal::Interrupt => 130,
+            StopSignal::Terminate => 143,
+        }
+    }
+}
+
+impl std::fmt::Display for StopSignal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StopSignal::Interrupt => "SIGINT",
+            StopSignal::Terminate => "SIGTERM",
+        })
+    }
+}
+
+impl RunCommandError {
+    /// The process exit status for this error: 130 or 143 when SIGINT or SIGTERM stopped the
+    /// command, else 1.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RunCommandError::Stopped { signal, .. } => signal.exit_code(),
+            _ => 1,
+        }
+    }
+}
+
+/// Reads a spec or document file into a run request (compiling documents; their diagnostics
+/// go to stderr).
+pub fn load(path: &std::path::Path) -> Result<RunRequest, RunCommandError> {
+    let shown = path.display().to_string();
+    let text = if path.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .map(|_| s)
+            .map_err(|source| RunCommandError::Read {
+                path: shown.clone(),
+                source,
+            })?
+    } else {
+        std::fs::read_to_string(path).map_err(|source| RunCommandError::Read {
+            path: shown.clone(),
+            source,
+        })?
+    };
+    let is_document = serde_json::from_str::<Value>(&text)
+        .ok()
+        .and_then(|v| v.get("format").and_then(Value::as_str).map(str::to_string))
+        .is_some_and(|f| f.starts_with("pipeline-canvas/"));
+    if is_document {
+        let doc = pipeline::Document::from_json(&text).map_err(|e| RunCommandError::Parse {
+            path: shown.clone(),
+            message: e.to_string(),
+        })?;
+        let compiled = pipeline::compile(&doc);
+        for d in &compiled.diagnostics {
+            eprintln!("{}", crate::cli::describe(d, &doc));
+        }
+        let Some(spec) = compiled.spec else {
+            return Err(RunCommandError::Invalid {
+                path: shown,
+                count: compiled.diagnostics.iter().filter(|d| d.is_error()).count(),
+            });
+        };
+        let mut req = RunRequest::new(spec, BTreeMap::new());
+        req.platform_spec = doc.platform_spec.clone();
+        req.document = Some(doc.to_json());
+        Ok(req)
+    } else {
+        let file = pipeline::import::parse_file(&text).map_err(|e| RunCommandError::Parse {
+            path: shown,
+            message: e.to_string(),
+        })?;
+        let mut req = RunRequest::new(file.spec, BTreeMap::new());
+        req.platform_spec = file.platform_spec;
+        Ok(req)
+    }
+}
+
+/// Parses `--param NAME=VALUE` options against the spec's parameters.
+pub fn params(spec: &PipelineSpec, given: &[String]) -> Result<BTreeMap<String, Value>, String> {
+    let mut out = BTreeMap::new();
+    for p in given {
+        let (name, value) = p
+            .split_once('=')
+            .ok_or_else(|| format!("{p:?}: expected NAME=VALUE"))?;
+        out.insert(name.to_string(), parse_param(spec, name, value)?);
+    }
+    Ok(out)
+}
+
+fn line(start: Instant, e: &EngineEvent) -> Option<String> {
+    let t = start.elapsed().as_secs_f64();
+    match e {
+        EngineEvent::Task(t_ev) => {
+            let mut s = format!("{t:7.2}s  {:<9}  {}", t_ev.state.as_str(), t_ev.path);
+            if t_ev.cached {
+                s.push_str("  (from cache)");
+            }
+            if t_ev.attempt > 1 {
+                s.push_str(&format!("  (attempt {})", t_ev.attempt));
+            }
+            if let Some(err) = &t_ev.error {
+                s.push_str(&format!("  — {err}"));
+            }
+            Some(s)
+        }
+        EngineEvent::Run(r) if r.state == RunState::Pending => None,
+        EngineEvent::Run(r) => Some(format!("{t:7.2}s  run {}", r.state.as_str())),
+    }
+}
+
+/// Parses a `--param NAME=VALUE` value for a parameter of `spec`: strings as written, other
+/// types as JSON (`true`, `3`, `[1, 2]`, `{"a": 1}`).
+pub fn parse_param(spec: &PipelineSpec, name: &str, text: &str) -> Result<Value, String> {
+    use pipeline::ir::ParameterType as T;
+    let ty = spec
+        .root
+        .input_definitions
+        .as_ref()
+        .and_then(|d| d.parameters.get(name))
+        .map(|p| p.parameter_type)
+        .ok_or_else(|| format!("the pipeline has no parameter {name:?}"))?;
+    match ty {
+        T::String => Ok(Value::String(text.to_string())),
+        T::Boolean => match text.to_ascii_lowercase().as_str() {
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            _ => Err(format!(
+                "parameter {name:?} must be true or false, not {text:?}"
+            )),
+        },
+        _ => serde_json::from_str(text)
+            .map_err(|e| format!("parameter {name:?} ({}): {e}", ty.python_name())),
+    }
+}
+
+/// Runs the command.
+pub fn run(args: &RunArgs) -> Result<(), RunCommandError> {
+    let mut req = load(&args.pipeline)?;
+    req.parameters = params(&req.spec, &args.params).map_err(RunCommandError::Param)?;
+    req.options = RunOptions {
+        enable_caching: args.no_cache.then_some(false),
+        task_timeout_seconds: args.timeout,
+    };
+    let data_dir = match &args.data_dir {
+        Some(d) => d.clone(),
+        None => crate::config::default_data_dir()?,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(RunCommandError::Runtime)?;
+    runtime.block_on(async move {
+        let mut config = crate::config::engine_config(&data_dir);
+        if let Some(n) = args.concurrency {
+            config.concurrency = n;
+        }
+        let engine = Engine::open(config)?;
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt = signal(SignalKind::interrupt()).map_err(RunCommandError::Runtime)?;
+        let mut terminate = signal(SignalKind::terminate()).map_err(RunCommandError::Runtime)?;
+        let mut rx = engine.events().subscribe();
+        let start = Instant::now();
+        let id = engine.submit(req)?;
+        println!(
+            "run {id}: {} (folder {})",
+            engine
+                .store()
+                .get_summary(&id)
+                .map_err(EngineError::from)?
+                .map(|s| s.pipeline_name)
+                .unwrap_or_default(),
+            engine.run_dir(&id).display()
+        );
+        let mut stopped: Option<StopSignal> = None;
+        loop {
+            let signal = tokio::select! {
+                ev = rx.recv() => {
+                    match ev {
+                        Ok(e) if e.run_id() == id => {
+                            if let Some(l) = line(start, &e) {
+                                println!("{l}");
+                                let _ = std::io::stdout().flush();
+                            }
+                            if let EngineEvent::Run(r) = &e {
+                                if r.state.is_final() {
+                                    break;
+                                }
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(broadcast::error::RecvError::Lagged(n)) => {
+                            println!("({n} progress lines skipped)");
+                        }
+                        Err(broadcast::error::RecvError::Closed) => break,
+                    }
+                    continue;
+                }
+                _ = interrupt.recv() => StopSignal::Interrupt,
+                _ = terminate.recv() => StopSignal::Terminate,
+            };
+            if stopped.is_some() {
+                // A second signal: stop waiting for the cancel.
+                return Err(RunCommandError::Stopped { id, signal });
+            }
+            stopped = Some(signal);
+            println!("{signal}: cancelling…");
+            let _ = std::io::stdout().flush();
+            engine.cancel(&id)?;
+        }
+        if let Some(signal) = stopped {
+            return Err(RunCommandError::Stopped { id, signal });
+        }
+        let state = engine.wait(&id).await?;
+        let detail = engine.store().get_run(&id).map_err(EngineError::from)?;
+        if state == RunState::Succeeded {
+            if let Some(outputs) = detail.as_ref().and_then(|d| d.outputs.as_ref()) {
+                let empty = outputs["parameters"]
+                    .as_object()
+                    .is_none_or(|o| o.is_empty())
+                    && outputs["artifacts"]
+                        .as_object()
+                        .is_none_or(|o| o.is_empty());
+                if !empty {
+                    println!("outputs: {outputs}");
+                }
+            }
+            Ok(())
+        } else {
+            Err(RunCommandError::Unsuccessful {
+                id,
+                state,
+                error: detail.and_then(|d| d.summary.error),
+            })
+        }
+    })
+}
+
+#[cfg(test)]
+mod param_tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+
+    fn spec_with(params: Value) -> PipelineSpec {
+        serde_json::from_value(json!({
+            "pipelineInfo": {"name": "p"},
+            "root": {"dag": {"tasks": {}}, "inputDefinitions": {"parameters": params}},
+            "schemaVersion": "2.1.0"
+        }))
+        .expect("spec")
+    }
+
+    #[test]
+    fn cli_values_parse_by_type() {
+        let spec = spec_with(json!({
+            "n": {"parameterType": "NUMBER_INTEGER"},
+            "s": {"parameterType": "STRING"},
+            "b": {"parameterType": "BOOLEAN"},
+            "l": {"parameterType": "LIST"}
+        }));
+        assert_eq!(parse_param(&spec, "n", "3"), Ok(json!(3)));
+        assert_eq!(parse_param(&spec, "s", "3"), Ok(json!("3")));
+        assert_eq!(parse_param(&spec, "b", "True"), Ok(json!(true)));
+        assert_eq!(parse_param(&spec, "l", "[1, 2]"), Ok(json!([1, 2])));
+        assert!(parse_param(&spec, "n", "x").is_err());
+        assert!(parse_param(&spec, "zz", "1").is_err());
+    }
+}

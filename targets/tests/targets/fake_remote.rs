@@ -1,0 +1,350 @@
+//! An in-process stand-in for Vertex AI Pipelines (REST v1) and Kubeflow Pipelines (REST
+//! v2beta1) on 127.0.0.1:0, speaking their wire format: it records every request (method,
+//! path, query, bearer token, body) and answers with scripted replies — errors as Google's
+//! `{"error": {code, message, status, details}}`, job states as integers (the client asks
+//! `$alt=json;enum-encoding=int`), KFP states as strings.
+
+#![allow(dead_code)]
+
+use std::collections::{HashMap, VecDeque};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use runs::{Events, RunStore};
+use serde_json::{json, Value};
+use targets::{AuthSource, FollowConfig, RetryConfig, Targets, TargetsOptions};
+
+/// Vertex AI `PipelineState` numbers.
+pub mod vs {
+    /// PIPELINE_STATE_QUEUED
+    pub const QUEUED: i64 = 1;
+    /// PIPELINE_STATE_PENDING
+    pub const PENDING: i64 = 2;
+    /// PIPELINE_STATE_RUNNING
+    pub const RUNNING: i64 = 3;
+    /// PIPELINE_STATE_SUCCEEDED
+    pub const SUCCEEDED: i64 = 4;
+    /// PIPELINE_STATE_FAILED
+    pub const FAILED: i64 = 5;
+    /// PIPELINE_STATE_CANCELLING
+    pub const CANCELLING: i64 = 6;
+    /// PIPELINE_STATE_CANCELLED
+    pub const CANCELLED: i64 = 7;
+}
+
+/// Vertex AI `PipelineTaskDetail.State` numbers.
+pub mod ts {
+    /// PENDING
+    pub const PENDING: i64 = 1;
+    /// RUNNING
+    pub const RUNNING: i64 = 2;
+    /// SUCCEEDED
+    pub const SUCCEEDED: i64 = 3;
+    /// CANCELLED
+    pub const CANCELLED: i64 = 6;
+    /// FAILED
+    pub const FAILED: i64 = 7;
+    /// SKIPPED
+    pub const SKIPPED: i64 = 8;
+    /// NOT_TRIGGERED
+    pub const NOT_TRIGGERED: i64 = 9;
+}
+
+/// One request as received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// `GET`, `POST`.
+    pub method: String,
+    /// The path.
+    pub path: String,
+    /// The raw query string.
+    pub query: String,
+    /// The `Authorization` header.
+    pub auth: Option<String>,
+    /// The JSON body (null when empty).
+    pub body: Value,
+}
+
+/// A job the fake knows.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// What a GET answers now.
+    pub current: Value,
+    /// Changes applied one per GET (shallow merge into `current`).
+    pub steps: VecDeque<Value>,
+    /// When it was created.
+    pub created: Instant,
+}
+
+/// The fake's state.
+#[derive(Debug, Default)]
+pub struct FakeState {
+    /// Every request, in order.
+    pub requests: Vec<Recorded>,
+    /// Replies to create requests served before the job is created (status, body).
+    pub create_errors: VecDeque<(u16, Value)>,
+    /// Replies to GET requests served before the job's own answers.
+    pub get_errors: VecDeque<(u16, Value)>,
+    /// The steps every new job goes through.
+    pub script: Vec<Value>,
+    /// Jobs by name (Vertex: the resource name; KFP: the run id).
+    pub jobs: HashMap<String, Job>,
+    /// When set, jobs follow the clock instead of the script: PENDING, RUNNING after the
+    /// first duration, SUCCEEDED after the second.
+    pub timed: Option<(Duration, Duration)>,
+    /// Whether GET answers are recorded (off for the benchmark).
+    pub quiet_gets: bool,
+    /// How many GET requests were answered.
+    pub gets: u64,
+    next_kfp: u64,
+}
+
+/// The fake service. Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct Fake {
+    /// Its state.
+    pub state: Arc<Mutex<FakeState>>,
+}
+
+/// Google's error body.
+pub fn google_error(code: u16, status: &str, message: &str, details: Value) -> Value {
+    json!({"error": {"code": code, "message": message, "status": status, "details": details}})
+}
+
+/// Decodes `%XX` escapes (and `+`) of a query string.
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                Ok(v) => {
+                    out.push(v);
+                    i += 3;
+                    continue;
+                }
+                Err(_) => out.push(b'%'),
+            },
+            b'+' => out.push(b' '),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn merge(into: &mut Value, patch: &Value) {
+    if let (Value::Object(a), Value::Object(b)) = (into, patch) {
+        for (k, v) in b {
+            a.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+impl Fake {
+    /// A fake with the given per-job script.
+    pub fn with_script(script: Vec<Value>) -> Self {
+        let f = Fake::default();
+        f.lock().script = script;
+        f
+    }
+
+    /// Locks the state.
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, FakeState> {
+        self.state.lock().expect("fake state")
+    }
+
+    /// Requests so far.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.lock().requests.clone()
+    }
+
+    /// Serves on 127.0.0.1:0; returns the base URL.
+    pub async fn start(&self) -> String {
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(self.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        format!("http://{addr}")
+    }
+}
+
+fn reply(status: u16, body: Value) -> Response {
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        Json(body),
+    )
+        .into_response()
+}
+
+fn timed_state(job: &Job, t: (Duration, Duration), kfp: bool) -> Value {
+    let e = job.created.elapsed();
+    let (v, k) = if e >= t.1 {
+        (vs::SUCCEEDED, "SUCCEEDED")
+    } else if e >= t.0 {
+        (vs::RUNNING, "RUNNING")
+    } else {
+        (vs::PENDING, "PENDING")
+    };
+    if kfp {
+        json!(k)
+    } else {
+        json!(v)
+    }
+}
+
+async fn handle(
+    State(fake): State<Fake>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_string();
+    let query = percent_decode(uri.query().unwrap_or_default());
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let mut st = fake.lock();
+    if method == Method::GET {
+        st.gets += 1;
+    }
+    if !(st.quiet_gets && method == Method::GET) {
+        st.requests.push(Recorded {
+            method: method.to_string(),
+            path: path.clone(),
+            query: query.clone(),
+            auth,
+            body: body.clone(),
+        });
+    }
+    let kfp = path.starts_with("/apis/v2beta1/");
+    let is_create =
+        method == Method::POST && (path.ends_with("/pipelineJobs") || path == "/apis/v2beta1/runs");
+    if is_create {
+        if let Some((status, body)) = st.create_errors.pop_front() {
+            return reply(status, body);
+        }
+        let (name, mut current) = if kfp {
+            st.next_kfp += 1;
+            let id = format!("run-{:04}", st.next_kfp);
+            let mut cur = body.clone();
+            merge(
+                &mut cur,
+                &json!({"run_id": id, "state": "PENDING", "created_at": "2026-01-01T00:00:00Z"}),
+            );
+            (id, cur)
+        } else {
+            let job_id = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("pipelineJobId="))
+                .unwrap_or("job")
+                .to_string();
+            let name = format!("{}/{job_id}", path.trim_start_matches("/v1/"));
+            let mut cur = body.clone();
+            merge(
+                &mut cur,
+                &json!({"name": name, "state": vs::QUEUED, "createTime": "2026-01-01T00:00:00Z"}),
+            );
+            (name, cur)
+        };
+        if st.timed.is_some() {
+            current["state"] = if kfp {
+                json!("PENDING")
+            } else {
+                json!(vs::PENDING)
+            };
+        }
+        let job = Job {
+            current: current.clone(),
+            steps: st.script.clone().into(),
+            created: Instant::now(),
+        };
+        st.jobs.insert(name, job);
+        return reply(200, current);
+    }
+    let (name, cancel) = match path.strip_suffix(":cancel") {
+        Some(p) => (p, true),
+        None => (path.as_str(), false),
+    };
+    let name = if kfp {
+        name.trim_start_matches("/apis/v2beta1/runs/").to_string()
+    } else {
+        name.trim_start_matches("/v1/").to_string()
+    };
+    if method == Method::GET {
+        if let Some((status, body)) = st.get_errors.pop_front() {
+            return reply(status, body);
+        }
+    }
+    let timed = st.timed;
+    let Some(job) = st.jobs.get_mut(&name) else {
+        return reply(
+            404,
+            google_error(404, "NOT_FOUND", &format!("{name} not found"), json!([])),
+        );
+    };
+    if cancel && method == Method::POST {
+        job.steps = if kfp {
+            vec![json!({"state": "CANCELING"}), json!({"state": "CANCELED"})].into()
+        } else {
+            vec![
+                json!({"state": vs::CANCELLING}),
+                json!({"state": vs::CANCELLED, "error": {"code": 1, "message": "cancelled by the user"}}),
+            ]
+            .into()
+        };
+        return reply(200, json!({}));
+    }
+    if method != Method::GET {
+        return reply(405, google_error(405, "UNIMPLEMENTED", "method", json!([])));
+    }
+    if let Some(t) = timed {
+        let s = timed_state(job, t, kfp);
+        job.current["state"] = s;
+    } else if let Some(step) = job.steps.pop_front() {
+        merge(&mut job.current, &step);
+    }
+    reply(200, job.current.clone())
+}
+
+/// Target options for tests: fast polling, `attempts` tries of a refused call, a static token,
+/// and the Vertex AI endpoint at `endpoint`.
+pub fn options(endpoint: &str, attempts: u32) -> TargetsOptions {
+    TargetsOptions {
+        follow: FollowConfig {
+            initial: Duration::from_millis(20),
+            max: Duration::from_millis(100),
+            multiplier: 1.5,
+        },
+        retry: RetryConfig {
+            attempts,
+            initial: Duration::from_millis(10),
+            max: Duration::from_millis(40),
+        },
+        vertex_endpoint: Some(endpoint.to_string()),
+        auth: AuthSource::Static("test-token".into()),
+        kfp_token: None,
+    }
+}
+
+/// Remote targets over a run store in `dir`, with [`options`].
+pub fn targets(dir: &Path, endpoint: &str, attempts: u32) -> Targets {
+    let store = RunStore::open(dir).expect("store");
+    Targets::new(store, Events::new(), dir, options(endpoint, attempts)).expect("targets")
+}
