@@ -155,26 +155,32 @@ impl Diagnostic {
     /// `train` (a node), `condition Big model` (a group, by its display name or id), `wire`,
     /// `parameter lr`; empty for the pipeline as a whole.
     pub fn location(&self, doc: &Document) -> String {
-        let mut parts = Vec::new();
+        // Pushed piece by piece: the problems list is in the browser's start chunk.
+        let mut out = String::new();
         if let Some(n) = &self.node {
-            let name = task_name(doc, n);
-            parts.push(match &self.port {
-                Some(p) => format!("{name}.{p}"),
-                None => name.to_string(),
-            });
+            out.push_str(task_name(doc, n));
+            if let Some(p) = &self.port {
+                out.push('.');
+                out.push_str(p);
+            }
         } else if let Some(g) = &self.group {
-            let name = doc
-                .group(g)
-                .and_then(|x| x.display_name.as_deref())
-                .unwrap_or(g);
-            parts.push(format!("condition {name}"));
+            out.push_str("condition ");
+            out.push_str(
+                doc.group(g)
+                    .and_then(|x| x.display_name.as_deref())
+                    .unwrap_or(g),
+            );
         } else if self.wire.is_some() {
-            parts.push("wire".to_string());
+            out.push_str("wire");
         }
         if let Some(p) = &self.parameter {
-            parts.push(format!("parameter {p}"));
+            if !out.is_empty() {
+                out.push_str(", ");
+            }
+            out.push_str("parameter ");
+            out.push_str(p);
         }
-        parts.join(", ")
+        out
     }
 }
 

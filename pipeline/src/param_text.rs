@@ -9,17 +9,18 @@
 use serde_json::Value;
 
 use crate::ir::ParameterType;
-use crate::names;
 
-/// At most this many characters of the text are quoted in an error; longer texts are cut.
-const QUOTED_CHARS: usize = 40;
+/// At most this many bytes of the text (whole characters) are quoted in an error message;
+/// longer texts are cut.
+const QUOTED_BYTES: usize = 40;
 
 /// Why a text is not a value of a parameter type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParamTextError {
     /// The type the text was read as.
     pub ty: ParameterType,
-    /// The text as typed (whitespace around it removed), cut to its first 40 characters.
+    /// The text as typed, without the whitespace around it (the message quotes at most its first
+    /// 40 bytes).
     pub text: String,
     /// What is wrong with it.
     pub problem: ParamTextProblem,
@@ -38,8 +39,16 @@ pub enum ParamTextProblem {
     OutOfRange,
     /// Infinite or not a number, for a float (`inf`, `NaN`, `1e400`).
     NotFinite,
-    /// Not JSON, for a list or a dict: where the JSON goes wrong.
-    Json(String),
+    /// Not JSON, for a list or a dict: where the JSON goes wrong (1-based line and column of
+    /// the text as typed), and whether it is because the text ends too early.
+    Json {
+        /// The line.
+        line: usize,
+        /// The column (serde_json's count, which is in bytes).
+        column: usize,
+        /// Whether the text ends before the JSON does.
+        eof: bool,
+    },
     /// JSON of another kind (a list for a dict, a number for a list): the kind it is.
     WrongKind(&'static str),
     /// A task's final status, which KFP fills in and no one types.
@@ -47,61 +56,74 @@ pub enum ParamTextProblem {
 }
 
 impl std::fmt::Display for ParamTextError {
+    // Written piece by piece rather than with `write!`: this runs in the browser's start chunk,
+    // where every byte of formatting code counts.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (ty, text) = (self.ty, &self.text);
-        if self.problem == ParamTextProblem::NotTyped {
-            return write!(
-                f,
-                "{} is filled in by KFP when the task runs; it cannot be given as a value",
-                names::with_article(ty.python_name())
-            );
-        }
-        write!(
-            f,
-            "{text:?} is not {}: ",
-            names::with_article(ty.python_name())
-        )?;
-        let example = example(ty);
-        match &self.problem {
-            ParamTextProblem::Unreadable => write!(f, "write {example}"),
-            ParamTextProblem::NotWhole => {
-                write!(f, "it is not a whole number; write {example}")
-            }
-            ParamTextProblem::DecimalPoint => {
-                write!(
-                    f,
-                    "write it without a decimal point or exponent, as {example}"
+        use std::fmt::{Debug, Display};
+        let (name, example) = match self.ty {
+            ParameterType::NumberInteger => (" is not an int: ", "a whole number such as 42"),
+            ParameterType::NumberDouble => (" is not a float: ", "a number such as 0.5 or 1e-3"),
+            ParameterType::Boolean => (" is not a bool: ", "true or false"),
+            ParameterType::List => (" is not a list: ", "a JSON list like [1, 2]"),
+            ParameterType::Struct => (
+                " is not a dict: ",
+                "a JSON object like {\"key\": \"value\"}",
+            ),
+            ParameterType::String => (" is not a str: ", "a value"),
+            ParameterType::TaskFinalStatus => {
+                return f.write_str(
+                    "a PipelineTaskFinalStatus is filled in by KFP when the task runs; it \
+                     cannot be given as a value",
                 )
             }
-            ParamTextProblem::OutOfRange => write!(
-                f,
-                "it is outside {} to {}; write {example}",
-                i64::MIN,
-                i64::MAX
-            ),
-            ParamTextProblem::NotFinite => {
-                write!(f, "it is not a finite number; write {example}")
+        };
+        // The first bytes of the text, cut at a character boundary (0 always is one).
+        let mut end = self.text.len().min(QUOTED_BYTES);
+        while !self.text.is_char_boundary(end) {
+            end = end.saturating_sub(1);
+        }
+        Debug::fmt(self.text.get(..end).unwrap_or_default(), f)?;
+        if end < self.text.len() {
+            f.write_str("…")?;
+        }
+        f.write_str(name)?;
+        f.write_str(match &self.problem {
+            ParamTextProblem::NotWhole => "it is not a whole number; write ",
+            ParamTextProblem::DecimalPoint => "write it without a decimal point or exponent, as ",
+            ParamTextProblem::OutOfRange => {
+                "it is outside -9223372036854775808 to 9223372036854775807; write "
             }
-            ParamTextProblem::Json(at) => write!(f, "expected {example} (invalid JSON {at})"),
-            ParamTextProblem::WrongKind(kind) => write!(f, "expected {example}, not {kind}"),
-            ParamTextProblem::NotTyped => Ok(()),
+            ParamTextProblem::NotFinite => "it is not a finite number; write ",
+            ParamTextProblem::Json { .. } | ParamTextProblem::WrongKind(_) => "expected ",
+            ParamTextProblem::Unreadable | ParamTextProblem::NotTyped => "write ",
+        })?;
+        f.write_str(example)?;
+        match &self.problem {
+            ParamTextProblem::Json { line, column, eof } => {
+                if *line > 1 {
+                    f.write_str(" (invalid JSON at line ")?;
+                    Display::fmt(line, f)?;
+                    f.write_str(", column ")?;
+                } else {
+                    f.write_str(" (invalid JSON at character ")?;
+                }
+                Display::fmt(column, f)?;
+                f.write_str(if *eof {
+                    ": the text ends too early)"
+                } else {
+                    ")"
+                })
+            }
+            ParamTextProblem::WrongKind(kind) => {
+                f.write_str(", not ")?;
+                f.write_str(kind)
+            }
+            _ => Ok(()),
         }
     }
 }
 
 impl std::error::Error for ParamTextError {}
-
-/// A value of the type, as the errors show it.
-fn example(ty: ParameterType) -> &'static str {
-    match ty {
-        ParameterType::NumberInteger => "a whole number such as 42",
-        ParameterType::NumberDouble => "a number such as 0.5 or 1e-3",
-        ParameterType::Boolean => "true or false",
-        ParameterType::List => "a JSON list like [1, 2]",
-        ParameterType::Struct => "a JSON object like {\"key\": \"value\"}",
-        ParameterType::String | ParameterType::TaskFinalStatus => "a value",
-    }
-}
 
 /// The kind of a JSON value, as errors name it.
 fn kind(v: &Value) -> &'static str {
@@ -124,12 +146,7 @@ impl ParameterType {
         let t = text.trim();
         let fail = |problem| ParamTextError {
             ty: self,
-            text: t.chars().take(QUOTED_CHARS).collect::<String>()
-                + if t.chars().nth(QUOTED_CHARS).is_some() {
-                    "…"
-                } else {
-                    ""
-                },
+            text: t.to_string(),
             problem,
         };
         match self {
@@ -146,8 +163,13 @@ impl ParameterType {
             },
             ParameterType::List | ParameterType::Struct => {
                 // The whole text, so that positions are the user's.
-                let value: Value = serde_json::from_str(text)
-                    .map_err(|e| fail(ParamTextProblem::Json(json_place(&e))))?;
+                let value: Value = serde_json::from_str(text).map_err(|e| {
+                    fail(ParamTextProblem::Json {
+                        line: e.line(),
+                        column: e.column(),
+                        eof: e.is_eof(),
+                    })
+                })?;
                 match (self, &value) {
                     (ParameterType::List, Value::Array(_))
                     | (ParameterType::Struct, Value::Object(_)) => Ok(value),
@@ -164,8 +186,11 @@ fn parse_integer(t: &str) -> Result<Value, ParamTextProblem> {
     if let Ok(i) = t.parse::<i64>() {
         return Ok(Value::from(i));
     }
-    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+    let digits = match t.as_bytes() {
+        [b'-' | b'+', rest @ ..] => rest,
+        all => all,
+    };
+    if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) {
         // Only digits, yet not an i64: too many of them.
         return Err(ParamTextProblem::OutOfRange);
     }
@@ -177,21 +202,6 @@ fn parse_integer(t: &str) -> Result<Value, ParamTextProblem> {
         }
         Ok(f) if f.is_finite() => Err(ParamTextProblem::DecimalPoint),
         _ => Err(ParamTextProblem::Unreadable),
-    }
-}
-
-/// Where a JSON error is, in words: `at character 5`, or `at line 2, column 3` in text of
-/// several lines; `: the text ends too early` when it does.
-fn json_place(e: &serde_json::Error) -> String {
-    let at = if e.line() > 1 {
-        format!("at line {}, column {}", e.line(), e.column())
-    } else {
-        format!("at character {}", e.column())
-    };
-    if e.is_eof() {
-        format!("{at}: the text ends too early")
-    } else {
-        at
     }
 }
 
@@ -218,6 +228,7 @@ mod tests {
             (Boolean, "False", Ok(json!(false))),
             (Boolean, "yes", Err("\"yes\" is not a bool: write true or false")),
             (Boolean, "1", Err("\"1\" is not a bool: write true or false")),
+            (Boolean, "it's", Err("\"it's\" is not a bool: write true or false")),
             (Boolean, "", Err("\"\" is not a bool: write true or false")),
             // Integers: whole, within 64 bits, without a decimal point.
             (NumberInteger, "42", Ok(json!(42))),
@@ -328,7 +339,18 @@ mod tests {
             (
                 NumberInteger,
                 "0123456789012345678901234567890123456789x",
-                Err("\"0123456789012345678901234567890123456789…\" is not an int: write a whole number such as 42"),
+                Err("\"0123456789012345678901234567890123456789\"… is not an int: write a whole number such as 42"),
+            ),
+            // … at a character boundary: 20 two-byte characters are 40 bytes, 21 are more.
+            (
+                Boolean,
+                "ééééééééééééééééééééé",
+                Err("\"éééééééééééééééééééé\"… is not a bool: write true or false"),
+            ),
+            (
+                Boolean,
+                "xééééééééééééééééééééé",
+                Err("\"xééééééééééééééééééé\"… is not a bool: write true or false"),
             ),
             // A final status is never typed.
             (

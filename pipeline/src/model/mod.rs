@@ -192,19 +192,13 @@ impl<'a> Model<'a> {
             group_task,
             loop_items,
         } = scopes;
-        // A later node with the same id or name wins, as validation reports.
-        let node_by_id = doc
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.id.as_str(), i))
-            .collect();
-        let node_by_name = doc
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.name.as_str(), i))
-            .collect();
+        // A later node with the same id or name wins (validation reports the clash).
+        let mut node_by_id = HashMap::default();
+        let mut node_by_name = HashMap::default();
+        for (i, n) in doc.nodes.iter().enumerate() {
+            node_by_id.insert(n.id.as_str(), i);
+            node_by_name.insert(n.name.as_str(), i);
+        }
         let node_scope = doc
             .nodes
             .iter()
