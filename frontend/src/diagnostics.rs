@@ -44,30 +44,9 @@ pub fn Diagnostics() -> impl IntoView {
     }
 }
 
-/// Where a diagnostic points, in words (`task train, input model`).
+/// Where a diagnostic points, in words (`train.model`, `condition Big model`).
 fn location(st: &crate::state::AppState, d: &Diagnostic) -> String {
-    st.doc.with_untracked(|doc| {
-        let mut parts = Vec::new();
-        if let Some(n) = &d.node {
-            let name = doc.node(n).map_or(n.clone(), |x| x.name.clone());
-            parts.push(match &d.port {
-                Some(p) => format!("{name}.{p}"),
-                None => name,
-            });
-        } else if let Some(g) = &d.group {
-            let name = doc
-                .group(g)
-                .and_then(|x| x.display_name.clone())
-                .unwrap_or_else(|| g.clone());
-            parts.push(format!("condition {name}"));
-        } else if d.wire.is_some() {
-            parts.push("wire".to_string());
-        }
-        if let Some(p) = &d.parameter {
-            parts.push(format!("parameter {p}"));
-        }
-        parts.join(", ")
-    })
+    st.doc.with_untracked(|doc| d.location(doc))
 }
 
 #[component]

@@ -56,10 +56,10 @@ impl Failure {
     }
 }
 
-/// Reads `text` (from `source`, a file name or URL), a compiled KFP pipeline or a component. A
-/// component file becomes a component only when `as_component` is set (a drop onto a pipeline
-/// that has tasks); otherwise it opens as a one-task pipeline. The error names the source and
-/// says what is wrong and where.
+/// Reads `text` (from `source`, a file name or URL): a pipeline document, a compiled KFP
+/// pipeline or a component, told apart by the core's `read_file`. A component file becomes a
+/// component only when `as_component` is set (a drop onto a pipeline that has tasks); otherwise
+/// it opens as a one-task pipeline. The error names the source and says what is wrong and where.
 pub fn read(source: &str, text: &str, as_component: bool) -> Result<Read, String> {
     match pipeline::import::read_file(text) {
         Ok(file) => open_file_content(source, file, as_component).map(Read::Done),
@@ -109,9 +109,9 @@ fn open_file_content(source: &str, file: KfpFile, as_component: bool) -> Result<
         .map_err(|e| format!("{source}: {e}"))
 }
 
-/// Reads `text` from `source` and shows it: a document here, a KFP file through the importer
-/// chunk, YAML parsed by the server first. `verb` says what was being done, for the error
-/// (`open`, `import`).
+/// Reads `text` from `source` and shows it: a document or a KFP file through the importer chunk,
+/// YAML parsed by the server first. `verb` says what was being done, for the error (`open`,
+/// `import`).
 fn read_and_show(
     st: AppState,
     source: String,
@@ -120,13 +120,6 @@ fn read_and_show(
     at: Option<Point>,
     verb: &'static str,
 ) {
-    if is_document(&text) {
-        match Document::from_json(&text) {
-            Ok(d) => show(st, &source, Opened::Pipeline(Box::new(d)), at),
-            Err(e) => st.error(format!("Could not {verb} {source}: {e}")),
-        }
-        return;
-    }
     leptos::task::spawn_local(async move {
         match read_split(source.clone(), text.clone(), as_component).await {
             Ok(Read::Done(o)) => show(st, &source, o, at),
@@ -146,19 +139,6 @@ fn read_and_show(
             Err(f) => st.error(f.message(verb, &source)),
         }
     });
-}
-
-/// Whether `text` is a Pipeline Canvas document (a JSON object with our `format`).
-fn is_document(text: &str) -> bool {
-    #[derive(serde::Deserialize)]
-    struct Probe {
-        format: Option<String>,
-    }
-    text.trim_start().starts_with('{')
-        && serde_json::from_str::<Probe>(text)
-            .ok()
-            .and_then(|p| p.format)
-            .is_some_and(|f| f.starts_with("pipeline-canvas/"))
 }
 
 /// Shows what was read: a pipeline replaces the canvas (the previous one stays a step back in
@@ -252,9 +232,22 @@ mod tests {
 
     #[test]
     fn documents_are_told_from_kfp_files() {
-        assert!(is_document(&Document::new("p").to_json()));
-        assert!(!is_document(COMPONENT));
-        assert!(!is_document("{\"pipelineInfo\": {\"name\": \"p\"}}"));
+        let doc = Document::new("p");
+        for as_component in [false, true] {
+            match read("p.json", &doc.to_json(), as_component) {
+                Ok(Read::Done(Opened::Pipeline(d))) => assert_eq!(*d, doc),
+                other => panic!("expected the document, got {other:?}"),
+            }
+        }
+        assert!(matches!(read("c.yaml", COMPONENT, false), Ok(Read::Yaml)));
+        let e = read("s.json", "{\"pipelineInfo\": {\"name\": \"p\"}}", false)
+            .expect_err("not a document, nor a whole spec");
+        assert!(e.starts_with("s.json: not a KFP v2 spec"), "{e}");
+        let newer = doc
+            .to_json()
+            .replace("pipeline-canvas/v1", "pipeline-canvas/v9");
+        let e = read("p.json", &newer, false).expect_err("a newer document");
+        assert!(e.contains("unsupported document format"), "{e}");
     }
 
     #[test]

@@ -18,8 +18,8 @@ use crate::diagnostic::Diagnostic;
 use crate::document::{Document, GroupKind, LoopItems, PortType};
 use crate::ir::*;
 use crate::map::Map;
+use crate::model::{analyze, Elem, Model, Scope, Source};
 use crate::names::{field_selector, output_channel, param_channel};
-use crate::validate::{analyze, Elem, Model, Scope, Source};
 
 /// The result of compiling: the spec when there are no errors, and every diagnostic.
 #[derive(Debug, Clone, Serialize)]
@@ -580,7 +580,7 @@ impl Builder<'_, '_> {
             });
         }
         // One of several branches: each branch exports its value, the if/elif/else picks.
-        let b = crate::validate::one_of_group(m, sources, target).ok()?;
+        let b = crate::model::one_of_group(m, sources, target).ok()?;
         let mut selectors = Vec::new();
         let mut ty = None;
         for s in sources {

@@ -1,6 +1,11 @@
-//! Problems found in a document, each pointing at the place on the canvas it concerns.
+//! Problems found in a document, each pointing at the place on the canvas it concerns, and the
+//! ways they are written out: by id ([`Diagnostic`]'s `Display`, the golden tests), as a line
+//! naming the places as a user knows them ([`Diagnostic::describe`], the command line), and as
+//! the canvas's short label of the place ([`Diagnostic::location`], the problems list).
 
 use serde::{Deserialize, Serialize};
+
+use crate::document::Document;
 
 /// How bad a problem is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,15 +100,98 @@ impl Diagnostic {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
+
+    /// `error` or `warning`.
+    fn severity_word(&self) -> &'static str {
+        match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+
+    /// One line naming where the problem is in words a user recognises, ids with the names of
+    /// `doc`: `error [node n3 (get-training-job-details), port job_resource]: …`, a wire with
+    /// its ends (`wire w1 (train.model -> eval.model)`), a group with its display name.
+    pub fn describe(&self, doc: &Document) -> String {
+        let mut at = Vec::new();
+        if let Some(n) = &self.node {
+            at.push(match doc.node(n) {
+                Some(node) => format!("node {n} ({})", node.name),
+                None => format!("node {n}"),
+            });
+            if let Some(p) = &self.port {
+                at.push(format!("port {p}"));
+            }
+        }
+        if let Some(w) = &self.wire {
+            let ends = doc.wires.iter().find(|x| &x.id == w).map(|x| {
+                let end = |node: &str, port: &str| format!("{}.{port}", task_name(doc, node));
+                format!(
+                    " ({} -> {})",
+                    end(&x.from.node, &x.from.port),
+                    end(&x.to.node, &x.to.port)
+                )
+            });
+            at.push(format!("wire {w}{}", ends.unwrap_or_default()));
+        }
+        if let Some(g) = &self.group {
+            match doc.group(g).and_then(|x| x.display_name.as_deref()) {
+                Some(name) => at.push(format!("group {g} ({name})")),
+                None => at.push(format!("group {g}")),
+            }
+        }
+        if let Some(p) = &self.parameter {
+            at.push(format!("parameter {p}"));
+        }
+        let severity = self.severity_word();
+        if at.is_empty() {
+            format!("{severity}: {}", self.message)
+        } else {
+            format!("{severity} [{}]: {}", at.join(", "), self.message)
+        }
+    }
+
+    /// Where the problem is, as the canvas labels it beside the message: `train.model` (a port),
+    /// `train` (a node), `condition Big model` (a group, by its display name or id), `wire`,
+    /// `parameter lr`; empty for the pipeline as a whole.
+    pub fn location(&self, doc: &Document) -> String {
+        // Pushed piece by piece: the problems list is in the browser's start chunk.
+        let mut out = String::new();
+        if let Some(n) = &self.node {
+            out.push_str(task_name(doc, n));
+            if let Some(p) = &self.port {
+                out.push('.');
+                out.push_str(p);
+            }
+        } else if let Some(g) = &self.group {
+            out.push_str("condition ");
+            out.push_str(
+                doc.group(g)
+                    .and_then(|x| x.display_name.as_deref())
+                    .unwrap_or(g),
+            );
+        } else if self.wire.is_some() {
+            out.push_str("wire");
+        }
+        if let Some(p) = &self.parameter {
+            if !out.is_empty() {
+                out.push_str(", ");
+            }
+            out.push_str("parameter ");
+            out.push_str(p);
+        }
+        out
+    }
+}
+
+/// The task name of node `id`, or the id when there is no such node.
+fn task_name<'a>(doc: &'a Document, id: &'a str) -> &'a str {
+    doc.node(id).map_or(id, |n| n.name.as_str())
 }
 
 impl std::fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let sev = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
-        write!(f, "{sev}")?;
+        write!(f, "{}", self.severity_word())?;
         let mut at = Vec::new();
         if let Some(n) = &self.node {
             match &self.port {
@@ -124,5 +212,111 @@ impl std::fmt::Display for Diagnostic {
             write!(f, " [{}]", at.join("; "))?;
         }
         write!(f, ": {}", self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::{Group, GroupKind, Node, PortRef, Wire};
+
+    fn doc() -> Document {
+        let mut doc = Document::new("p");
+        doc.nodes
+            .push(Node::new("n3", "get-training-job-details", "c"));
+        doc.nodes.push(Node::new("n4", "eval", "c"));
+        doc.wires.push(Wire {
+            id: "w1".into(),
+            from: PortRef {
+                node: "n3".into(),
+                port: "model".into(),
+            },
+            to: PortRef {
+                node: "n4".into(),
+                port: "model".into(),
+            },
+        });
+        for (id, display_name) in [("g1", Some("Big model")), ("g2", None)] {
+            doc.groups.push(Group {
+                id: id.into(),
+                kind: GroupKind::Else,
+                name: None,
+                display_name: display_name.map(str::to_string),
+                parent: None,
+                position: Default::default(),
+                size: Default::default(),
+            });
+        }
+        doc
+    }
+
+    /// Each diagnostic as `Display`, [`Diagnostic::describe`] and [`Diagnostic::location`]
+    /// write it.
+    #[test]
+    fn diagnostics_are_written_three_ways() {
+        let cases = [
+            (
+                Diagnostic::error("input job_resource is not set").at_port("n3", "job_resource"),
+                "error [node n3, port job_resource]: input job_resource is not set",
+                "error [node n3 (get-training-job-details), port job_resource]: input job_resource is not set",
+                "get-training-job-details.job_resource",
+            ),
+            (
+                Diagnostic::warning("w").at_node("n9"),
+                "warning [node n9]: w",
+                "warning [node n9]: w",
+                "n9",
+            ),
+            (
+                Diagnostic::error("bad"),
+                "error: bad",
+                "error: bad",
+                "",
+            ),
+            (
+                Diagnostic::error("type mismatch")
+                    .at_wire("w1")
+                    .at_port("n4", "model"),
+                "error [node n4, port model; wire w1]: type mismatch",
+                "error [node n4 (eval), port model, wire w1 (get-training-job-details.model -> eval.model)]: type mismatch",
+                "eval.model",
+            ),
+            (
+                Diagnostic::error("dangling").at_wire("w9"),
+                "error [wire w9]: dangling",
+                "error [wire w9]: dangling",
+                "wire",
+            ),
+            (
+                Diagnostic::error("c").at_group("g1"),
+                "error [group g1]: c",
+                "error [group g1 (Big model)]: c",
+                "condition Big model",
+            ),
+            (
+                Diagnostic::error("c").at_group("g2"),
+                "error [group g2]: c",
+                "error [group g2]: c",
+                "condition g2",
+            ),
+            (
+                Diagnostic::error("twice").at_parameter("lr"),
+                "error [parameter lr]: twice",
+                "error [parameter lr]: twice",
+                "parameter lr",
+            ),
+            (
+                Diagnostic::error("x").at_group("g1").at_parameter("lr"),
+                "error [group g1; parameter lr]: x",
+                "error [group g1 (Big model), parameter lr]: x",
+                "condition Big model, parameter lr",
+            ),
+        ];
+        let doc = doc();
+        for (d, shown, described, location) in cases {
+            assert_eq!(d.to_string(), shown);
+            assert_eq!(d.describe(&doc), described);
+            assert_eq!(d.location(&doc), location, "{d}");
+        }
     }
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::document::{ComponentDef, Document, Point, Size};
-use crate::validate::{analyze, Elem, Model, Scope};
+use crate::model::{analyze, Elem, Model, Scope};
 
 /// Width of every node box, in canvas pixels.
 pub const NODE_WIDTH: f64 = 240.0;

@@ -5,7 +5,7 @@
 //! and previews the compiled spec on every edit without a round trip.
 //!
 //! Analyses return their result together with every problem found
-//! ([`compile`] → [`Compiled`]), so the canvas can show all problems at once.
+//! ([`compile()`] → [`Compiled`]), so the canvas can show all problems at once.
 
 pub mod compile;
 pub mod condition;
@@ -16,13 +16,13 @@ pub mod import_v1;
 pub mod ir;
 pub mod layout;
 pub mod map;
+mod model;
 pub mod names;
 pub mod output;
+pub mod param_text;
 pub mod run_inputs;
 pub mod synthetic;
 pub mod validate;
-#[cfg(feature = "yaml")]
-mod yaml_value;
 
 pub use compile::{compile, Compiled};
 pub use diagnostic::{Diagnostic, Severity};
@@ -34,10 +34,11 @@ pub use import::{component_from_yaml, ImportError};
 #[cfg(feature = "yaml")]
 pub use output::to_yaml;
 pub use output::{to_json, OutputFormat};
+pub use param_text::{ParamTextError, ParamTextProblem};
 pub use validate::validate;
 
 /// Why a document file could not be read.
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum DocumentError {
     /// Not JSON, or not the document's shape.
     #[error("invalid pipeline document at line {line}, column {column}: {message}")]
