@@ -22,37 +22,8 @@ fn normalize(v: &Value) -> Value {
     }
 }
 
-/// The first place where two values differ, as a path.
-fn first_difference(a: &Value, b: &Value, path: &str) -> Option<String> {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            for k in x.keys().chain(y.keys()) {
-                match (x.get(k), y.get(k)) {
-                    (Some(p), Some(q)) => {
-                        if let Some(d) = first_difference(p, q, &format!("{path}.{k}")) {
-                            return Some(d);
-                        }
-                    }
-                    (p, q) => {
-                        return Some(format!(
-                            "{path}.{k}: ours {} / theirs {}",
-                            p.map_or("missing".into(), |v| v.to_string()),
-                            q.map_or("missing".into(), |v| v.to_string())
-                        ))
-                    }
-                }
-            }
-            None
-        }
-        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
-            .iter()
-            .zip(y)
-            .enumerate()
-            .find_map(|(i, (p, q))| first_difference(p, q, &format!("{path}[{i}]"))),
-        _ if a == b => None,
-        _ => Some(format!("{path}: ours {a} / theirs {b}")),
-    }
-}
+#[path = "../../tests/common/json_diff.rs"]
+mod json_diff;
 
 /// Removes what only imports record (names the compiler would otherwise generate), leaving
 /// the document a canvas user would have drawn.
@@ -90,7 +61,10 @@ fn round_trip(path: &Path, drawn: bool) -> Result<(), String> {
     let original: Value = serde::Deserialize::deserialize(docs.next().ok_or("no document")?)
         .map_err(|e| e.to_string())?;
     let ours = normalize(&serde_json::to_value(&spec).map_err(|e| e.to_string())?);
-    if let Some(d) = first_difference(&ours, &normalize(&original), "") {
+    if let Some(d) = json_diff::differences(&ours, &normalize(&original), json_diff::Numbers::Exact)
+        .into_iter()
+        .next()
+    {
         return Err(format!("spec differs at {d}"));
     }
     let platform: Option<Value> = docs

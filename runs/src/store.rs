@@ -14,7 +14,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
 pub use api::{RunDetail, RunOptions, RunState, RunSummary, TaskKind, TaskRow, TaskState};
+use pipeline::import::SpecFile;
 use pipeline::ir::PipelineSpec;
+use pipeline::{Diagnostic, Document};
 
 use crate::db::{now, open_database, StoreError};
 
@@ -53,6 +55,27 @@ impl RunRequest {
             options: RunOptions::default(),
             pipeline_id: None,
         }
+    }
+
+    /// A run of a canvas document: compiled (the run keeps the document and its platform
+    /// spec), with the compiler's diagnostics; no request when the document has errors. The
+    /// one way the API and the command line turn a document into a run.
+    pub fn from_document(doc: &Document) -> (Option<Self>, Vec<Diagnostic>) {
+        let compiled = pipeline::compile(doc);
+        let request = compiled.spec.map(|spec| {
+            let mut r = Self::new(spec, BTreeMap::new());
+            r.platform_spec = doc.platform_spec.clone();
+            r.document = Some(doc.to_json());
+            r
+        });
+        (request, compiled.diagnostics)
+    }
+
+    /// A run of a compiled spec file (with its platform spec, when it has one).
+    pub fn from_spec_file(file: SpecFile) -> Self {
+        let mut r = Self::new(file.spec, BTreeMap::new());
+        r.platform_spec = file.platform_spec;
+        r
     }
 }
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use pipeline::{Diagnostic, Document, DocumentError, OutputFormat, Severity};
+use pipeline::{Document, DocumentError, OutputFormat};
 
 use crate::config::{default_data_dir, ConfigError, ServeConfig, DEFAULT_ADDR, DEFAULT_STATIC_DIR};
 use crate::server::StartError;
@@ -307,7 +307,7 @@ pub fn compile(args: &CompileArgs) -> Result<(), CliError> {
     let stderr = std::io::stderr();
     let mut err = stderr.lock();
     for d in &compiled.diagnostics {
-        let _ = writeln!(err, "{}", describe(d, &doc));
+        let _ = writeln!(err, "{}", d.describe(&doc));
     }
     let Some(spec) = compiled.spec else {
         return Err(CliError::Invalid {
@@ -393,54 +393,6 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
-/// One diagnostic as a line naming where it is in words a user recognises:
-/// `error [node n3 (get-training-job-details), port job_resource]: …`.
-pub fn describe(d: &Diagnostic, doc: &Document) -> String {
-    let severity = match d.severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-    };
-    let node_label = |id: &str| match doc.node(id) {
-        Some(n) => format!("node {id} ({})", n.name),
-        None => format!("node {id}"),
-    };
-    let mut at = Vec::new();
-    if let Some(n) = &d.node {
-        at.push(node_label(n));
-        if let Some(p) = &d.port {
-            at.push(format!("port {p}"));
-        }
-    }
-    if let Some(w) = &d.wire {
-        let ends = doc.wires.iter().find(|x| &x.id == w).map(|x| {
-            let end = |node: &str, port: &str| {
-                let name = doc.node(node).map_or(node, |n| n.name.as_str());
-                format!("{name}.{port}")
-            };
-            format!(
-                " ({} -> {})",
-                end(&x.from.node, &x.from.port),
-                end(&x.to.node, &x.to.port)
-            )
-        });
-        at.push(format!("wire {w}{}", ends.unwrap_or_default()));
-    }
-    if let Some(g) = &d.group {
-        match doc.group(g).and_then(|x| x.display_name.as_deref()) {
-            Some(name) => at.push(format!("group {g} ({name})")),
-            None => at.push(format!("group {g}")),
-        }
-    }
-    if let Some(p) = &d.parameter {
-        at.push(format!("parameter {p}"));
-    }
-    if at.is_empty() {
-        format!("{severity}: {}", d.message)
-    } else {
-        format!("{severity} [{}]: {}", at.join(", "), d.message)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -490,22 +442,5 @@ mod tests {
             output_format(&args(Some("x.yaml"), Some(FormatArg::Json))),
             OutputFormat::Json
         );
-    }
-
-    #[test]
-    fn describe_names_node_and_port() {
-        let mut doc = Document::new("p");
-        doc.nodes
-            .push(pipeline::Node::new("n3", "get-training-job-details", "c"));
-        let d = Diagnostic::error("input job_resource is not set").at_port("n3", "job_resource");
-        assert_eq!(
-            describe(&d, &doc),
-            "error [node n3 (get-training-job-details), port job_resource]: input job_resource is not set"
-        );
-        assert_eq!(
-            describe(&Diagnostic::warning("w").at_node("n9"), &doc),
-            "warning [node n9]: w"
-        );
-        assert_eq!(describe(&Diagnostic::error("bad"), &doc), "error: bad");
     }
 }

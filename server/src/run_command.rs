@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args;
+use pipeline::import::KfpFile;
 use pipeline::ir::PipelineSpec;
 use serde_json::Value;
 use tokio::sync::broadcast;
@@ -160,37 +161,27 @@ pub fn load(path: &std::path::Path) -> Result<RunRequest, RunCommandError> {
             source,
         })?
     };
-    let is_document = serde_json::from_str::<Value>(&text)
-        .ok()
-        .and_then(|v| v.get("format").and_then(Value::as_str).map(str::to_string))
-        .is_some_and(|f| f.starts_with("pipeline-canvas/"));
-    if is_document {
-        let doc = pipeline::Document::from_json(&text).map_err(|e| RunCommandError::Parse {
-            path: shown.clone(),
-            message: e.to_string(),
-        })?;
-        let compiled = pipeline::compile(&doc);
-        for d in &compiled.diagnostics {
-            eprintln!("{}", crate::cli::describe(d, &doc));
+    let parse_error = |message: String| RunCommandError::Parse {
+        path: shown.clone(),
+        message,
+    };
+    match pipeline::import::read_file(&text).map_err(|e| parse_error(e.to_string()))? {
+        KfpFile::Document(doc) => {
+            let (request, diagnostics) = RunRequest::from_document(&doc);
+            for d in &diagnostics {
+                eprintln!("{}", d.describe(&doc));
+            }
+            request.ok_or_else(|| RunCommandError::Invalid {
+                path: shown.clone(),
+                count: diagnostics.iter().filter(|d| d.is_error()).count(),
+            })
         }
-        let Some(spec) = compiled.spec else {
-            return Err(RunCommandError::Invalid {
-                path: shown,
-                count: compiled.diagnostics.iter().filter(|d| d.is_error()).count(),
-            });
-        };
-        let mut req = RunRequest::new(spec, BTreeMap::new());
-        req.platform_spec = doc.platform_spec.clone();
-        req.document = Some(doc.to_json());
-        Ok(req)
-    } else {
-        let file = pipeline::import::parse_file(&text).map_err(|e| RunCommandError::Parse {
-            path: shown,
-            message: e.to_string(),
-        })?;
-        let mut req = RunRequest::new(file.spec, BTreeMap::new());
-        req.platform_spec = file.platform_spec;
-        Ok(req)
+        KfpFile::Spec(file) => Ok(RunRequest::from_spec_file(*file)),
+        KfpFile::V1Component(_) => Err(parse_error(
+            "this is a component file, not a pipeline: import it onto the canvas, or compile \
+             a pipeline that uses it"
+                .into(),
+        )),
     }
 }
 
@@ -227,10 +218,10 @@ fn line(start: Instant, e: &EngineEvent) -> Option<String> {
     }
 }
 
-/// Parses a `--param NAME=VALUE` value for a parameter of `spec`: strings as written, other
-/// types as JSON (`true`, `3`, `[1, 2]`, `{"a": 1}`).
+/// Parses a `--param NAME=VALUE` value for a parameter of `spec`, by the core's rules for
+/// parameter text ([`pipeline::ir::ParameterType::parse_text`], the same as the canvas'): strings
+/// as written, other types as their JSON form (`true`, `3`, `[1, 2]`, `{"a": 1}`).
 pub fn parse_param(spec: &PipelineSpec, name: &str, text: &str) -> Result<Value, String> {
-    use pipeline::ir::ParameterType as T;
     let ty = spec
         .root
         .input_definitions
@@ -238,18 +229,8 @@ pub fn parse_param(spec: &PipelineSpec, name: &str, text: &str) -> Result<Value,
         .and_then(|d| d.parameters.get(name))
         .map(|p| p.parameter_type)
         .ok_or_else(|| format!("the pipeline has no parameter {name:?}"))?;
-    match ty {
-        T::String => Ok(Value::String(text.to_string())),
-        T::Boolean => match text.to_ascii_lowercase().as_str() {
-            "true" => Ok(Value::Bool(true)),
-            "false" => Ok(Value::Bool(false)),
-            _ => Err(format!(
-                "parameter {name:?} must be true or false, not {text:?}"
-            )),
-        },
-        _ => serde_json::from_str(text)
-            .map_err(|e| format!("parameter {name:?} ({}): {e}", ty.python_name())),
-    }
+    ty.parse_text(text)
+        .map_err(|e| format!("parameter {name:?}: {e}"))
 }
 
 /// Runs the command.

@@ -50,64 +50,31 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::broadcast;
 
+use api::{CreateRun, Started};
+use engine::{
+    EngineEvent, RunDetail, RunFilter, RunRequest, RunState, RunStore, RunSummary, TaskRow,
+    TaskState,
+};
+
 use super::logs;
 use crate::error::AppError;
 use crate::server::{AppState, Shutdown};
-use engine::{
-    EngineEvent, RunDetail, RunFilter, RunOptions, RunRequest, RunState, RunStore, RunSummary,
-    TaskRow, TaskState,
-};
-
-/// The answer to a new run: its id.
-#[derive(Debug, Serialize)]
-pub struct Started {
-    /// The run's id.
-    pub id: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct CreateBody {
-    #[serde(default)]
-    document: Option<Value>,
-    #[serde(default)]
-    spec: Option<Value>,
-    #[serde(default)]
-    platform_spec: Option<Value>,
-    #[serde(default)]
-    parameters: BTreeMap<String, Value>,
-    #[serde(default)]
-    options: RunOptions,
-    #[serde(default)]
-    pipeline_id: Option<String>,
-    #[serde(default)]
-    target: Option<String>,
-}
 
 fn parse_create(body: &[u8]) -> Result<(RunRequest, Option<String>), AppError> {
-    let b: CreateBody = serde_json::from_slice(body)
+    let b: CreateRun = serde_json::from_slice(body)
         .map_err(|e| AppError::BadRequest(format!("invalid run request: {e}")))?;
     let mut req = match (b.document, b.spec) {
         (Some(doc), None) => {
             let doc = crate::error::parse_document(doc.to_string().as_bytes())?;
-            let compiled = pipeline::compile(&doc);
-            let Some(spec) = compiled.spec else {
-                return Err(AppError::Compile {
-                    diagnostics: compiled.diagnostics,
-                });
-            };
-            let mut r = RunRequest::new(spec, BTreeMap::new());
-            r.platform_spec = doc.platform_spec.clone();
-            r.document = Some(doc.to_json());
-            r
+            match RunRequest::from_document(&doc) {
+                (Some(r), _) => r,
+                (None, diagnostics) => return Err(AppError::Compile { diagnostics }),
+            }
         }
-        (None, Some(Value::String(text))) => {
-            let file = pipeline::import::parse_file(&text)
-                .map_err(|e| AppError::BadRequest(format!("invalid spec: {e}")))?;
-            let mut r = RunRequest::new(file.spec, BTreeMap::new());
-            r.platform_spec = file.platform_spec;
-            r
-        }
+        (None, Some(Value::String(text))) => RunRequest::from_spec_file(
+            pipeline::import::parse_file(&text)
+                .map_err(|e| AppError::BadRequest(format!("invalid spec: {e}")))?,
+        ),
         (None, Some(spec)) => {
             let spec = serde_json::from_value(spec)
                 .map_err(|e| AppError::BadRequest(format!("invalid spec: {e}")))?;

@@ -30,35 +30,8 @@ fn python() -> PathBuf {
         .unwrap_or_else(|| repo().join(".venv/bin/python"))
 }
 
-/// Numbers compared as f64; objects and arrays recursively.
-fn same(a: &Value, b: &Value, at: &str, diffs: &mut Vec<String>) {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => {
-            if x.as_f64() != y.as_f64() {
-                diffs.push(format!("{at}: {x} != {y}"));
-            }
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            for k in x.keys().chain(y.keys()) {
-                let (va, vb) = (x.get(k), y.get(k));
-                match (va, vb) {
-                    (Some(va), Some(vb)) => same(va, vb, &format!("{at}.{k}"), diffs),
-                    (Some(v), None) => diffs.push(format!("{at}.{k}: only ours has {v}")),
-                    (None, Some(v)) => diffs.push(format!("{at}.{k}: only the SDK has {v}")),
-                    (None, None) => {}
-                }
-            }
-        }
-        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
-            for (i, (va, vb)) in x.iter().zip(y).enumerate() {
-                same(va, vb, &format!("{at}[{i}]"), diffs);
-            }
-        }
-        _ if a == b => {}
-        _ => diffs.push(format!("{at}: {a} != {b}")),
-    }
-    diffs.dedup();
-}
+#[path = "../../../tests/common/json_diff.rs"]
+mod json_diff;
 
 #[tokio::test]
 async fn create_body_matches_the_python_sdk() {
@@ -189,7 +162,11 @@ async fn create_body_matches_the_python_sdk() {
         labels.remove("vertex-ai-pipelines-run-billing-id");
     }
     let mut diffs = Vec::new();
-    same(&ours.body, &sdk_body, "body", &mut diffs);
+    diffs.extend(json_diff::differences(
+        &ours.body,
+        &sdk_body,
+        json_diff::Numbers::ByValue,
+    ));
     assert!(
         diffs.is_empty(),
         "our create body differs from the SDK's:\n{}",
