@@ -547,12 +547,6 @@ impl Engine {
         }
     }
 
-    /// The run store's writer, shared with the remote targets so that every write of the
-    /// process is done in one order, off the async threads.
-    pub fn recorder(&self) -> &Recorder {
-        &self.inner.recorder
-    }
-
     /// Whether run `id` is running in this engine.
     pub fn is_active(&self, id: &str) -> bool {
         self.inner.active.lock().is_ok_and(|a| a.contains_key(id))

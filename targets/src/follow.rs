@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::{RemoteClient, RemoteStatus, RemoteTask, TargetError};
-use runs::{EngineEvent, Events, RunEvent, RunState, RunStore, TaskEvent, TaskKind};
+use runs::{EngineEvent, Events, Recorder, RunEvent, RunState, RunStore, TaskEvent, TaskKind};
 use runs::{NewTask, TaskUpdate};
 
 /// How often open runs are polled.
@@ -154,8 +154,7 @@ pub fn apply(
 /// was written already; `wake` polls at once (after a cancel request).
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
-    store: &RunStore,
-    events: &Events,
+    recorder: &Recorder,
     config: &FollowConfig,
     id: &str,
     client: &RemoteClient,
@@ -176,9 +175,21 @@ pub async fn run(
         match client.status(remote_name).await {
             Ok(status) => {
                 failures = 0;
-                let changed = apply(store, events, id, &status, &mut seen);
-                if status.state.is_final() {
-                    tracing::info!(run = id, job = remote_name, state = %status.state, "remote run ended");
+                let state = status.state;
+                let run_id = id.to_string();
+                let Some((changed, now_seen)) = recorder
+                    .call(move |store, events| {
+                        let changed = apply(store, events, &run_id, &status, &mut seen);
+                        (changed, seen)
+                    })
+                    .await
+                else {
+                    tracing::error!(run = id, "the run store's writer stopped; not following");
+                    return;
+                };
+                seen = now_seen;
+                if state.is_final() {
+                    tracing::info!(run = id, job = remote_name, state = %state, "remote run ended");
                     return;
                 }
                 interval = if changed {
@@ -191,7 +202,12 @@ pub async fn run(
                 status: 404, body, ..
             }) => {
                 let message = format!("the remote job {remote_name} no longer exists: {body}");
-                set_run(store, events, id, RunState::Failed, Some(&message));
+                let run_id = id.to_string();
+                recorder
+                    .call(move |store, events| {
+                        set_run(store, events, &run_id, RunState::Failed, Some(&message));
+                    })
+                    .await;
                 tracing::warn!(
                     run = id,
                     job = remote_name,

@@ -23,8 +23,8 @@ use serde_json::{json, Value};
 use tokio::sync::Notify;
 
 use runs::NewRun;
-use runs::StoreError;
 use runs::{EngineEvent, Events, RunEvent, RunRequest, RunState, RunStore, TaskState};
+use runs::{Recorder, StoreError};
 
 pub mod auth;
 pub mod config;
@@ -330,6 +330,8 @@ pub struct Targets {
 struct Inner {
     store: RunStore,
     events: Events,
+    /// Does every store read and write of the targets, off the async threads.
+    recorder: Recorder,
     file: ConfigFile,
     options: TargetsOptions,
     vertex: tokio::sync::Mutex<HashMap<String, vertex::VertexClient>>,
@@ -355,7 +357,8 @@ pub fn install_crypto_provider() {
 }
 
 impl Targets {
-    /// The targets of a data folder, writing to `store` and `events` (the local engine's).
+    /// The targets of a data folder, writing to `store` and `events` (the local engine's),
+    /// through a writer thread of their own ([`Recorder`]).
     pub fn new(
         store: RunStore,
         events: Events,
@@ -368,10 +371,14 @@ impl Targets {
             .timeout(Duration::from_secs(120))
             .build()
             .map_err(|e| TargetError::Config(format!("cannot set up the HTTP client: {e}")))?;
+        let recorder = Recorder::start(store.clone(), events.clone()).map_err(|e| {
+            TargetError::Config(format!("cannot start the run store's writer thread: {e}"))
+        })?;
         Ok(Self {
             inner: Arc::new(Inner {
                 store,
                 events,
+                recorder,
                 file: ConfigFile::in_data_dir(data_dir),
                 options,
                 vertex: tokio::sync::Mutex::new(HashMap::new()),
@@ -460,15 +467,13 @@ impl Targets {
                 let settings = file.vertex.overridden_by(&req.vertex);
                 let plan = vertex::plan(&req, &settings)?;
                 let client = self.vertex_client(&plan.region).await?;
-                let id = self.record(&req, &plan.pipeline_root)?;
+                let id = self.record(&req, &plan.pipeline_root).await?;
                 let remote = json!({"project": plan.project, "region": plan.region});
-                self.inner.store.set_remote(
-                    &id,
-                    "vertex",
-                    &plan.name,
-                    Some(&plan.console_link),
-                    &remote,
-                )?;
+                let (rid, name, link) = (id.clone(), plan.name.clone(), plan.console_link.clone());
+                self.on_store(move |store| {
+                    store.set_remote(&rid, "vertex", &name, Some(&link), &remote)
+                })
+                .await?;
                 let created = with_retries(self.inner.options.retry, "create pipeline job", || {
                     client.create(&plan)
                 })
@@ -476,14 +481,7 @@ impl Targets {
                 match created {
                     Ok(status) => {
                         tracing::info!(run = %id, job = %plan.name, "Vertex AI pipeline job created");
-                        let mut seen = follow::Seen::default();
-                        follow::apply(
-                            &self.inner.store,
-                            &self.inner.events,
-                            &id,
-                            &status,
-                            &mut seen,
-                        );
+                        let seen = self.apply(&id, status, follow::Seen::default()).await;
                         self.follow_from(
                             &id,
                             RemoteClient::Vertex(client),
@@ -498,7 +496,7 @@ impl Targets {
                         })
                     }
                     Err(e) => {
-                        self.fail(&id, &e);
+                        self.fail(&id, &e).await;
                         Err(e)
                     }
                 }
@@ -507,7 +505,9 @@ impl Targets {
                 let settings = file.kfp.overridden_by(&req.kfp);
                 let plan = kfp::plan(&req, &settings)?;
                 let client = self.kfp_client(&plan.host);
-                let id = self.record(&req, plan.pipeline_root.as_deref().unwrap_or(&plan.host))?;
+                let id = self
+                    .record(&req, plan.pipeline_root.as_deref().unwrap_or(&plan.host))
+                    .await?;
                 let created = with_retries(self.inner.options.retry, "create run", || {
                     client.create(&plan.body)
                 })
@@ -516,18 +516,13 @@ impl Targets {
                     Ok((run_id, status)) => {
                         let link = kfp::console_link(&plan.host, &run_id);
                         let remote = json!({"host": plan.host, "namespace": plan.namespace});
-                        self.inner
-                            .store
-                            .set_remote(&id, "kfp", &run_id, Some(&link), &remote)?;
+                        let (rid, name, l) = (id.clone(), run_id.clone(), link.clone());
+                        self.on_store(move |store| {
+                            store.set_remote(&rid, "kfp", &name, Some(&l), &remote)
+                        })
+                        .await?;
                         tracing::info!(run = %id, kfp_run = %run_id, "Kubeflow Pipelines run created");
-                        let mut seen = follow::Seen::default();
-                        follow::apply(
-                            &self.inner.store,
-                            &self.inner.events,
-                            &id,
-                            &status,
-                            &mut seen,
-                        );
+                        let seen = self.apply(&id, status, follow::Seen::default()).await;
                         self.follow_from(&id, RemoteClient::Kfp(client), run_id.clone(), seen);
                         Ok(Submitted {
                             id,
@@ -537,7 +532,7 @@ impl Targets {
                         })
                     }
                     Err(e) => {
-                        self.fail(&id, &e);
+                        self.fail(&id, &e).await;
                         Err(e)
                     }
                 }
@@ -545,11 +540,39 @@ impl Targets {
         }
     }
 
-    fn record(&self, req: &SubmitRequest, root: &str) -> Result<String, TargetError> {
+    /// Runs `job` on the run store, in the writer thread.
+    async fn on_store<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&RunStore) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, TargetError> {
+        self.inner
+            .recorder
+            .call(move |store, _| job(store))
+            .await
+            .ok_or_else(|| TargetError::Config("the run store's writer thread stopped".into()))?
+            .map_err(TargetError::from)
+    }
+
+    /// Writes what changed in a remote run's status (see [`follow::apply`]).
+    async fn apply(&self, id: &str, status: RemoteStatus, seen: follow::Seen) -> follow::Seen {
+        let id = id.to_string();
+        let fallback = follow::Seen::default();
+        self.inner
+            .recorder
+            .call(move |store, events| {
+                let mut seen = seen;
+                follow::apply(store, events, &id, &status, &mut seen);
+                seen
+            })
+            .await
+            .unwrap_or(fallback)
+    }
+
+    async fn record(&self, req: &SubmitRequest, root: &str) -> Result<String, TargetError> {
         let id = uuid::Uuid::new_v4().to_string();
         let spec = serde_json::to_string(&req.run.spec)
             .map_err(|e| TargetError::Invalid(format!("cannot serialize the spec: {e}")))?;
-        self.inner.store.insert_run(&NewRun {
+        let run = NewRun {
             id: id.clone(),
             pipeline_name: req.run.spec.pipeline_info.name.clone(),
             pipeline_id: req.run.pipeline_id.clone(),
@@ -560,26 +583,33 @@ impl Targets {
             options: json!({}),
             root: PathBuf::from(root),
             rerun_of: None,
-        })?;
-        self.inner.events.send(EngineEvent::Run(RunEvent {
-            run_id: id.clone(),
-            state: RunState::Pending,
-            started_at: None,
-            ended_at: None,
-            error: None,
-        }));
+        };
+        self.inner
+            .recorder
+            .call(move |store, events| {
+                store.insert_run(&run)?;
+                events.send(EngineEvent::Run(RunEvent {
+                    run_id: run.id.clone(),
+                    state: RunState::Pending,
+                    started_at: None,
+                    ended_at: None,
+                    error: None,
+                }));
+                Ok::<_, StoreError>(())
+            })
+            .await
+            .ok_or_else(|| TargetError::Config("the run store's writer thread stopped".into()))??;
         Ok(id)
     }
 
-    fn fail(&self, id: &str, e: &TargetError) {
-        let message = e.to_string();
-        follow::set_run(
-            &self.inner.store,
-            &self.inner.events,
-            id,
-            RunState::Failed,
-            Some(&message),
-        );
+    async fn fail(&self, id: &str, e: &TargetError) {
+        let (id, message) = (id.to_string(), e.to_string());
+        self.inner
+            .recorder
+            .call(move |store, events| {
+                follow::set_run(store, events, &id, RunState::Failed, Some(&message));
+            })
+            .await;
     }
 
     /// Follows run `id` in the background until it ends (once per run).
@@ -602,8 +632,7 @@ impl Targets {
         let id = id.to_string();
         tokio::spawn(async move {
             follow::run(
-                &this.inner.store,
-                &this.inner.events,
+                &this.inner.recorder,
                 &this.inner.options.follow,
                 &id,
                 &client,
@@ -620,10 +649,7 @@ impl Targets {
 
     /// Follows again every remote run that had not ended (after a restart); returns how many.
     pub async fn resume(&self) -> Result<usize, TargetError> {
-        let store = self.inner.store.clone();
-        let open = tokio::task::spawn_blocking(move || store.open_remote_runs())
-            .await
-            .map_err(|e| TargetError::Invalid(format!("background task failed: {e}")))??;
+        let open = self.on_store(|store| store.open_remote_runs()).await?;
         let mut n = 0;
         for run in open {
             match self.client_for(&run.target, &run.remote).await {
@@ -643,21 +669,21 @@ impl Targets {
     }
 
     /// Whether run `id` is a remote run.
-    pub fn is_remote(&self, id: &str) -> Result<bool, TargetError> {
+    pub async fn is_remote(&self, id: &str) -> Result<bool, TargetError> {
+        let id = id.to_string();
         Ok(self
-            .inner
-            .store
-            .get_summary(id)?
+            .on_store(move |store| store.get_summary(&id))
+            .await?
             .is_some_and(|s| s.target.is_some()))
     }
 
     /// Cancels remote run `id`; `Ok(false)` when it had already ended. The follower records
     /// the state changes that follow.
     pub async fn cancel(&self, id: &str) -> Result<bool, TargetError> {
+        let lookup = id.to_string();
         let summary = self
-            .inner
-            .store
-            .get_summary(id)?
+            .on_store(move |store| store.get_summary(&lookup))
+            .await?
             .ok_or_else(|| TargetError::NotFound(id.to_string()))?;
         if summary.state.is_final() {
             return Ok(false);
@@ -668,9 +694,8 @@ impl Targets {
             )));
         };
         let remote = self
-            .inner
-            .store
-            .open_remote_runs()?
+            .on_store(|store| store.open_remote_runs())
+            .await?
             .into_iter()
             .find(|r| r.id == id)
             .map(|r| r.remote)

@@ -192,7 +192,7 @@ pub async fn cancel(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, AppError> {
     let Path(id) = id?;
-    if state.targets.is_remote(&id).unwrap_or(false) {
+    if state.targets.is_remote(&id).await.unwrap_or(false) {
         return match state.targets.cancel(&id).await {
             Ok(cancelled) => Ok(Json(json!({ "id": id, "cancelled": cancelled })).into_response()),
             Err(e) => Err(AppError::from(e)),
