@@ -45,7 +45,8 @@ pub struct KfpSettings {
     /// The Kubernetes namespace (multi-user installations).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
-    /// The experiment id runs are filed under.
+    /// The name of the experiment runs are filed under, found or created in the namespace as
+    /// the KFP SDK's client does (`Default` when unset).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiment: Option<String>,
     /// Where runs write their outputs (else the spec's or the installation's default).

@@ -50,7 +50,7 @@ const FIELDS: [(&str, &str, &str, &str); 12] = [
     ("vertex", "enableCaching", "Caching", ""),
     ("kfp", "host", "Host", "http://localhost:8080"),
     ("kfp", "namespace", "Namespace", "kubeflow-user"),
-    ("kfp", "experiment", "Experiment id", ""),
+    ("kfp", "experiment", "Experiment", "Default"),
     (
         "kfp",
         "pipelineRoot",

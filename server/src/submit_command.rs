@@ -77,7 +77,8 @@ pub struct SubmitArgs {
     /// Kubeflow Pipelines: the namespace.
     #[arg(long)]
     pub namespace: Option<String>,
-    /// Kubeflow Pipelines: the experiment id.
+    /// Kubeflow Pipelines: the experiment (its name) runs are filed under, found or created in
+    /// the namespace (`Default` when unset).
     #[arg(long)]
     pub experiment: Option<String>,
     /// Folder of the run store and targets.json. [default: $XDG_DATA_HOME/pipeline-canvas]

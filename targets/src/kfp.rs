@@ -1,6 +1,11 @@
-//! Kubeflow Pipelines through its v2beta1 REST API (`reqwest`, rustls):
-//! `POST {host}/apis/v2beta1/runs` with the spec inline, `GET …/runs/{id}`,
-//! `POST …/runs/{id}:cancel`. Field names are snake_case, states are strings (`PENDING`,
+//! Kubeflow Pipelines through its v2beta1 REST API (`reqwest`, rustls), request for request as
+//! the KFP SDK's `kfp.Client().create_run_from_pipeline_package` does it:
+//! the experiment is looked up by name in the namespace
+//! (`GET {host}/apis/v2beta1/experiments?filter=…&namespace=…`) and created when missing
+//! (`POST …/experiments`); the run is created with its experiment id and the spec inline
+//! (`POST …/runs`; `pipeline_spec` holds `{pipeline_spec, platform_spec}` when the pipeline has a
+//! Kubernetes platform spec); followed with `GET …/runs/{id}`; cancelled with
+//! `POST …/runs/{id}:terminate`. Field names are snake_case, states are strings (`PENDING`,
 //! `RUNNING`, `SUCCEEDED`, `SKIPPED`, `FAILED`, `CANCELING`, `CANCELED`, `PAUSED`).
 
 use std::collections::HashMap;
@@ -19,10 +24,24 @@ pub struct KfpPlan {
     pub host: String,
     /// The namespace.
     pub namespace: Option<String>,
+    /// The name of the experiment the run is filed under (`Default` unless set).
+    pub experiment: String,
     /// The pipeline root, when one is set.
     pub pipeline_root: Option<String>,
-    /// The request body.
+    /// The request body, without its `experiment_id` (see [`KfpPlan::body_in`]).
     pub body: Value,
+}
+
+/// The experiment runs go to when none is set, as with the KFP SDK.
+pub const DEFAULT_EXPERIMENT: &str = "Default";
+
+impl KfpPlan {
+    /// The create-run body filed under the experiment `experiment_id`.
+    pub fn body_in(&self, experiment_id: &str) -> Value {
+        let mut body = self.body.clone();
+        body["experiment_id"] = json!(experiment_id);
+        body
+    }
 }
 
 /// Checks the settings (host) and builds the request body.
@@ -68,17 +87,35 @@ pub fn plan(req: &SubmitRequest, s: &KfpSettings) -> Result<KfpPlan, TargetError
         .display_name
         .clone()
         .unwrap_or_else(|| req.run.spec.pipeline_info.name.clone());
-    let mut body = json!({
+    // The KFP client sends the platform spec next to the pipeline spec, in one object.
+    let pipeline_spec = match req.run.platform_spec.as_ref() {
+        Some(Value::Object(p)) if !p.is_empty() => json!({
+            "pipeline_spec": spec,
+            "platform_spec": p,
+        }),
+        _ => spec,
+    };
+    let body = json!({
         "display_name": display_name,
-        "pipeline_spec": spec,
+        "pipeline_spec": pipeline_spec,
         "runtime_config": runtime,
     });
-    if let Some(e) = s.experiment.as_deref().filter(|e| !e.is_empty()) {
-        body["experiment_id"] = json!(e);
-    }
+    let experiment = s
+        .experiment
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .unwrap_or(DEFAULT_EXPERIMENT)
+        .to_string();
     Ok(KfpPlan {
         host,
-        namespace: s.namespace.clone().filter(|n| !n.is_empty()),
+        namespace: s
+            .namespace
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string),
+        experiment,
         pipeline_root,
         body,
     })
@@ -293,10 +330,60 @@ impl KfpClient {
         Ok(status_of(&self.call(self.http.get(url)).await?))
     }
 
-    /// Asks KFP to cancel the run.
+    /// Asks KFP to stop the run (v2beta1's `:terminate`; it has no `:cancel`).
     pub async fn cancel(&self, run_id: &str) -> Result<(), TargetError> {
-        let url = format!("{}/apis/v2beta1/runs/{run_id}:cancel", self.host);
+        let url = format!("{}/apis/v2beta1/runs/{run_id}:terminate", self.host);
         self.call(self.http.post(url)).await.map(|_| ())
+    }
+
+    /// The id of the experiment named `name` in `namespace`, created when there is none, as
+    /// the KFP client does (a multi-user installation refuses runs without an experiment).
+    pub async fn experiment_id(
+        &self,
+        name: &str,
+        namespace: Option<&str>,
+    ) -> Result<String, TargetError> {
+        let filter = json!({"predicates": [{
+            // The KFP client's form: `EQUALS` as its enum number.
+            "operation": 1,
+            "key": "display_name",
+            "stringValue": name,
+        }]})
+        .to_string();
+        let url = format!("{}/apis/v2beta1/experiments", self.host);
+        let mut query = vec![("filter", filter.as_str())];
+        if let Some(ns) = namespace {
+            query.push(("namespace", ns));
+        }
+        let found = self.call(self.http.get(&url).query(&query)).await?;
+        let where_ = match namespace {
+            Some(ns) => format!("in namespace {ns:?}"),
+            None => "on the server".to_string(),
+        };
+        let experiments = found["experiments"].as_array().cloned().unwrap_or_default();
+        let id_of = |e: &Value| -> Result<String, TargetError> {
+            text(&e["experiment_id"]).ok_or_else(|| TargetError::Service {
+                service: SERVICE,
+                message: format!("the experiment {name:?} {where_} has no experiment_id: {e}"),
+            })
+        };
+        match experiments.as_slice() {
+            [one] => return id_of(one),
+            [] => {}
+            _ => {
+                return Err(TargetError::Setting(format!(
+                    "{} experiments are named {name:?} {where_}: set the kfp \"experiment\" to \
+                     a name that is unique",
+                    experiments.len()
+                )))
+            }
+        }
+        let mut body = json!({ "display_name": name });
+        if let Some(ns) = namespace {
+            body["namespace"] = json!(ns);
+        }
+        let created = self.call(self.http.post(&url).json(&body)).await?;
+        id_of(&created)
     }
 }
 

@@ -508,14 +508,27 @@ impl Targets {
                 let id = self
                     .record(&req, plan.pipeline_root.as_deref().unwrap_or(&plan.host))
                     .await?;
-                let created = with_retries(self.inner.options.retry, "create run", || {
-                    client.create(&plan.body)
-                })
+                let created = async {
+                    let experiment =
+                        with_retries(self.inner.options.retry, "find the experiment", || {
+                            client.experiment_id(&plan.experiment, plan.namespace.as_deref())
+                        })
+                        .await?;
+                    let body = plan.body_in(&experiment);
+                    with_retries(self.inner.options.retry, "create run", || {
+                        client.create(&body)
+                    })
+                    .await
+                }
                 .await;
                 match created {
                     Ok((run_id, status)) => {
                         let link = kfp::console_link(&plan.host, &run_id);
-                        let remote = json!({"host": plan.host, "namespace": plan.namespace});
+                        let remote = json!({
+                            "host": plan.host,
+                            "namespace": plan.namespace,
+                            "experiment": plan.experiment,
+                        });
                         let (rid, name, l) = (id.clone(), run_id.clone(), link.clone());
                         self.on_store(move |store| {
                             store.set_remote(&rid, "kfp", &name, Some(&l), &remote)

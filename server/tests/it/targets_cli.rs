@@ -288,7 +288,11 @@ async fn submit_to_kfp_and_wait() {
         "{out}"
     );
     assert!(out.contains("run SUCCEEDED"), "{out}");
-    assert_eq!(fake.requests()[0].body["experiment_id"], "e1");
+    // The experiment is found by name, or created, as the KFP client does.
+    let requests = fake.requests();
+    assert_eq!(requests[0].path, "/apis/v2beta1/experiments");
+    assert_eq!(requests[1].body, json!({"display_name": "e1"}));
+    assert_eq!(requests[2].body["experiment_id"], "exp-0001");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -102,6 +102,8 @@ pub struct FakeState {
     pub quiet_gets: bool,
     /// How many GET requests were answered.
     pub gets: u64,
+    /// KFP experiments (`experiment_id`, `display_name`, `namespace`), in creation order.
+    pub experiments: Vec<Value>,
     next_kfp: u64,
 }
 
@@ -234,6 +236,9 @@ async fn handle(
         });
     }
     let kfp = path.starts_with("/apis/v2beta1/");
+    if path == "/apis/v2beta1/experiments" {
+        return experiments(&mut st, &method, &query, body);
+    }
     let is_create =
         method == Method::POST && (path.ends_with("/pipelineJobs") || path == "/apis/v2beta1/runs");
     if is_create {
@@ -278,7 +283,10 @@ async fn handle(
         st.jobs.insert(name, job);
         return reply(200, current);
     }
-    let (name, cancel) = match path.strip_suffix(":cancel") {
+    // Vertex AI cancels with `:cancel`; KFP v2beta1 terminates with `:terminate` (and has no
+    // `:cancel`: it answers 404, as the real server does).
+    let stop = if kfp { ":terminate" } else { ":cancel" };
+    let (name, cancel) = match path.strip_suffix(stop) {
         Some(p) => (p, true),
         None => (path.as_str(), false),
     };
@@ -321,6 +329,49 @@ async fn handle(
         merge(&mut job.current, &step);
     }
     reply(200, job.current.clone())
+}
+
+/// KFP's experiment service: a list filtered by display name (and namespace), or a create.
+fn experiments(st: &mut FakeState, method: &Method, query: &str, body: Value) -> Response {
+    let param = |key: &str| {
+        query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+            .map(str::to_string)
+    };
+    if *method == Method::POST {
+        let id = format!("exp-{:04}", st.experiments.len() + 1);
+        let mut e = body;
+        merge(
+            &mut e,
+            &json!({"experiment_id": id, "storage_state": "AVAILABLE"}),
+        );
+        st.experiments.push(e.clone());
+        return reply(200, e);
+    }
+    let filter: Value = param("filter")
+        .and_then(|f| serde_json::from_str(&f).ok())
+        .unwrap_or(Value::Null);
+    let name = filter["predicates"][0]["stringValue"].clone();
+    let namespace = param("namespace");
+    let found: Vec<Value> = st
+        .experiments
+        .iter()
+        .filter(|e| {
+            e["display_name"] == name
+                && namespace
+                    .as_deref()
+                    .is_none_or(|ns| e["namespace"] == json!(ns))
+        })
+        .cloned()
+        .collect();
+    if found.is_empty() {
+        return reply(200, json!({}));
+    }
+    reply(
+        200,
+        json!({"experiments": found, "total_size": found.len()}),
+    )
 }
 
 /// Target options for tests: fast polling, `attempts` tries of a refused call, a static token,

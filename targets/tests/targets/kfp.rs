@@ -49,7 +49,7 @@ fn request(host: &str) -> SubmitRequest {
     r.kfp = KfpSettings {
         host: Some(host.to_string()),
         namespace: Some("team-a".into()),
-        experiment: Some("exp-123".into()),
+        experiment: Some("nlp".into()),
         pipeline_root: Some("minio://mlpipeline/v2/artifacts".into()),
     };
     r
@@ -76,7 +76,33 @@ async fn kfp_run_is_created_followed_and_mapped() {
         submitted.console_link.as_deref(),
         Some(format!("{base}/#/runs/details/run-0001").as_str())
     );
-    let create = &fake.requests()[0];
+    // The experiment is looked up by name in the namespace, then created.
+    let requests = fake.requests();
+    let lookup = &requests[0];
+    assert_eq!(
+        (lookup.method.as_str(), lookup.path.as_str()),
+        ("GET", "/apis/v2beta1/experiments")
+    );
+    assert!(
+        lookup.query.contains("namespace=team-a"),
+        "{}",
+        lookup.query
+    );
+    assert!(
+        lookup.query.contains(r#""stringValue":"nlp""#),
+        "{}",
+        lookup.query
+    );
+    let made = &requests[1];
+    assert_eq!(
+        (made.method.as_str(), made.path.as_str()),
+        ("POST", "/apis/v2beta1/experiments")
+    );
+    assert_eq!(
+        made.body,
+        json!({"display_name": "nlp", "namespace": "team-a"})
+    );
+    let create = &requests[2];
     assert_eq!(create.method, "POST");
     assert_eq!(create.path, "/apis/v2beta1/runs");
     assert_eq!(create.auth, None, "no KFP token configured");
@@ -86,12 +112,12 @@ async fn kfp_run_is_created_followed_and_mapped() {
         create.body["runtime_config"],
         json!({"parameters": {"message": "hi"}, "pipeline_root": "minio://mlpipeline/v2/artifacts"})
     );
-    assert_eq!(create.body["experiment_id"], "exp-123");
+    assert_eq!(create.body["experiment_id"], "exp-0001");
     assert_eq!(
         wait_final(t.store(), &submitted.id).await,
         RunState::Succeeded
     );
-    let get = &fake.requests()[1];
+    let get = &fake.requests()[3];
     assert_eq!(get.method, "GET");
     assert_eq!(get.path, "/apis/v2beta1/runs/run-0001");
     let run = t.store().get_run(&submitted.id).expect("get").expect("run");
@@ -120,9 +146,36 @@ async fn kfp_cancel_and_errors() {
     assert!(fake
         .requests()
         .iter()
-        .any(|r| r.method == "POST" && r.path == "/apis/v2beta1/runs/run-0001:cancel"));
+        .any(|r| r.method == "POST" && r.path == "/apis/v2beta1/runs/run-0001:terminate"));
 
-    let kfp_error = json!({"error": "Failed to create a run: Invalid input error: experiment exp-123 not found",
+    // A second run finds the experiment the first one created.
+    let second = t.submit(Target::Kfp, request(&base)).await.expect("submit");
+    let experiments = fake.lock().experiments.clone();
+    assert_eq!(experiments.len(), 1, "{experiments:?}");
+    let created = fake
+        .requests()
+        .into_iter()
+        .rfind(|r| r.method == "POST" && r.path == "/apis/v2beta1/runs")
+        .expect("the second create");
+    assert_eq!(created.body["experiment_id"], "exp-0001");
+    assert!(t.cancel(&second.id).await.expect("cancel"));
+
+    // Two experiments of the same name: the run is refused, and says why.
+    fake.lock().experiments.push(json!({
+        "experiment_id": "exp-other", "display_name": "nlp", "namespace": "team-a"
+    }));
+    let err = t
+        .submit(Target::Kfp, request(&base))
+        .await
+        .expect_err("ambiguous experiment");
+    assert!(
+        err.to_string()
+            .contains("2 experiments are named \"nlp\" in namespace \"team-a\""),
+        "{err}"
+    );
+    fake.lock().experiments.pop();
+
+    let kfp_error = json!({"error": "Failed to create a run: Invalid input error: experiment exp-0001 not found",
                            "code": 3, "message": "Failed to create a run", "details": []});
     fake.lock().create_errors.push_back((400, kfp_error));
     let err = t
@@ -131,7 +184,7 @@ async fn kfp_cancel_and_errors() {
         .expect_err("400");
     assert_eq!(err.http_status(), Some(400));
     assert!(
-        err.to_string().contains("experiment exp-123 not found"),
+        err.to_string().contains("experiment exp-0001 not found"),
         "{err}"
     );
 
