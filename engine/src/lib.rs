@@ -1,7 +1,10 @@
 //! The local engine: runs compiled KFP v2 pipeline specs on this machine.
 //!
-//! - [`scheduler`]: DAGs, conditions (CEL), loops, exit handlers, retries, caching, timeouts,
-//!   cancellation.
+//! - [`driver`]: what runs next, with which inputs, what is skipped and why, when a DAG is
+//!   done and what its outputs are (conditions, loops, exit handlers, retries): pure
+//!   decisions from the spec and the task states so far. The runner (`runner.rs`) carries
+//!   them out: DAGs and loop iterations at the same time, executors, caching, timeouts,
+//!   cancellation, the run store and events.
 //! - [`executor_python`] (Python function components through KFP's executor protocol, in
 //!   a warm worker per [`python_env`] environment), [`executor_container`] (podman/docker, or
 //!   the host), [`importer`]; [`launcher`] lays out executor inputs and reads outputs back,
@@ -31,6 +34,7 @@ use runs::StoreError;
 
 pub mod cache;
 pub mod cel;
+pub mod driver;
 pub mod executor_container;
 pub mod executor_python;
 pub mod importer;
@@ -38,7 +42,7 @@ pub mod launcher;
 pub mod placeholders;
 pub mod process;
 pub mod python_env;
-pub mod scheduler;
+mod runner;
 pub mod tasklog;
 pub mod values;
 
@@ -53,8 +57,8 @@ use executor_container::ContainerRuntime;
 use futures_util::FutureExt as _;
 use placeholders::JobInfo;
 use python_env::PythonEnvs;
+use runner::RunCtx;
 use runs::{NewRun, Recorder};
-use scheduler::RunCtx;
 use values::Io;
 
 /// The folder of runs inside the data folder.
@@ -275,9 +279,7 @@ impl Engine {
         rerun_of: Option<String>,
     ) -> Result<String, EngineError> {
         let inputs = root_inputs(&req.spec, &req.parameters).map_err(EngineError::Invalid)?;
-        if req.spec.root.dag.is_none() {
-            return Err(EngineError::Invalid("the spec's root has no DAG".into()));
-        }
+        driver::check(&req.spec).map_err(EngineError::Invalid)?;
         let id = uuid::Uuid::new_v4().to_string();
         let root = self.run_dir(&id);
         let workspace = root.join("workspace");
@@ -402,7 +404,7 @@ impl Engine {
                     process::kill_task_group(pid, start);
                 }
                 for path in store.mark_interrupted(&run_id, &error)? {
-                    scheduler::emit(store, events, &run_id, &path);
+                    runner::emit(store, events, &run_id, &path);
                 }
                 if let Some(s) = store.get_summary(&run_id)? {
                     events.send(run_event(s));
@@ -421,7 +423,7 @@ impl Engine {
         let finished = ctx.execute_dag(None, &ctx.spec.root, inputs).await;
         let cancelled = *ctx.cancel.borrow();
         let failed = ctx.any_failed.load(std::sync::atomic::Ordering::SeqCst)
-            || matches!(finished.outcome, scheduler::Outcome::Failed);
+            || matches!(finished.outcome, driver::Outcome::Failed);
         let first = ctx.first_error.lock().ok().and_then(|e| e.clone());
         let (state, error) = if cancelled {
             (RunState::Cancelled, Some("cancelled".to_string()))
@@ -612,7 +614,7 @@ mod tests {
             })
         };
         let comp = |name: &str| json!({"executorLabel": format!("exec-{name}")});
-        let panic = scheduler::TEST_PANIC_TASK;
+        let panic = runner::TEST_PANIC_TASK;
         serde_json::from_value(json!({
             "pipelineInfo": {"name": "p"},
             "schemaVersion": "2.1.0",
@@ -668,7 +670,7 @@ mod tests {
         };
         for (path, want) in [
             ("sleeper", TaskState::Failed),
-            (scheduler::TEST_PANIC_TASK, TaskState::Failed),
+            (runner::TEST_PANIC_TASK, TaskState::Failed),
             ("after", TaskState::Cancelled),
         ] {
             let (state, error) = state_of(path);
