@@ -219,16 +219,6 @@ impl<'s> Dag<'s> {
         }
     }
 
-    /// How task `name` ended, if it has.
-    pub fn ended(&self, name: &str) -> Option<&Finished> {
-        self.done.get(name)
-    }
-
-    /// Whether every task has ended.
-    pub fn is_done(&self) -> bool {
-        self.done.len() == self.dag.tasks.len()
-    }
-
     /// The task's inputs when it runs, or how it ends without running.
     fn decide(
         &self,
