@@ -9,7 +9,10 @@
 //! run to its end, with the engine already running (its warm worker started), as in the app;
 //! the first, cold run is printed too. Prints figures; asserts nothing about time.
 //!
-//! `cargo bench -p pipeline-canvas --bench engine` (needs `PIPELINE_CANVAS_TEST_PYTHON`, a
+//! The engine runs with its default task limit ([`engine::default_concurrency`]); the 8 sleeps
+//! are also run with one task per core, for comparison.
+//!
+//! `cargo bench -p engine --bench engine` (needs `PIPELINE_CANVAS_TEST_PYTHON`, a
 //! Python with kfp 2.17, or `<repo>/.venv`).
 
 #[path = "../tests/engine/common.rs"]
@@ -20,7 +23,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{engine, params, pipelines, python, spec};
-use engine::{Engine, RunOptions, RunRequest, RunState};
+use engine::{Engine, EngineConfig, RunOptions, RunRequest, RunState};
 use serde_json::Value;
 
 fn kfp_local_seconds(file: &Path) -> f64 {
@@ -76,11 +79,10 @@ fn main() {
     let kfp_chain = kfp_local_seconds(&chain_file);
     let kfp_sleeps = kfp_local_seconds(&sleeps_file);
 
-    let (cold, warm, concurrency, sleeps) = runtime.block_on(async {
-        let engine = engine(
-            dir.path(),
-            std::thread::available_parallelism().map_or(2, usize::from),
-        );
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    let (cold, warm, concurrency, sleeps, sleeps_per_core) = runtime.block_on(async {
+        // The default limit (`EngineConfig::new`), as the app and the CLI run.
+        let engine = engine(dir.path(), EngineConfig::new(dir.path()).concurrency);
         let cold = engine_seconds(&engine, "bench_chain").await;
         let mut warm = Vec::new();
         for _ in 0..5 {
@@ -88,7 +90,14 @@ fn main() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
         let sleeps = engine_seconds(&engine, "bench_sleeps").await;
-        (cold, median(warm), engine.concurrency(), sleeps)
+        let concurrency = engine.concurrency();
+        drop(engine);
+        // One task per core, the default before it fitted waiting tasks.
+        let per_core_dir = tempfile::tempdir().expect("tempdir");
+        let per_core = common::engine(per_core_dir.path(), cores);
+        engine_seconds(&per_core, "bench_chain").await;
+        let sleeps_per_core = engine_seconds(&per_core, "bench_sleeps").await;
+        (cold, median(warm), concurrency, sleeps, sleeps_per_core)
     });
 
     println!(
@@ -99,7 +108,8 @@ fn main() {
     );
     println!(
         "8 independent 1 s sleeps: kfp.local {kfp_sleeps:.2} s, engine {sleeps:.2} s \
-         ({concurrency} at once, the number of cores) -> {:.1}x faster (goal >= 2.5x)",
+         ({concurrency} at once, the default on {cores} cores) -> {:.1}x faster (goal >= 2.5x); \
+         {sleeps_per_core:.2} s with one task per core ({cores} at once)",
         kfp_sleeps / sleeps
     );
 }

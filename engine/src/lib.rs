@@ -1,7 +1,10 @@
 //! The local engine: runs compiled KFP v2 pipeline specs on this machine.
 //!
-//! - [`scheduler`]: DAGs, conditions (CEL), loops, exit handlers, retries, caching, timeouts,
-//!   cancellation.
+//! - [`driver`]: what runs next, with which inputs, what is skipped and why, when a DAG is
+//!   done and what its outputs are (conditions, loops, exit handlers, retries): pure
+//!   decisions from the spec and the task states so far. The runner (`runner.rs`) carries
+//!   them out: DAGs and loop iterations at the same time, executors, caching, timeouts,
+//!   cancellation, the run store and events.
 //! - [`executor_python`] (Python function components through KFP's executor protocol, in
 //!   a warm worker per [`python_env`] environment), [`executor_container`] (podman/docker, or
 //!   the host), [`importer`]; [`launcher`] lays out executor inputs and reads outputs back,
@@ -31,6 +34,7 @@ use runs::StoreError;
 
 pub mod cache;
 pub mod cel;
+pub mod driver;
 pub mod executor_container;
 pub mod executor_python;
 pub mod importer;
@@ -38,7 +42,7 @@ pub mod launcher;
 pub mod placeholders;
 pub mod process;
 pub mod python_env;
-pub mod scheduler;
+mod runner;
 pub mod tasklog;
 pub mod values;
 
@@ -53,8 +57,8 @@ use executor_container::ContainerRuntime;
 use futures_util::FutureExt as _;
 use placeholders::JobInfo;
 use python_env::PythonEnvs;
+use runner::RunCtx;
 use runs::{NewRun, Recorder};
-use scheduler::RunCtx;
 use values::Io;
 
 /// The folder of runs inside the data folder.
@@ -90,7 +94,8 @@ pub enum EngineError {
 pub struct EngineConfig {
     /// The data folder (`pipelines.db`, `runs/`, `envs/`).
     pub data_dir: PathBuf,
-    /// How many task executors may run at once.
+    /// How many task executors may run at once (at least 1, at most [`MAX_CONCURRENCY`]).
+    /// Default [`default_concurrency`] of the machine's cores.
     pub concurrency: usize,
     /// The base Python.
     pub python: PathBuf,
@@ -101,13 +106,29 @@ pub struct EngineConfig {
     pub containers: ContainerChoice,
 }
 
+/// The most task executors the engine runs at once, whatever [`EngineConfig::concurrency`]
+/// says.
+pub const MAX_CONCURRENCY: usize = 1024;
+
+/// The default limit of task executors at once on a machine with `cores` cores: four per
+/// core, at least 8 and at most 64. Most tasks wait rather than compute (sleeps, I/O,
+/// downloads, remote jobs, a container runtime), so a limit of one per core leaves the
+/// machine idle: 8 independent 1 s tasks took 4.2 s on 2 cores, in four waves. CPU-bound tasks
+/// beyond the cores share them at no loss of throughput (each is a fork of a warm worker, its
+/// memory mostly shared); the cap keeps a large fan-out from starting hundreds of processes
+/// at once.
+pub fn default_concurrency(cores: usize) -> usize {
+    cores.saturating_mul(4).clamp(8, 64)
+}
+
 impl EngineConfig {
-    /// Defaults: as many tasks at once as there are cores, the `python3` on `PATH`, the
+    /// Defaults: [`default_concurrency`] of the machine's cores, the `python3` on `PATH`, the
     /// container runtime found (podman, then docker), logs capped at 64 MiB.
     pub fn new(data_dir: &Path) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Self {
             data_dir: data_dir.to_path_buf(),
-            concurrency: std::thread::available_parallelism().map_or(2, usize::from),
+            concurrency: default_concurrency(cores),
             python: PathBuf::from("python3"),
             log_limit: tasklog::DEFAULT_LOG_LIMIT,
             containers: ContainerChoice::Detect,
@@ -184,7 +205,7 @@ impl Engine {
             path: runs_dir.clone(),
             source,
         })?;
-        let concurrency = config.concurrency.max(1);
+        let concurrency = config.concurrency.clamp(1, MAX_CONCURRENCY);
         let events = Events::new();
         let recorder =
             Recorder::start(store.clone(), events.clone()).map_err(EngineError::Writer)?;
@@ -275,9 +296,7 @@ impl Engine {
         rerun_of: Option<String>,
     ) -> Result<String, EngineError> {
         let inputs = root_inputs(&req.spec, &req.parameters).map_err(EngineError::Invalid)?;
-        if req.spec.root.dag.is_none() {
-            return Err(EngineError::Invalid("the spec's root has no DAG".into()));
-        }
+        driver::check(&req.spec).map_err(EngineError::Invalid)?;
         let id = uuid::Uuid::new_v4().to_string();
         let root = self.run_dir(&id);
         let workspace = root.join("workspace");
@@ -402,7 +421,7 @@ impl Engine {
                     process::kill_task_group(pid, start);
                 }
                 for path in store.mark_interrupted(&run_id, &error)? {
-                    scheduler::emit(store, events, &run_id, &path);
+                    runner::emit(store, events, &run_id, &path);
                 }
                 if let Some(s) = store.get_summary(&run_id)? {
                     events.send(run_event(s));
@@ -421,7 +440,7 @@ impl Engine {
         let finished = ctx.execute_dag(None, &ctx.spec.root, inputs).await;
         let cancelled = *ctx.cancel.borrow();
         let failed = ctx.any_failed.load(std::sync::atomic::Ordering::SeqCst)
-            || matches!(finished.outcome, scheduler::Outcome::Failed);
+            || matches!(finished.outcome, driver::Outcome::Failed);
         let first = ctx.first_error.lock().ok().and_then(|e| e.clone());
         let (state, error) = if cancelled {
             (RunState::Cancelled, Some("cancelled".to_string()))
@@ -558,6 +577,25 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    #[test]
+    fn the_default_concurrency_fits_waiting_tasks_within_a_cap() {
+        for (cores, want) in [(1, 8), (2, 8), (4, 16), (8, 32), (16, 64), (128, 64)] {
+            assert_eq!(default_concurrency(cores), want, "{cores} cores");
+        }
+        assert_eq!(default_concurrency(usize::MAX), 64);
+    }
+
+    #[test]
+    fn an_explicit_concurrency_is_kept_within_bounds() {
+        for (asked, want) in [(0, 1), (3, 3), (usize::MAX, MAX_CONCURRENCY)] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let mut config = EngineConfig::new(dir.path());
+            config.concurrency = asked;
+            let engine = Engine::open(config).expect("open");
+            assert_eq!(engine.concurrency(), want, "asked {asked}");
+        }
+    }
+
     fn spec_with(params: Value) -> PipelineSpec {
         serde_json::from_value(json!({
             "pipelineInfo": {"name": "p"},
@@ -606,7 +644,7 @@ mod tests {
             })
         };
         let comp = |name: &str| json!({"executorLabel": format!("exec-{name}")});
-        let panic = scheduler::TEST_PANIC_TASK;
+        let panic = runner::TEST_PANIC_TASK;
         serde_json::from_value(json!({
             "pipelineInfo": {"name": "p"},
             "schemaVersion": "2.1.0",
@@ -662,7 +700,7 @@ mod tests {
         };
         for (path, want) in [
             ("sleeper", TaskState::Failed),
-            (scheduler::TEST_PANIC_TASK, TaskState::Failed),
+            (runner::TEST_PANIC_TASK, TaskState::Failed),
             ("after", TaskState::Cancelled),
         ] {
             let (state, error) = state_of(path);

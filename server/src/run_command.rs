@@ -33,8 +33,8 @@ pub struct RunArgs {
     /// [default: $XDG_DATA_HOME/pipeline-canvas]
     #[arg(long, env = "PIPELINE_CANVAS_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// How many tasks may run at once [default: $PIPELINE_CANVAS_CONCURRENCY, else the
-    /// number of cores].
+    /// How many tasks may run at once [default: $PIPELINE_CANVAS_CONCURRENCY, else 4 per
+    /// core, 8 to 64].
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,
     /// Run every task, even when a cached result exists.

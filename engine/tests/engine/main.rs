@@ -1,5 +1,6 @@
 //! The local engine on real pipelines compiled by the KFP SDK (`tests/oracle/`), with real
-//! processes: one test binary, one module per subject.
+//! processes, and its driver on tables of decisions (`driver`, no Python): one test binary,
+//! one module per subject.
 
 mod common;
 
@@ -7,6 +8,7 @@ mod basics;
 mod cache;
 mod cancel;
 mod corpus;
+mod driver;
 mod limits;
 mod logs;
 mod props;
