@@ -15,6 +15,7 @@ pub use errors::{ErrorBody, RemoteError};
 pub use events::{Event, LogEnd, LogPiece, RunEvent, TaskEvent};
 pub use pipelines::{IdBody, SavedPipeline};
 pub use runs::{
-    CreateRun, RunDetail, RunOptions, RunState, RunSummary, Started, TaskKind, TaskRow, TaskState,
+    Cancelled, CreateRun, RunDetail, RunOptions, RunState, RunSummary, Started, TaskKind, TaskRow,
+    TaskState,
 };
 pub use targets::{KfpSettings, TargetsConfig, VertexSettings};

@@ -12,7 +12,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use ::api::{CreateRun, Event, LogEnd, LogPiece, RunDetail, RunState, Started};
+use ::api::{Cancelled, CreateRun, Event, LogEnd, LogPiece, RunDetail, RunState, Started};
 use leptos::prelude::*;
 use pipeline::map::Map;
 use pipeline::Document;
@@ -180,16 +180,16 @@ fn start_now(st: AppState, ctx: RunCtx, parameters: Map<Value>) {
     };
     ctx.starting.set(true);
     let service = service_name(&target);
-    api::send_status::<Submitted>("POST", "/api/runs".into(), body, move |r| {
+    api::send_status::<Started>("POST", "/api/runs".into(), body, move |r| {
         ctx.starting.set(false);
         match r {
             Ok(b) if target == "local" => {
-                st.info(format!("Started run {}", b.started.id));
-                follow(st, ctx, b.started.id);
+                st.info(format!("Started run {}", b.id));
+                follow(st, ctx, b.id);
             }
             Ok(b) => {
-                st.info(format!("Submitted run {} to {service}", b.started.id));
-                follow(st, ctx, b.started.id);
+                st.info(format!("Submitted run {} to {service}", b.id));
+                follow(st, ctx, b.id);
                 // Shown at once; the run's snapshot carries them too.
                 ctx.run.update(|r| {
                     if let Some(r) = r {
@@ -223,17 +223,6 @@ fn run_request(
         ..CreateRun::default()
     };
     serde_json::to_string(&request)
-}
-
-/// The answer to `POST /api/runs`: the run's id ([`Started`]) and, for a remote run, its
-/// console page.
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Submitted {
-    #[serde(flatten)]
-    started: Started,
-    #[serde(default)]
-    console_link: Option<String>,
 }
 
 /// Shows run `id` on the canvas and follows its events until it ends.
@@ -408,8 +397,10 @@ fn ended_message(st: AppState, ctx: RunCtx, state: RunState, error: Option<&str>
 /// Cancels run `id`.
 pub fn cancel(st: AppState, ctx: RunCtx, id: String) {
     let url = format!("/api/runs/{}/cancel", api::encode(&id));
-    api::send::<Value>("POST", url, "{}".into(), move |r| match r {
-        Ok(v) if v["cancelled"] == Value::Bool(false) => {
+    api::send::<Cancelled>("POST", url, "{}".into(), move |r| match r {
+        Ok(Cancelled {
+            cancelled: false, ..
+        }) => {
             st.info(format!("Run {id} had already ended"));
         }
         Ok(_) => {

@@ -48,10 +48,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::stream::Stream;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::sync::broadcast;
 
-use api::{CreateRun, LogEnd, LogPiece, Started};
+use api::{Cancelled, CreateRun, LogEnd, LogPiece, Started};
 use engine::{
     EngineEvent, RunDetail, RunFilter, RunRequest, RunState, RunStore, RunSummary, TaskRow,
     TaskState,
@@ -120,7 +120,7 @@ pub async fn create(
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, format!("/api/runs/{id}"))],
-        Json(Started { id }),
+        Json(Started::local(id)),
     )
         .into_response())
 }
@@ -186,7 +186,7 @@ pub async fn get(
     Ok(Json(detail(&state, &id).await?))
 }
 
-/// `POST /api/runs/{id}/cancel`: `{"id", "cancelled"}` (false when it had already ended);
+/// `POST /api/runs/{id}/cancel`: [`Cancelled`] (`cancelled` is false when it had already ended);
 /// remote runs are cancelled on their service.
 pub async fn cancel(
     State(state): State<AppState>,
@@ -195,14 +195,14 @@ pub async fn cancel(
     let Path(id) = id?;
     if state.targets.is_remote(&id).unwrap_or(false) {
         return match state.targets.cancel(&id).await {
-            Ok(cancelled) => Ok(Json(json!({ "id": id, "cancelled": cancelled })).into_response()),
+            Ok(cancelled) => Ok(Json(Cancelled { id, cancelled }).into_response()),
             Err(e) => Err(AppError::from(e)),
         };
     }
     let engine = state.engine.clone();
     let lookup = id.clone();
     let cancelled = tokio::task::spawn_blocking(move || engine.cancel(&lookup)).await??;
-    Ok(Json(json!({ "id": id, "cancelled": cancelled })).into_response())
+    Ok(Json(Cancelled { id, cancelled }).into_response())
 }
 
 /// `POST /api/runs/{id}/rerun`: a new run like this one; 201 with its id.
@@ -216,7 +216,7 @@ pub async fn rerun(
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, format!("/api/runs/{new_id}"))],
-        Json(Started { id: new_id }),
+        Json(Started::local(new_id)),
     ))
 }
 
