@@ -3,7 +3,7 @@
 //! is imported).
 
 use ::api::ErrorBody;
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
@@ -52,7 +52,7 @@ async fn fetch_text(method: &str, url: &str, body: Option<Body>) -> Result<(u16,
 /// service's error is shown as it sent it: Google's `{"error": {message, status}}` as
 /// `Vertex AI answered HTTP 400 (INVALID_ARGUMENT): <message>`, anything else verbatim.
 pub fn error_message(status: u16, text: &str) -> String {
-    let Ok(b) = serde_json::from_str::<ErrorBody>(text) else {
+    let Ok(b) = serde_json::from_str::<ErrorBody<IgnoredAny>>(text) else {
         return format!("HTTP {status}");
     };
     let Some(r) = b.remote else { return b.error };
