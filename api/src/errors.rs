@@ -21,7 +21,7 @@ pub struct ErrorBody<D = Vec<Diagnostic>> {
     pub remote: Option<RemoteError>,
 }
 
-impl<D> ErrorBody<D> {
+impl ErrorBody {
     /// An error with only a message.
     pub fn new(error: impl Into<String>) -> Self {
         Self {

@@ -210,4 +210,17 @@ mod tests {
         );
         assert_eq!(error_message(502, "<html>"), "HTTP 502");
     }
+
+    #[test]
+    fn a_refused_pipeline_reads_as_its_message_whatever_its_diagnostics() {
+        // The diagnostics are skipped unread: any shape of them leaves the message.
+        for diagnostics in [
+            r#"[{"severity": "error", "code": "x", "message": "m", "location": {"node": "a"}}]"#,
+            r#"[{"a shape": "from a newer server"}]"#,
+        ] {
+            let body =
+                format!(r#"{{"error": "pipeline has errors", "diagnostics": {diagnostics}}}"#);
+            assert_eq!(error_message(422, &body), "pipeline has errors");
+        }
+    }
 }
