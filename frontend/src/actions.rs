@@ -1,11 +1,12 @@
 //! What the toolbar does: new, open, save, examples, download and upload.
 
+use ::api::{IdBody, SavedPipeline};
 use leptos::prelude::*;
 use pipeline::{Document, OutputFormat};
 
-use crate::api::{self, IdBody};
+use crate::api;
 use crate::files;
-use crate::state::{AppState, CatalogEntry, ExampleInfo, SavedPipeline};
+use crate::state::{AppState, CatalogEntry, ExampleInfo};
 
 /// The URL hash that names a saved pipeline.
 pub fn hash_for(id: &str) -> String {

@@ -37,18 +37,6 @@ pub struct ExampleInfo {
     pub title: String,
 }
 
-/// A saved pipeline (`GET /api/pipelines`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct SavedPipeline {
-    /// Id for `GET /api/pipelines/{id}`.
-    pub id: String,
-    /// The pipeline name.
-    pub name: String,
-    /// Last save, RFC 3339.
-    #[serde(rename = "updatedAt", default)]
-    pub updated_at: String,
-}
-
 /// What is selected on the canvas.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Selection {
@@ -228,7 +216,7 @@ pub struct AppState {
     /// Example pipelines.
     pub examples: RwSignal<Vec<ExampleInfo>>,
     /// Saved pipelines (refreshed when the Open menu opens).
-    pub saved: RwSignal<Vec<SavedPipeline>>,
+    pub saved: RwSignal<Vec<api::SavedPipeline>>,
     /// The selection.
     pub selection: RwSignal<Selection>,
     /// The right panel's tab.
