@@ -35,6 +35,12 @@ pub struct Compiled {
     /// `for-loop-2[i]/train` for the mapped `for-loop-2/train`. Empty when the spec is `None`.
     #[serde(skip_serializing_if = "Map::is_empty")]
     pub task_paths: Map<String>,
+    /// The Kubernetes platform spec: the document's own ([`Document::platform_spec`]) with each
+    /// task's settings ([`crate::Node::kubernetes`]) under its executor's label, as KFP writes
+    /// it beside the spec (see [`crate::OutputFormat::write`]). `None` when nothing sets any, and
+    /// when the spec is `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform_spec: Option<Value>,
 }
 
 /// The version string written to `sdkVersion`.
@@ -48,15 +54,16 @@ pub fn compile(doc: &Document) -> Compiled {
             spec: None,
             diagnostics,
             task_paths: Map::new(),
+            platform_spec: None,
         };
     }
     let mut out = Out::default();
     let root = build_pipeline(&model, &mut out, &BTreeSet::new());
     let spec = PipelineSpec {
-        components: out.components,
+        components: std::mem::take(&mut out.components),
         default_pipeline_root: doc.pipeline_root.clone().filter(|r| !r.is_empty()),
         deployment_spec: Some(DeploymentSpec {
-            executors: out.executors,
+            executors: std::mem::take(&mut out.executors),
         }),
         pipeline_info: PipelineInfo {
             name: doc.name.clone(),
@@ -71,7 +78,41 @@ pub fn compile(doc: &Document) -> Compiled {
         spec: Some(spec),
         diagnostics,
         task_paths: task_paths(&model),
+        platform_spec: platform_spec(doc.platform_spec.as_ref(), out.platform_executors),
     }
+}
+
+/// The path of the tasks' settings in a platform spec.
+pub(crate) const PLATFORM_EXECUTORS: [&str; 4] =
+    ["platforms", "kubernetes", "deploymentSpec", "executors"];
+
+/// The document's platform spec with the tasks' settings put in, by executor label.
+fn platform_spec(own: Option<&Value>, executors: Map<Value>) -> Option<Value> {
+    if executors.is_empty() {
+        return own.cloned();
+    }
+    let mut spec = own
+        .cloned()
+        .unwrap_or_else(|| Value::Object(Default::default()));
+    let mut at = &mut spec;
+    for key in PLATFORM_EXECUTORS {
+        // Validation refuses a document whose platform spec is not objects along the path.
+        if !at.is_object() {
+            *at = Value::Object(Default::default());
+        }
+        at = at
+            .as_object_mut()?
+            .entry(key)
+            .or_insert_with(|| Value::Object(Default::default()));
+    }
+    if !at.is_object() {
+        *at = Value::Object(Default::default());
+    }
+    let map = at.as_object_mut()?;
+    for (label, settings) in executors {
+        map.insert(label, settings);
+    }
+    Some(spec)
 }
 
 /// The task path of every node and group (see [`Compiled::task_paths`]).
@@ -120,6 +161,8 @@ pub(crate) fn normalize(v: &Value) -> Value {
 struct Out {
     components: Map<ComponentSpec>,
     executors: Map<ExecutorSpec>,
+    /// The tasks' Kubernetes settings by executor label.
+    platform_executors: Map<Value>,
 }
 
 /// A value passed into a group.
@@ -221,14 +264,19 @@ fn build_pipeline(m: &Model<'_>, out: &mut Out, reserved: &BTreeSet<String>) -> 
             match out.components.get(&key) {
                 None => {
                     if let Some(exec) = &def.executor {
-                        out.executors.insert(label, exec.clone());
+                        out.executors.insert(label.clone(), exec.clone());
+                        if let Some(k8s) = &n.kubernetes {
+                            out.platform_executors.insert(label, k8s.clone());
+                        }
                     }
                     out.components.insert(key.clone(), candidate);
                     break key;
                 }
+                // Tasks share a component (and its executor's settings) only when all agree.
                 Some(existing)
                     if *existing == candidate
-                        && def.executor.as_ref() == out.executors.get(&label) =>
+                        && def.executor.as_ref() == out.executors.get(&label)
+                        && n.kubernetes.as_ref() == out.platform_executors.get(&label) =>
                 {
                     break key
                 }

@@ -60,8 +60,10 @@ pub struct Document {
     /// Frames (conditions, branches, loops, exit handlers) holding nodes and other groups.
     #[serde(default)]
     pub groups: Vec<Group>,
-    /// The Kubernetes platform spec (the second YAML document of a compiled pipeline: secrets,
-    /// volumes, node selectors, …), carried through as written.
+    /// The Kubernetes platform spec (the second YAML document of a compiled pipeline) less the
+    /// tasks' own settings, which are on their nodes ([`Node::kubernetes`]): what applies to the
+    /// whole pipeline (`pipelineConfig`, other platforms), as written. The compiler puts the two
+    /// back together ([`crate::Compiled::platform_spec`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform_spec: Option<Value>,
 }
@@ -457,6 +459,13 @@ pub struct Node {
     /// so that compiling reproduces the original names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub component_name: Option<String>,
+    /// The task's Kubernetes settings, as the platform spec holds them for its executor
+    /// (`platforms.kubernetes.deploymentSpec.executors.exec-<task>`): `pvcMount`,
+    /// `secretAsEnv`, `secretAsVolume`, `configMapAsEnv`, `configMapAsVolume`, `nodeSelector`,
+    /// `tolerations`, `podMetadata`, `imagePullSecret`, … in KFP's own (camelCase) form. Kept on
+    /// the node, so they follow it through renames and edits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes: Option<Value>,
 }
 
 fn default_true() -> bool {
@@ -480,6 +489,7 @@ impl Node {
             retry: None,
             run_after_failures: false,
             component_name: None,
+            kubernetes: None,
         }
     }
 

@@ -35,6 +35,33 @@ pub(crate) fn check_header(doc: &Document, diags: &mut Vec<Diagnostic>) {
             names::sanitize(&doc.name)
         )));
     }
+    if let Some(platform) = &doc.platform_spec {
+        // Where the compiler puts the tasks' settings, the platform spec must be objects.
+        let path = crate::compile::PLATFORM_EXECUTORS;
+        let mut value = Some(platform);
+        let mut depth = 0;
+        while let Some(v) = value {
+            if !v.is_object() {
+                let at = path[..depth].join(".");
+                diags.push(Diagnostic::error(if at.is_empty() {
+                    "the platform spec must be a mapping".to_string()
+                } else {
+                    format!("the platform spec's {at} must be a mapping")
+                }));
+                break;
+            }
+            value = path.get(depth).and_then(|k| v.get(*k));
+            depth += 1;
+        }
+    }
+    for n in &doc.nodes {
+        if n.kubernetes.as_ref().is_some_and(|k| !k.is_object()) {
+            diags.push(
+                Diagnostic::error("the task's Kubernetes settings must be a mapping")
+                    .at_node(&n.id),
+            );
+        }
+    }
 }
 
 /// Checks the names of the pipeline inputs, and the type and default of each parameter.
