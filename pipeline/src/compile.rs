@@ -562,6 +562,15 @@ impl Builder<'_, '_> {
                             self.need(Some(g), Channel::Output(*n, port.clone()));
                         }
                     }
+                    LoopItems::LoopItem { .. } => {
+                        if let Some((outer, field)) = m.loop_item_sources.get(&g) {
+                            // KFP passes the outer item in, and the field picked from it.
+                            self.need(Some(g), Channel::LoopItem(*outer));
+                            if let Some(f) = field {
+                                self.need(Some(g), Channel::LoopField(*outer, f.clone()));
+                            }
+                        }
+                    }
                     LoopItems::Raw(_) => {}
                 }
             }
@@ -1050,6 +1059,15 @@ impl Builder<'_, '_> {
                                 .loop_sources
                                 .get(&g)
                                 .map(|(n, port)| output_channel(&doc.nodes[*n].name, port)),
+                        },
+                        LoopItems::LoopItem { .. } => ParameterItems {
+                            raw: None,
+                            input_parameter: m.loop_item_sources.get(&g).map(|(outer, field)| {
+                                self.channel_name(&match field {
+                                    Some(f) => Channel::LoopField(*outer, f.clone()),
+                                    None => Channel::LoopItem(*outer),
+                                })
+                            }),
                         },
                     };
                     match (over_artifacts, items.input_parameter) {

@@ -370,8 +370,10 @@ impl PortType {
     pub fn can_feed(&self, input: &PortType) -> Result<(), String> {
         match (self, input) {
             (PortType::Parameter(a), PortType::Parameter(b)) => {
+                // A final status is a dict (`PipelineTaskFinalStatus` is read as one).
                 if a == b
                     || (*a == ParameterType::NumberInteger && *b == ParameterType::NumberDouble)
+                    || (*a == ParameterType::TaskFinalStatus && *b == ParameterType::Struct)
                 {
                     Ok(())
                 } else {
@@ -652,6 +654,37 @@ pub enum LoopItems {
     Parameter(String),
     /// A list output of a task.
     Output(PortRef),
+    /// The item of an enclosing loop, when the items are lists, or a list field of it
+    /// (`for a in groups: for b in a.children`).
+    LoopItem {
+        /// The enclosing loop group's id.
+        group: String,
+        /// The field of its item to iterate (`children`); the item itself when unset.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        field: Option<String>,
+    },
+}
+
+impl LoopItems {
+    /// How the items read on the canvas: the JSON list, the parameter's name, `task.output`,
+    /// or `item(<loop id>)['field']` for (a field of) an enclosing loop's item.
+    pub fn text(&self, doc: &Document) -> String {
+        match self {
+            LoopItems::Raw(r) => r.clone(),
+            LoopItems::Parameter(p) => p.clone(),
+            LoopItems::Output(o) => {
+                let task = doc
+                    .node(&o.node)
+                    .map_or(o.node.as_str(), |n| n.name.as_str());
+                format!("{task}.{}", o.port)
+            }
+            LoopItems::LoopItem { group, field } => crate::condition::Operand::LoopItem {
+                group: Some(group.clone()),
+                field: field.clone(),
+            }
+            .to_string(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -65,7 +65,7 @@ pub(crate) fn check_header(doc: &Document, diags: &mut Vec<Diagnostic>) {
 }
 
 /// Checks the names of the pipeline inputs, and the type and default of each parameter.
-pub(crate) fn check_inputs(doc: &Document, diags: &mut Vec<Diagnostic>) {
+pub(crate) fn check_inputs(doc: &Document, level: usize, diags: &mut Vec<Diagnostic>) {
     let mut seen = HashSet::default();
     let input_names = doc
         .parameters
@@ -89,10 +89,13 @@ pub(crate) fn check_inputs(doc: &Document, diags: &mut Vec<Diagnostic>) {
         }
     }
     for p in &doc.parameters {
-        if p.ty == ParameterType::TaskFinalStatus {
+        // A sub-pipeline used as an exit task reads the final status through its parameter.
+        if p.ty == ParameterType::TaskFinalStatus && level == 0 {
             diags.push(
-                Diagnostic::error("a pipeline parameter cannot be a task final status")
-                    .at_parameter(&p.name),
+                Diagnostic::error(
+                    "only a sub-pipeline (used as an exit task) can take a task final status as a parameter",
+                )
+                .at_parameter(&p.name),
             );
         }
         if let Some(d) = &p.default {

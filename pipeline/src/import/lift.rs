@@ -694,6 +694,7 @@ impl<'s> Importer<'s> {
                         (None, Some(p)) => match inner.get(&p) {
                             Some(Carried::Param(name)) => LoopItems::Parameter(name.clone()),
                             Some(Carried::Outputs(from)) if from.len() == 1 => LoopItems::Output(from[0].clone()),
+                            Some(Carried::LoopItem(group, field)) => LoopItems::LoopItem { group: group.clone(), field: field.clone() },
                             _ => {
                                 return Err(ImportError::Invalid(format!(
                                     "{tat}: loops over {p:?}, which is not a pipeline input or task output"

@@ -39,6 +39,10 @@ pub(super) fn resolve_bindings(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
                 (None, Binding::LoopItem { .. }) if interpolation => {
                     Some(PortType::Parameter(ParameterType::String))
                 }
+                // A resource field set from a value: the placeholder that reads it.
+                (None, Binding::Value(_)) if names::TASK_CONFIG_INPUTS.contains(&port.as_str()) => {
+                    Some(PortType::Parameter(ParameterType::String))
+                }
                 _ => None,
             };
             let Some(ty) = ty else {
@@ -420,6 +424,40 @@ pub(super) fn resolve_outputs(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
     }
 }
 
+/// The `pipelinechannel--…` inputs of a node that only its resource fields read (through the
+/// placeholders of [`names::TASK_CONFIG_INPUTS`]): the KFP SDK adds them after it has worked out
+/// the task's dependencies, so they make none.
+fn config_only_channels(n: &Node) -> HashSet<String> {
+    let placeholder_of = |v: &serde_json::Value| -> Vec<String> {
+        let mut out = Vec::new();
+        let mut rest = v.as_str().unwrap_or("");
+        while let Some(at) = rest.find("{{$.inputs.parameters['") {
+            rest = &rest[at + "{{$.inputs.parameters['".len()..];
+            if let Some(end) = rest.find("']}}") {
+                out.push(rest[..end].to_string());
+                rest = &rest[end..];
+            } else {
+                break;
+            }
+        }
+        out
+    };
+    let mut config: HashSet<String> = HashSet::default();
+    let mut other: HashSet<String> = HashSet::default();
+    for (port, b) in &n.inputs {
+        if let Binding::Value(v) = b {
+            let names = placeholder_of(v);
+            if names::TASK_CONFIG_INPUTS.contains(&port.as_str()) {
+                config.extend(names);
+            } else {
+                other.extend(names);
+            }
+        }
+    }
+    config.retain(|c| !other.contains(c));
+    config
+}
+
 /// Dependency edges (producer → consumer), each lifted into the innermost DAG holding both,
 /// as KFP writes `dependentTasks`.
 pub(super) fn dependency_edges(m: &Model<'_>) -> BTreeSet<(Elem, Elem)> {
@@ -430,8 +468,11 @@ pub(super) fn dependency_edges(m: &Model<'_>) -> BTreeSet<(Elem, Elem)> {
         }
     };
     for (i, srcs) in m.sources.iter().enumerate() {
-        for s in srcs.values() {
+        let config_only = config_only_channels(&m.doc.nodes[i]);
+        for (port, s) in srcs {
             match s {
+                // KFP adds no dependency for a value only a resource field reads.
+                Source::Output(..) if config_only.contains(port) => {}
                 Source::Output(p, _) => add(Elem::Node(*p), Elem::Node(i)),
                 Source::OneOf(ps) => {
                     for (p, _) in ps {

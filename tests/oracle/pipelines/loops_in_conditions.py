@@ -17,13 +17,13 @@ def show(text: str):
 
 
 @dsl.pipeline(name="loops-in-conditions")
-def loops_in_conditions(names: List[str] = ["ab", "cde"], limit: int = 2):
+def loops_in_conditions(names: List[str] = ["ab", "cde"], others: List[str] = ["f"], limit: int = 2):
     with dsl.ParallelFor(names) as name:
         s = score(name=name)
         with dsl.If(s.output > limit):
             with dsl.ParallelFor(["x", "y"]) as tag:
                 show(text=tag)
-            with dsl.ParallelFor(names) as other:
+            with dsl.ParallelFor(others) as other:
                 show(text=other)
         with dsl.If(s.output == 1, name="single"):
             show(text="one")

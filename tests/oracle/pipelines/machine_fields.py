@@ -1,6 +1,7 @@
 """KFP SDK twin: resource fields set from values (KFP's string machine fields): CPU and memory
 limits and requests and the accelerator type and count from pipeline parameters and task
-outputs, beside constant ones."""
+outputs, beside constant ones (KFP passes each value in as an extra task input named after
+the field, `cpu_limit`, `memory_request`, …, holding a placeholder)."""
 import sys
 
 from kfp import compiler, dsl
@@ -33,9 +34,9 @@ def machine_fields(cpu: str = "2", memory: str = "4G", gpus: str = "1", flag: bo
     t.set_accelerator_type(a.output)
     t.set_accelerator_limit(gpus)
     with dsl.If(flag == True):
-        inner = train(steps=1)
-        inner.set_memory_limit(memory)
-        inner.set_cpu_limit(cpu)
+        # Inside a group only constants: the SDK does not pass values set this way into
+        # control-flow groups (its spec would read inputs the group does not have).
+        train(steps=1).set_memory_limit("1G")
     c = train(steps=2)
     c.set_cpu_limit("1").set_memory_limit("1G").set_accelerator_type("TPU_V3").set_accelerator_limit(2)
 

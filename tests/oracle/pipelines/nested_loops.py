@@ -26,14 +26,15 @@ def count(values: List[str]) -> int:
 def nested_loops(
     groups: List[dict] = [{"name": "a", "children": ["x", "y"]}, {"name": "b", "children": ["z"]}],
     words: List[str] = ["p", "q"],
+    others: List[str] = ["r"],
 ):
     with dsl.ParallelFor(groups) as g:
         with dsl.ParallelFor(g.children) as child:
-            show(a=g.name, b=child)
+            show(a=g.children, b=child)
     with dsl.ParallelFor(words) as w:
         parts = split(text=w)
         with dsl.ParallelFor(parts.output) as part:
-            with dsl.ParallelFor(words, parallelism=2) as other:
+            with dsl.ParallelFor(others, parallelism=2) as other:
                 shown = show(a=part, b=other)
         with dsl.ParallelFor(["1", "2"]) as n:
             show(a=w, b=n)

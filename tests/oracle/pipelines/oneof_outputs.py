@@ -1,6 +1,7 @@
 """KFP SDK twin: pipeline outputs from a conditional branch: `dsl.OneOf` across if/elif/else
-returned as the pipeline's output (a parameter and an artifact), and inside a sub-pipeline
-whose output a later task reads."""
+returned as the pipeline's output (a parameter and an artifact), and as the output of a
+sub-pipeline that a later task reads (in a pipeline of its own: when a sub-pipeline's groups
+have the names of the enclosing pipeline's, the SDK writes one's DAG over the other's)."""
 import sys
 from typing import NamedTuple
 
@@ -55,10 +56,15 @@ def oneof_outputs(x: str = "hi") -> Outputs:
     with dsl.Else():
         b = text(s="no")
         db = data(s="no")
+    return Outputs(word=dsl.OneOf(a.output, b.output), dataset=dsl.OneOf(da.outputs["out"], db.outputs["out"]))
+
+
+@dsl.pipeline(name="oneof-sub-pipeline")
+def oneof_sub_pipeline(x: str = "hi"):
     inner = choose(x=x)
     show(s=inner.output)
-    return Outputs(word=dsl.OneOf(a.output, b.output), dataset=dsl.OneOf(da.outputs["out"], db.outputs["out"]))
 
 
 if __name__ == "__main__":
     compiler.Compiler().compile(oneof_outputs, sys.argv[1])
+    compiler.Compiler().compile(oneof_sub_pipeline, sys.argv[1])
