@@ -504,6 +504,14 @@ impl Builder<'_, '_> {
     }
 
     fn need(&mut self, from: Scope, ch: Channel) {
+        if let Channel::LoopField(outer, _) = ch {
+            if !self.over_raw_items(outer) {
+                // As KFP does, only the whole item travels down to the groups inside the loop;
+                // the field is picked from it by the task of the group that uses it.
+                let outer = Channel::LoopItem(outer);
+                return self.need(from, outer);
+            }
+        }
         let stop = self.origin(&ch);
         for g in self.m.chain(from) {
             if Some(g) == stop {
@@ -511,6 +519,43 @@ impl Builder<'_, '_> {
             }
             self.needs.entry(g).or_default().insert(ch.clone());
         }
+    }
+
+    /// Group `g` uses a field of an enclosing loop's item itself (in its condition, or as the
+    /// list it loops over): it receives the field (a `-subvar-` input picked from the item by
+    /// its task), the groups between it and the loop receive the whole item.
+    fn need_field(&mut self, g: usize, ch: Channel) {
+        match ch {
+            Channel::LoopField(outer, _) if !self.over_raw_items(outer) => {
+                self.need(self.m.parent[g], Channel::LoopItem(outer));
+                self.needs.entry(g).or_default().insert(ch);
+            }
+            ch => self.need(Some(g), ch),
+        }
+    }
+
+    /// Whether loop `g` iterates a list written in the pipeline (or a field of the item of such
+    /// a loop). KFP passes the fields of those items down as they are (a `-subvar-` input
+    /// through every group), and the whole item of any other loop.
+    fn over_raw_items(&self, g: usize) -> bool {
+        let mut g = g;
+        for _ in 0..=crate::document::MAX_NESTING {
+            match &self.doc().groups[g].kind {
+                GroupKind::Loop {
+                    items: LoopItems::Raw(_),
+                    ..
+                } => return true,
+                GroupKind::Loop {
+                    items: LoopItems::LoopItem { .. },
+                    ..
+                } => match self.m.loop_item_sources.get(&g) {
+                    Some(&(outer, _)) => g = outer,
+                    None => return false,
+                },
+                _ => return false,
+            }
+        }
+        false
     }
 
     /// Records, for every group, the outside values used by its members, its condition and
@@ -540,9 +585,6 @@ impl Builder<'_, '_> {
                 users.push((scope, g));
             }
         }
-        for g in 0..doc.groups.len() {
-            users.push((Some(g), g));
-        }
         for (from, g) in users {
             let channels: Vec<Channel> = self.conditions[g]
                 .iter()
@@ -551,6 +593,16 @@ impl Builder<'_, '_> {
                 .collect();
             for ch in channels {
                 self.need(from, ch);
+            }
+        }
+        for g in 0..doc.groups.len() {
+            let channels: Vec<Channel> = self.conditions[g]
+                .iter()
+                .flat_map(|e| e.operands())
+                .filter_map(|o| self.operand_channel(o))
+                .collect();
+            for ch in channels {
+                self.need_field(g, ch);
             }
         }
         for (g, group) in doc.groups.iter().enumerate() {
@@ -567,7 +619,7 @@ impl Builder<'_, '_> {
                             // KFP passes the outer item in, and the field picked from it.
                             self.need(Some(g), Channel::LoopItem(*outer));
                             if let Some(f) = field {
-                                self.need(Some(g), Channel::LoopField(*outer, f.clone()));
+                                self.need_field(g, Channel::LoopField(*outer, f.clone()));
                             }
                         }
                     }
@@ -609,15 +661,17 @@ impl Builder<'_, '_> {
         if let [(p, port)] = sources {
             let pe = Elem::Node(*p);
             let mut ty = m.output_type(*p, port)?;
+            // A value collected out of a loop is a list in every group it leaves, as KFP types
+            // it (a condition inside the loop included).
+            if crate::model::crossed_loop(m, pe, target) {
+                ty = listify(ty);
+            }
             let key = output_channel(&m.doc.nodes[*p].name, port);
             let mut from = pe;
             let mut from_key = port.clone();
             for g in m.chain(m.container(pe)) {
                 if Some(g) == target {
                     break;
-                }
-                if matches!(m.doc.groups[g].kind, GroupKind::Loop { .. }) {
-                    ty = listify(ty);
                 }
                 self.exports.entry(g).or_default().insert(
                     key.clone(),
@@ -850,8 +904,9 @@ impl Builder<'_, '_> {
                 }
             }
             Channel::LoopItem(_) => (Some(self.channel_name(ch)), None),
-            // Inside the loop's own DAG the field is picked from the item.
-            Channel::LoopField(g, f) if scope == Some(*g) => {
+            // Picked from the item, which the loop has, or which the groups inside the loop
+            // pass down (unless the loop iterates a written list, see `over_raw_items`).
+            Channel::LoopField(g, f) if scope == Some(*g) || !self.over_raw_items(*g) => {
                 selector = Some(field_selector(f));
                 (Some(self.channel_name(&Channel::LoopItem(*g))), None)
             }

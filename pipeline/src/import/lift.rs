@@ -372,6 +372,15 @@ impl<'s> Importer<'s> {
             }
         }
         let shape = self.add_after(&mut doc, dag, &tasks, at)?;
+        // Tasks that depend on each other in a cycle can never run: refused here, naming the
+        // cycle, rather than imported as a document that cannot compile.
+        let (model, _) = crate::model::analyze(&doc);
+        if let Some((_, path)) = crate::validate::cycles(&model).first() {
+            return Err(ImportError::Invalid(format!(
+                "{at}: these tasks depend on each other in a cycle: {path}"
+            )));
+        }
+        drop(model);
         Ok((doc, shape))
     }
 

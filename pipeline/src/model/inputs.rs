@@ -285,7 +285,7 @@ pub(crate) fn crossed_loop(m: &Model<'_>, producer: Elem, consumer: Scope) -> bo
 }
 
 /// Checks that an output of `producer` can be read in DAG `consumer`: from an enclosing DAG, or
-/// out of loops (collected) into the DAG enclosing them.
+/// out of a loop (collected) into the DAG enclosing it, also from conditions inside the loop.
 fn reachable(m: &Model<'_>, producer: Elem, consumer: Scope) -> Result<(), String> {
     let pscope = m.container(producer);
     if m.encloses(pscope, consumer) {
@@ -298,16 +298,21 @@ fn reachable(m: &Model<'_>, producer: Elem, consumer: Scope) -> Result<(), Strin
             m.task_name(producer)
         ));
     }
-    for g in m.chain(pscope).into_iter().take_while(|g| Some(*g) != lca) {
-        if !matches!(m.doc.groups[g].kind, GroupKind::Loop { .. }) {
-            return Err(format!(
-                "{:?} is inside {:?}, which does not enclose this task; to use a value from one of several branches, wire one task of each branch of an if/elif/else into this input",
-                m.task_name(producer),
-                m.group_task[g]
-            ));
-        }
+    // As in KFP, the outermost group left must be a loop (its iterations' values are collected);
+    // inside it, conditions may have skipped the producer in some iterations.
+    let outermost = m
+        .chain(pscope)
+        .into_iter()
+        .take_while(|g| Some(*g) != lca)
+        .last();
+    match outermost {
+        Some(g) if !matches!(m.doc.groups[g].kind, GroupKind::Loop { .. }) => Err(format!(
+            "{:?} is inside {:?}, which does not enclose this task; to use a value from one of several branches, wire one task of each branch of an if/elif/else into this input",
+            m.task_name(producer),
+            m.group_task[g]
+        )),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// For several wires into one input: the if/elif/else group whose branches hold the sources.

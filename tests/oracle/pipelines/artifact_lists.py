@@ -1,7 +1,7 @@
 """KFP SDK twin: lists of artifacts from several producers: a `List[Dataset]` input fed by the
 outputs of every iteration of a loop (`dsl.Collected`), also through two loop levels, from a
 pipeline's artifact-list input, into a sub-pipeline's artifact-list input, and returned as
-the pipeline's output."""
+the pipeline's output; also from a task in a condition inside the loop."""
 import sys
 from typing import List
 
@@ -31,7 +31,11 @@ def artifact_lists(texts: list = ["a", "b"]) -> List[Dataset]:
         m = make(text=t)
         with dsl.ParallelFor(texts) as u:
             deep = make(text=u)
+        # Collected from a condition inside the loop: the iterations where it ran.
+        with dsl.If(t == "a"):
+            picked = make(text=t)
     join(datasets=dsl.Collected(m.outputs["out"]))
+    join(datasets=dsl.Collected(picked.outputs["out"]))
     join(datasets=dsl.Collected(deep.outputs["out"]))
     joiner(datasets=dsl.Collected(m.outputs["out"]))
     return dsl.Collected(m.outputs["out"])
