@@ -1,7 +1,6 @@
 //! A condition frame on the canvas: moves with everything inside it and resizes by its corner.
 
 use leptos::prelude::*;
-use pipeline::document::LoopItems;
 use pipeline::GroupKind;
 
 use crate::edit::{self, Item};

@@ -176,6 +176,9 @@ enum Channel {
     LoopItem(usize),
     /// A field of the item of a loop group (a `-subvar-` input, as KFP passes it to conditions).
     LoopField(usize, String),
+    /// The values of a node's output collected by loop group `.0`, passed down from the DAG
+    /// holding the loop into groups beside it (`pipelinechannel--for-loop-2-pipelinechannel--…`).
+    Collected(usize, usize, String),
 }
 
 /// A value a group passes out of its DAG.
@@ -500,7 +503,21 @@ impl Builder<'_, '_> {
             Channel::Param(_) => None,
             Channel::Output(n, _) => self.m.container(Elem::Node(*n)),
             Channel::LoopItem(g) | Channel::LoopField(g, _) => Some(*g),
+            Channel::Collected(g, ..) => self.m.parent[*g],
         }
+    }
+
+    /// How a node output that leaves its DAG reaches DAG `scope`: collected by the loop that
+    /// [`crate::model::collected_from`] names, passed down when `scope` is below the DAG
+    /// holding that loop (`None` when `scope` is that DAG itself: the loop's output is read).
+    fn collected_channel(&self, p: usize, port: &str, scope: Scope) -> Option<Channel> {
+        let m = self.m;
+        let lca = m.lca(m.container(Elem::Node(p)), scope);
+        if lca == scope {
+            return None;
+        }
+        crate::model::collected_from(m, Elem::Node(p), lca)
+            .map(|g| Channel::Collected(g, p, port.to_string()))
     }
 
     fn need(&mut self, from: Scope, ch: Channel) {
@@ -571,6 +588,11 @@ impl Builder<'_, '_> {
                     Source::Output(p, port) if m.encloses(m.container(Elem::Node(*p)), scope) => {
                         self.need(scope, Channel::Output(*p, port.clone()))
                     }
+                    Source::Output(p, port) => {
+                        if let Some(ch) = self.collected_channel(*p, port, scope) {
+                            self.need(scope, ch);
+                        }
+                    }
                     Source::LoopItem(g, _) => self.need(scope, Channel::LoopItem(*g)),
                     _ => {}
                 }
@@ -637,7 +659,8 @@ impl Builder<'_, '_> {
             for s in srcs.values() {
                 match s {
                     Source::Output(p, port) if !m.encloses(m.container(Elem::Node(*p)), scope) => {
-                        self.export_to(&[(*p, port.clone())], scope);
+                        let lca = m.lca(m.container(Elem::Node(*p)), scope);
+                        self.export_to(&[(*p, port.clone())], lca);
                     }
                     Source::OneOf(ps) => {
                         self.export_to(ps, scope);
@@ -791,6 +814,11 @@ impl Builder<'_, '_> {
             Channel::LoopField(g, f) => {
                 format!("{}-subvar-{f}", self.channel_name(&Channel::LoopItem(*g)))
             }
+            Channel::Collected(g, n, port) => param_channel(&format!(
+                "{}-{}",
+                self.m.group_task[*g],
+                output_channel(&self.doc().nodes[*n].name, port)
+            )),
         }
     }
 
@@ -800,6 +828,7 @@ impl Builder<'_, '_> {
             Channel::Output(n, port) => self.m.output_type(*n, port),
             Channel::LoopItem(g) => self.m.loop_items.get(g).map(|(_, t)| t.clone()),
             Channel::LoopField(g, f) => self.m.loop_operand_type(*g, Some(f)),
+            Channel::Collected(_, n, port) => self.m.output_type(*n, port).map(listify),
         }
     }
 
@@ -821,6 +850,9 @@ impl Builder<'_, '_> {
                 .loop_list(*g)
                 .and_then(|list| self.artifact_type(&list)),
             Channel::LoopField(..) => None,
+            Channel::Collected(_, n, port) => {
+                self.artifact_type(&Channel::Output(*n, port.clone()))
+            }
         }
     }
 
@@ -911,6 +943,15 @@ impl Builder<'_, '_> {
                 (Some(self.channel_name(&Channel::LoopItem(*g))), None)
             }
             Channel::LoopField(..) => (Some(self.channel_name(ch)), None),
+            // Read from the loop's output beside it, passed down below.
+            Channel::Collected(g, n, port) if scope == self.m.parent[*g] => (
+                None,
+                Some((
+                    self.m.group_task[*g].clone(),
+                    output_channel(&self.doc().nodes[*n].name, port),
+                )),
+            ),
+            Channel::Collected(..) => (Some(self.channel_name(ch)), None),
         };
         if is_artifact {
             inputs.artifacts.insert(
@@ -1011,11 +1052,14 @@ impl Builder<'_, '_> {
                     Source::Output(p, out) if m.encloses(m.container(Elem::Node(*p)), scope) => {
                         self.bind(&mut inputs, port, &Channel::Output(*p, out.clone()), scope)
                     }
-                    Source::Output(p, out) => {
-                        if let Some(e) = self.export_to(&[(*p, out.clone())], scope) {
-                            self.bind_export(&mut inputs, port, e);
+                    Source::Output(p, out) => match self.collected_channel(*p, out, scope) {
+                        Some(ch) => self.bind(&mut inputs, port, &ch, scope),
+                        None => {
+                            if let Some(e) = self.export_to(&[(*p, out.clone())], scope) {
+                                self.bind_export(&mut inputs, port, e);
+                            }
                         }
-                    }
+                    },
                     Source::OneOf(ps) => {
                         if let Some(e) = self.export_to(ps, scope) {
                             self.bind_export(&mut inputs, port, e);

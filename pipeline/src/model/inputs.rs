@@ -292,27 +292,29 @@ fn reachable(m: &Model<'_>, producer: Elem, consumer: Scope) -> Result<(), Strin
         return Ok(());
     }
     let lca = m.lca(pscope, consumer);
-    if lca != consumer {
-        return Err(format!(
-            "{:?} is inside a group that does not enclose this task; its outputs can be used inside that group, or collected from a loop by a task right next to the loop",
-            m.task_name(producer)
-        ));
-    }
-    // As in KFP, the outermost group left must be a loop (its iterations' values are collected);
-    // inside it, conditions may have skipped the producer in some iterations.
-    let outermost = m
-        .chain(pscope)
-        .into_iter()
-        .take_while(|g| Some(*g) != lca)
-        .last();
-    match outermost {
-        Some(g) if !matches!(m.doc.groups[g].kind, GroupKind::Loop { .. }) => Err(format!(
+    // As in KFP, the outermost group left must be a loop (its iterations' values are collected,
+    // then passed down to the consumer if it sits in other groups); inside it, conditions may
+    // have skipped the producer in some iterations.
+    match collected_from(m, producer, lca) {
+        Some(g) if matches!(m.doc.groups[g].kind, GroupKind::Loop { .. }) => Ok(()),
+        Some(g) if lca == consumer => Err(format!(
             "{:?} is inside {:?}, which does not enclose this task; to use a value from one of several branches, wire one task of each branch of an if/elif/else into this input",
             m.task_name(producer),
             m.group_task[g]
         )),
-        _ => Ok(()),
+        _ => Err(format!(
+            "{:?} is inside a group that does not enclose this task; its outputs can be used inside that group, or collected from a loop",
+            m.task_name(producer)
+        )),
     }
+}
+
+/// The outermost group holding `producer` below DAG `lca` (the loop a collected value leaves).
+pub(crate) fn collected_from(m: &Model<'_>, producer: Elem, lca: Scope) -> Option<usize> {
+    m.chain(m.container(producer))
+        .into_iter()
+        .take_while(|g| Some(*g) != lca)
+        .last()
 }
 
 /// For several wires into one input: the if/elif/else group whose branches hold the sources.

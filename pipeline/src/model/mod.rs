@@ -25,7 +25,7 @@ use crate::ir::ParameterType;
 use crate::map::Map;
 use crate::validate;
 
-pub(crate) use inputs::{crossed_loop, one_of_group};
+pub(crate) use inputs::{collected_from, crossed_loop, one_of_group};
 
 /// A task of a DAG: a node or a group, by index into `doc.nodes` / `doc.groups`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
