@@ -1,7 +1,6 @@
 //! A condition frame on the canvas: moves with everything inside it and resizes by its corner.
 
 use leptos::prelude::*;
-use pipeline::document::LoopItems;
 use pipeline::GroupKind;
 
 use crate::edit::{self, Item};
@@ -21,16 +20,7 @@ pub fn kind_label(doc: &pipeline::Document, kind: &GroupKind) -> (&'static str, 
         GroupKind::Loop {
             items, parallelism, ..
         } => {
-            let what = match items {
-                LoopItems::Raw(r) => r.clone(),
-                LoopItems::Parameter(p) => p.clone(),
-                LoopItems::Output(o) => {
-                    let task = doc
-                        .node(&o.node)
-                        .map_or(o.node.as_str(), |n| n.name.as_str());
-                    format!("{task}.{}", o.port)
-                }
-            };
+            let what = items.text(doc);
             let par = parallelism
                 .map(|p| format!(" (parallelism {p})"))
                 .unwrap_or_default();
