@@ -10,7 +10,6 @@ use crate::chunks::{self, Unloaded};
 use crate::diagnostics::Diagnostics;
 use crate::interaction;
 use crate::palette::Palette;
-use crate::parameters::PipelinePanel;
 use crate::properties::PropertiesPanel;
 use crate::spec_panel::SpecPanel;
 use crate::state::{flag, AppState, Tab};
@@ -70,7 +69,7 @@ fn SidePanel() -> impl IntoView {
             <div class="tab-body">
                 {move || match st.tab.get() {
                     Tab::Properties => view! { <PropertiesPanel /> }.into_any(),
-                    Tab::Pipeline => view! { <PipelinePanel /> }.into_any(),
+                    Tab::Pipeline => chunks::view(crate::properties::pipeline_panel()),
                     Tab::Spec => view! { <SpecPanel /> }.into_any(),
                     Tab::Run => chunks::view(run_tab()),
                     Tab::Runs => chunks::view(runs_tab()),

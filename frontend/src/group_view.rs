@@ -2,11 +2,12 @@
 
 use leptos::prelude::*;
 use pipeline::document::LoopItems;
-use pipeline::GroupKind;
+use pipeline::{Diagnostic, GroupKind};
 
-use crate::edit::{self, Item};
+use crate::edit::Item;
 use crate::layout;
 use crate::node_view::messages;
+use crate::scene::GroupSlot;
 use crate::state::{flag, text, use_state, Drag, Selection};
 
 /// How a group's title bar reads: (keyword, detail, whether the detail is a "not set" hint).
@@ -49,73 +50,35 @@ pub fn kind_label(doc: &pipeline::Document, kind: &GroupKind) -> (&'static str, 
 #[component]
 pub fn GroupView(id: String) -> impl IntoView {
     let st = use_state();
-    let group = {
-        let id = id.clone();
-        Memo::new(move |_| st.doc.with(|d| d.group(&id).cloned()))
+    let Some(GroupSlot { group, rect, diags }) = st.scene.group(&id) else {
+        return ().into_any();
     };
-    let rect = Memo::new(move |_| {
-        group
-            .with(|g| g.as_ref().map(layout::group_rect))
-            .unwrap_or(layout::Rect {
-                x: 0.0,
-                y: 0.0,
-                w: 0.0,
-                h: 0.0,
-            })
-    });
-    let errors = {
-        let id = id.clone();
-        Memo::new(move |_| {
-            st.analysis.with(|a| {
-                messages(&a.diagnostics, |d| {
-                    d.is_error() && d.group.as_deref() == Some(id.as_str())
-                })
-            })
-        })
-    };
+    let rect: Signal<layout::Rect> = rect.into();
+    let errors = Memo::new(move |_| diags.with(|d| messages(d, Diagnostic::is_error)));
+    let item = Item::Group(id.clone());
     let selected = {
-        let id = id.clone();
-        Memo::new(move |_| {
-            st.selection
-                .with(|s| matches!(s, Selection::Group(x) if *x == id))
-        })
+        let item = item.clone();
+        Memo::new(move |_| st.selection.with(|s| s.has(&item)))
     };
-    let title = Memo::new(move |_| {
-        group.with(|g| {
-            g.as_ref()
-                .map(|g| g.display_name.clone().unwrap_or_else(|| g.id.clone()))
-                .unwrap_or_default()
-        })
-    });
-    // (keyword, text, whether the text is missing)
-    let head = {
-        let id = id.clone();
-        Memo::new(move |_| {
-            st.doc
-                .with(|d| d.group(&id).map(|g| kind_label(d, &g.kind)))
-                .unwrap_or_default()
-        })
+    let title = {
+        let group = group.clone();
+        Memo::new(move |_| group.with(|g| g.display_name.clone().unwrap_or_else(|| g.id.clone())))
     };
+    // (keyword, text, whether the text is missing); names of tasks it refers to are read from
+    // the document when the group changes.
+    let head =
+        Memo::new(move |_| group.with(|g| st.doc.with_untracked(|d| kind_label(d, &g.kind))));
 
     let run_status = crate::run_badge::status_of(&id);
     let on_pointerdown = {
-        let id = id.clone();
+        let item = item.clone();
         move |ev: web_sys::PointerEvent| {
             if ev.button() != 0 {
                 return;
             }
             ev.stop_propagation();
             ev.prevent_default();
-            st.select(Selection::Group(id.clone()));
-            let before = st.doc.get_untracked();
-            let orig = edit::group_with_members(&before, &id);
-            st.drag.set(Some(Drag::Move {
-                grabbed: Item::Group(id.clone()),
-                start: (f64::from(ev.client_x()), f64::from(ev.client_y())),
-                orig,
-                before: Box::new(before),
-                moved: false,
-            }));
+            crate::interaction::grab(&st, item.clone(), &ev);
         }
     };
     let on_resize = {
@@ -127,16 +90,23 @@ pub fn GroupView(id: String) -> impl IntoView {
             ev.stop_propagation();
             ev.prevent_default();
             st.select(Selection::Group(id.clone()));
-            let before = st.doc.get_untracked();
-            let Some(size) = before.group(&id).map(|g| g.size) else {
+            let Some(size) = st.doc.with_untracked(|d| d.group(&id).map(|g| g.size)) else {
                 return;
             };
             st.drag.set(Some(Drag::Resize {
                 group: id.clone(),
                 start: (f64::from(ev.client_x()), f64::from(ev.client_y())),
                 orig: size,
-                before: Box::new(before),
+                size,
             }));
+        }
+    };
+    let on_focus = {
+        let id = id.clone();
+        move |_| {
+            if !st.selection.with_untracked(|s| s.has(&item)) {
+                st.select(Selection::Group(id.clone()));
+            }
         }
     };
 
@@ -148,12 +118,20 @@ pub fn GroupView(id: String) -> impl IntoView {
             class:has-error=flag(move || errors.with(|e| !e.is_empty()))
             data-testid=format!("group-{id}")
             data-group-id=id.clone()
+            tabindex="0"
+            role="group"
+            aria-roledescription="frame"
+            aria-label=text(move || {
+                let (k, detail, _) = head.get();
+                format!("{k} {detail}: {}", title.get())
+            })
             style:left=text(move || layout::px(rect.get().x))
             style:top=text(move || layout::px(rect.get().y))
             style:width=text(move || layout::px(rect.get().w))
             style:height=text(move || layout::px(rect.get().h))
             title=text(move || errors.get())
             on:pointerdown=on_pointerdown
+            on:focus=on_focus
         >
             <crate::run_badge::RunBadge status=run_status />
             <div class="group-header" style:height=layout::px(layout::GROUP_HEADER)>
@@ -169,4 +147,5 @@ pub fn GroupView(id: String) -> impl IntoView {
             ></div>
         </div>
     }
+    .into_any()
 }

@@ -1,14 +1,16 @@
 //! Pointer and keyboard handling that spans the whole window: finishing drags wherever the
 //! pointer is released, and shortcuts (Delete, Undo, Save, Escape).
 
+use std::cell::RefCell;
+
 use leptos::ev;
 use leptos::prelude::*;
 use pipeline::{Point, PortRef, Size};
 use wasm_bindgen::JsCast;
 
 use crate::canvas::{over_canvas, view_center, world_from_client};
-use crate::edit;
-use crate::layout;
+use crate::edit::{self, Item};
+use crate::layout::{self, Rect};
 use crate::state::{AppState, Drag, PaletteItem, Selection};
 
 /// Installs the window listeners for the app's lifetime.
@@ -25,17 +27,113 @@ pub fn install(st: AppState) {
     });
 }
 
-/// Abandons a drag, putting back what it changed.
-fn cancel(st: &AppState) {
-    match st.drag.try_update(Option::take).flatten() {
-        Some(Drag::Move { before, moved, .. }) if moved => st.doc.set(*before),
-        Some(Drag::Resize { before, .. }) => st.doc.set(*before),
-        _ => {}
+/// The position signals of the items a move drag carries, looked up once when it starts.
+#[derive(Default)]
+struct Moving {
+    nodes: Vec<(ArcRwSignal<Point>, Point)>,
+    groups: Vec<(ArcRwSignal<Rect>, Rect)>,
+}
+
+thread_local! {
+    static MOVING: RefCell<Moving> = RefCell::new(Moving::default());
+}
+
+/// Starts moving `item` and the rest of the selection (a pointer pressed on a node or frame);
+/// with Shift, Ctrl or ⌘ the item is added to or taken out of the selection instead.
+pub fn grab(st: &AppState, item: Item, ev: &web_sys::PointerEvent) {
+    blur_fields();
+    if ev.shift_key() || ev.ctrl_key() || ev.meta_key() {
+        st.toggle_selected(item);
+        return;
+    }
+    let mut items = st.selection.with_untracked(Selection::items);
+    if !items.contains(&item) {
+        items = vec![item.clone()];
+    }
+    // Also when it was selected already: brings its properties back into view.
+    st.select(Selection::of(items.clone()));
+    start_move(
+        st,
+        items,
+        (f64::from(ev.client_x()), f64::from(ev.client_y())),
+    );
+}
+
+/// Starts a move drag of `items` (with the members of frames among them) from client point
+/// `start`.
+fn start_move(st: &AppState, items: Vec<Item>, start: (f64, f64)) {
+    let orig = st.doc.with_untracked(|d| edit::with_members(d, &items));
+    let moving = Moving {
+        nodes: orig
+            .iter()
+            .filter_map(|(i, p)| match i {
+                Item::Node(id) => st.scene.node(id).map(|s| (s.pos, *p)),
+                Item::Group(_) => None,
+            })
+            .collect(),
+        groups: orig
+            .iter()
+            .filter_map(|(i, _)| match i {
+                Item::Group(id) => st
+                    .scene
+                    .group(id)
+                    .map(|s| (s.rect.clone(), s.rect.get_untracked())),
+                Item::Node(_) => None,
+            })
+            .collect(),
+    };
+    MOVING.with(|m| *m.borrow_mut() = moving);
+    st.drag.set(Some(Drag::Move {
+        grabbed: items.into_iter().collect(),
+        start,
+        orig,
+        delta: (0.0, 0.0),
+        moved: false,
+    }));
+}
+
+/// Moves the position signals of the items being moved by `(dx, dy)` from where they started.
+fn show_moved(dx: f64, dy: f64) {
+    MOVING.with(|m| {
+        let m = m.borrow();
+        for (sig, p) in &m.nodes {
+            sig.set(Point {
+                x: (p.x + dx).round(),
+                y: (p.y + dy).round(),
+            });
+        }
+        for (sig, r) in &m.groups {
+            sig.set(Rect {
+                x: (r.x + dx).round(),
+                y: (r.y + dy).round(),
+                ..*r
+            });
+        }
+    });
+}
+
+/// Takes the focus from a form field (a press on the canvas), so shortcuts reach the canvas.
+fn blur_fields() {
+    let active = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.active_element())
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+    if let Some(el) = active {
+        if matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT") {
+            let _ = el.blur();
+        }
     }
 }
 
-/// A change to the document worked out while the drag state is borrowed.
-type DocEdit = Box<dyn FnOnce(&mut pipeline::Document)>;
+/// Abandons a drag, putting back what it changed.
+fn cancel(st: &AppState) {
+    if let Some(Drag::Move { .. } | Drag::Resize { .. }) =
+        st.drag.try_update(Option::take).flatten()
+    {
+        st.doc.with_untracked(|d| st.scene.reset_geometry(d));
+    }
+    MOVING.with(|m| *m.borrow_mut() = Moving::default());
+}
 
 fn client(e: &web_sys::PointerEvent) -> (f64, f64) {
     (f64::from(e.client_x()), f64::from(e.client_y()))
@@ -47,48 +145,88 @@ fn on_move(st: &AppState, e: &web_sys::PointerEvent) {
     }
     let c = client(e);
     let zoom = st.viewport.get_untracked().zoom;
-    // Work out the change first, then apply it outside the drag signal's borrow.
-    let mut doc_change: Option<DocEdit> = None;
+    let world = world_from_client(st, c.0, c.1);
+    // Work out the change while the drag is borrowed, then show it.
+    let mut moved_by = None;
+    let mut resized = None;
+    let mut pan = None;
     st.drag.update(|d| match d {
         Some(Drag::Palette { client, .. }) => *client = c,
         Some(Drag::Move {
-            start, orig, moved, ..
+            start,
+            moved,
+            delta,
+            ..
         }) => {
             let (dx, dy) = ((c.0 - start.0) / zoom, (c.1 - start.1) / zoom);
             if !*moved && dx.abs() + dy.abs() < 3.0 / zoom {
                 return;
             }
             *moved = true;
-            let orig = orig.clone();
-            doc_change = Some(Box::new(move |doc| edit::move_items(doc, &orig, dx, dy)));
+            *delta = snap_delta(st, dx, dy);
+            moved_by = Some(*delta);
         }
         Some(Drag::Resize {
-            group, start, orig, ..
+            group,
+            start,
+            orig,
+            size,
         }) => {
-            let size = Size {
+            *size = edit::clamp_size(Size {
                 width: orig.width + (c.0 - start.0) / zoom,
                 height: orig.height + (c.1 - start.1) / zoom,
-            };
-            let group = group.clone();
-            doc_change = Some(Box::new(move |doc| edit::resize_group(doc, &group, size)));
+            });
+            resized = Some((group.clone(), *size));
         }
-        Some(Drag::Wire { cursor, .. }) => {
-            if let Some(p) = world_from_client(st, c.0, c.1) {
+        Some(Drag::Wire { cursor, .. }) | Some(Drag::Band { cursor, .. }) => {
+            if let Some(p) = world {
                 *cursor = p;
             }
         }
         Some(Drag::Pan { start, orig }) => {
-            let v = st.viewport.get_untracked();
-            let (x, y) = (orig.x + c.0 - start.0, orig.y + c.1 - start.1);
-            if v.x != x || v.y != y {
-                st.viewport.set(crate::state::Viewport { x, y, ..v });
-            }
+            pan = Some((orig.x + c.0 - start.0, orig.y + c.1 - start.1));
         }
         None => {}
     });
-    if let Some(f) = doc_change {
-        st.doc.update(f);
+    if let Some((dx, dy)) = moved_by {
+        show_moved(dx, dy);
     }
+    if let Some((group, size)) = resized {
+        if let Some(slot) = st.scene.group(&group) {
+            slot.rect.update(|r| {
+                r.w = size.width;
+                r.h = size.height;
+            });
+        }
+    }
+    if let Some((x, y)) = pan {
+        let v = st.viewport.get_untracked();
+        if v.x != x || v.y != y {
+            st.viewport.set(crate::state::Viewport { x, y, ..v });
+        }
+    }
+}
+
+/// A move by `(dx, dy)` snapped to the grid (when snapping is on) for the first item moved.
+fn snap_delta(st: &AppState, dx: f64, dy: f64) -> (f64, f64) {
+    if !st.snap.get_untracked() {
+        return (dx, dy);
+    }
+    let first = MOVING.with(|m| {
+        let m = m.borrow();
+        m.nodes
+            .first()
+            .map(|(_, p)| *p)
+            .or_else(|| m.groups.first().map(|(_, r)| Point { x: r.x, y: r.y }))
+    });
+    let Some(p) = first else {
+        return (dx, dy);
+    };
+    let g = crate::canvas::GRID;
+    (
+        ((p.x + dx) / g).round() * g - p.x,
+        ((p.y + dy) / g).round() * g - p.y,
+    )
 }
 
 fn on_up(st: &AppState, e: &web_sys::PointerEvent) {
@@ -102,26 +240,47 @@ fn on_up(st: &AppState, e: &web_sys::PointerEvent) {
         } => drop_palette_item(st, item, &label, start, c),
         Drag::Move {
             grabbed,
-            before,
+            orig,
+            delta,
             moved,
             ..
         } => {
+            MOVING.with(|m| *m.borrow_mut() = Moving::default());
             if moved {
-                st.record(*before);
-                st.doc.update(|d| match &grabbed {
-                    edit::Item::Node(id) => edit::regroup_node(d, id),
-                    edit::Item::Group(id) => edit::regroup_group(d, id),
+                st.edit(|d| {
+                    edit::move_items(d, &orig, delta.0, delta.1);
+                    edit::regroup(d, &grabbed);
                 });
             }
         }
-        Drag::Resize { group, before, .. } => {
-            let changed = st.doc.with_untracked(|d| d != &*before);
-            if changed {
-                st.record(*before);
-                st.doc.update(|d| edit::adopt_contents(d, &group));
-            }
+        Drag::Resize { group, size, .. } => {
+            st.edit(|d| {
+                edit::resize_group(d, &group, size);
+                edit::adopt_contents(d, &group);
+            });
         }
         Drag::Wire { from, .. } => drop_wire(st, &from, c),
+        Drag::Band {
+            start,
+            cursor,
+            mut base,
+        } => {
+            let band = Rect::spanning(start, cursor);
+            let (nodes, groups) = st.scene.boxes();
+            base.extend(
+                nodes
+                    .into_iter()
+                    .filter(|(_, r)| band.meets(r))
+                    .map(|(id, _)| Item::Node(id)),
+            );
+            base.extend(
+                groups
+                    .into_iter()
+                    .filter(|(_, r)| band.contains_rect(r))
+                    .map(|(id, _)| Item::Group(id)),
+            );
+            st.select(Selection::of(base));
+        }
         Drag::Pan { .. } => {}
     }
 }
@@ -295,27 +454,102 @@ fn on_key(st: &AppState, e: &web_sys::KeyboardEvent) {
     if typing(e) {
         return;
     }
-    match key.as_str() {
+    let handled = match key.as_str() {
         "Delete" | "Backspace" => {
-            e.prevent_default();
             st.delete_selection();
+            true
         }
         "Escape" => {
             cancel(st);
             st.selection.set(Selection::None);
+            false
         }
         k if cmd && k.eq_ignore_ascii_case("z") => {
-            e.prevent_default();
             if e.shift_key() {
                 st.redo();
             } else {
                 st.undo();
             }
+            true
         }
         k if cmd && k.eq_ignore_ascii_case("y") => {
-            e.prevent_default();
             st.redo();
+            true
         }
-        _ => {}
+        k if cmd && k.eq_ignore_ascii_case("a") => {
+            select_all(st);
+            true
+        }
+        "ArrowLeft" | "ArrowRight" | "ArrowUp" | "ArrowDown" if !cmd && !e.alt_key() => {
+            let step = if e.shift_key() { 5.0 } else { 1.0 }
+                * if st.snap.get_untracked() {
+                    crate::canvas::GRID
+                } else {
+                    8.0
+                };
+            let (dx, dy) = match key.as_str() {
+                "ArrowLeft" => (-step, 0.0),
+                "ArrowRight" => (step, 0.0),
+                "ArrowUp" => (0.0, -step),
+                _ => (0.0, step),
+            };
+            nudge(st, dx, dy);
+            true
+        }
+        "f" | "F" if !cmd => {
+            if e.shift_key() {
+                crate::canvas::zoom_to_selection(st);
+            } else {
+                crate::canvas::fit_view(st);
+            }
+            true
+        }
+        "+" | "=" if !cmd => {
+            crate::canvas::zoom_center(st, 1.2);
+            true
+        }
+        "-" | "_" if !cmd => {
+            crate::canvas::zoom_center(st, 1.0 / 1.2);
+            true
+        }
+        _ => false,
+    };
+    if handled {
+        e.prevent_default();
     }
+}
+
+/// Selects every node and frame.
+pub fn select_all(st: &AppState) {
+    let items: Vec<Item> = st.doc.with_untracked(|d| {
+        d.nodes
+            .iter()
+            .map(|n| Item::Node(n.id.clone()))
+            .chain(d.groups.iter().map(|g| Item::Group(g.id.clone())))
+            .collect()
+    });
+    let n = items.len();
+    st.select(Selection::of(items));
+    if n > 0 {
+        st.info(format!(
+            "Selected {n} item{}",
+            if n == 1 { "" } else { "s" }
+        ));
+    }
+}
+
+/// Moves the selection by `(dx, dy)` (the arrow keys); with nothing selected, pans the view.
+/// Nudges in a row are one step in Undo.
+pub fn nudge(st: &AppState, dx: f64, dy: f64) {
+    let items = st.selection.with_untracked(Selection::items);
+    if items.is_empty() {
+        let z = st.viewport.get_untracked().zoom;
+        crate::canvas::pan_by(st, -dx * 4.0 * z.max(0.25), -dy * 4.0 * z.max(0.25));
+        return;
+    }
+    st.edit_typing("nudge", |d| {
+        let orig = edit::with_members(d, &items);
+        edit::move_items(d, &orig, dx, dy);
+        edit::regroup(d, &items);
+    });
 }

@@ -31,6 +31,7 @@ mod run_controls;
 mod run_live;
 mod run_model;
 mod runs_page;
+mod scene;
 mod spec_panel;
 mod sse;
 mod state;
