@@ -23,6 +23,7 @@ pub fn App() -> impl IntoView {
     provide_context(st);
     crate::run_live::RunCtx::install(st);
     interaction::install(st);
+    crate::autosave::install(st);
     actions::load_catalog(st);
     let hash_h = window_event_listener(ev::hashchange, move |_| actions::open_from_hash(st));
     on_cleanup(move || hash_h.remove());

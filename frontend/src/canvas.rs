@@ -57,6 +57,9 @@ impl Lod {
 /// The canvas element's rectangle in client pixels: (left, top, width, height).
 pub fn canvas_rect(st: &AppState) -> Option<(f64, f64, f64, f64)> {
     st.canvas.get_untracked()?;
+    if st.canvas_box.with_untracked(|b| b.2 <= 0.0) {
+        measure(st);
+    }
     Some(st.canvas_box.get_untracked())
 }
 

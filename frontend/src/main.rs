@@ -6,6 +6,7 @@ mod actions;
 mod api;
 mod app;
 mod artifact_view;
+mod autosave;
 mod bench;
 mod canvas;
 mod chunks;

@@ -338,8 +338,8 @@ pub struct AppState {
     pub viewport: RwSignal<Viewport>,
     /// Whether moves snap to the grid.
     pub snap: RwSignal<bool>,
-    /// The canvas element's box in client pixels (left, top, width, height), kept current on
-    /// resize so pointer moves need no layout read.
+    /// The canvas element's box in client pixels (left, top, width, height; width 0 until
+    /// measured), kept current on resize so pointer moves need no layout read.
     pub canvas_box: RwSignal<(f64, f64, f64, f64)>,
     /// States before each edit, newest last.
     pub undo: RwSignal<Vec<Snapshot>>,
@@ -373,7 +373,7 @@ impl AppState {
             drag: RwSignal::new(None),
             viewport: RwSignal::new(Viewport::default()),
             snap: RwSignal::new(false),
-            canvas_box: RwSignal::new((0.0, 0.0, 800.0, 600.0)),
+            canvas_box: RwSignal::new((0.0, 0.0, 0.0, 0.0)),
             undo: RwSignal::new(Vec::new()),
             redo: RwSignal::new(Vec::new()),
             typing_in: StoredValue::new(None),

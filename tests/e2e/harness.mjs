@@ -287,6 +287,15 @@ export async function setup(t, opts = {}) {
   app.context = await app.browser.newContext({ viewport: VIEWPORT, acceptDownloads: true });
   app.page = await app.context.newPage();
   app.page.setDefaultTimeout(15_000);
+  // Leaving a page with unsaved changes asks first (a `beforeunload` dialog): tests leave.
+  // `app.dialogs` lists the dialogs seen; others are dismissed, as Playwright does by default.
+  app.dialogs = [];
+  app.watchDialogs = (page) =>
+    page.on('dialog', (d) => {
+      app.dialogs.push(d.type());
+      (d.type() === 'beforeunload' ? d.accept() : d.dismiss()).catch(() => {});
+    });
+  app.watchDialogs(app.page);
   app.page.on('pageerror', (e) => app.errors.push(`pageerror: ${e.message}`));
   app.page.on('console', (m) => {
     if (m.type() === 'error') app.errors.push(`console.error: ${m.text()}`);
