@@ -9,6 +9,7 @@ use leptos::ev;
 use leptos::prelude::*;
 use pipeline::Point;
 
+use crate::chunks;
 use crate::edit::Item;
 use crate::group_view::GroupView;
 use crate::layout::{self, Rect};
@@ -197,6 +198,56 @@ pub fn pan_by(st: &AppState, dx: f64, dy: f64) {
     });
 }
 
+/// Pans (without zooming) so world point `p` is at the centre of the canvas.
+pub fn center_on(st: &AppState, p: Point) {
+    let (_, _, w, h) = st.canvas_box.get_untracked();
+    st.viewport.update(|v| {
+        v.x = (w / 2.0 - p.x * v.zoom).round();
+        v.y = (h / 2.0 - p.y * v.zoom).round();
+    });
+}
+
+/// Collapses frame `id` to its title bar, or expands it again.
+pub fn toggle_collapsed(st: &AppState, id: &str) {
+    st.collapsed
+        .update(|c| match c.binary_search_by(|x| x.as_str().cmp(id)) {
+            Ok(i) => {
+                c.remove(i);
+            }
+            Err(i) => c.insert(i, id.to_string()),
+        });
+}
+
+/// The nodes and frames inside collapsed frames (not drawn), each list sorted.
+fn hidden(st: &AppState) -> (Vec<String>, Vec<String>) {
+    let collapsed = st.collapsed.get();
+    if collapsed.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
+    st.doc.with(|d| {
+        let under = |g: Option<&str>| {
+            d.group_chain(g)
+                .iter()
+                .any(|c| collapsed.binary_search(c).is_ok())
+        };
+        let mut nodes: Vec<String> = d
+            .nodes
+            .iter()
+            .filter(|n| under(n.group.as_deref()))
+            .map(|n| n.id.clone())
+            .collect();
+        let mut groups: Vec<String> = d
+            .groups
+            .iter()
+            .filter(|g| under(g.parent.as_deref()))
+            .map(|g| g.id.clone())
+            .collect();
+        nodes.sort();
+        groups.sort();
+        (nodes, groups)
+    })
+}
+
 /// The box around the selected nodes and frames, as committed to the document.
 pub fn selection_bounds(st: &AppState) -> Option<Rect> {
     let items = st.selection.with_untracked(Selection::items);
@@ -289,9 +340,40 @@ pub fn Canvas() -> impl IntoView {
             }
         }
     });
-    let node_ids = Memo::new(move |_| drawn.with(|d| d.0.clone()));
-    let group_ids = Memo::new(move |_| drawn.with(|d| d.1.clone()));
-    let wire_ids = Memo::new(move |_| drawn.with(|d| d.2.clone()));
+    // Minus what collapsed frames hide (and wires to it).
+    let hidden = Memo::new(move |_| hidden(&st));
+    let shown = Memo::new(move |_| {
+        let (hidden_nodes, hidden_groups) = hidden.get();
+        let (nodes, groups, wires) = drawn.get();
+        if hidden_nodes.is_empty() && hidden_groups.is_empty() {
+            return (nodes, groups, wires);
+        }
+        let gone = |id: &String, list: &[String]| list.binary_search(id).is_ok();
+        let wires = st.doc.with_untracked(|d| {
+            wires
+                .into_iter()
+                .filter(|id| {
+                    d.wires.iter().find(|w| &w.id == id).is_none_or(|w| {
+                        !gone(&w.from.node, &hidden_nodes) && !gone(&w.to.node, &hidden_nodes)
+                    })
+                })
+                .collect()
+        });
+        (
+            nodes
+                .into_iter()
+                .filter(|n| !gone(n, &hidden_nodes))
+                .collect(),
+            groups
+                .into_iter()
+                .filter(|g| !gone(g, &hidden_groups))
+                .collect(),
+            wires,
+        )
+    });
+    let node_ids = Memo::new(move |_| shown.with(|d| d.0.clone()));
+    let group_ids = Memo::new(move |_| shown.with(|d| d.1.clone()));
+    let wire_ids = Memo::new(move |_| shown.with(|d| d.2.clone()));
     let zoom = Memo::new(move |_| st.viewport.get().zoom);
     let lod = Memo::new(move |_| Lod::at(zoom.get()));
     provide_context(lod);
@@ -362,6 +444,10 @@ pub fn Canvas() -> impl IntoView {
             orig: st.viewport.get_untracked(),
         }));
     };
+    let on_contextmenu = move |ev: web_sys::MouseEvent| {
+        ev.prevent_default();
+        crate::tools::open_menu(st, ev);
+    };
     let on_wheel = move |ev: web_sys::WheelEvent| {
         ev.prevent_default();
         if ev.ctrl_key() || ev.meta_key() || ev.delta_mode() != 0 || ev.delta_x() == 0.0 {
@@ -393,6 +479,7 @@ pub fn Canvas() -> impl IntoView {
             node_ref=st.canvas
             on:pointerdown=on_pointerdown
             on:wheel=on_wheel
+            on:contextmenu=on_contextmenu
             on:dragover=|ev: web_sys::DragEvent| ev.prevent_default()
             on:drop=move |ev: web_sys::DragEvent| {
                 ev.prevent_default();
@@ -461,9 +548,33 @@ pub fn Canvas() -> impl IntoView {
                 </span>
                 <button data-testid="btn-zoom-in" title="Zoom in (+)" aria-label="Zoom in" on:click=move |_| zoom_center(&st, 1.2)>"+"</button>
                 <button data-testid="btn-fit" title="Fit the pipeline in view (F; Shift+F: the selection)" on:click=move |_| fit_view(&st)>"Fit"</button>
+                <button
+                    data-testid="btn-snap"
+                    title="Snap to the grid (G)"
+                    aria-pressed=text(move || st.snap.get().to_string())
+                    class:active=flag(move || st.snap.get())
+                    on:click=move |_| st.snap.update(|s| *s = !*s)
+                >
+                    "Snap"
+                </button>
+                <button
+                    data-testid="btn-minimap"
+                    title="Minimap (M)"
+                    aria-pressed=text(move || st.minimap.get().to_string())
+                    class:active=flag(move || st.minimap.get())
+                    on:click=move |_| st.minimap.update(|s| *s = !*s)
+                >
+                    "Map"
+                </button>
+                <button data-testid="btn-shortcuts" title="Keyboard shortcuts (?)" aria-label="Keyboard shortcuts" on:click=move |_| st.overlay.set(true)>"?"</button>
+            </div>
+            <div class="minimap-corner" on:pointerdown=|ev| ev.stop_propagation()>
+                {move || st.minimap.get().then(|| chunks::view(crate::minimap::minimap(st)))}
             </div>
         </div>
         <DragGhost />
+        {move || st.menu.get().map(|at| chunks::view(crate::tools::context_menu(st, at)))}
+        {move || st.overlay.get().then(|| chunks::view(crate::tools::shortcut_overlay(st)))}
     }
 }
 

@@ -93,6 +93,57 @@ pub fn adopt_contents(doc: &mut Document, gid: &str) {
     }
 }
 
+/// Grows every frame that its members stick out of so that it holds them (inner frames
+/// first, so outer ones hold the grown inner ones).
+pub fn grow_frames(doc: &mut Document) {
+    let mut order: Vec<(usize, usize)> = doc
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (doc.group_chain(Some(&g.id)).len(), i))
+        .collect();
+    order.sort_by_key(|o| std::cmp::Reverse(o.0));
+    let pad = layout::GROUP_PADDING;
+    for (_, i) in order {
+        let id = doc.groups[i].id.clone();
+        let members = doc
+            .nodes
+            .iter()
+            .filter(|n| n.group.as_deref() == Some(id.as_str()))
+            .map(|n| layout::node_rect(doc, n))
+            .chain(
+                doc.groups
+                    .iter()
+                    .filter(|g| g.parent.as_deref() == Some(id.as_str()))
+                    .map(layout::group_rect),
+            )
+            .reduce(|a, b| a.union(&b));
+        let Some(m) = members else {
+            continue;
+        };
+        let r = layout::group_rect(&doc.groups[i]);
+        let need = Rect {
+            x: m.x - pad,
+            y: m.y - pad - layout::GROUP_HEADER,
+            w: m.w + 2.0 * pad,
+            h: m.h + 2.0 * pad + layout::GROUP_HEADER,
+        };
+        if r.contains_rect(&need) {
+            continue;
+        }
+        let grown = r.union(&need);
+        let g = &mut doc.groups[i];
+        g.position = Point {
+            x: grown.x.round(),
+            y: grown.y.round(),
+        };
+        g.size = Size {
+            width: grown.w.round(),
+            height: grown.h.round(),
+        };
+    }
+}
+
 /// Puts a frame into the innermost other frame that fully contains it (or top level).
 pub fn regroup_group(doc: &mut Document, gid: &str) {
     let Some(g) = doc.group(gid) else {
@@ -436,6 +487,86 @@ pub fn remove_items(doc: &mut Document, items: &[Item]) {
             doc.remove_group(id);
         }
     }
+}
+
+/// The part of `doc` that `items` make up, as a document of its own (what Copy puts on the
+/// clipboard): the nodes and frames (with everything inside the frames), the wires between
+/// them, the components they run and the parameters their inputs read. `None` when nothing.
+pub fn fragment(doc: &Document, items: &[Item]) -> Option<Document> {
+    let mut groups: Vec<&str> = Vec::new();
+    let mut nodes: Vec<&str> = Vec::new();
+    for item in items {
+        match item {
+            Item::Node(id) => nodes.push(id),
+            Item::Group(id) => groups.push(id),
+        }
+    }
+    // Frames inside copied frames, and their nodes, come along.
+    let inside = |g: Option<&str>| {
+        doc.group_chain(g)
+            .iter()
+            .any(|c| groups.contains(&c.as_str()))
+    };
+    let kept_groups: Vec<&Group> = doc
+        .groups
+        .iter()
+        .filter(|g| groups.contains(&g.id.as_str()) || inside(Some(&g.id)))
+        .collect();
+    let kept_nodes: Vec<&Node> = doc
+        .nodes
+        .iter()
+        .filter(|n| nodes.contains(&n.id.as_str()) || inside(n.group.as_deref()))
+        .collect();
+    if kept_nodes.is_empty() && kept_groups.is_empty() {
+        return None;
+    }
+    let node_ids: BTreeSet<&str> = kept_nodes.iter().map(|n| n.id.as_str()).collect();
+    let group_ids: BTreeSet<&str> = kept_groups.iter().map(|g| g.id.as_str()).collect();
+    let mut out = Document::new(&doc.name);
+    out.groups = kept_groups
+        .into_iter()
+        .map(|g| {
+            let mut g = g.clone();
+            if g.parent.as_deref().is_some_and(|p| !group_ids.contains(p)) {
+                g.parent = None;
+            }
+            g
+        })
+        .collect();
+    out.nodes = kept_nodes
+        .into_iter()
+        .map(|n| {
+            let mut n = n.clone();
+            if n.group.as_deref().is_some_and(|g| !group_ids.contains(g)) {
+                n.group = None;
+            }
+            n.after.retain(|a| node_ids.contains(a.as_str()));
+            n
+        })
+        .collect();
+    out.wires = doc
+        .wires
+        .iter()
+        .filter(|w| {
+            node_ids.contains(w.from.node.as_str()) && node_ids.contains(w.to.node.as_str())
+        })
+        .cloned()
+        .collect();
+    for n in &out.nodes {
+        if let Some(c) = doc.components.get(&n.component) {
+            out.components.insert(n.component.clone(), c.clone());
+        }
+        for b in n.inputs.values() {
+            if let Binding::Parameter(p) = b {
+                if let Some(param) = doc.parameter(p) {
+                    if out.parameter(p).is_none() {
+                        out.parameters.push(param.clone());
+                    }
+                }
+            }
+        }
+    }
+    Some(out)
 }
 
 /// Something on the canvas that can be moved.

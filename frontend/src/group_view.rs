@@ -53,7 +53,34 @@ pub fn GroupView(id: String) -> impl IntoView {
     let Some(GroupSlot { group, rect, diags }) = st.scene.group(&id) else {
         return ().into_any();
     };
-    let rect: Signal<layout::Rect> = rect.into();
+    let collapsed = {
+        let id = id.clone();
+        Memo::new(move |_| st.collapsed.with(|c| c.binary_search(&id).is_ok()))
+    };
+    // Collapsed: the title bar and a line saying what is hidden.
+    let rect = Memo::new(move |_| {
+        let mut r = rect.get();
+        if collapsed.get() {
+            r.h = layout::GROUP_HEADER + 26.0;
+        }
+        r
+    });
+    let hidden_note = {
+        let id = id.clone();
+        Memo::new(move |_| {
+            if !collapsed.get() {
+                return String::new();
+            }
+            let (nodes, groups) = st.doc.with(|d| crate::edit::group_members(d, &id));
+            let n = nodes.len();
+            let g = groups.len();
+            let mut text = format!("{n} task{} hidden", if n == 1 { "" } else { "s" });
+            if g > 0 {
+                text.push_str(&format!(", {g} frame{}", if g == 1 { "" } else { "s" }));
+            }
+            text
+        })
+    };
     let errors = Memo::new(move |_| diags.with(|d| messages(d, Diagnostic::is_error)));
     let item = Item::Group(id.clone());
     let selected = {
@@ -116,6 +143,7 @@ pub fn GroupView(id: String) -> impl IntoView {
             {..crate::run_badge::state_attrs(run_status)}
             class:selected=flag(move || selected.get())
             class:has-error=flag(move || errors.with(|e| !e.is_empty()))
+            class:collapsed=flag(move || collapsed.get())
             data-testid=format!("group-{id}")
             data-group-id=id.clone()
             tabindex="0"
@@ -135,10 +163,25 @@ pub fn GroupView(id: String) -> impl IntoView {
         >
             <crate::run_badge::RunBadge status=run_status />
             <div class="group-header" style:height=layout::px(layout::GROUP_HEADER)>
+                <button
+                    class="group-toggle"
+                    data-testid=format!("group-toggle-{id}")
+                    aria-expanded=text(move || (!collapsed.get()).to_string())
+                    aria-label=text(move || if collapsed.get() { "Expand frame" } else { "Collapse frame" }.to_string())
+                    title=text(move || if collapsed.get() { "Expand" } else { "Collapse" }.to_string())
+                    on:pointerdown=|ev| ev.stop_propagation()
+                    on:click={
+                        let id = id.clone();
+                        move |_| crate::canvas::toggle_collapsed(&st, &id)
+                    }
+                >
+                    {text(move || if collapsed.get() { "▸" } else { "▾" }.to_string())}
+                </button>
                 <span class="group-kind">{text(move || head.get().0.to_string())}</span>
                 <code class="group-expr" class:empty=flag(move || head.get().2)>{text(move || head.get().1)}</code>
                 <span class="group-name">{title}</span>
             </div>
+            <div class="group-hidden" data-testid="group-hidden">{hidden_note}</div>
             <div
                 class="group-resize"
                 data-testid=format!("group-resize-{id}")

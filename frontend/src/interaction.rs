@@ -140,10 +140,11 @@ fn client(e: &web_sys::PointerEvent) -> (f64, f64) {
 }
 
 fn on_move(st: &AppState, e: &web_sys::PointerEvent) {
+    let c = client(e);
+    crate::clipboard::pointer_at(c);
     if st.drag.with_untracked(Option::is_none) {
         return;
     }
-    let c = client(e);
     let zoom = st.viewport.get_untracked().zoom;
     let world = world_from_client(st, c.0, c.1);
     // Work out the change while the drag is borrowed, then show it.
@@ -337,10 +338,7 @@ fn drop_palette_item(
                 ),
             };
             let mut id = String::new();
-            let corner = Point {
-                x: (at.x - 24.0).round(),
-                y: (at.y - layout::GROUP_HEADER / 2.0).round(),
-            };
+            let corner = frame_corner(st, at);
             st.edit(|d| id = edit::add_group(d, corner, kind));
             st.select(Selection::Group(id));
             st.info(hint);
@@ -385,6 +383,24 @@ fn drop_palette_item(
                 None => st.info(format!("Added task {name}")),
             }
         }
+    }
+}
+
+/// Where a new frame dropped at `at` goes: its title bar under the pointer, moved as little as
+/// needed to lie fully in view.
+fn frame_corner(st: &AppState, at: Point) -> Point {
+    let view = crate::canvas::view_rect(st);
+    let size = layout::GROUP_DEFAULT;
+    let margin = 16.0 / st.viewport.get_untracked().zoom;
+    let x = (at.x - 24.0)
+        .min(view.x + view.w - size.width - margin)
+        .max(view.x + margin);
+    let y = (at.y - layout::GROUP_HEADER / 2.0)
+        .min(view.y + view.h - size.height - margin)
+        .max(view.y + margin);
+    Point {
+        x: x.round(),
+        y: y.round(),
     }
 }
 
@@ -451,9 +467,15 @@ fn on_key(st: &AppState, e: &web_sys::KeyboardEvent) {
         crate::actions::save(*st);
         return;
     }
+    if key == "Escape" && (st.menu.get_untracked().is_some() || st.overlay.get_untracked()) {
+        st.menu.set(None);
+        st.overlay.set(false);
+        return;
+    }
     if typing(e) {
         return;
     }
+    let node_focused = focused_item(e);
     let handled = match key.as_str() {
         "Delete" | "Backspace" => {
             st.delete_selection();
@@ -463,6 +485,52 @@ fn on_key(st: &AppState, e: &web_sys::KeyboardEvent) {
             cancel(st);
             st.selection.set(Selection::None);
             false
+        }
+        "Enter" | " " if node_focused.is_some() => {
+            // Edit the focused task or frame: the Properties tab, its first field focused.
+            st.tab.set(crate::state::Tab::Properties);
+            focus_properties();
+            true
+        }
+        "ContextMenu" | "F10" if key == "ContextMenu" || e.shift_key() => {
+            let (x, y) = menu_point(st);
+            st.menu.set(Some((x, y)));
+            true
+        }
+        k if cmd && k.eq_ignore_ascii_case("d") => {
+            crate::tools::duplicate(*st);
+            true
+        }
+        "?" => {
+            st.overlay.update(|o| *o = !*o);
+            true
+        }
+        "/" => {
+            let search = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| {
+                    d.query_selector("[data-testid=search-components]")
+                        .ok()
+                        .flatten()
+                })
+                .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+            if let Some(s) = search {
+                let _ = s.focus();
+            }
+            true
+        }
+        "g" | "G" if !cmd => {
+            st.snap.update(|s| *s = !*s);
+            st.info(if st.snap.get_untracked() {
+                "Snap to the grid: on"
+            } else {
+                "Snap to the grid: off"
+            });
+            true
+        }
+        "m" | "M" if !cmd => {
+            st.minimap.update(|s| *s = !*s);
+            true
         }
         k if cmd && k.eq_ignore_ascii_case("z") => {
             if e.shift_key() {
@@ -516,6 +584,48 @@ fn on_key(st: &AppState, e: &web_sys::KeyboardEvent) {
     };
     if handled {
         e.prevent_default();
+    }
+}
+
+/// The node or frame that has the keyboard focus (the event's target), if any.
+fn focused_item(e: &web_sys::KeyboardEvent) -> Option<Item> {
+    let el = e.target()?.dyn_into::<web_sys::Element>().ok()?;
+    if let Some(id) = el.get_attribute("data-node-id") {
+        return Some(Item::Node(id));
+    }
+    el.get_attribute("data-group-id").map(Item::Group)
+}
+
+/// Moves the focus to the first field of the properties panel once it is drawn.
+fn focus_properties() {
+    set_timeout(
+        || {
+            let field = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| {
+                    d.query_selector(".tab-body input, .tab-body textarea, .tab-body select")
+                        .ok()
+                        .flatten()
+                })
+                .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+            if let Some(f) = field {
+                let _ = f.focus();
+            }
+        },
+        std::time::Duration::from_millis(60),
+    );
+}
+
+/// Where the context menu opens from the keyboard: at the selection, else the view's centre.
+fn menu_point(st: &AppState) -> (f64, f64) {
+    let (l, t, w, h) = st.canvas_box.get_untracked();
+    let v = st.viewport.get_untracked();
+    match crate::canvas::selection_bounds(st) {
+        Some(b) => (
+            (l + v.x + (b.x + b.w / 2.0) * v.zoom).clamp(l, l + w),
+            (t + v.y + (b.y + b.h / 2.0) * v.zoom).clamp(t, t + h),
+        ),
+        None => (l + w / 2.0, t + h / 2.0),
     }
 }
 

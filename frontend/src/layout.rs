@@ -5,7 +5,9 @@
 
 use pipeline::{ComponentDef, Document, Node, Point, PortType, Size};
 
-pub use pipeline::layout::{node_height, GROUP_HEADER, HEADER, NODE_WIDTH, PAD, ROW};
+pub use pipeline::layout::{
+    node_height, GROUP_HEADER, GROUP_PADDING, HEADER, NODE_WIDTH, PAD, ROW,
+};
 
 /// The smallest size a group frame can be resized to.
 pub const GROUP_MIN: Size = Size {

@@ -338,6 +338,15 @@ pub struct AppState {
     pub viewport: RwSignal<Viewport>,
     /// Whether moves snap to the grid.
     pub snap: RwSignal<bool>,
+    /// Whether the minimap is shown (off at start: it is a chunk fetched when first shown).
+    pub minimap: RwSignal<bool>,
+    /// Frames drawn collapsed (their title bar only), by id, sorted. A view setting, not part of
+    /// the document.
+    pub collapsed: RwSignal<Vec<String>>,
+    /// The context menu, open at this client point.
+    pub menu: RwSignal<Option<(f64, f64)>>,
+    /// Whether the keyboard shortcut overlay is open.
+    pub overlay: RwSignal<bool>,
     /// The canvas element's box in client pixels (left, top, width, height; width 0 until
     /// measured), kept current on resize so pointer moves need no layout read.
     pub canvas_box: RwSignal<(f64, f64, f64, f64)>,
@@ -373,6 +382,10 @@ impl AppState {
             drag: RwSignal::new(None),
             viewport: RwSignal::new(Viewport::default()),
             snap: RwSignal::new(false),
+            minimap: RwSignal::new(false),
+            collapsed: RwSignal::new(Vec::new()),
+            menu: RwSignal::new(None),
+            overlay: RwSignal::new(false),
             canvas_box: RwSignal::new((0.0, 0.0, 0.0, 0.0)),
             undo: RwSignal::new(Vec::new()),
             redo: RwSignal::new(Vec::new()),
