@@ -78,6 +78,21 @@ test(
       return Math.abs(a - b) < 1 && Math.abs(Math.min(a0, b0) - a) < 1;
     }, 'left edges lined up on the leftmost');
 
+    // Lay out the pipeline from the keyboard menu (nothing selected): the pasted pair, wired one
+    // into the other, goes into two columns again; one Undo puts it back.
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Shift+F10');
+    await page.locator('[data-testid=menu-layout-all]').click();
+    await until(async () => {
+      const [a, b] = await xs();
+      return Math.abs(a - b) > 50;
+    }, 'the laid-out pair is in two columns');
+    await page.keyboard.press('Control+z');
+    await until(async () => {
+      const [a, b] = await xs();
+      return Math.abs(a - b) < 1;
+    }, 'Undo put the aligned pair back');
+
     // Paste into a second tab: the clipboard holds a pipeline fragment.
     const second = await context.newPage();
     second.on('pageerror', (e) => app.errors.push(`pageerror: ${e.message}`));
