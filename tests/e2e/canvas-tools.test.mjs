@@ -1,10 +1,11 @@
 // Canvas tools (issue 18): the context menu, duplicate, copy and paste (also into another tab),
-// align, collapsing a frame, the minimap and the keyboard shortcut overlay.
+// align, auto-layout, collapsing a frame, the minimap, the keyboard shortcut overlay and the
+// light and dark themes following the operating system.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { e2e, expectNodeCount, nodeIds, openApp, openExample, selectNode, status, until, wireIds } from './harness.mjs';
+import { ARTIFACTS, e2e, expectNodeCount, nodeIds, openApp, openExample, selectNode, status, until, wireIds } from './harness.mjs';
 
 const EXAMPLE = 'pytorch-text-classification';
 
@@ -167,5 +168,31 @@ test(
     await page.keyboard.press('Escape');
     await until(async () => (await menu.count()) === 0, 'Escape closed the menu');
     await expectNodeCount(page, n);
+  }),
+);
+
+test(
+  'the theme follows the operating system: light and dark',
+  { timeout: 60_000 },
+  e2e('canvas-theme', async (app) => {
+    const { page } = app;
+    const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    // Relative luminance of an rgb() colour, 0 (black) to 1 (white).
+    const light = (rgb) => {
+      const [r, g, b] = rgb.match(/\d+/g).map(Number);
+      return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
+    };
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await openApp(app);
+    await openExample(page, EXAMPLE);
+    assert.ok(light(await background()) < 0.2, `dark: ${await background()}`);
+    await page.screenshot({ path: `${ARTIFACTS}/theme-dark.png` });
+    await page.emulateMedia({ colorScheme: 'light' });
+    await until(async () => light(await background()) > 0.8, 'the light theme applies at once');
+    await page.waitForTimeout(400); // the controls' colour transitions
+    await page.screenshot({ path: `${ARTIFACTS}/theme-light.png` });
+    // Text stays readable: dark text on the light panels.
+    const text = await page.evaluate(() => getComputedStyle(document.body).color);
+    assert.ok(light(text) < 0.3, `text in the light theme: ${text}`);
   }),
 );
