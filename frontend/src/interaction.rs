@@ -299,12 +299,7 @@ fn drop_palette_item(
     let at = if over_canvas(st, c.0, c.1) {
         world_from_client(st, c.0, c.1)
     } else if clicked {
-        let n = st.doc.with_untracked(|d| d.nodes.len() + d.groups.len()) as f64;
-        let center = view_center(st);
-        Some(Point {
-            x: center.x + (n % 6.0) * 24.0,
-            y: center.y + (n % 6.0) * 24.0,
-        })
+        Some(new_item_point(st))
     } else {
         None
     };
@@ -312,6 +307,27 @@ fn drop_palette_item(
         st.info(format!("Drop {label} on the canvas to add it"));
         return;
     };
+    add_palette_item(st, item, at);
+}
+
+/// Where an item added without a drop point goes: the centre of the view, shifted a little
+/// per element so repeated adds do not stack exactly.
+fn new_item_point(st: &AppState) -> Point {
+    let n = st.doc.with_untracked(|d| d.nodes.len() + d.groups.len()) as f64;
+    let center = view_center(st);
+    Point {
+        x: center.x + (n % 6.0) * 24.0,
+        y: center.y + (n % 6.0) * 24.0,
+    }
+}
+
+/// Adds palette `item` from the keyboard (Enter or Space on it): at the centre of the view.
+pub fn add_palette_item_by_key(st: &AppState, item: PaletteItem) {
+    add_palette_item(st, item, new_item_point(st));
+}
+
+/// Creates what palette `item` stands for at world point `at`.
+fn add_palette_item(st: &AppState, item: PaletteItem, at: Point) {
     match item {
         PaletteItem::Condition | PaletteItem::Loop | PaletteItem::ExitHandler => {
             let (kind, hint) = match item {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { ARTIFACTS, e2e, expectNodeCount, nodeIds, openApp, openExample, selectNode, status, until, wireIds } from './harness.mjs';
+import { ARTIFACTS, e2e, expectNodeCount, groupIds, nodeIds, openApp, openExample, selectNode, status, until, wireIds } from './harness.mjs';
 
 const EXAMPLE = 'pytorch-text-classification';
 
@@ -194,5 +194,32 @@ test(
     // Text stays readable: dark text on the light panels.
     const text = await page.evaluate(() => getComputedStyle(document.body).color);
     assert.ok(light(text) < 0.3, `text in the light theme: ${text}`);
+  }),
+);
+
+test(
+  'palette items are added from the keyboard',
+  { timeout: 60_000 },
+  e2e('canvas-palette-keys', async (app) => {
+    const { page } = app;
+    await openApp(app);
+    // / focuses the search; Tab moves on to the first palette item; Enter adds it.
+    await page.locator('[data-testid=canvas]').click({ position: { x: 300, y: 300 } });
+    await page.keyboard.press('/');
+    await until(
+      async () => (await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))) === 'search-components',
+      '/ focused the palette search',
+    );
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'palette-condition');
+    await page.keyboard.press('Enter');
+    await until(async () => (await groupIds(page)).length === 1, 'Enter added a condition frame');
+    // A component: focus its item, Space adds a task.
+    const item = page.locator('[data-testid^=palette-]:not([data-testid=palette-condition]):not([data-testid=palette-loop]):not([data-testid=palette-exit-handler])').nth(1);
+    await item.focus();
+    await page.keyboard.press(' ');
+    await expectNodeCount(page, 1);
+    await page.keyboard.press('Control+z');
+    await expectNodeCount(page, 0);
   }),
 );

@@ -224,7 +224,9 @@ export class Server {
       if (process.env.E2E_KEEP_DATA) {
         console.error(`# kept data directory ${this.dataDir}`);
       } else {
-        rmSync(this.dataDir, { recursive: true, force: true });
+        // Retried: a Python environment the server was preparing may still be written for a
+        // moment by its installer after the server stopped (ENOTEMPTY).
+        rmSync(this.dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
       }
     }
   }
