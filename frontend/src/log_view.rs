@@ -59,8 +59,10 @@ pub fn LogView(run: String, path: String) -> impl IntoView {
             });
         }
     });
+    // A scroll event can still arrive after another task was picked and this view is gone
+    // (setting the scroll position above queues one): then there is nothing to update.
     let on_scroll = move |_| {
-        if let Some(el) = pre.get_untracked() {
+        if let Some(el) = pre.try_get_untracked().flatten() {
             stick.set_value(el.scroll_top() + el.client_height() + 40 >= el.scroll_height());
         }
     };
