@@ -11,7 +11,7 @@ use crate::cel;
 use crate::values::Io;
 
 /// Where an input parameter's value comes from.
-enum Source<'d> {
+pub(super) enum Source<'d> {
     /// This value.
     Value(Value),
     /// Nowhere: the input is left out (an optional input, or one with a default).
@@ -138,7 +138,8 @@ impl<'d> Scope<'_, 'd> {
         Ok((io, unavailable))
     }
 
-    fn parameter_source(
+    /// Where input parameter `name` (given as `p`) gets its value.
+    pub(super) fn parameter_source(
         &self,
         name: &str,
         p: &'d InputParameterSpec,
