@@ -131,7 +131,7 @@ pub fn apply(
         let how = if names.is_empty() {
             String::new()
         } else {
-            format!("; {} rewritten to it", names.join(", "))
+            format!("; input {} rewritten to it", names.join(", "))
         };
         rewritten.extend(names);
         done.push(format!(
@@ -147,7 +147,7 @@ pub fn apply(
         parts.push(format!("Kubernetes settings applied: {}.", done.join("; ")));
         if !k.mounts.is_empty() {
             parts.push(
-                "A task process cannot mount a volume at its path: input values under a mount path are rewritten to the folder."
+                "Volumes are host folders here (a task process cannot mount one at its path): input values under a mount path are rewritten to the folder."
                     .to_string(),
             );
         }
@@ -274,7 +274,7 @@ mod tests {
             note.contains("Ignored on this machine: tolerations"),
             "{note}"
         );
-        assert!(note.contains("out, root rewritten"), "{note}");
+        assert!(note.contains("input out, root rewritten"), "{note}");
     }
 
     #[test]
