@@ -380,7 +380,7 @@ impl RunCtx {
             })
             .collect();
         let results = futures_util::future::join_all(runs).await;
-        driver::loop_end(comp, &results)
+        driver::loop_end(&self.spec, comp, &results)
     }
 
     fn job_for(&self, name: &str) -> JobInfo {

@@ -250,6 +250,14 @@ def item_loops(groups: List[dict] = [{'name': 'a', 'children': [1, 2]},
             pick(a=c, b=g.name)
 
 
+@dsl.pipeline(name='nested-collected')
+def nested_collected() -> int:
+    with dsl.ParallelFor([1, 2]) as x:
+        with dsl.ParallelFor([10, 20]) as y:
+            a = add(a=x, b=y)
+    return total(xs=dsl.Collected(a.output)).output
+
+
 @dsl.pipeline(name='machine-fields')
 def machine_fields(cpu: str = '2'):
     m = say(msg='4G')
@@ -299,6 +307,7 @@ PIPELINES = {
     'artifact_loop': artifact_loop,
     'importer': importer_pipeline,
     'item_loops': item_loops,
+    'nested_collected': nested_collected,
     'machine_fields': machine_fields,
     'exit_pipeline': exit_pipeline,
     'platform': platform,

@@ -111,7 +111,16 @@ async fn nested_loops_run_over_the_outer_item_and_collect_through_two_levels() {
         ),
         json!("q/r")
     );
-    // Collected out of three loop levels, beside the loops and passed down into conditions.
+    // Collected out of three loop levels into one flat list (as the KFP driver collects down
+    // to the tasks), beside the loops and passed down into conditions.
+    for at in ["count", "condition-8/condition-9/count-2"] {
+        let inputs = task(&run, at).inputs.clone().unwrap_or(Value::Null);
+        assert_eq!(
+            inputs["parameters"]["values"],
+            json!(["p/r", "q/r"]),
+            "{at}"
+        );
+    }
     assert_eq!(output(&run, "count", "Output"), json!(2));
     assert_eq!(
         output(&run, "condition-8/condition-9/count-2", "Output"),

@@ -251,7 +251,8 @@ fn play(spec: &PipelineSpec, platform: Option<&Value>, row: &Row) -> Result<Valu
                     }
                 }
                 Decision::Run(work) => {
-                    let result = show_work(&mut out, &step.path, step.name, step.task, work, row)?;
+                    let result =
+                        show_work(spec, &mut out, &step.path, step.name, step.task, work, row)?;
                     match result {
                         Some(f) => ended.push((step.name, f)),
                         None => running.push(name.clone()),
@@ -329,6 +330,7 @@ fn show_kubernetes(k: &Kubernetes) -> Value {
 /// Shows the work of a task decided to run into `out`; returns its outcome when the row
 /// gives it (or the work fails at once, or its retries give up).
 fn show_work(
+    spec: &PipelineSpec,
     out: &mut Map<String, Value>,
     path: &str,
     name: &str,
@@ -382,7 +384,7 @@ fn show_work(
                             .zip(&plan.iterations)
                             .map(|(r, it)| Ok((it.path.clone(), finished(r)?)))
                             .collect::<Result<Vec<_>, String>>()?;
-                        let f = loop_end(comp, &results);
+                        let f = loop_end(spec, comp, &results);
                         out.insert("collected".into(), show_finished(&f));
                         return Ok(Some(f));
                     }
