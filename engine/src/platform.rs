@@ -51,7 +51,10 @@ pub fn apply(
             continue;
         };
         let file = folder.join(&e.key);
-        match std::fs::read_to_string(&file) {
+        if e.name.is_empty() || e.name.contains(['=', '\0']) {
+            return Err(format!("{:?} is not an environment variable name", e.name));
+        }
+        match read_value(&file) {
             Ok(v) => {
                 local.env.insert(e.name.clone(), v);
                 done.push(format!(
@@ -165,6 +168,33 @@ pub fn apply(
         local.note = Some(parts.join(" "));
     }
     Ok(local)
+}
+
+/// The most bytes a secret or config map value may hold (Kubernetes' own limit for a whole
+/// secret).
+pub const MAX_VALUE_BYTES: u64 = 1024 * 1024;
+
+/// The value of a key: the file's text, at most [`MAX_VALUE_BYTES`], without NUL characters
+/// (which an environment variable cannot hold).
+fn read_value(file: &Path) -> std::io::Result<String> {
+    use std::io::{Error, ErrorKind, Read as _};
+    let mut text = String::new();
+    std::fs::File::open(file)?
+        .take(MAX_VALUE_BYTES + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_VALUE_BYTES {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!("more than {MAX_VALUE_BYTES} bytes"),
+        ));
+    }
+    if text.contains('\0') {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            "it holds a NUL character",
+        ));
+    }
+    Ok(text)
 }
 
 /// `CreatePVC`: makes the folder of PVC `name`; its outputs (`name`) and a note.
@@ -284,6 +314,23 @@ mod tests {
         k.mounts.clear();
         let err = apply(&k, data.path(), data.path(), &mut BTreeMap::new()).expect_err("missing");
         assert!(err.contains("secrets/db/password"), "{err}");
+    }
+
+    #[test]
+    fn values_too_large_or_with_nul_are_refused() {
+        let data = tempfile::tempdir().expect("tempdir");
+        let mut k = settings();
+        k.mounts.clear();
+        k.env.truncate(1);
+        let file = data.path().join("secrets/db/password");
+        std::fs::create_dir_all(file.parent().expect("a folder")).expect("mkdir");
+        std::fs::write(&file, "a\0b").expect("write");
+        let err = apply(&k, data.path(), data.path(), &mut BTreeMap::new()).expect_err("NUL");
+        assert!(err.contains("NUL"), "{err}");
+        let big = usize::try_from(MAX_VALUE_BYTES + 1).expect("fits");
+        std::fs::write(&file, "x".repeat(big)).expect("write");
+        let err = apply(&k, data.path(), data.path(), &mut BTreeMap::new()).expect_err("big");
+        assert!(err.contains("more than"), "{err}");
     }
 
     #[test]
