@@ -45,10 +45,16 @@ fn twin(name: &str) -> PathBuf {
 /// Runs twin `name` (with its platform spec) on a fresh engine over the data folder `dir`;
 /// the run must succeed.
 async fn run_twin(dir: &Path, name: &str) -> RunDetail {
+    run_twin_with(dir, name, &[]).await
+}
+
+/// Runs twin `name` with `parameters`; the run must succeed.
+async fn run_twin_with(dir: &Path, name: &str, parameters: &[(&str, Value)]) -> RunDetail {
     let text = std::fs::read_to_string(twin(name)).expect("read twin");
     let file = pipeline::import::parse_file(&text).expect("parse twin");
     let e = engine(dir, 8);
-    let req = RunRequest::from_spec_file(file);
+    let mut req = RunRequest::from_spec_file(file);
+    req.parameters = params(parameters);
     let id = e.submit(req).expect("submit");
     tokio::time::timeout(std::time::Duration::from_secs(240), e.wait(&id))
         .await
@@ -131,7 +137,21 @@ async fn nested_loops_run_over_the_outer_item_and_collect_through_two_levels() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn loops_run_inside_conditions_inside_loops() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let run = run_twin(dir.path(), "loops_in_conditions").await;
+    // A third kind of group takes the else branch, whose loop has a condition that reads the
+    // outer item's field three groups down.
+    let groups = json!([
+        {"kind": "a", "children": ["x"]},
+        {"kind": "b", "children": []},
+        {"kind": "c", "children": []},
+    ]);
+    let run = run_twin_with(dir.path(), "loops_in_conditions", &[("groups", groups)]).await;
+    let deep =
+        "for-loop-12[2]/condition-branches-13/condition-17/for-loop-19[0]/condition-20/show-8";
+    assert!(ran(&run, deep), "{}", states(&run));
+    assert_eq!(
+        task(&run, deep).inputs.clone().unwrap_or(Value::Null)["parameters"]["text"],
+        json!("c")
+    );
     // score("ab") = 2 is not above the limit; score("cde") = 3 is: its loops run.
     assert_eq!(state(&run, "for-loop-1[0]/condition-2"), "SKIPPED");
     assert_eq!(
