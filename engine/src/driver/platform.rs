@@ -251,6 +251,7 @@ pub(super) fn kubernetes(
             "secretAsEnv" | "configMapAsEnv" => {
                 let secret = field == "secretAsEnv";
                 for e in list(value) {
+                    others(field, &e, ENV_FIELDS, &mut k.ignored);
                     let source = if secret {
                         Volume::Secret(name_of(
                             scope,
@@ -287,6 +288,7 @@ pub(super) fn kubernetes(
             }
             "pvcMount" | "secretAsVolume" | "configMapAsVolume" | "emptyDirMounts" => {
                 for m in list(value) {
+                    others(field, &m, MOUNT_FIELDS, &mut k.ignored);
                     let volume = match field.as_str() {
                         "pvcMount" => Volume::Pvc(pvc_name(scope, &m)?),
                         "secretAsVolume" => Volume::Secret(name_of(
@@ -321,6 +323,42 @@ pub(super) fn kubernetes(
         }
     }
     Ok(k)
+}
+
+/// The fields of an env entry the engine carries out.
+const ENV_FIELDS: &[&str] = &[
+    "keyToEnv",
+    "optional",
+    "secretName",
+    "secretNameParameter",
+    "configMapName",
+    "configMapNameParameter",
+];
+
+/// The fields of a mount entry the engine carries out.
+const MOUNT_FIELDS: &[&str] = &[
+    "mountPath",
+    "optional",
+    "pvcNameParameter",
+    "taskOutputParameter",
+    "componentInputParameter",
+    "constant",
+    "secretName",
+    "secretNameParameter",
+    "configMapName",
+    "configMapNameParameter",
+];
+
+/// Lists the fields of `entry` (of setting `field`) other than `known` as ignored, so that
+/// nothing of an entry is dropped without a word (`subPath`, an empty dir's `medium`, …).
+fn others(field: &str, entry: &Value, known: &[&str], ignored: &mut Vec<String>) {
+    if let Some(o) = entry.as_object() {
+        for (k, v) in o {
+            if !known.contains(&k.as_str()) {
+                ignored.push(self::ignored(&format!("{field}.{k}"), v));
+            }
+        }
+    }
 }
 
 /// How an ignored setting is named in the task's note: `node selector {"…": "…"}`.
@@ -405,6 +443,18 @@ fn resolve(scope: &Scope<'_, '_>, what: &str, spec: &Value) -> Result<String, St
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn unknown_fields_of_an_entry_are_listed_as_ignored() {
+        let mut ignored = Vec::new();
+        others(
+            "pvcMount",
+            &json!({"mountPath": "/data", "subPath": "x", "constant": "p"}),
+            MOUNT_FIELDS,
+            &mut ignored,
+        );
+        assert_eq!(ignored, vec!["pvcMount.subPath \"x\"".to_string()]);
+    }
 
     #[test]
     fn names_are_kubernetes_names() {
