@@ -82,12 +82,11 @@ pub fn apply(
     mounts.sort_by_key(|(_, m)| std::cmp::Reverse(m.path.len()));
     let mut rewritten: BTreeSet<String> = BTreeSet::new();
     for (i, m) in mounts {
-        let folder = match &m.volume {
-            Volume::EmptyDir => task_dir.join(format!("empty-dir-{i}")),
-            v => v
-                .folder(data_dir)
-                .unwrap_or_else(|| task_dir.join("volume")),
-        };
+        // An empty dir is a folder of the task's own.
+        let folder = m
+            .volume
+            .folder(data_dir)
+            .unwrap_or_else(|| task_dir.join(format!("empty-dir-{i}")));
         match &m.volume {
             Volume::Secret(_) | Volume::ConfigMap(_) if !folder.is_dir() => {
                 if m.optional {

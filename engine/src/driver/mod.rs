@@ -15,6 +15,9 @@
 //! - [`Retry`]: a leaf's retry policy and what to do after a failed attempt; [`RunSpec::timeout`]
 //!   its time limit; [`MAX_DURATION`], [`MAX_RETRIES`], [`MAX_PARALLELISM`] bound the numbers
 //!   a spec gives.
+//! - [`Kubernetes`]: what a leaf gets from the Kubernetes platform spec (env from secrets and
+//!   config maps, volumes, their names resolved like inputs; the rest listed as ignored),
+//!   [`VolumeOp`] the PVC tasks, [`resources`] the resource fields resolved for reporting.
 //! - [`check`]: what makes a spec impossible to run at all (a component that contains itself,
 //!   more than [`MAX_TASKS`] tasks once sub-DAGs are expanded), refused before a run starts,
 //!   so every walk over the spec's nesting is bounded.
@@ -219,7 +222,7 @@ pub struct Leaf<'s> {
 pub struct RunSpec<'s> {
     /// The compiled pipeline.
     pub spec: &'s PipelineSpec,
-    /// Its platform spec (Kubernetes deadlines), when given.
+    /// Its platform spec (Kubernetes settings: deadlines, env, volumes), when given.
     pub platform: Option<&'s Value>,
     /// The run's options (caching, the task timeout).
     pub options: &'s RunOptions,
