@@ -182,8 +182,9 @@ impl<'d> Scope<'_, 'd> {
             io.parameters.insert(name.clone(), value);
         }
         // Constants that hold the task's other inputs (`[v]` in a loop: the SDK writes
-        // `["{{$.inputs.parameters['pipelinechannel--x-loop-item']}}"]`), filled in as the KFP
-        // driver does.
+        // `["{{$.inputs.parameters['pipelinechannel--x-loop-item']}}"]`). The KFP driver
+        // resolves a constant that is one such placeholder; the engine also fills them inside
+        // lists, dicts and text, where the SDK puts them too.
         let given = io.parameters.clone();
         for name in constants {
             if let Some(v) = io.parameters.get_mut(name.as_str()) {
