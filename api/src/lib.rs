@@ -3,16 +3,21 @@
 //!
 //! Only data and its JSON form live here (serde, no I/O): run and task states, runs and tasks
 //! as the API lists them, the events of a run's event stream, the request bodies, target
-//! settings and error bodies.
+//! settings, error bodies and lineage subgraphs.
 
 pub mod errors;
 pub mod events;
+pub mod lineage;
 pub mod pipelines;
 pub mod runs;
 pub mod targets;
 
 pub use errors::{ErrorBody, RemoteError};
 pub use events::{Event, RunEvent, TaskEvent};
+pub use lineage::{
+    Lineage, LineageArtifact, LineageDirection, LineageEvent, LineageEventType, LineageExecution,
+    LineageStart,
+};
 pub use pipelines::{IdBody, SavedPipeline};
 pub use runs::{
     CreateRun, RunDetail, RunOptions, RunState, RunSummary, Started, TaskKind, TaskRow, TaskState,
