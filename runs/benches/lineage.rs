@@ -183,7 +183,7 @@ fn main() {
             },
         ),
         (
-            format!("run of {TASKS} tasks, 2 hops (its {RERUNS} cached re-runs too; capped)"),
+            format!("run of {TASKS} tasks, 2 hops (its {RERUNS} cached re-runs too)"),
             LineageQuery {
                 depth: 2,
                 max_nodes: 5000,

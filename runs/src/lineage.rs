@@ -11,9 +11,9 @@
 //! by the migration ([`backfill`]). A cache hit's outputs carry the URIs the earlier run wrote,
 //! so its execution (state `CACHED`) links to the very artifacts of that run.
 //!
-//! **Queries** ([`query`]) walk the graph breadth-first, one hop at a time, with indexed
-//! lookups and no recursion, up to `depth` hops and a node cap (the answer says when the cap
-//! cut it short).
+//! **Queries** ([`query`]) walk the graph breadth-first, one hop at a time — one indexed query
+//! per hop for the whole frontier, one per kind of row for the answer — with no recursion, up
+//! to `depth` hops and a node cap (the answer says when the cap cut it short).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
@@ -364,44 +364,68 @@ enum Node {
     Execution(i64),
 }
 
-/// The neighbours of `node` one hop away in `direction`: an execution's input artifacts
-/// (upstream) and output artifacts (downstream); an artifact's producers (upstream) and
-/// consumers (downstream).
-fn neighbours(
+/// Ids as a JSON array, for `json_each`: one indexed query per hop or per table, whatever
+/// the number of nodes.
+fn id_list(ids: impl Iterator<Item = i64>) -> String {
+    let ids: Vec<i64> = ids.collect();
+    serde_json::to_string(&ids).unwrap_or_else(|_| "[]".to_string())
+}
+
+fn artifact_ids<'a>(nodes: impl IntoIterator<Item = &'a Node>) -> String {
+    id_list(nodes.into_iter().filter_map(|n| match n {
+        Node::Artifact(id) => Some(*id),
+        Node::Execution(_) => None,
+    }))
+}
+
+fn execution_ids<'a>(nodes: impl IntoIterator<Item = &'a Node>) -> String {
+    id_list(nodes.into_iter().filter_map(|n| match n {
+        Node::Execution(id) => Some(*id),
+        Node::Artifact(_) => None,
+    }))
+}
+
+/// The neighbours of `frontier` one hop away in `direction`, in a stable order: the
+/// executions' input artifacts (upstream) and output artifacts (downstream), then the
+/// artifacts' producers (upstream) and consumers (downstream).
+fn hop(
     c: &Connection,
-    node: Node,
+    frontier: &[Node],
     direction: LineageDirection,
     out: &mut Vec<Node>,
 ) -> rusqlite::Result<()> {
-    let (up, down) = match node {
-        Node::Execution(_) => ("INPUT", "OUTPUT"),
-        Node::Artifact(_) => ("OUTPUT", "INPUT"),
+    // Upstream of an execution is what it read; upstream of an artifact, who wrote it.
+    let wanted = |ty: &str, upstream_type: &str| match direction {
+        LineageDirection::Upstream => ty == upstream_type,
+        LineageDirection::Downstream => ty != upstream_type,
+        LineageDirection::Both => true,
     };
-    let types: &[&str] = match direction {
-        LineageDirection::Upstream => &[up],
-        LineageDirection::Downstream => &[down],
-        LineageDirection::Both => &[up, down],
-    };
-    for ty in types {
-        match node {
-            Node::Execution(id) => {
-                let mut stmt = c.prepare_cached(
-                    "SELECT artifact_id FROM lineage_events
-                     WHERE execution_id = ?1 AND type = ?2 ORDER BY artifact_id",
-                )?;
-                for a in stmt.query_map(params![id, ty], |r| r.get(0))? {
-                    out.push(Node::Artifact(a?));
-                }
-            }
-            Node::Artifact(id) => {
-                let mut stmt = c.prepare_cached(
-                    "SELECT execution_id FROM lineage_events
-                     WHERE artifact_id = ?1 AND type = ?2 ORDER BY execution_id",
-                )?;
-                for e in stmt.query_map(params![id, ty], |r| r.get(0))? {
-                    out.push(Node::Execution(e?));
-                }
-            }
+    let mut stmt = c.prepare_cached(
+        "SELECT artifact_id, type FROM lineage_events
+         WHERE execution_id IN (SELECT value FROM json_each(?1))
+         ORDER BY execution_id, artifact_id",
+    )?;
+    let rows = stmt.query_map([execution_ids(frontier)], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+    })?;
+    for row in rows {
+        let (id, ty) = row?;
+        if wanted(&ty, "INPUT") {
+            out.push(Node::Artifact(id));
+        }
+    }
+    let mut stmt = c.prepare_cached(
+        "SELECT execution_id, type FROM lineage_events
+         WHERE artifact_id IN (SELECT value FROM json_each(?1))
+         ORDER BY artifact_id, execution_id",
+    )?;
+    let rows = stmt.query_map([artifact_ids(frontier)], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+    })?;
+    for row in rows {
+        let (id, ty) = row?;
+        if wanted(&ty, "OUTPUT") {
+            out.push(Node::Execution(id));
         }
     }
     Ok(())
@@ -410,21 +434,23 @@ fn neighbours(
 /// The subgraph around `q.start`: its nodes, then `q.depth` hops of neighbours in
 /// `q.direction`, breadth-first, until `q.max_nodes` nodes (then `truncated` is set). `None`
 /// when the run, artifact or execution does not exist. A run's own nodes are its executions
-/// (none yet while it has no ended task).
+/// (none yet while it has no ended task). Each hop, and each kind of row of the answer, is one
+/// indexed query.
 pub(crate) fn query(c: &Connection, q: &LineageQuery) -> rusqlite::Result<Option<Lineage>> {
     let depth = q.depth.min(api::lineage::MAX_LINEAGE_DEPTH);
     let cap = q.max_nodes.clamp(1, api::lineage::MAX_LINEAGE_NODES);
     let mut seen: BTreeSet<Node> = BTreeSet::new();
     let mut frontier: Vec<Node> = Vec::new();
     let mut truncated = false;
+    let exists = |sql: &str, id: &dyn rusqlite::ToSql| -> rusqlite::Result<bool> {
+        Ok(c.prepare_cached(sql)?
+            .query_row([id], |_| Ok(()))
+            .optional()?
+            .is_some())
+    };
     match &q.start {
         LineageStart::Run(id) => {
-            let exists = c
-                .prepare_cached("SELECT 1 FROM runs WHERE id = ?1")?
-                .query_row([id], |_| Ok(()))
-                .optional()?
-                .is_some();
-            if !exists {
+            if !exists("SELECT 1 FROM runs WHERE id = ?1", id)? {
                 return Ok(None);
             }
             let mut stmt = c.prepare_cached(
@@ -441,94 +467,47 @@ pub(crate) fn query(c: &Connection, q: &LineageQuery) -> rusqlite::Result<Option
             }
         }
         LineageStart::Artifact(id) => {
-            let exists = c
-                .prepare_cached("SELECT 1 FROM lineage_artifacts WHERE id = ?1")?
-                .query_row([id], |_| Ok(()))
-                .optional()?
-                .is_some();
-            if !exists {
+            if !exists("SELECT 1 FROM lineage_artifacts WHERE id = ?1", id)? {
                 return Ok(None);
             }
             seen.insert(Node::Artifact(*id));
             frontier.push(Node::Artifact(*id));
         }
         LineageStart::Execution(id) => {
-            let exists = c
-                .prepare_cached("SELECT 1 FROM lineage_executions WHERE id = ?1")?
-                .query_row([id], |_| Ok(()))
-                .optional()?
-                .is_some();
-            if !exists {
+            if !exists("SELECT 1 FROM lineage_executions WHERE id = ?1", id)? {
                 return Ok(None);
             }
             seen.insert(Node::Execution(*id));
             frontier.push(Node::Execution(*id));
         }
     }
-    let mut next = Vec::new();
     let mut found = Vec::new();
     'hops: for _ in 0..depth {
-        if frontier.is_empty() {
+        if frontier.is_empty() || truncated {
             break;
         }
-        for node in frontier.drain(..) {
-            found.clear();
-            neighbours(c, node, q.direction, &mut found)?;
-            for n in found.drain(..) {
-                if seen.contains(&n) {
-                    continue;
-                }
-                if seen.len() >= cap {
-                    truncated = true;
-                    break 'hops;
-                }
-                seen.insert(n);
-                next.push(n);
+        found.clear();
+        hop(c, &frontier, q.direction, &mut found)?;
+        frontier.clear();
+        for n in found.drain(..) {
+            if seen.contains(&n) {
+                continue;
             }
+            if seen.len() >= cap {
+                truncated = true;
+                break 'hops;
+            }
+            seen.insert(n);
+            frontier.push(n);
         }
-        std::mem::swap(&mut frontier, &mut next);
     }
-    let artifact_ids: BTreeSet<i64> = seen
-        .iter()
-        .filter_map(|n| match n {
-            Node::Artifact(id) => Some(*id),
-            Node::Execution(_) => None,
-        })
-        .collect();
-    let mut lineage = Lineage {
+    let (artifacts, executions) = (artifact_ids(&seen), execution_ids(&seen));
+    Ok(Some(Lineage {
+        artifacts: fetch_artifacts(c, &artifacts)?,
+        executions: fetch_executions(c, &executions)?,
+        events: fetch_events(c, &executions, &artifacts)?,
         truncated,
-        ..Lineage::default()
-    };
-    for node in &seen {
-        match *node {
-            Node::Artifact(id) => lineage.artifacts.push(artifact(c, id)?),
-            Node::Execution(id) => {
-                lineage.executions.push(execution(c, id)?);
-                let mut stmt = c.prepare_cached(
-                    "SELECT artifact_id, type, port, idx FROM lineage_events
-                     WHERE execution_id = ?1 ORDER BY type, port, idx",
-                )?;
-                let rows = stmt.query_map([id], |r| {
-                    let ty: String = r.get(1)?;
-                    Ok(LineageEvent {
-                        execution_id: id,
-                        artifact_id: r.get(0)?,
-                        event_type: LineageEventType::parse(&ty)
-                            .unwrap_or(LineageEventType::Output),
-                        port: r.get(2)?,
-                        index: r.get(3)?,
-                    })
-                })?;
-                for e in rows {
-                    let e = e?;
-                    if artifact_ids.contains(&e.artifact_id) {
-                        lineage.events.push(e);
-                    }
-                }
-            }
-        }
-    }
-    Ok(Some(lineage))
+    }))
 }
 
 fn json_object(text: String) -> Map<String, Value> {
@@ -538,52 +517,83 @@ fn json_object(text: String) -> Map<String, Value> {
     }
 }
 
-fn artifact(c: &Connection, id: i64) -> rusqlite::Result<LineageArtifact> {
-    c.prepare_cached(
-        "SELECT uri, name, schema_title, schema_version, metadata, state, created_at
-         FROM lineage_artifacts WHERE id = ?1",
-    )?
-    .query_row([id], |r| {
+/// The artifacts with the ids in `ids` (a JSON array), by id.
+fn fetch_artifacts(c: &Connection, ids: &str) -> rusqlite::Result<Vec<LineageArtifact>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id, uri, name, schema_title, schema_version, metadata, state, created_at
+         FROM lineage_artifacts WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY id",
+    )?;
+    let rows = stmt.query_map([ids], |r| {
         Ok(LineageArtifact {
-            id,
-            uri: r.get(0)?,
-            name: r.get(1)?,
-            schema_title: r.get(2)?,
-            schema_version: r.get(3)?,
-            metadata: json_object(r.get(4)?),
-            state: r.get(5)?,
-            created_at: r.get(6)?,
+            id: r.get(0)?,
+            uri: r.get(1)?,
+            name: r.get(2)?,
+            schema_title: r.get(3)?,
+            schema_version: r.get(4)?,
+            metadata: json_object(r.get(5)?),
+            state: r.get(6)?,
+            created_at: r.get(7)?,
         })
-    })
+    })?;
+    rows.collect()
 }
 
-fn execution(c: &Connection, id: i64) -> rusqlite::Result<LineageExecution> {
-    c.prepare_cached(
-        "SELECT e.run_id, p.name, e.task_path, e.name, e.component, e.type, e.state,
+/// The executions with the ids in `ids` (a JSON array), by id, with their run's pipeline.
+fn fetch_executions(c: &Connection, ids: &str) -> rusqlite::Result<Vec<LineageExecution>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT e.id, e.run_id, p.name, e.task_path, e.name, e.component, e.type, e.state,
                 e.started_at, e.ended_at, e.cache_key, e.parameters, e.output_parameters
          FROM lineage_executions e
          JOIN lineage_contexts r ON r.id = e.context_id
          JOIN lineage_contexts p ON p.id = r.parent
-         WHERE e.id = ?1",
-    )?
-    .query_row([id], |r| {
-        let state: String = r.get(6)?;
+         WHERE e.id IN (SELECT value FROM json_each(?1))
+         ORDER BY e.id",
+    )?;
+    let rows = stmt.query_map([ids], |r| {
+        let state: String = r.get(7)?;
         Ok(LineageExecution {
-            id,
-            run_id: r.get(0)?,
-            pipeline_name: r.get(1)?,
-            task_path: r.get(2)?,
-            name: r.get(3)?,
-            component: r.get(4)?,
-            execution_type: r.get(5)?,
+            id: r.get(0)?,
+            run_id: r.get(1)?,
+            pipeline_name: r.get(2)?,
+            task_path: r.get(3)?,
+            name: r.get(4)?,
+            component: r.get(5)?,
+            execution_type: r.get(6)?,
             state: TaskState::parse(&state).unwrap_or(TaskState::Failed),
-            started_at: r.get(7)?,
-            ended_at: r.get(8)?,
-            cache_key: r.get(9)?,
-            parameters: json_object(r.get(10)?),
-            output_parameters: json_object(r.get(11)?),
+            started_at: r.get(8)?,
+            ended_at: r.get(9)?,
+            cache_key: r.get(10)?,
+            parameters: json_object(r.get(11)?),
+            output_parameters: json_object(r.get(12)?),
         })
-    })
+    })?;
+    rows.collect()
+}
+
+/// The events between the executions and the artifacts in `executions` and `artifacts`
+/// (JSON arrays of ids), by execution, type, port and position.
+fn fetch_events(
+    c: &Connection,
+    executions: &str,
+    artifacts: &str,
+) -> rusqlite::Result<Vec<LineageEvent>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT execution_id, artifact_id, type, port, idx FROM lineage_events
+         WHERE execution_id IN (SELECT value FROM json_each(?1))
+           AND artifact_id IN (SELECT value FROM json_each(?2))
+         ORDER BY execution_id, type, port, idx",
+    )?;
+    let rows = stmt.query_map([executions, artifacts], |r| {
+        let ty: String = r.get(2)?;
+        Ok(LineageEvent {
+            execution_id: r.get(0)?,
+            artifact_id: r.get(1)?,
+            event_type: LineageEventType::parse(&ty).unwrap_or(LineageEventType::Output),
+            port: r.get(3)?,
+            index: r.get(4)?,
+        })
+    })?;
+    rows.collect()
 }
 
 /// The artifact with `uri`, if lineage has recorded one.
