@@ -385,14 +385,39 @@ fn execution_ids<'a>(nodes: impl IntoIterator<Item = &'a Node>) -> String {
     }))
 }
 
-/// The neighbours of `frontier` one hop away in `direction`, in a stable order: the
-/// executions' input artifacts (upstream) and output artifacts (downstream), then the
-/// artifacts' producers (upstream) and consumers (downstream).
+/// The nodes a walk has reached, up to its cap.
+struct Reached {
+    seen: BTreeSet<Node>,
+    cap: usize,
+    truncated: bool,
+}
+
+impl Reached {
+    /// Adds `node` if it is new; `false` (and `truncated`) when the cap leaves no room for it.
+    fn add(&mut self, node: Node, frontier: &mut Vec<Node>) -> bool {
+        if self.seen.contains(&node) {
+            return true;
+        }
+        if self.seen.len() >= self.cap {
+            self.truncated = true;
+            return false;
+        }
+        self.seen.insert(node);
+        frontier.push(node);
+        true
+    }
+}
+
+/// One hop from `frontier` in `direction`, into `next` in a stable order: the executions'
+/// input artifacts (upstream) and output artifacts (downstream), then the artifacts'
+/// producers (upstream) and consumers (downstream). Rows are read only until the cap is
+/// reached, so a hop does bounded work however many events an artifact has.
 fn hop(
     c: &Connection,
     frontier: &[Node],
     direction: LineageDirection,
-    out: &mut Vec<Node>,
+    reached: &mut Reached,
+    next: &mut Vec<Node>,
 ) -> rusqlite::Result<()> {
     // Upstream of an execution is what it read; upstream of an artifact, who wrote it.
     let wanted = |ty: &str, upstream_type: &str| match direction {
@@ -405,13 +430,11 @@ fn hop(
          WHERE execution_id IN (SELECT value FROM json_each(?1))
          ORDER BY execution_id, artifact_id",
     )?;
-    let rows = stmt.query_map([execution_ids(frontier)], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-    })?;
-    for row in rows {
-        let (id, ty) = row?;
-        if wanted(&ty, "INPUT") {
-            out.push(Node::Artifact(id));
+    let mut rows = stmt.query([execution_ids(frontier)])?;
+    while let Some(r) = rows.next()? {
+        let ty: String = r.get(1)?;
+        if wanted(&ty, "INPUT") && !reached.add(Node::Artifact(r.get(0)?), next) {
+            return Ok(());
         }
     }
     let mut stmt = c.prepare_cached(
@@ -419,13 +442,11 @@ fn hop(
          WHERE artifact_id IN (SELECT value FROM json_each(?1))
          ORDER BY artifact_id, execution_id",
     )?;
-    let rows = stmt.query_map([artifact_ids(frontier)], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-    })?;
-    for row in rows {
-        let (id, ty) = row?;
-        if wanted(&ty, "OUTPUT") {
-            out.push(Node::Execution(id));
+    let mut rows = stmt.query([artifact_ids(frontier)])?;
+    while let Some(r) = rows.next()? {
+        let ty: String = r.get(1)?;
+        if wanted(&ty, "OUTPUT") && !reached.add(Node::Execution(r.get(0)?), next) {
+            return Ok(());
         }
     }
     Ok(())
@@ -438,10 +459,12 @@ fn hop(
 /// indexed query.
 pub(crate) fn query(c: &Connection, q: &LineageQuery) -> rusqlite::Result<Option<Lineage>> {
     let depth = q.depth.min(api::lineage::MAX_LINEAGE_DEPTH);
-    let cap = q.max_nodes.clamp(1, api::lineage::MAX_LINEAGE_NODES);
-    let mut seen: BTreeSet<Node> = BTreeSet::new();
+    let mut reached = Reached {
+        seen: BTreeSet::new(),
+        cap: q.max_nodes.clamp(1, api::lineage::MAX_LINEAGE_NODES),
+        truncated: false,
+    };
     let mut frontier: Vec<Node> = Vec::new();
-    let mut truncated = false;
     let exists = |sql: &str, id: &dyn rusqlite::ToSql| -> rusqlite::Result<bool> {
         Ok(c.prepare_cached(sql)?
             .query_row([id], |_| Ok(()))
@@ -456,57 +479,41 @@ pub(crate) fn query(c: &Connection, q: &LineageQuery) -> rusqlite::Result<Option
             let mut stmt = c.prepare_cached(
                 "SELECT id FROM lineage_executions WHERE run_id = ?1 ORDER BY id",
             )?;
-            for e in stmt.query_map([id], |r| r.get(0))? {
-                let node = Node::Execution(e?);
-                if seen.len() >= cap {
-                    truncated = true;
+            let mut rows = stmt.query([id])?;
+            while let Some(r) = rows.next()? {
+                if !reached.add(Node::Execution(r.get(0)?), &mut frontier) {
                     break;
                 }
-                seen.insert(node);
-                frontier.push(node);
             }
         }
         LineageStart::Artifact(id) => {
             if !exists("SELECT 1 FROM lineage_artifacts WHERE id = ?1", id)? {
                 return Ok(None);
             }
-            seen.insert(Node::Artifact(*id));
-            frontier.push(Node::Artifact(*id));
+            reached.add(Node::Artifact(*id), &mut frontier);
         }
         LineageStart::Execution(id) => {
             if !exists("SELECT 1 FROM lineage_executions WHERE id = ?1", id)? {
                 return Ok(None);
             }
-            seen.insert(Node::Execution(*id));
-            frontier.push(Node::Execution(*id));
+            reached.add(Node::Execution(*id), &mut frontier);
         }
     }
-    let mut found = Vec::new();
-    'hops: for _ in 0..depth {
-        if frontier.is_empty() || truncated {
+    let mut next = Vec::new();
+    for _ in 0..depth {
+        if frontier.is_empty() || reached.truncated {
             break;
         }
-        found.clear();
-        hop(c, &frontier, q.direction, &mut found)?;
-        frontier.clear();
-        for n in found.drain(..) {
-            if seen.contains(&n) {
-                continue;
-            }
-            if seen.len() >= cap {
-                truncated = true;
-                break 'hops;
-            }
-            seen.insert(n);
-            frontier.push(n);
-        }
+        hop(c, &frontier, q.direction, &mut reached, &mut next)?;
+        std::mem::swap(&mut frontier, &mut next);
+        next.clear();
     }
-    let (artifacts, executions) = (artifact_ids(&seen), execution_ids(&seen));
+    let (artifacts, executions) = (artifact_ids(&reached.seen), execution_ids(&reached.seen));
     Ok(Some(Lineage {
         artifacts: fetch_artifacts(c, &artifacts)?,
         executions: fetch_executions(c, &executions)?,
         events: fetch_events(c, &executions, &artifacts)?,
-        truncated,
+        truncated: reached.truncated,
     }))
 }
 
