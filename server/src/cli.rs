@@ -151,6 +151,22 @@ pub enum CliError {
         /// What is wrong.
         message: String,
     },
+    /// `compile` was given a compiled KFP spec (or component), not a canvas document.
+    #[error("{path}: this is a compiled KFP {what}, not a canvas document: use `pipeline-canvas run` or `import`")]
+    NotADocument {
+        /// The file as given.
+        path: String,
+        /// `spec` or `component`.
+        what: &'static str,
+    },
+    /// The compiled pipeline cannot be written in the format asked for.
+    #[error("{path}: {source} (--format yaml, or an output file ending in .yaml)")]
+    Output {
+        /// The document as given.
+        path: String,
+        /// Why.
+        source: pipeline::OutputError,
+    },
     /// The file is not a KFP pipeline or component this version can import.
     #[error("{path}: cannot import: {message}")]
     Import {
@@ -289,27 +305,37 @@ pub fn compile(args: &CompileArgs) -> Result<(), CliError> {
         path: path.clone(),
         source,
     })?;
-    let doc = Document::from_json(&text).map_err(|e| match e {
-        DocumentError::Json {
-            line,
-            column,
-            message,
-        } => {
-            let suffix = format!(" at line {line} column {column}");
-            let message = message
-                .strip_suffix(&suffix)
-                .map(str::to_string)
-                .unwrap_or(message);
-            CliError::Parse {
-                path: path.clone(),
+    let doc = Document::from_json(&text).map_err(|e| match pipeline::import::read_file(&text) {
+        Ok(pipeline::import::KfpFile::Spec(_)) => CliError::NotADocument {
+            path: path.clone(),
+            what: "spec",
+        },
+        Ok(pipeline::import::KfpFile::V1Component(_)) => CliError::NotADocument {
+            path: path.clone(),
+            what: "component",
+        },
+        _ => match e {
+            DocumentError::Json {
                 line,
                 column,
                 message,
+            } => {
+                let suffix = format!(" at line {line} column {column}");
+                let message = message
+                    .strip_suffix(&suffix)
+                    .map(str::to_string)
+                    .unwrap_or(message);
+                CliError::Parse {
+                    path: path.clone(),
+                    line,
+                    column,
+                    message,
+                }
             }
-        }
-        DocumentError::Format(_) => CliError::Format {
-            path: path.clone(),
-            message: e.to_string(),
+            DocumentError::Format(_) => CliError::Format {
+                path: path.clone(),
+                message: e.to_string(),
+            },
         },
     })?;
     let compiled = pipeline::compile(&doc);
@@ -324,8 +350,10 @@ pub fn compile(args: &CompileArgs) -> Result<(), CliError> {
             count: compiled.diagnostics.iter().filter(|d| d.is_error()).count(),
         });
     };
-    let format = output_format(args);
-    write_output(args.output.as_deref(), format.write(&spec).as_bytes())
+    let text = output_format(args)
+        .write(&spec, compiled.platform_spec.as_ref())
+        .map_err(|source| CliError::Output { path, source })?;
+    write_output(args.output.as_deref(), text.as_bytes())
 }
 
 /// Imports a compiled pipeline or component file, writing the laid-out document to `--output`
