@@ -46,6 +46,8 @@ pub enum Command {
     Run(crate::run_command::RunArgs),
     /// Submit a pipeline (spec or document) to Vertex AI Pipelines or Kubeflow Pipelines.
     Submit(Box<crate::submit_command::SubmitArgs>),
+    /// Print the lineage (artifacts, executions, events) around a run or an artifact.
+    Lineage(crate::lineage_command::LineageArgs),
 }
 
 /// Options of `import`.
@@ -204,6 +206,9 @@ pub enum CliError {
     /// `submit` failed, or the run did not succeed.
     #[error(transparent)]
     Submit(#[from] crate::submit_command::SubmitError),
+    /// `lineage` failed.
+    #[error(transparent)]
+    Lineage(#[from] crate::lineage_command::LineageCommandError),
 }
 
 impl CliError {
@@ -244,6 +249,10 @@ pub fn main() -> ExitCode {
         Command::Submit(args) => {
             init_logging("warn");
             crate::submit_command::submit(&args).map_err(CliError::from)
+        }
+        Command::Lineage(args) => {
+            init_logging("warn");
+            crate::lineage_command::lineage(&args).map_err(CliError::from)
         }
     };
     match result {

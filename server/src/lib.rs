@@ -8,7 +8,8 @@
 //! - [`guard`]: the request guard (host allow-list, token, same-origin checks) and the
 //!   security headers.
 //! - [`api`]: the JSON API under `/api`; [`error`]: its one error type and JSON answers.
-//! - [`run_command`], [`submit_command`]: `pipeline-canvas run` and `submit`.
+//! - [`run_command`], [`submit_command`], [`lineage_command`]: `pipeline-canvas run`,
+//!   `submit` and `lineage`.
 //! - [`examples`]: example pipelines embedded in the binary.
 //!
 //! The core is `pipeline`, the wire types `api`, the run store `runs`, the local engine
@@ -20,6 +21,7 @@ pub mod config;
 pub mod error;
 pub mod examples;
 pub mod guard;
+pub mod lineage_command;
 pub mod run_command;
 pub mod server;
 pub mod submit_command;

@@ -13,5 +13,6 @@ mod cli;
 mod engine_api;
 mod engine_cli;
 mod engine_recovery;
+mod lineage;
 mod targets_api;
 mod targets_cli;
