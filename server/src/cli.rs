@@ -46,7 +46,23 @@ pub enum Command {
     Run(crate::run_command::RunArgs),
     /// Submit a pipeline (spec or document) to Vertex AI Pipelines or Kubeflow Pipelines.
     Submit(Box<crate::submit_command::SubmitArgs>),
+    /// List the runs of the data folder, newest first (local and remote).
+    #[command(after_help = RUNS_EXAMPLES)]
+    Runs(crate::runs_command::RunsArgs),
+    /// Print a task's log, or every task's log of a run (each line prefixed with its task).
+    #[command(after_help = LOGS_EXAMPLES)]
+    Logs(crate::runs_command::LogsArgs),
 }
+
+const RUNS_EXAMPLES: &str = "Examples:
+  pipeline-canvas runs
+  pipeline-canvas runs --state failed --pipeline my-pipeline
+  pipeline-canvas runs --format csv > runs.csv";
+
+const LOGS_EXAMPLES: &str = "Examples:
+  pipeline-canvas logs --latest
+  pipeline-canvas logs 0b7c9e2a-… train
+  pipeline-canvas logs --latest condition-1/train --follow";
 
 /// Options of `import`.
 #[derive(Debug, Clone, Args)]
@@ -188,6 +204,9 @@ pub enum CliError {
     /// `submit` failed, or the run did not succeed.
     #[error(transparent)]
     Submit(#[from] crate::submit_command::SubmitError),
+    /// `runs` or `logs` failed.
+    #[error(transparent)]
+    Runs(#[from] crate::runs_command::RunsCommandError),
 }
 
 impl CliError {
@@ -228,6 +247,14 @@ pub fn main() -> ExitCode {
         Command::Submit(args) => {
             init_logging("warn");
             crate::submit_command::submit(&args).map_err(CliError::from)
+        }
+        Command::Runs(args) => {
+            init_logging("warn");
+            crate::runs_command::list(&args).map_err(CliError::from)
+        }
+        Command::Logs(args) => {
+            init_logging("warn");
+            crate::runs_command::logs(&args).map_err(CliError::from)
         }
     };
     match result {

@@ -9,6 +9,7 @@
 //!   security headers.
 //! - [`api`]: the JSON API under `/api`; [`error`]: its one error type and JSON answers.
 //! - [`run_command`], [`submit_command`]: `pipeline-canvas run` and `submit`.
+//! - [`runs_command`]: `pipeline-canvas runs` and `logs`, read from the run store.
 //! - [`examples`]: example pipelines embedded in the binary.
 //!
 //! The core is `pipeline`, the wire types `api`, the run store `runs`, the local engine
@@ -21,6 +22,7 @@ pub mod error;
 pub mod examples;
 pub mod guard;
 pub mod run_command;
+pub mod runs_command;
 pub mod server;
 pub mod submit_command;
 

@@ -72,9 +72,12 @@ pub enum RunCommandError {
         /// How many.
         count: usize,
     },
-    /// A `--param` is wrong.
+    /// A `--param` is not `NAME=VALUE`.
     #[error("--param {0}")]
     Param(String),
+    /// Parameters are unknown, invalid or missing (every one is listed).
+    #[error(transparent)]
+    Inputs(#[from] pipeline::run_inputs::InputsError),
     /// The engine refused or failed.
     #[error(transparent)]
     Engine(#[from] EngineError),
@@ -185,16 +188,25 @@ pub fn load(path: &std::path::Path) -> Result<RunRequest, RunCommandError> {
     }
 }
 
-/// Parses `--param NAME=VALUE` options against the spec's parameters.
-pub fn params(spec: &PipelineSpec, given: &[String]) -> Result<BTreeMap<String, Value>, String> {
-    let mut out = BTreeMap::new();
+/// Reads `--param NAME=VALUE` options against the spec's parameters by the core's rules for
+/// parameter text ([`pipeline::run_inputs::check_text`], the canvas's rules: strings as
+/// written, other types as their JSON form), and checks that every required parameter is
+/// given: every problem is reported at once. Returns the values given (defaults are the
+/// engine's and the targets' to fill in).
+pub fn params(
+    spec: &PipelineSpec,
+    given: &[String],
+) -> Result<BTreeMap<String, Value>, RunCommandError> {
+    let mut pairs = Vec::with_capacity(given.len());
     for p in given {
-        let (name, value) = p
-            .split_once('=')
-            .ok_or_else(|| format!("{p:?}: expected NAME=VALUE"))?;
-        out.insert(name.to_string(), parse_param(spec, name, value)?);
+        let (name, value) = p.split_once('=').ok_or_else(|| {
+            RunCommandError::Param(format!("{p:?}: expected NAME=VALUE, e.g. --param epochs=3"))
+        })?;
+        pairs.push((name.to_string(), value.to_string()));
     }
-    Ok(out)
+    let mut values = pipeline::run_inputs::check_text(spec, &pairs)?;
+    values.retain(|name, _| pairs.iter().any(|(n, _)| n == name));
+    Ok(values)
 }
 
 fn line(start: Instant, e: &EngineEvent) -> Option<String> {
@@ -218,25 +230,10 @@ fn line(start: Instant, e: &EngineEvent) -> Option<String> {
     }
 }
 
-/// Parses a `--param NAME=VALUE` value for a parameter of `spec`, by the core's rules for
-/// parameter text ([`pipeline::ir::ParameterType::parse_text`], the same as the canvas'): strings
-/// as written, other types as their JSON form (`true`, `3`, `[1, 2]`, `{"a": 1}`).
-pub fn parse_param(spec: &PipelineSpec, name: &str, text: &str) -> Result<Value, String> {
-    let ty = spec
-        .root
-        .input_definitions
-        .as_ref()
-        .and_then(|d| d.parameters.get(name))
-        .map(|p| p.parameter_type)
-        .ok_or_else(|| format!("the pipeline has no parameter {name:?}"))?;
-    ty.parse_text(text)
-        .map_err(|e| format!("parameter {name:?}: {e}"))
-}
-
 /// Runs the command.
 pub fn run(args: &RunArgs) -> Result<(), RunCommandError> {
     let mut req = load(&args.pipeline)?;
-    req.parameters = params(&req.spec, &args.params).map_err(RunCommandError::Param)?;
+    req.parameters = params(&req.spec, &args.params)?;
     req.options = RunOptions {
         enable_caching: args.no_cache.then_some(false),
         task_timeout_seconds: args.timeout,
@@ -350,19 +347,32 @@ mod param_tests {
         .expect("spec")
     }
 
+    fn given(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
     #[test]
     fn cli_values_parse_by_type() {
         let spec = spec_with(json!({
             "n": {"parameterType": "NUMBER_INTEGER"},
             "s": {"parameterType": "STRING"},
             "b": {"parameterType": "BOOLEAN"},
-            "l": {"parameterType": "LIST"}
+            "l": {"parameterType": "LIST", "defaultValue": []}
         }));
-        assert_eq!(parse_param(&spec, "n", "3"), Ok(json!(3)));
-        assert_eq!(parse_param(&spec, "s", "3"), Ok(json!("3")));
-        assert_eq!(parse_param(&spec, "b", "True"), Ok(json!(true)));
-        assert_eq!(parse_param(&spec, "l", "[1, 2]"), Ok(json!([1, 2])));
-        assert!(parse_param(&spec, "n", "x").is_err());
-        assert!(parse_param(&spec, "zz", "1").is_err());
+        let values = params(&spec, &given(&["n=3", "s=3", "b=True"])).expect("valid");
+        assert_eq!(
+            serde_json::to_value(&values).expect("JSON"),
+            json!({"n": 3, "s": "3", "b": true})
+        );
+        let e = params(&spec, &given(&["n=x", "zz=1"])).expect_err("invalid");
+        assert!(
+            matches!(&e, RunCommandError::Inputs(i) if i.problems.len() == 4),
+            "{e}"
+        );
+        let e = params(&spec, &given(&["n"])).expect_err("no =");
+        assert_eq!(
+            e.to_string(),
+            "--param \"n\": expected NAME=VALUE, e.g. --param epochs=3"
+        );
     }
 }

@@ -172,7 +172,7 @@ fn line(e: &EngineEvent) -> String {
 /// Runs the command.
 pub fn submit(args: &SubmitArgs) -> Result<(), SubmitError> {
     let mut req = load(&args.pipeline)?;
-    req.parameters = params(&req.spec, &args.params).map_err(RunCommandError::Param)?;
+    req.parameters = params(&req.spec, &args.params)?;
     let (vertex, kfp) = overrides(args)?;
     let target = match args.target {
         TargetArg::Vertex => Target::Vertex,
