@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use pipeline::import::KfpFile;
 use pipeline::{Document, DocumentError, OutputFormat};
 
 use crate::config::{default_data_dir, ConfigError, ServeConfig, DEFAULT_ADDR, DEFAULT_STATIC_DIR};
@@ -52,7 +53,14 @@ pub enum Command {
     /// Print a task's log, or every task's log of a run (each line prefixed with its task).
     #[command(after_help = LOGS_EXAMPLES)]
     Logs(crate::runs_command::LogsArgs),
+    /// Cancel a run: local (run by `serve` or a `run` command) or remote.
+    #[command(after_help = CANCEL_EXAMPLES)]
+    Cancel(crate::cancel_command::CancelArgs),
 }
+
+const CANCEL_EXAMPLES: &str = "Examples:
+  pipeline-canvas cancel 0b7c9e2a-…
+  pipeline-canvas cancel \"$(pipeline-canvas runs --state running --format csv | sed -n 2p | cut -d, -f2)\"";
 
 const RUNS_EXAMPLES: &str = "Examples:
   pipeline-canvas runs
@@ -157,6 +165,16 @@ pub enum CliError {
         /// What is wrong there.
         message: String,
     },
+    /// The file is a compiled KFP spec or a component, not a document.
+    #[error("{path}: this is {what}, not a pipeline document: {hint}")]
+    NotADocument {
+        /// The file as given.
+        path: String,
+        /// What it is.
+        what: &'static str,
+        /// What to do with it.
+        hint: String,
+    },
     /// The document has a format version this build does not read.
     #[error("{path}: {message}")]
     Format {
@@ -204,6 +222,9 @@ pub enum CliError {
     /// `submit` failed, or the run did not succeed.
     #[error(transparent)]
     Submit(#[from] crate::submit_command::SubmitError),
+    /// `cancel` failed.
+    #[error(transparent)]
+    Cancel(#[from] crate::cancel_command::CancelError),
     /// `runs` or `logs` failed.
     #[error(transparent)]
     Runs(#[from] crate::runs_command::RunsCommandError),
@@ -251,6 +272,10 @@ pub fn main() -> ExitCode {
         Command::Runs(args) => {
             init_logging("warn");
             crate::runs_command::list(&args).map_err(CliError::from)
+        }
+        Command::Cancel(args) => {
+            init_logging("warn");
+            crate::cancel_command::cancel(&args).map_err(CliError::from)
         }
         Command::Logs(args) => {
             init_logging("warn");
@@ -307,29 +332,8 @@ pub fn compile(args: &CompileArgs) -> Result<(), CliError> {
         path: path.clone(),
         source,
     })?;
-    let doc = Document::from_json(&text).map_err(|e| match e {
-        DocumentError::Json {
-            line,
-            column,
-            message,
-        } => {
-            let suffix = format!(" at line {line} column {column}");
-            let message = message
-                .strip_suffix(&suffix)
-                .map(str::to_string)
-                .unwrap_or(message);
-            CliError::Parse {
-                path: path.clone(),
-                line,
-                column,
-                message,
-            }
-        }
-        DocumentError::Format(_) => CliError::Format {
-            path: path.clone(),
-            message: e.to_string(),
-        },
-    })?;
+    let doc = Document::from_json(&text)
+        .map_err(|e| not_a_document(&path, &text).unwrap_or_else(|| document_error(&path, e)))?;
     let compiled = pipeline::compile(&doc);
     let stderr = std::io::stderr();
     let mut err = stderr.lock();
@@ -344,6 +348,57 @@ pub fn compile(args: &CompileArgs) -> Result<(), CliError> {
     };
     let format = output_format(args);
     write_output(args.output.as_deref(), format.write(&spec).as_bytes())
+}
+
+/// When `text` is not a document but a compiled KFP pipeline or a component, the error that
+/// says so and what to do with it.
+fn not_a_document(path: &str, text: &str) -> Option<CliError> {
+    let (what, hint) = match pipeline::import::read_file(text).ok()? {
+        KfpFile::Spec(_) => (
+            "a compiled KFP pipeline spec",
+            format!(
+                "run it with `pipeline-canvas run {path}`, or turn it into a document with \
+                 `pipeline-canvas import {path}`"
+            ),
+        ),
+        KfpFile::V1Component(_) => (
+            "a KFP component",
+            format!("turn it into a document with `pipeline-canvas import {path}`"),
+        ),
+        KfpFile::Document(_) => return None,
+    };
+    Some(CliError::NotADocument {
+        path: path.to_string(),
+        what,
+        hint,
+    })
+}
+
+/// A document that does not parse, as the error that says where.
+fn document_error(path: &str, e: DocumentError) -> CliError {
+    match e {
+        DocumentError::Json {
+            line,
+            column,
+            message,
+        } => {
+            let suffix = format!(" at line {line} column {column}");
+            let message = message
+                .strip_suffix(&suffix)
+                .map(str::to_string)
+                .unwrap_or(message);
+            CliError::Parse {
+                path: path.to_string(),
+                line,
+                column,
+                message,
+            }
+        }
+        DocumentError::Format(_) => CliError::Format {
+            path: path.to_string(),
+            message: e.to_string(),
+        },
+    }
 }
 
 /// Imports a compiled pipeline or component file, writing the laid-out document to `--output`

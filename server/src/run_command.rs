@@ -7,9 +7,7 @@
 //! processes die with the engine).
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::PathBuf;
-use std::time::Instant;
 
 use clap::Args;
 use pipeline::import::KfpFile;
@@ -18,6 +16,8 @@ use serde_json::Value;
 use tokio::sync::broadcast;
 
 use engine::{Engine, EngineError, EngineEvent, RunOptions, RunRequest, RunState};
+
+use crate::progress::{Mode, Progress};
 
 /// Options of `run`.
 #[derive(Debug, Clone, Args)]
@@ -43,6 +43,12 @@ pub struct RunArgs {
     /// Longest a task attempt may run, in seconds.
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
+    /// Print one JSON object per line (each state change, then a summary) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Print only the final summary (and errors).
+    #[arg(short, long, conflicts_with = "json")]
+    pub quiet: bool,
 }
 
 /// Why `run` failed.
@@ -209,27 +215,6 @@ pub fn params(
     Ok(values)
 }
 
-fn line(start: Instant, e: &EngineEvent) -> Option<String> {
-    let t = start.elapsed().as_secs_f64();
-    match e {
-        EngineEvent::Task(t_ev) => {
-            let mut s = format!("{t:7.2}s  {:<9}  {}", t_ev.state.as_str(), t_ev.path);
-            if t_ev.cached {
-                s.push_str("  (from cache)");
-            }
-            if t_ev.attempt > 1 {
-                s.push_str(&format!("  (attempt {})", t_ev.attempt));
-            }
-            if let Some(err) = &t_ev.error {
-                s.push_str(&format!("  — {err}"));
-            }
-            Some(s)
-        }
-        EngineEvent::Run(r) if r.state == RunState::Pending => None,
-        EngineEvent::Run(r) => Some(format!("{t:7.2}s  run {}", r.state.as_str())),
-    }
-}
-
 /// Runs the command.
 pub fn run(args: &RunArgs) -> Result<(), RunCommandError> {
     let mut req = load(&args.pipeline)?;
@@ -256,28 +241,25 @@ pub fn run(args: &RunArgs) -> Result<(), RunCommandError> {
         let mut interrupt = signal(SignalKind::interrupt()).map_err(RunCommandError::Runtime)?;
         let mut terminate = signal(SignalKind::terminate()).map_err(RunCommandError::Runtime)?;
         let mut rx = engine.events().subscribe();
-        let start = Instant::now();
+        let mut progress = Progress::new(Mode::from_flags(args.json, args.quiet));
         let id = engine.submit(req)?;
-        println!(
-            "run {id}: {} (folder {})",
+        let folder = engine.run_dir(&id).display().to_string();
+        progress.say(&format!(
+            "run {id}: {} (folder {folder})",
             engine
                 .store()
                 .get_summary(&id)
                 .map_err(EngineError::from)?
                 .map(|s| s.pipeline_name)
                 .unwrap_or_default(),
-            engine.run_dir(&id).display()
-        );
+        ));
         let mut stopped: Option<StopSignal> = None;
         loop {
             let signal = tokio::select! {
                 ev = rx.recv() => {
                     match ev {
                         Ok(e) if e.run_id() == id => {
-                            if let Some(l) = line(start, &e) {
-                                println!("{l}");
-                                let _ = std::io::stdout().flush();
-                            }
+                            progress.event(&e);
                             if let EngineEvent::Run(r) = &e {
                                 if r.state.is_final() {
                                     break;
@@ -286,7 +268,7 @@ pub fn run(args: &RunArgs) -> Result<(), RunCommandError> {
                         }
                         Ok(_) => {}
                         Err(broadcast::error::RecvError::Lagged(n)) => {
-                            println!("({n} progress lines skipped)");
+                            progress.say(&format!("({n} progress lines skipped)"));
                         }
                         Err(broadcast::error::RecvError::Closed) => break,
                     }
@@ -300,27 +282,18 @@ pub fn run(args: &RunArgs) -> Result<(), RunCommandError> {
                 return Err(RunCommandError::Stopped { id, signal });
             }
             stopped = Some(signal);
-            println!("{signal}: cancelling…");
-            let _ = std::io::stdout().flush();
+            progress.say(&format!("{signal}: cancelling…"));
             engine.cancel(&id)?;
+        }
+        let state = engine.wait(&id).await?;
+        let detail = engine.store().get_run(&id).map_err(EngineError::from)?;
+        if let Some(d) = &detail {
+            progress.summary(d, Some(&folder));
         }
         if let Some(signal) = stopped {
             return Err(RunCommandError::Stopped { id, signal });
         }
-        let state = engine.wait(&id).await?;
-        let detail = engine.store().get_run(&id).map_err(EngineError::from)?;
         if state == RunState::Succeeded {
-            if let Some(outputs) = detail.as_ref().and_then(|d| d.outputs.as_ref()) {
-                let empty = outputs["parameters"]
-                    .as_object()
-                    .is_none_or(|o| o.is_empty())
-                    && outputs["artifacts"]
-                        .as_object()
-                        .is_none_or(|o| o.is_empty());
-                if !empty {
-                    println!("outputs: {outputs}");
-                }
-            }
             Ok(())
         } else {
             Err(RunCommandError::Unsuccessful {

@@ -8,11 +8,11 @@
 
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 use tokio::sync::broadcast;
 
+use crate::progress::{Mode, Progress};
 use crate::run_command::{load, params, RunCommandError};
 use engine::{EngineEvent, Events, RunState, RunStore};
 use targets::{
@@ -44,6 +44,12 @@ pub struct SubmitArgs {
     /// Follow the run until it ends, printing state changes; exit 0 only if it succeeded.
     #[arg(long)]
     pub wait: bool,
+    /// With --wait: print one JSON object per line (each state change, then a summary).
+    #[arg(long, requires = "wait")]
+    pub json: bool,
+    /// With --wait: print only the final summary (and errors).
+    #[arg(short, long, requires = "wait", conflicts_with = "json")]
+    pub quiet: bool,
     /// The run's display name [default: the pipeline's name].
     #[arg(long, value_name = "NAME")]
     pub display_name: Option<String>,
@@ -155,20 +161,6 @@ impl SubmitError {
     }
 }
 
-/// A progress line without its time: `RUNNING    train`, `run SUCCEEDED`.
-fn line(e: &EngineEvent) -> String {
-    match e {
-        EngineEvent::Task(ev) => {
-            let mut s = format!("{:<9}  {}", ev.state.as_str(), ev.path);
-            if let Some(err) = &ev.error {
-                s.push_str(&format!("  — {err}"));
-            }
-            s
-        }
-        EngineEvent::Run(r) => format!("run {}", r.state.as_str()),
-    }
-}
-
 /// Runs the command.
 pub fn submit(args: &SubmitArgs) -> Result<(), SubmitError> {
     let mut req = load(&args.pipeline)?;
@@ -196,7 +188,7 @@ pub fn submit(args: &SubmitArgs) -> Result<(), SubmitError> {
             crate::config::targets_options(),
         )?;
         let mut rx = events.subscribe();
-        let start = Instant::now();
+        let mut progress = Progress::new(Mode::from_flags(args.json, args.quiet));
         let submitted = targets
             .submit(
                 target,
@@ -219,34 +211,31 @@ pub fn submit(args: &SubmitArgs) -> Result<(), SubmitError> {
             None
         };
         let link = submitted.console_link.clone().unwrap_or_default();
-        println!(
-            "run {}: submitted to {} as {}",
-            submitted.id,
-            match target {
-                Target::Kfp => "Kubeflow Pipelines",
-                _ => "Vertex AI Pipelines",
-            },
-            submitted.remote_name
-        );
-        println!("console: {link}");
-        let _ = std::io::stdout().flush();
+        // The run's id and link are printed in every mode but JSON (where every line says
+        // the run, and the summary the link).
+        if progress.mode() != Mode::Json {
+            println!(
+                "run {}: submitted to {} as {}",
+                submitted.id,
+                match target {
+                    Target::Kfp => "Kubeflow Pipelines",
+                    _ => "Vertex AI Pipelines",
+                },
+                submitted.remote_name
+            );
+            println!("console: {link}");
+            let _ = std::io::stdout().flush();
+        }
         let Some(interrupt) = interrupt.as_mut() else {
             return Ok(());
         };
         let id = submitted.id.clone();
-        let mut last: Option<String> = None;
         // Subscribed before submitting, so every event of the run is in the channel.
         loop {
             tokio::select! {
                 ev = rx.recv() => match ev {
                     Ok(e) if e.run_id() == id => {
-                        // The same line twice in a row (a re-read) is printed once.
-                        let l = line(&e);
-                        if last.as_ref() != Some(&l) {
-                            println!("{:7.2}s  {l}", start.elapsed().as_secs_f64());
-                            let _ = std::io::stdout().flush();
-                            last = Some(l);
-                        }
+                        progress.event(&e);
                         if matches!(&e, EngineEvent::Run(r) if r.state.is_final()) {
                             break;
                         }
@@ -264,18 +253,19 @@ pub fn submit(args: &SubmitArgs) -> Result<(), SubmitError> {
                 }
             }
         }
-        let summary = store.get_summary(&id)?;
-        match summary {
-            Some(s) if s.state == RunState::Succeeded => {
-                println!("run {id} succeeded");
-                Ok(())
-            }
-            Some(s) => Err(SubmitError::Unsuccessful {
+        let Some(detail) = store.get_run(&id)? else {
+            return Err(SubmitError::Target(TargetError::NotFound(id)));
+        };
+        progress.summary(&detail, Some(&link));
+        let s = detail.summary;
+        if s.state == RunState::Succeeded {
+            Ok(())
+        } else {
+            Err(SubmitError::Unsuccessful {
                 id,
                 state: s.state,
                 error: s.error,
-            }),
-            None => Err(SubmitError::Target(TargetError::NotFound(id))),
+            })
         }
     })
 }
