@@ -38,14 +38,19 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the editor and its HTTP API (the default).
+    #[command(after_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
     /// Compile a pipeline document to a KFP v2 pipeline spec (JSON or YAML).
+    #[command(after_help = COMPILE_EXAMPLES)]
     Compile(CompileArgs),
     /// Import a compiled KFP pipeline or a component YAML file as a pipeline document.
+    #[command(after_help = IMPORT_EXAMPLES)]
     Import(ImportArgs),
     /// Run a pipeline (spec or document) on the local engine, printing progress.
+    #[command(after_help = RUN_EXAMPLES)]
     Run(crate::run_command::RunArgs),
     /// Submit a pipeline (spec or document) to Vertex AI Pipelines or Kubeflow Pipelines.
+    #[command(after_help = SUBMIT_EXAMPLES)]
     Submit(Box<crate::submit_command::SubmitArgs>),
     /// List the runs of the data folder, newest first (local and remote).
     #[command(after_help = RUNS_EXAMPLES)]
@@ -61,6 +66,33 @@ pub enum Command {
 const CANCEL_EXAMPLES: &str = "Examples:
   pipeline-canvas cancel 0b7c9e2a-…
   pipeline-canvas cancel \"$(pipeline-canvas runs --state running --format csv | sed -n 2p | cut -d, -f2)\"";
+
+const SERVE_EXAMPLES: &str = "Examples:
+  pipeline-canvas serve
+  pipeline-canvas serve --addr 0.0.0.0:8080 --allow-host my-machine.example.com
+  PIPELINE_CANVAS_DATA_DIR=/srv/canvas pipeline-canvas serve --static-dir /opt/canvas/dist";
+
+const COMPILE_EXAMPLES: &str = "Examples:
+  pipeline-canvas compile my.pipeline.json -o spec.yaml
+  pipeline-canvas compile my.pipeline.json --format json > spec.json";
+
+const IMPORT_EXAMPLES: &str = "Examples:
+  pipeline-canvas import pipeline.yaml -o my.pipeline.json
+  curl -s https://example.com/component.yaml | pipeline-canvas import - -o c.pipeline.json";
+
+const RUN_EXAMPLES: &str = "Examples:
+  pipeline-canvas run spec.yaml --param epochs=3 --param lr=0.01
+  pipeline-canvas run my.pipeline.json --param 'items=[1, 2, 3]' --no-cache
+  pipeline-canvas run spec.yaml --json > events.jsonl
+Exit status: 0 the run succeeded, 1 it failed, 2 usage, 130 Ctrl-C, 143 SIGTERM (the run is
+cancelled and recorded CANCELLED).";
+
+const SUBMIT_EXAMPLES: &str = "Examples:
+  pipeline-canvas submit spec.yaml --target vertex --project my-project --region us-central1 \\
+      --pipeline-root gs://my-bucket/root --wait
+  pipeline-canvas submit spec.yaml --target kfp --host http://localhost:8080 --wait --json
+Exit status (with --wait): 0 the run succeeded, 1 it failed, 2 usage, 130 Ctrl-C (the run goes
+on remotely).";
 
 const RUNS_EXAMPLES: &str = "Examples:
   pipeline-canvas runs

@@ -280,3 +280,21 @@ fn cancel_says_when_the_owner_is_gone() {
         )
     );
 }
+
+#[test]
+fn every_subcommand_help_shows_examples() {
+    for command in [
+        "serve", "compile", "import", "run", "submit", "runs", "logs", "cancel",
+    ] {
+        let o = Command::new(BIN)
+            .args([command, "--help"])
+            .output()
+            .expect("run pipeline-canvas");
+        assert!(o.status.success(), "{command}: {}", err(&o));
+        let help = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            help.contains("Examples:\n  pipeline-canvas "),
+            "{command} --help has no examples:\n{help}"
+        );
+    }
+}
