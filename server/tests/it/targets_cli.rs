@@ -530,3 +530,42 @@ async fn an_unreachable_kfp_host_fails_at_once_saying_what_to_check() {
         "a refused connection is not retried: {err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn vertex_without_credentials_says_how_to_get_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = dir.path().join("spec.json");
+    std::fs::write(&spec, spec_json().to_string()).expect("write spec");
+    // No ADC file (an empty HOME), no token, and a metadata server that is not there.
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).expect("home");
+    let out: Output = tokio::process::Command::new(env!("CARGO_BIN_EXE_pipeline-canvas"))
+        .arg("submit")
+        .arg(&spec)
+        .args(VERTEX)
+        .args(["--param", "message=hi", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env("HOME", &home)
+        .env("GCE_METADATA_HOST", "127.0.0.1:9")
+        .env("PIPELINE_CANVAS_VERTEX_ENDPOINT", "http://127.0.0.1:9")
+        .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
+        .env_remove("PIPELINE_CANVAS_ACCESS_TOKEN")
+        .env_remove("PIPELINE_CANVAS_DATA_DIR")
+        .env_remove("RUST_LOG")
+        .output()
+        .await
+        .expect("run the binary");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with("error: cannot get Google credentials to call Vertex AI (")
+            && err.ends_with(
+                "): run `gcloud auth application-default login`, set \
+                 GOOGLE_APPLICATION_CREDENTIALS to a service account key file, or set \
+                 PIPELINE_CANVAS_ACCESS_TOKEN to an access token (`gcloud auth \
+                 print-access-token`)\n"
+            ),
+        "{err}"
+    );
+    assert!(!err.contains("Subsequent calls"), "{err}");
+}
