@@ -523,9 +523,11 @@ impl RunCtx {
                 }
                 Attempt::Failed(e) => match retry.after_failure(attempt, e, self.cancelled()) {
                     AfterFailure::Retry { wait, note } => {
+                        // Waiting for the next attempt: pending again, with why.
                         self.record(
                             path,
                             TaskUpdate {
+                                state: Some(TaskState::Pending),
                                 error: Some(note),
                                 ..TaskUpdate::default()
                             },

@@ -41,7 +41,8 @@ impl Mode {
 }
 
 /// One line of `--json` output. `event` is `run` (the run changed state), `task` (a task
-/// did), `retry` (a task's attempt failed and another follows), or `summary` (the last line).
+/// did), `retry` (a task's attempt failed and another follows after a wait: the task is
+/// `PENDING` again), or `summary` (the last line).
 /// Fields that do not apply are left out.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JsonLine {
@@ -145,8 +146,9 @@ impl Progress {
                 _ => Some(format!("{seconds:7.2}s  run {}", r.state.as_str())),
             },
             EngineEvent::Task(t) => {
-                // A running task with an error: the attempt failed and another follows.
-                let retry = t.state == TaskState::Running && t.error.is_some();
+                // A task not ended, with an error: the attempt failed and another follows
+                // (the engine has it PENDING while it waits).
+                let retry = !t.state.is_final() && t.error.is_some();
                 if retry {
                     self.retrying.insert(t.path.clone(), t.attempt);
                 } else if t.state == TaskState::Running

@@ -500,13 +500,20 @@ pub fn logs(args: &LogsArgs) -> Result<(), RunsCommandError> {
         .enable_all()
         .build()
         .map_err(RunsCommandError::Runtime)?;
-    runtime.block_on(print_logs(&store, &run.id, task.as_deref(), args.follow))
+    runtime.block_on(print_logs(
+        &store,
+        &dir,
+        &run.id,
+        task.as_deref(),
+        args.follow,
+    ))
 }
 
 /// Prints the logs of run `id` (the one task `given`, or all), following them when `follow`
 /// until the task or run has ended and everything written is printed.
 async fn print_logs(
     store: &RunStore,
+    dir: &Path,
     id: &str,
     given: Option<&str>,
     follow: bool,
@@ -516,7 +523,7 @@ async fn print_logs(
     loop {
         let detail = store.get_run(id)?.ok_or_else(|| RunsCommandError::NoRun {
             id: id.to_string(),
-            dir: String::new(),
+            dir: dir.display().to_string(),
         })?;
         let paths: Vec<String> = detail.tasks.iter().map(|t| t.path.clone()).collect();
         if task.is_none() {
