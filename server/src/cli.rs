@@ -91,8 +91,8 @@ const SUBMIT_EXAMPLES: &str = "Examples:
   pipeline-canvas submit spec.yaml --target vertex --project my-project --region us-central1 \\
       --pipeline-root gs://my-bucket/root --wait
   pipeline-canvas submit spec.yaml --target kfp --host http://localhost:8080 --wait --json
-Exit status (with --wait): 0 the run succeeded, 1 it failed, 2 usage, 130 Ctrl-C (the run goes
-on remotely).";
+Exit status (with --wait): 0 the run succeeded, 1 it failed, 2 usage, 130 Ctrl-C, 143 SIGTERM
+(the run goes on remotely).";
 
 const RUNS_EXAMPLES: &str = "Examples:
   pipeline-canvas runs

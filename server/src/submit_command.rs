@@ -13,7 +13,7 @@ use clap::{Args, ValueEnum};
 use tokio::sync::broadcast;
 
 use crate::progress::{Mode, Progress};
-use crate::run_command::{load, params, RunCommandError};
+use crate::run_command::{load, params, RunCommandError, StopSignal};
 use engine::{EngineEvent, Events, RunState, RunStore};
 use targets::{
     key_values, KfpSettings, SubmitRequest, Target, TargetError, Targets, VertexSettings,
@@ -110,13 +110,15 @@ pub enum SubmitError {
     /// The async runtime could not be created.
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
-    /// Waiting was interrupted; the run goes on.
-    #[error("stopped waiting for run {id}; it goes on remotely: {link}")]
+    /// Waiting was interrupted by a signal; the run goes on.
+    #[error("stopped waiting for run {id} on {signal}; it goes on remotely: {link}")]
     Interrupted {
         /// The run.
         id: String,
         /// Its console page.
         link: String,
+        /// The signal.
+        signal: StopSignal,
     },
     /// The run did not succeed.
     #[error("run {id} ended {state}{}", .error.as_deref().map(|e| format!(": {e}")).unwrap_or_default())]
@@ -151,11 +153,11 @@ fn overrides(args: &SubmitArgs) -> Result<(VertexSettings, KfpSettings), TargetE
 }
 
 impl SubmitError {
-    /// The process exit status for this error: 130 when Ctrl-C stopped the waiting (the run
-    /// goes on remotely), else 1.
+    /// The process exit status for this error: 130 (Ctrl-C) or 143 (SIGTERM) when a signal
+    /// stopped the waiting (the run goes on remotely), else 1.
     pub fn exit_code(&self) -> u8 {
         match self {
-            SubmitError::Interrupted { .. } => 130,
+            SubmitError::Interrupted { signal, .. } => signal.exit_code(),
             _ => 1,
         }
     }
@@ -200,13 +202,14 @@ pub fn submit(args: &SubmitArgs) -> Result<(), SubmitError> {
                 },
             )
             .await?;
-        // Ctrl-C is caught from before the console link is printed, so once the run is
-        // submitted it always ends the command with exit status 130.
-        let mut interrupt = if args.wait {
-            Some(
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-                    .map_err(SubmitError::Runtime)?,
-            )
+        // Ctrl-C and SIGTERM are caught from before the console link is printed, so once the
+        // run is submitted they always end the command with exit status 130 or 143.
+        let mut signals = if args.wait {
+            use tokio::signal::unix::{signal, SignalKind};
+            Some((
+                signal(SignalKind::interrupt()).map_err(SubmitError::Runtime)?,
+                signal(SignalKind::terminate()).map_err(SubmitError::Runtime)?,
+            ))
         } else {
             None
         };
@@ -226,7 +229,7 @@ pub fn submit(args: &SubmitArgs) -> Result<(), SubmitError> {
             println!("console: {link}");
             let _ = std::io::stdout().flush();
         }
-        let Some(interrupt) = interrupt.as_mut() else {
+        let Some((interrupt, terminate)) = signals.as_mut() else {
             return Ok(());
         };
         let id = submitted.id.clone();
@@ -249,7 +252,10 @@ pub fn submit(args: &SubmitArgs) -> Result<(), SubmitError> {
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
                 _ = interrupt.recv() => {
-                    return Err(SubmitError::Interrupted { id, link });
+                    return Err(SubmitError::Interrupted { id, link, signal: StopSignal::Interrupt });
+                }
+                _ = terminate.recv() => {
+                    return Err(SubmitError::Interrupted { id, link, signal: StopSignal::Terminate });
                 }
             }
         }

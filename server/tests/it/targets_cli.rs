@@ -393,6 +393,17 @@ async fn a_kfp_token_over_plain_http_to_another_machine_is_warned_about() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_while_waiting_exits_130_and_the_run_goes_on() {
+    stop_waiting_by(libc::SIGINT, 130, "SIGINT").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_while_waiting_exits_143_and_the_run_goes_on() {
+    stop_waiting_by(libc::SIGTERM, 143, "SIGTERM").await;
+}
+
+/// Submits with `--wait`, sends `signal` once the console link is printed, and checks the
+/// exit status and the message.
+async fn stop_waiting_by(signal: libc::c_int, code: i32, name: &str) {
     let fake = Fake::with_script(vec![json!({"state": "RUNNING"})]);
     let base = fake.start().await;
     let dir = tempfile::tempdir().expect("tempdir");
@@ -430,11 +441,15 @@ async fn ctrl_c_while_waiting_exits_130_and_the_run_goes_on() {
     }
     let pid = i32::try_from(cli.id().expect("pid")).expect("pid");
     // SAFETY: kill only sends a signal to the command started above.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
     let out = cli.wait_with_output().await.expect("wait");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{err}");
-    assert!(err.contains("stopped waiting for run"), "{err}");
+    assert_eq!(out.status.code(), Some(code), "{err}");
+    assert!(
+        err.contains("stopped waiting for run")
+            && err.contains(&format!(" on {name}; it goes on remotely")),
+        "{err}"
+    );
 }
 
 /// `pipeline-canvas <args> --data-dir <dir>/data`, with the fake's endpoint.
