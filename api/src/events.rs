@@ -1,5 +1,7 @@
 //! The events of a run's stream (`GET /api/runs/{id}/events`): state changes of the run and its
-//! tasks, as the local engine and the remote targets record them.
+//! tasks, as the local engine and the remote targets record them (`run` and `task` events,
+//! [`Event`]), and the log of the task the stream follows (`log` events, [`LogPiece`], then
+//! one `logEnd`, [`LogEnd`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -69,4 +71,65 @@ pub struct TaskEvent {
     /// Which attempt (1 = first) is running or ended.
     #[serde(default)]
     pub attempt: u32,
+}
+
+/// A `log` event: a piece of the followed task's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogPiece {
+    /// The byte offset of the piece in the log file.
+    pub from: u64,
+    /// Its text (pieces are cut anywhere but inside a character: the client joins them).
+    pub text: String,
+}
+
+/// The `logEnd` event: the followed task (or the run) has ended and its whole log was sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogEnd {
+    /// The task whose log it was.
+    pub path: String,
+    /// The task's last state; none when the run ended without reaching it.
+    pub state: Option<TaskState>,
+    /// Where the log was sent up to (its length, unless it could not be read).
+    pub offset: u64,
+    /// Why the rest of the log could not be sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_events_have_their_documented_shape() {
+        let piece = LogPiece {
+            from: 7,
+            text: "o\nthree".into(),
+        };
+        let json = serde_json::to_value(&piece).expect("json");
+        assert_eq!(json, serde_json::json!({"from": 7, "text": "o\nthree"}));
+        assert_eq!(
+            serde_json::from_value::<LogPiece>(json).expect("back"),
+            piece
+        );
+
+        // A task the run never reached: its state is null, not left out.
+        let end = LogEnd {
+            path: "a".into(),
+            state: None,
+            offset: 0,
+            error: None,
+        };
+        let json = serde_json::to_value(&end).expect("json");
+        assert_eq!(
+            json,
+            serde_json::json!({"path": "a", "state": null, "offset": 0})
+        );
+        let failed: LogEnd = serde_json::from_str(
+            r#"{"path":"a","state":"SUCCEEDED","offset":12,"error":"the log could not be read"}"#,
+        )
+        .expect("logEnd");
+        assert_eq!(failed.state, Some(TaskState::Succeeded));
+        assert_eq!(failed.error.as_deref(), Some("the log could not be read"));
+    }
 }

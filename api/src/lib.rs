@@ -2,8 +2,8 @@
 //! crate, compiled to wasm32) and the server, so that the two sides cannot drift apart.
 //!
 //! Only data and its JSON form live here (serde, no I/O): run and task states, runs and tasks
-//! as the API lists them, the events of a run's event stream, the request bodies, target
-//! settings and error bodies.
+//! as the API lists them, the events of a run's event stream (state changes and log pieces),
+//! the request bodies, target settings and error bodies.
 
 pub mod errors;
 pub mod events;
@@ -12,9 +12,10 @@ pub mod runs;
 pub mod targets;
 
 pub use errors::{ErrorBody, RemoteError};
-pub use events::{Event, RunEvent, TaskEvent};
+pub use events::{Event, LogEnd, LogPiece, RunEvent, TaskEvent};
 pub use pipelines::{IdBody, SavedPipeline};
 pub use runs::{
-    CreateRun, RunDetail, RunOptions, RunState, RunSummary, Started, TaskKind, TaskRow, TaskState,
+    Cancelled, CreateRun, RunDetail, RunOptions, RunState, RunSummary, Started, TaskKind, TaskRow,
+    TaskState,
 };
 pub use targets::{KfpSettings, TargetsConfig, VertexSettings};

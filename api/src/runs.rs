@@ -301,11 +301,43 @@ pub struct CreateRun {
     pub target: Option<String>,
 }
 
-/// The answer to a new run: its id.
+/// The answer to a new run (`POST /api/runs`, `POST /api/runs/{id}/rerun`): its id and, for a
+/// run submitted to a remote target, where it runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Started {
     /// The run's id.
     pub id: String,
+    /// `vertex` or `kfp`; none for the local engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// The remote job's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_name: Option<String>,
+    /// The remote run's page in its service's console.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub console_link: Option<String>,
+}
+
+impl Started {
+    /// A run started on the local engine.
+    pub fn local(id: String) -> Self {
+        Self {
+            id,
+            target: None,
+            remote_name: None,
+            console_link: None,
+        }
+    }
+}
+
+/// The answer to `POST /api/runs/{id}/cancel`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cancelled {
+    /// The run's id.
+    pub id: String,
+    /// Whether it was cancelled now: false when it had already ended.
+    pub cancelled: bool,
 }
 
 #[cfg(test)]
@@ -342,6 +374,22 @@ mod tests {
         let back: RunDetail =
             serde_json::from_value(serde_json::to_value(&d).expect("json")).expect("again");
         assert_eq!(back, d);
+    }
+
+    #[test]
+    fn a_local_start_is_just_its_id() {
+        let local = Started::local("r1".into());
+        assert_eq!(
+            serde_json::to_value(&local).expect("json"),
+            serde_json::json!({"id": "r1"})
+        );
+        let remote: Started = serde_json::from_str(
+            r#"{"id":"r2","target":"vertex","remoteName":"projects/p/x","consoleLink":"https://c"}"#,
+        )
+        .expect("remote");
+        assert_eq!(remote.target.as_deref(), Some("vertex"));
+        assert_eq!(remote.remote_name.as_deref(), Some("projects/p/x"));
+        assert_eq!(remote.console_link.as_deref(), Some("https://c"));
     }
 
     #[test]

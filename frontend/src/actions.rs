@@ -1,11 +1,12 @@
 //! What the toolbar does: new, open, save, examples, download and upload.
 
+use ::api::{IdBody, SavedPipeline};
 use leptos::prelude::*;
 use pipeline::{Document, OutputFormat};
 
-use crate::api::{self, IdBody};
+use crate::api;
 use crate::files;
-use crate::state::{AppState, CatalogEntry, ExampleInfo, SavedPipeline};
+use crate::state::{AppState, CatalogEntry, ExampleInfo};
 
 /// The URL hash that names a saved pipeline.
 pub fn hash_for(id: &str) -> String {
@@ -70,11 +71,16 @@ pub fn open_from_hash(st: AppState) {
     }
 }
 
-/// Starts an empty pipeline.
+/// Puts saved pipeline `id` (or none) in the URL hash, as the page shows it now.
+pub fn show_saved_id(id: Option<&str>) {
+    set_hash(&id.map(hash_for).unwrap_or_default());
+}
+
+/// Starts an empty pipeline (the one before is a step back in Undo).
 pub fn new_document(st: AppState) {
-    st.load(Document::new("my-pipeline"), None);
+    st.switch_to(Document::new("my-pipeline"), None, false);
     set_hash("");
-    st.info("New pipeline");
+    st.info("New pipeline (Undo brings back the one before)");
 }
 
 /// Opens a saved pipeline by id.
@@ -83,7 +89,7 @@ pub fn open_saved(st: AppState, id: String) {
     api::get(url, move |r: Result<Document, String>| match r {
         Ok(doc) => {
             let name = doc.name.clone();
-            st.load(doc, Some(id.clone()));
+            st.switch_to(doc, Some(id.clone()), false);
             set_hash(&hash_for(&id));
             st.success(format!("Opened {name}"));
         }
@@ -97,7 +103,7 @@ pub fn open_example(st: AppState, id: String) {
     api::get(url, move |r: Result<Document, String>| match r {
         Ok(doc) => {
             let name = doc.name.clone();
-            st.load(doc, None);
+            st.switch_to(doc, None, false);
             set_hash("");
             st.success(format!("Opened example {name} — Save keeps a copy"));
         }

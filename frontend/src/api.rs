@@ -1,37 +1,12 @@
-//! Calls to the backend's JSON API with the browser's `fetch`.
+//! Calls to the backend's JSON API with the browser's `fetch`. What is sent and answered are
+//! the `api` crate's wire types (`::api::…`; this module's name shadows the crate's where it
+//! is imported).
 
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use ::api::ErrorBody;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
-
-/// The body of an error answer: `{"error": "..."}`, with the remote service's own answer
-/// when a remote target refused a request: `"remote": {service, status, body}`.
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: String,
-    #[serde(default)]
-    remote: Option<RemoteError>,
-}
-
-/// A remote service's error answer as the backend passes it on.
-#[derive(Deserialize)]
-struct RemoteError {
-    #[serde(default)]
-    service: String,
-    #[serde(default)]
-    status: u16,
-    #[serde(default)]
-    body: serde_json::Value,
-}
-
-/// The body of a create/update answer: `{"id": "..."}`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct IdBody {
-    /// The pipeline's id.
-    pub id: String,
-}
 
 /// A JS exception as text.
 fn js_error(e: JsValue) -> String {
@@ -73,11 +48,11 @@ async fn fetch_text(method: &str, url: &str, body: Option<Body>) -> Result<(u16,
     Ok((resp.status(), text))
 }
 
-/// The message of a failed answer: the server's `{"error": ...}` or the HTTP status. A remote
+/// The message of a failed answer: the server's [`ErrorBody`] or the HTTP status. A remote
 /// service's error is shown as it sent it: Google's `{"error": {message, status}}` as
 /// `Vertex AI answered HTTP 400 (INVALID_ARGUMENT): <message>`, anything else verbatim.
 pub fn error_message(status: u16, text: &str) -> String {
-    let Ok(b) = serde_json::from_str::<ErrorBody>(text) else {
+    let Ok(b) = serde_json::from_str::<ErrorBody<IgnoredAny>>(text) else {
         return format!("HTTP {status}");
     };
     let Some(r) = b.remote else { return b.error };
@@ -234,5 +209,18 @@ mod tests {
             "the Vertex AI project is not set"
         );
         assert_eq!(error_message(502, "<html>"), "HTTP 502");
+    }
+
+    #[test]
+    fn a_refused_pipeline_reads_as_its_message_whatever_its_diagnostics() {
+        // The diagnostics are skipped unread: any shape of them leaves the message.
+        for diagnostics in [
+            r#"[{"severity": "error", "code": "x", "message": "m", "location": {"node": "a"}}]"#,
+            r#"[{"a shape": "from a newer server"}]"#,
+        ] {
+            let body =
+                format!(r#"{{"error": "pipeline has errors", "diagnostics": {diagnostics}}}"#);
+            assert_eq!(error_message(422, &body), "pipeline has errors");
+        }
     }
 }

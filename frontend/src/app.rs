@@ -10,7 +10,6 @@ use crate::chunks::{self, Unloaded};
 use crate::diagnostics::Diagnostics;
 use crate::interaction;
 use crate::palette::Palette;
-use crate::parameters::PipelinePanel;
 use crate::properties::PropertiesPanel;
 use crate::spec_panel::SpecPanel;
 use crate::state::{flag, AppState, Tab};
@@ -24,6 +23,8 @@ pub fn App() -> impl IntoView {
     provide_context(st);
     crate::run_live::RunCtx::install(st);
     interaction::install(st);
+    crate::autosave::install(st);
+    crate::clipboard::install(st);
     actions::load_catalog(st);
     let hash_h = window_event_listener(ev::hashchange, move |_| actions::open_from_hash(st));
     on_cleanup(move || hash_h.remove());
@@ -70,8 +71,8 @@ fn SidePanel() -> impl IntoView {
             <div class="tab-body">
                 {move || match st.tab.get() {
                     Tab::Properties => view! { <PropertiesPanel /> }.into_any(),
-                    Tab::Pipeline => view! { <PipelinePanel /> }.into_any(),
-                    Tab::Spec => view! { <SpecPanel /> }.into_any(),
+                    Tab::Pipeline => chunks::view(crate::properties::pipeline_panel()),
+                    Tab::Spec => chunks::view(spec_tab()),
                     Tab::Run => chunks::view(run_tab()),
                     Tab::Runs => chunks::view(runs_tab()),
                 }}
@@ -83,6 +84,12 @@ fn SidePanel() -> impl IntoView {
 
 // The Run and Runs tabs (task details, logs, artifacts, run history) are the `runs` chunk,
 // fetched the first time either tab opens.
+
+/// The Spec tab's panel, from the `spec` chunk (fetched the first time the tab opens).
+#[wasm_split(spec, fallible)]
+fn spec_tab() -> Result<AnyView, Unloaded> {
+    Ok(view! { <SpecPanel /> }.into_any())
+}
 
 /// The Run tab's panel, from the runs chunk.
 #[wasm_split(runs, fallible)]

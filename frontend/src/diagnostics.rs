@@ -18,6 +18,9 @@ pub fn Diagnostics() -> impl IntoView {
                 <span class="diag-caret">{text(move || if open.get() { "▾" } else { "▸" }.to_string())}</span>
                 "Problems"
                 <span class="diag-summary" data-testid="diagnostics-summary">
+                    <Show when=move || st.compiling.get()>
+                        <span class="muted small">"checking… "</span>
+                    </Show>
                     {move || {
                         let (e, w) = summary.get();
                         match (e, w) {
@@ -31,7 +34,14 @@ pub fn Diagnostics() -> impl IntoView {
                     }}
                 </span>
             </button>
-            <ul class="diag-list" data-testid="diagnostics" data-count=text(move || items.with(Vec::len).to_string())>
+            <ul
+                class="diag-list"
+                class:pending=flag(move || st.compiling.get())
+                data-testid="diagnostics"
+                data-count=text(move || items.with(Vec::len).to_string())
+                data-rev=text(move || st.analysis.with(|a| a.rev).to_string())
+                data-pending=text(move || st.compiling.get().to_string())
+            >
                 {move || {
                     items
                         .get()

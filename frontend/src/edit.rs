@@ -2,6 +2,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use rustc_hash::FxHashMap;
+
 use pipeline::{
     Binding, ComponentDef, Document, Group, GroupKind, Node, Point, PortRef, Size, Wire,
 };
@@ -91,15 +93,54 @@ pub fn adopt_contents(doc: &mut Document, gid: &str) {
     }
 }
 
-/// Puts a node into the innermost frame holding its centre (or top level).
-pub fn regroup_node(doc: &mut Document, node_id: &str) {
-    let Some(n) = doc.node(node_id) else {
-        return;
-    };
-    let center = layout::node_rect(doc, n).center();
-    let group = layout::innermost_group_at(doc, center, None);
-    if let Some(n) = doc.node_mut(node_id) {
-        n.group = group;
+/// Grows every frame that its members stick out of so that it holds them (inner frames
+/// first, so outer ones hold the grown inner ones).
+pub fn grow_frames(doc: &mut Document) {
+    let mut order: Vec<(usize, usize)> = doc
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (doc.group_chain(Some(&g.id)).len(), i))
+        .collect();
+    order.sort_by_key(|o| std::cmp::Reverse(o.0));
+    let pad = layout::GROUP_PADDING;
+    for (_, i) in order {
+        let id = doc.groups[i].id.clone();
+        let members = doc
+            .nodes
+            .iter()
+            .filter(|n| n.group.as_deref() == Some(id.as_str()))
+            .map(|n| layout::node_rect(doc, n))
+            .chain(
+                doc.groups
+                    .iter()
+                    .filter(|g| g.parent.as_deref() == Some(id.as_str()))
+                    .map(layout::group_rect),
+            )
+            .reduce(|a, b| a.union(&b));
+        let Some(m) = members else {
+            continue;
+        };
+        let r = layout::group_rect(&doc.groups[i]);
+        let need = Rect {
+            x: m.x - pad,
+            y: m.y - pad - layout::GROUP_HEADER,
+            w: m.w + 2.0 * pad,
+            h: m.h + 2.0 * pad + layout::GROUP_HEADER,
+        };
+        if r.contains_rect(&need) {
+            continue;
+        }
+        let grown = r.union(&need);
+        let g = &mut doc.groups[i];
+        g.position = Point {
+            x: grown.x.round(),
+            y: grown.y.round(),
+        };
+        g.size = Size {
+            width: grown.w.round(),
+            height: grown.h.round(),
+        };
     }
 }
 
@@ -301,17 +342,28 @@ pub fn fresh_parameter_name(doc: &Document) -> String {
 
 /// Moves nodes and groups by `(dx, dy)` from the positions in `orig`.
 pub fn move_items(doc: &mut Document, orig: &[(Item, Point)], dx: f64, dy: f64) {
+    let index: Vec<(usize, Point)> = {
+        let at = node_index(doc);
+        orig.iter()
+            .filter_map(|(item, p)| match item {
+                Item::Node(id) => at.get(id.as_str()).map(|&i| (i, *p)),
+                Item::Group(_) => None,
+            })
+            .collect()
+    };
+    for (i, p) in index {
+        doc.nodes[i].position = Point {
+            x: (p.x + dx).round(),
+            y: (p.y + dy).round(),
+        };
+    }
     for (item, p) in orig {
         let to = Point {
             x: (p.x + dx).round(),
             y: (p.y + dy).round(),
         };
         match item {
-            Item::Node(id) => {
-                if let Some(n) = doc.node_mut(id) {
-                    n.position = to;
-                }
-            }
+            Item::Node(_) => {}
             Item::Group(id) => {
                 if let Some(g) = doc.groups.iter_mut().find(|g| &g.id == id) {
                     g.position = to;
@@ -321,18 +373,204 @@ pub fn move_items(doc: &mut Document, orig: &[(Item, Point)], dx: f64, dy: f64) 
     }
 }
 
-/// Resizes a group frame, keeping it at least [`layout::GROUP_MIN`].
-pub fn resize_group(doc: &mut Document, gid: &str, size: Size) {
-    if let Some(g) = doc.groups.iter_mut().find(|g| g.id == gid) {
-        g.size = Size {
-            width: size.width.max(layout::GROUP_MIN.width).round(),
-            height: size.height.max(layout::GROUP_MIN.height).round(),
-        };
+/// `size`, at least [`layout::GROUP_MIN`], in whole pixels.
+pub fn clamp_size(size: Size) -> Size {
+    Size {
+        width: size.width.max(layout::GROUP_MIN.width).round(),
+        height: size.height.max(layout::GROUP_MIN.height).round(),
     }
 }
 
+/// Resizes a group frame, keeping it at least [`layout::GROUP_MIN`].
+pub fn resize_group(doc: &mut Document, gid: &str, size: Size) {
+    if let Some(g) = doc.groups.iter_mut().find(|g| g.id == gid) {
+        g.size = clamp_size(size);
+    }
+}
+
+/// Where each node is in `doc.nodes`, by id.
+pub fn node_index(doc: &Document) -> FxHashMap<&str, usize> {
+    doc.nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.id.as_str(), i))
+        .collect()
+}
+
+/// The positions of `items` and, for frames, of everything inside them (each once).
+pub fn with_members(doc: &Document, items: &[Item]) -> Vec<(Item, Point)> {
+    let index = node_index(doc);
+    let mut out: Vec<(Item, Point)> = Vec::new();
+    for item in items {
+        match item {
+            Item::Node(id) => {
+                if let Some(&i) = index.get(id.as_str()) {
+                    out.push((item.clone(), doc.nodes[i].position));
+                }
+            }
+            Item::Group(id) => out.extend(group_with_members(doc, id)),
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.dedup_by(|a, b| a.0 == b.0);
+    out
+}
+
+/// After a move: puts each moved item into the innermost frame that now holds it.
+pub fn regroup(doc: &mut Document, moved: &[Item]) {
+    // Frames with their depth, worked out once (a move may carry thousands of nodes).
+    let frames: Vec<(usize, Rect, String)> = doc
+        .groups
+        .iter()
+        .map(|g| {
+            (
+                doc.group_chain(Some(&g.id)).len(),
+                layout::group_rect(g),
+                g.id.clone(),
+            )
+        })
+        .collect();
+    let index = node_index(doc);
+    let placed: Vec<(usize, Option<String>)> = moved
+        .iter()
+        .filter_map(|item| match item {
+            Item::Node(id) => index.get(id.as_str()).copied(),
+            Item::Group(_) => None,
+        })
+        .map(|i| {
+            let center = layout::node_rect(doc, &doc.nodes[i]).center();
+            let inner = frames
+                .iter()
+                .filter(|(_, r, _)| r.contains(center))
+                .max_by(|a, b| {
+                    a.0.cmp(&b.0)
+                        .then_with(|| (b.1.w * b.1.h).total_cmp(&(a.1.w * a.1.h)))
+                })
+                .map(|(_, _, id)| id.clone());
+            (i, inner)
+        })
+        .collect();
+    for (i, group) in placed {
+        doc.nodes[i].group = group;
+    }
+    for item in moved {
+        if let Item::Group(id) = item {
+            regroup_group(doc, id);
+        }
+    }
+}
+
+/// Removes nodes and frames (a frame's members that are not removed move to its parent).
+pub fn remove_items(doc: &mut Document, items: &[Item]) {
+    let nodes: BTreeSet<&str> = items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Node(id) => Some(id.as_str()),
+            Item::Group(_) => None,
+        })
+        .collect();
+    if !nodes.is_empty() {
+        doc.nodes.retain(|n| !nodes.contains(n.id.as_str()));
+        doc.wires.retain(|w| {
+            !nodes.contains(w.from.node.as_str()) && !nodes.contains(w.to.node.as_str())
+        });
+        for n in &mut doc.nodes {
+            n.after.retain(|a| !nodes.contains(a.as_str()));
+        }
+        for o in &mut doc.outputs {
+            o.from.retain(|p| !nodes.contains(p.node.as_str()));
+        }
+        doc.prune_components();
+    }
+    for i in items {
+        if let Item::Group(id) = i {
+            doc.remove_group(id);
+        }
+    }
+}
+
+/// The part of `doc` that `items` make up, as a document of its own (what Copy puts on the
+/// clipboard): the nodes and frames (with everything inside the frames), the wires between
+/// them, the components they run and the parameters their inputs read. `None` when nothing.
+pub fn fragment(doc: &Document, items: &[Item]) -> Option<Document> {
+    let mut groups: Vec<&str> = Vec::new();
+    let mut nodes: Vec<&str> = Vec::new();
+    for item in items {
+        match item {
+            Item::Node(id) => nodes.push(id),
+            Item::Group(id) => groups.push(id),
+        }
+    }
+    // Frames inside copied frames, and their nodes, come along.
+    let inside = |g: Option<&str>| {
+        doc.group_chain(g)
+            .iter()
+            .any(|c| groups.contains(&c.as_str()))
+    };
+    let kept_groups: Vec<&Group> = doc
+        .groups
+        .iter()
+        .filter(|g| groups.contains(&g.id.as_str()) || inside(Some(&g.id)))
+        .collect();
+    let kept_nodes: Vec<&Node> = doc
+        .nodes
+        .iter()
+        .filter(|n| nodes.contains(&n.id.as_str()) || inside(n.group.as_deref()))
+        .collect();
+    if kept_nodes.is_empty() && kept_groups.is_empty() {
+        return None;
+    }
+    let node_ids: BTreeSet<&str> = kept_nodes.iter().map(|n| n.id.as_str()).collect();
+    let group_ids: BTreeSet<&str> = kept_groups.iter().map(|g| g.id.as_str()).collect();
+    let mut out = Document::new(&doc.name);
+    out.groups = kept_groups
+        .into_iter()
+        .map(|g| {
+            let mut g = g.clone();
+            if g.parent.as_deref().is_some_and(|p| !group_ids.contains(p)) {
+                g.parent = None;
+            }
+            g
+        })
+        .collect();
+    out.nodes = kept_nodes
+        .into_iter()
+        .map(|n| {
+            let mut n = n.clone();
+            if n.group.as_deref().is_some_and(|g| !group_ids.contains(g)) {
+                n.group = None;
+            }
+            n.after.retain(|a| node_ids.contains(a.as_str()));
+            n
+        })
+        .collect();
+    out.wires = doc
+        .wires
+        .iter()
+        .filter(|w| {
+            node_ids.contains(w.from.node.as_str()) && node_ids.contains(w.to.node.as_str())
+        })
+        .cloned()
+        .collect();
+    for n in &out.nodes {
+        if let Some(c) = doc.components.get(&n.component) {
+            out.components.insert(n.component.clone(), c.clone());
+        }
+        for b in n.inputs.values() {
+            if let Binding::Parameter(p) = b {
+                if let Some(param) = doc.parameter(p) {
+                    if out.parameter(p).is_none() {
+                        out.parameters.push(param.clone());
+                    }
+                }
+            }
+        }
+    }
+    Some(out)
+}
+
 /// Something on the canvas that can be moved.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Item {
     /// A node, by id.
     Node(String),
@@ -529,8 +767,66 @@ mod tests {
         assert_eq!(doc.node(&m).unwrap().group, None);
         // Moving the node out of the frame takes it out of the group.
         move_items(&mut doc, &[(Item::Node(n.clone()), inside)], 3000.0, 0.0);
-        regroup_node(&mut doc, &n);
+        regroup(&mut doc, &[Item::Node(n.clone())]);
         assert_eq!(doc.node(&n).unwrap().group, None);
+        // And back in.
+        move_items(&mut doc, &[(Item::Node(n.clone()), inside)], 0.0, 0.0);
+        regroup(&mut doc, &[Item::Node(n.clone())]);
+        assert_eq!(doc.node(&n).unwrap().group.as_deref(), Some(g.as_str()));
+    }
+
+    #[test]
+    fn moving_a_frame_carries_its_members_once() {
+        let mut doc = Document::new("p");
+        let def = comp("c", &[], &[]);
+        let g = add_group(
+            &mut doc,
+            Point { x: 0.0, y: 0.0 },
+            GroupKind::Condition {
+                expression: String::new(),
+            },
+        );
+        let inside = Point { x: 50.0, y: 60.0 };
+        let n = add_node(&mut doc, "c", &def, inside, inside);
+        // The node is selected along with its frame: it moves once, with the frame.
+        let items = [Item::Group(g.clone()), Item::Node(n.clone())];
+        let orig = with_members(&doc, &items);
+        assert_eq!(orig.len(), 2, "{orig:?}");
+        move_items(&mut doc, &orig, 100.0, 10.0);
+        regroup(&mut doc, &items);
+        let node = doc.node(&n).unwrap();
+        assert_eq!((node.position.x, node.position.y), (150.0, 70.0));
+        assert_eq!(node.group.as_deref(), Some(g.as_str()));
+        assert_eq!(doc.group(&g).unwrap().position.x, 100.0);
+    }
+
+    #[test]
+    fn removing_items_drops_their_wires_and_keeps_frame_members() {
+        let (mut doc, a, b) = two_nodes();
+        connect(&mut doc, &port(&a, "out_int"), &port(&b, "x")).unwrap();
+        let g = add_group(
+            &mut doc,
+            Point {
+                x: 390.0,
+                y: -100.0,
+            },
+            GroupKind::Condition {
+                expression: String::new(),
+            },
+        );
+        assert_eq!(doc.node(&b).unwrap().group.as_deref(), Some(g.as_str()));
+        remove_items(&mut doc, &[Item::Node(a.clone()), Item::Group(g.clone())]);
+        assert!(doc.node(&a).is_none());
+        assert!(doc.wires.is_empty());
+        assert_eq!(
+            doc.node(&b).unwrap().group,
+            None,
+            "the frame's task stays, at top level"
+        );
+        assert!(
+            doc.components.get("producer").is_none(),
+            "its component went with it"
+        );
     }
 
     #[test]

@@ -10,16 +10,7 @@ use crate::state::{text, use_state};
 
 /// How loop items read in the editor: a JSON list, a parameter name or `task.output`.
 pub fn items_text(doc: &Document, items: &LoopItems) -> String {
-    match items {
-        LoopItems::Raw(r) => r.clone(),
-        LoopItems::Parameter(p) => p.clone(),
-        LoopItems::Output(o) => {
-            let task = doc
-                .node(&o.node)
-                .map_or(o.node.as_str(), |n| n.name.as_str());
-            format!("{task}.{}", o.port)
-        }
-    }
+    items.text(doc)
 }
 
 /// Reads what the user typed: `[…]` is a literal list, `task.output` a task's output, anything

@@ -196,6 +196,19 @@ pub fn drop_file(st: AppState, file: web_sys::File, at: Option<Point>) {
     });
 }
 
+/// Pasted text that is not a pipeline document: a component or pipeline file (YAML or JSON)
+/// joins the pipeline as a task at `at`, like a dropped file.
+pub fn paste_text(st: AppState, text: String, at: Point) {
+    read_and_show(
+        st,
+        "the clipboard".to_string(),
+        text,
+        true,
+        Some(at),
+        "paste",
+    );
+}
+
 /// Fetches `url` and imports it like a dropped file.
 pub fn open_url(st: AppState, url: String) {
     let url = url.trim().to_string();

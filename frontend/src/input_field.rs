@@ -210,13 +210,15 @@ fn ParameterEditor(
         move |b: Option<Binding>| st.edit(|d| edit::set_binding(d, &node, &port, b))
     };
     let on_text = {
-        let set = set.clone();
+        let (node, port) = (node.clone(), port.clone());
+        let field = format!("{node}/{port}");
         move |text: String| {
             draft.set(text.clone());
             match parse_value(ty, &text) {
                 Ok(v) => {
                     local_err.set(None);
-                    set(v.map(Binding::Value));
+                    let b = v.map(Binding::Value);
+                    st.edit_typing(&field, |d| edit::set_binding(d, &node, &port, b));
                 }
                 Err(e) => local_err.set(Some(e)),
             }

@@ -1,14 +1,16 @@
 //! Pointer and keyboard handling that spans the whole window: finishing drags wherever the
 //! pointer is released, and shortcuts (Delete, Undo, Save, Escape).
 
+use std::cell::RefCell;
+
 use leptos::ev;
 use leptos::prelude::*;
 use pipeline::{Point, PortRef, Size};
 use wasm_bindgen::JsCast;
 
 use crate::canvas::{over_canvas, view_center, world_from_client};
-use crate::edit;
-use crate::layout;
+use crate::edit::{self, Item};
+use crate::layout::{self, Rect};
 use crate::state::{AppState, Drag, PaletteItem, Selection};
 
 /// Installs the window listeners for the app's lifetime.
@@ -25,70 +27,207 @@ pub fn install(st: AppState) {
     });
 }
 
-/// Abandons a drag, putting back what it changed.
-fn cancel(st: &AppState) {
-    match st.drag.try_update(Option::take).flatten() {
-        Some(Drag::Move { before, moved, .. }) if moved => st.doc.set(*before),
-        Some(Drag::Resize { before, .. }) => st.doc.set(*before),
-        _ => {}
+/// The position signals of the items a move drag carries, looked up once when it starts.
+#[derive(Default)]
+struct Moving {
+    nodes: Vec<(ArcRwSignal<Point>, Point)>,
+    groups: Vec<(ArcRwSignal<Rect>, Rect)>,
+}
+
+thread_local! {
+    static MOVING: RefCell<Moving> = RefCell::new(Moving::default());
+}
+
+/// Starts moving `item` and the rest of the selection (a pointer pressed on a node or frame);
+/// with Shift, Ctrl or ⌘ the item is added to or taken out of the selection instead.
+pub fn grab(st: &AppState, item: Item, ev: &web_sys::PointerEvent) {
+    blur_fields();
+    if ev.shift_key() || ev.ctrl_key() || ev.meta_key() {
+        st.toggle_selected(item);
+        return;
+    }
+    let mut items = st.selection.with_untracked(Selection::items);
+    if !items.contains(&item) {
+        items = vec![item.clone()];
+    }
+    // Also when it was selected already: brings its properties back into view.
+    st.select(Selection::of(items.clone()));
+    start_move(
+        st,
+        items,
+        (f64::from(ev.client_x()), f64::from(ev.client_y())),
+    );
+}
+
+/// Starts a move drag of `items` (with the members of frames among them) from client point
+/// `start`.
+fn start_move(st: &AppState, items: Vec<Item>, start: (f64, f64)) {
+    let orig = st.doc.with_untracked(|d| edit::with_members(d, &items));
+    let moving = Moving {
+        nodes: orig
+            .iter()
+            .filter_map(|(i, p)| match i {
+                Item::Node(id) => st.scene.node(id).map(|s| (s.pos, *p)),
+                Item::Group(_) => None,
+            })
+            .collect(),
+        groups: orig
+            .iter()
+            .filter_map(|(i, _)| match i {
+                Item::Group(id) => st
+                    .scene
+                    .group(id)
+                    .map(|s| (s.rect.clone(), s.rect.get_untracked())),
+                Item::Node(_) => None,
+            })
+            .collect(),
+    };
+    MOVING.with(|m| *m.borrow_mut() = moving);
+    st.drag.set(Some(Drag::Move {
+        grabbed: items.into_iter().collect(),
+        start,
+        orig,
+        delta: (0.0, 0.0),
+        moved: false,
+    }));
+}
+
+/// Moves the position signals of the items being moved by `(dx, dy)` from where they started.
+fn show_moved(dx: f64, dy: f64) {
+    MOVING.with(|m| {
+        let m = m.borrow();
+        for (sig, p) in &m.nodes {
+            sig.set(Point {
+                x: (p.x + dx).round(),
+                y: (p.y + dy).round(),
+            });
+        }
+        for (sig, r) in &m.groups {
+            sig.set(Rect {
+                x: (r.x + dx).round(),
+                y: (r.y + dy).round(),
+                ..*r
+            });
+        }
+    });
+}
+
+/// Takes the focus from a form field (a press on the canvas), so shortcuts reach the canvas.
+fn blur_fields() {
+    let active = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.active_element())
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+    if let Some(el) = active {
+        if matches!(el.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT") {
+            let _ = el.blur();
+        }
     }
 }
 
-/// A change to the document worked out while the drag state is borrowed.
-type DocEdit = Box<dyn FnOnce(&mut pipeline::Document)>;
+/// Abandons a drag, putting back what it changed.
+fn cancel(st: &AppState) {
+    if let Some(Drag::Move { .. } | Drag::Resize { .. }) =
+        st.drag.try_update(Option::take).flatten()
+    {
+        st.doc.with_untracked(|d| st.scene.reset_geometry(d));
+    }
+    MOVING.with(|m| *m.borrow_mut() = Moving::default());
+}
 
 fn client(e: &web_sys::PointerEvent) -> (f64, f64) {
     (f64::from(e.client_x()), f64::from(e.client_y()))
 }
 
 fn on_move(st: &AppState, e: &web_sys::PointerEvent) {
+    let c = client(e);
+    crate::clipboard::pointer_at(c);
     if st.drag.with_untracked(Option::is_none) {
         return;
     }
-    let c = client(e);
     let zoom = st.viewport.get_untracked().zoom;
-    // Work out the change first, then apply it outside the drag signal's borrow.
-    let mut doc_change: Option<DocEdit> = None;
+    let world = world_from_client(st, c.0, c.1);
+    // Work out the change while the drag is borrowed, then show it.
+    let mut moved_by = None;
+    let mut resized = None;
+    let mut pan = None;
     st.drag.update(|d| match d {
         Some(Drag::Palette { client, .. }) => *client = c,
         Some(Drag::Move {
-            start, orig, moved, ..
+            start,
+            moved,
+            delta,
+            ..
         }) => {
             let (dx, dy) = ((c.0 - start.0) / zoom, (c.1 - start.1) / zoom);
             if !*moved && dx.abs() + dy.abs() < 3.0 / zoom {
                 return;
             }
             *moved = true;
-            let orig = orig.clone();
-            doc_change = Some(Box::new(move |doc| edit::move_items(doc, &orig, dx, dy)));
+            *delta = snap_delta(st, dx, dy);
+            moved_by = Some(*delta);
         }
         Some(Drag::Resize {
-            group, start, orig, ..
+            group,
+            start,
+            orig,
+            size,
         }) => {
-            let size = Size {
+            *size = edit::clamp_size(Size {
                 width: orig.width + (c.0 - start.0) / zoom,
                 height: orig.height + (c.1 - start.1) / zoom,
-            };
-            let group = group.clone();
-            doc_change = Some(Box::new(move |doc| edit::resize_group(doc, &group, size)));
+            });
+            resized = Some((group.clone(), *size));
         }
-        Some(Drag::Wire { cursor, .. }) => {
-            if let Some(p) = world_from_client(st, c.0, c.1) {
+        Some(Drag::Wire { cursor, .. }) | Some(Drag::Band { cursor, .. }) => {
+            if let Some(p) = world {
                 *cursor = p;
             }
         }
         Some(Drag::Pan { start, orig }) => {
-            let v = st.viewport.get_untracked();
-            let (x, y) = (orig.x + c.0 - start.0, orig.y + c.1 - start.1);
-            if v.x != x || v.y != y {
-                st.viewport.set(crate::state::Viewport { x, y, ..v });
-            }
+            pan = Some((orig.x + c.0 - start.0, orig.y + c.1 - start.1));
         }
         None => {}
     });
-    if let Some(f) = doc_change {
-        st.doc.update(f);
+    if let Some((dx, dy)) = moved_by {
+        show_moved(dx, dy);
     }
+    if let Some((group, size)) = resized {
+        if let Some(slot) = st.scene.group(&group) {
+            slot.rect.update(|r| {
+                r.w = size.width;
+                r.h = size.height;
+            });
+        }
+    }
+    if let Some((x, y)) = pan {
+        let v = st.viewport.get_untracked();
+        if v.x != x || v.y != y {
+            st.viewport.set(crate::state::Viewport { x, y, ..v });
+        }
+    }
+}
+
+/// A move by `(dx, dy)` snapped to the grid (when snapping is on) for the first item moved.
+fn snap_delta(st: &AppState, dx: f64, dy: f64) -> (f64, f64) {
+    if !st.snap.get_untracked() {
+        return (dx, dy);
+    }
+    let first = MOVING.with(|m| {
+        let m = m.borrow();
+        m.nodes
+            .first()
+            .map(|(_, p)| *p)
+            .or_else(|| m.groups.first().map(|(_, r)| Point { x: r.x, y: r.y }))
+    });
+    let Some(p) = first else {
+        return (dx, dy);
+    };
+    let g = crate::canvas::GRID;
+    (
+        ((p.x + dx) / g).round() * g - p.x,
+        ((p.y + dy) / g).round() * g - p.y,
+    )
 }
 
 fn on_up(st: &AppState, e: &web_sys::PointerEvent) {
@@ -102,26 +241,47 @@ fn on_up(st: &AppState, e: &web_sys::PointerEvent) {
         } => drop_palette_item(st, item, &label, start, c),
         Drag::Move {
             grabbed,
-            before,
+            orig,
+            delta,
             moved,
             ..
         } => {
+            MOVING.with(|m| *m.borrow_mut() = Moving::default());
             if moved {
-                st.record(*before);
-                st.doc.update(|d| match &grabbed {
-                    edit::Item::Node(id) => edit::regroup_node(d, id),
-                    edit::Item::Group(id) => edit::regroup_group(d, id),
+                st.edit(|d| {
+                    edit::move_items(d, &orig, delta.0, delta.1);
+                    edit::regroup(d, &grabbed);
                 });
             }
         }
-        Drag::Resize { group, before, .. } => {
-            let changed = st.doc.with_untracked(|d| d != &*before);
-            if changed {
-                st.record(*before);
-                st.doc.update(|d| edit::adopt_contents(d, &group));
-            }
+        Drag::Resize { group, size, .. } => {
+            st.edit(|d| {
+                edit::resize_group(d, &group, size);
+                edit::adopt_contents(d, &group);
+            });
         }
         Drag::Wire { from, .. } => drop_wire(st, &from, c),
+        Drag::Band {
+            start,
+            cursor,
+            mut base,
+        } => {
+            let band = Rect::spanning(start, cursor);
+            let (nodes, groups) = st.scene.boxes();
+            base.extend(
+                nodes
+                    .into_iter()
+                    .filter(|(_, r)| band.meets(r))
+                    .map(|(id, _)| Item::Node(id)),
+            );
+            base.extend(
+                groups
+                    .into_iter()
+                    .filter(|(_, r)| band.contains_rect(r))
+                    .map(|(id, _)| Item::Group(id)),
+            );
+            st.select(Selection::of(base));
+        }
         Drag::Pan { .. } => {}
     }
 }
@@ -139,12 +299,7 @@ fn drop_palette_item(
     let at = if over_canvas(st, c.0, c.1) {
         world_from_client(st, c.0, c.1)
     } else if clicked {
-        let n = st.doc.with_untracked(|d| d.nodes.len() + d.groups.len()) as f64;
-        let center = view_center(st);
-        Some(Point {
-            x: center.x + (n % 6.0) * 24.0,
-            y: center.y + (n % 6.0) * 24.0,
-        })
+        Some(new_item_point(st))
     } else {
         None
     };
@@ -152,6 +307,27 @@ fn drop_palette_item(
         st.info(format!("Drop {label} on the canvas to add it"));
         return;
     };
+    add_palette_item(st, item, at);
+}
+
+/// Where an item added without a drop point goes: the centre of the view, shifted a little
+/// per element so repeated adds do not stack exactly.
+fn new_item_point(st: &AppState) -> Point {
+    let n = st.doc.with_untracked(|d| d.nodes.len() + d.groups.len()) as f64;
+    let center = view_center(st);
+    Point {
+        x: center.x + (n % 6.0) * 24.0,
+        y: center.y + (n % 6.0) * 24.0,
+    }
+}
+
+/// Adds palette `item` from the keyboard (Enter or Space on it): at the centre of the view.
+pub fn add_palette_item_by_key(st: &AppState, item: PaletteItem) {
+    add_palette_item(st, item, new_item_point(st));
+}
+
+/// Creates what palette `item` stands for at world point `at`.
+fn add_palette_item(st: &AppState, item: PaletteItem, at: Point) {
     match item {
         PaletteItem::Condition | PaletteItem::Loop | PaletteItem::ExitHandler => {
             let (kind, hint) = match item {
@@ -178,10 +354,7 @@ fn drop_palette_item(
                 ),
             };
             let mut id = String::new();
-            let corner = Point {
-                x: (at.x - 24.0).round(),
-                y: (at.y - layout::GROUP_HEADER / 2.0).round(),
-            };
+            let corner = frame_corner(st, at);
             st.edit(|d| id = edit::add_group(d, corner, kind));
             st.select(Selection::Group(id));
             st.info(hint);
@@ -226,6 +399,24 @@ fn drop_palette_item(
                 None => st.info(format!("Added task {name}")),
             }
         }
+    }
+}
+
+/// Where a new frame dropped at `at` goes: its title bar under the pointer, moved as little as
+/// needed to lie fully in view.
+fn frame_corner(st: &AppState, at: Point) -> Point {
+    let view = crate::canvas::view_rect(st);
+    let size = layout::GROUP_DEFAULT;
+    let margin = 16.0 / st.viewport.get_untracked().zoom;
+    let x = (at.x - 24.0)
+        .min(view.x + view.w - size.width - margin)
+        .max(view.x + margin);
+    let y = (at.y - layout::GROUP_HEADER / 2.0)
+        .min(view.y + view.h - size.height - margin)
+        .max(view.y + margin);
+    Point {
+        x: x.round(),
+        y: y.round(),
     }
 }
 
@@ -292,30 +483,199 @@ fn on_key(st: &AppState, e: &web_sys::KeyboardEvent) {
         crate::actions::save(*st);
         return;
     }
+    if key == "Escape" && (st.menu.get_untracked().is_some() || st.overlay.get_untracked()) {
+        st.menu.set(None);
+        st.overlay.set(false);
+        return;
+    }
     if typing(e) {
         return;
     }
-    match key.as_str() {
+    let node_focused = focused_item(e);
+    let handled = match key.as_str() {
         "Delete" | "Backspace" => {
-            e.prevent_default();
             st.delete_selection();
+            true
         }
         "Escape" => {
             cancel(st);
             st.selection.set(Selection::None);
+            false
+        }
+        "Enter" | " " if node_focused.is_some() => {
+            // Edit the focused task or frame: the Properties tab, its first field focused.
+            st.tab.set(crate::state::Tab::Properties);
+            focus_properties();
+            true
+        }
+        "ContextMenu" | "F10" if key == "ContextMenu" || e.shift_key() => {
+            let (x, y) = menu_point(st);
+            st.menu.set(Some((x, y)));
+            true
+        }
+        k if cmd && k.eq_ignore_ascii_case("d") => {
+            crate::tools::duplicate(*st);
+            true
+        }
+        "?" => {
+            st.overlay.update(|o| *o = !*o);
+            true
+        }
+        "/" => {
+            let search = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| {
+                    d.query_selector("[data-testid=search-components]")
+                        .ok()
+                        .flatten()
+                })
+                .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+            if let Some(s) = search {
+                let _ = s.focus();
+            }
+            true
+        }
+        "g" | "G" if !cmd => {
+            st.snap.update(|s| *s = !*s);
+            st.info(if st.snap.get_untracked() {
+                "Snap to the grid: on"
+            } else {
+                "Snap to the grid: off"
+            });
+            true
+        }
+        "m" | "M" if !cmd => {
+            st.minimap.update(|s| *s = !*s);
+            true
         }
         k if cmd && k.eq_ignore_ascii_case("z") => {
-            e.prevent_default();
             if e.shift_key() {
                 st.redo();
             } else {
                 st.undo();
             }
+            true
         }
         k if cmd && k.eq_ignore_ascii_case("y") => {
-            e.prevent_default();
             st.redo();
+            true
         }
-        _ => {}
+        k if cmd && k.eq_ignore_ascii_case("a") => {
+            select_all(st);
+            true
+        }
+        "ArrowLeft" | "ArrowRight" | "ArrowUp" | "ArrowDown" if !cmd && !e.alt_key() => {
+            let step = if e.shift_key() { 5.0 } else { 1.0 }
+                * if st.snap.get_untracked() {
+                    crate::canvas::GRID
+                } else {
+                    8.0
+                };
+            let (dx, dy) = match key.as_str() {
+                "ArrowLeft" => (-step, 0.0),
+                "ArrowRight" => (step, 0.0),
+                "ArrowUp" => (0.0, -step),
+                _ => (0.0, step),
+            };
+            nudge(st, dx, dy);
+            true
+        }
+        "f" | "F" if !cmd => {
+            if e.shift_key() {
+                crate::canvas::zoom_to_selection(st);
+            } else {
+                crate::canvas::fit_view(st);
+            }
+            true
+        }
+        "+" | "=" if !cmd => {
+            crate::canvas::zoom_center(st, 1.2);
+            true
+        }
+        "-" | "_" if !cmd => {
+            crate::canvas::zoom_center(st, 1.0 / 1.2);
+            true
+        }
+        _ => false,
+    };
+    if handled {
+        e.prevent_default();
     }
+}
+
+/// The node or frame that has the keyboard focus (the event's target), if any.
+fn focused_item(e: &web_sys::KeyboardEvent) -> Option<Item> {
+    let el = e.target()?.dyn_into::<web_sys::Element>().ok()?;
+    if let Some(id) = el.get_attribute("data-node-id") {
+        return Some(Item::Node(id));
+    }
+    el.get_attribute("data-group-id").map(Item::Group)
+}
+
+/// Moves the focus to the first field of the properties panel once it is drawn.
+fn focus_properties() {
+    set_timeout(
+        || {
+            let field = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| {
+                    d.query_selector(".tab-body input, .tab-body textarea, .tab-body select")
+                        .ok()
+                        .flatten()
+                })
+                .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+            if let Some(f) = field {
+                let _ = f.focus();
+            }
+        },
+        std::time::Duration::from_millis(60),
+    );
+}
+
+/// Where the context menu opens from the keyboard: at the selection, else the view's centre.
+fn menu_point(st: &AppState) -> (f64, f64) {
+    let (l, t, w, h) = st.canvas_box.get_untracked();
+    let v = st.viewport.get_untracked();
+    match crate::canvas::selection_bounds(st) {
+        Some(b) => (
+            (l + v.x + (b.x + b.w / 2.0) * v.zoom).clamp(l, l + w),
+            (t + v.y + (b.y + b.h / 2.0) * v.zoom).clamp(t, t + h),
+        ),
+        None => (l + w / 2.0, t + h / 2.0),
+    }
+}
+
+/// Selects every node and frame.
+pub fn select_all(st: &AppState) {
+    let items: Vec<Item> = st.doc.with_untracked(|d| {
+        d.nodes
+            .iter()
+            .map(|n| Item::Node(n.id.clone()))
+            .chain(d.groups.iter().map(|g| Item::Group(g.id.clone())))
+            .collect()
+    });
+    let n = items.len();
+    st.select(Selection::of(items));
+    if n > 0 {
+        st.info(format!(
+            "Selected {n} item{}",
+            if n == 1 { "" } else { "s" }
+        ));
+    }
+}
+
+/// Moves the selection by `(dx, dy)` (the arrow keys); with nothing selected, pans the view.
+/// Nudges in a row are one step in Undo.
+pub fn nudge(st: &AppState, dx: f64, dy: f64) {
+    let items = st.selection.with_untracked(Selection::items);
+    if items.is_empty() {
+        let z = st.viewport.get_untracked().zoom;
+        crate::canvas::pan_by(st, -dx * 4.0 * z.max(0.25), -dy * 4.0 * z.max(0.25));
+        return;
+    }
+    st.edit_typing("nudge", |d| {
+        let orig = edit::with_members(d, &items);
+        edit::move_items(d, &orig, dx, dy);
+        edit::regroup(d, &items);
+    });
 }

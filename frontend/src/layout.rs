@@ -5,7 +5,9 @@
 
 use pipeline::{ComponentDef, Document, Node, Point, PortType, Size};
 
-pub use pipeline::layout::{node_height, GROUP_HEADER, HEADER, NODE_WIDTH, PAD, ROW};
+pub use pipeline::layout::{
+    node_height, GROUP_HEADER, GROUP_PADDING, HEADER, NODE_WIDTH, PAD, ROW,
+};
 
 /// The smallest size a group frame can be resized to.
 pub const GROUP_MIN: Size = Size {
@@ -32,6 +34,24 @@ pub struct Rect {
 }
 
 impl Rect {
+    /// The rectangle with corners `a` and `b`.
+    pub fn spanning(a: Point, b: Point) -> Rect {
+        Rect {
+            x: a.x.min(b.x),
+            y: a.y.min(b.y),
+            w: (a.x - b.x).abs(),
+            h: (a.y - b.y).abs(),
+        }
+    }
+
+    /// Whether `other` and this overlap (touching counts).
+    pub fn meets(&self, other: &Rect) -> bool {
+        other.x <= self.x + self.w
+            && other.x + other.w >= self.x
+            && other.y <= self.y + self.h
+            && other.y + other.h >= self.y
+    }
+
     /// Whether `p` lies inside (edges included).
     pub fn contains(&self, p: Point) -> bool {
         p.x >= self.x && p.x <= self.x + self.w && p.y >= self.y && p.y <= self.y + self.h
@@ -124,27 +144,6 @@ pub fn node_rect(doc: &Document, node: &Node) -> Rect {
     }
 }
 
-/// Where a wire into input `port` of `node` ends (the dot on the left edge).
-pub fn input_anchor(doc: &Document, node: &Node, port: &str) -> Option<Point> {
-    let c = doc.component_of(node)?;
-    let i = input_ports(c).iter().position(|p| p.name == port)?;
-    Some(Point {
-        x: node.position.x,
-        y: node.position.y + row_top(i) + ROW / 2.0,
-    })
-}
-
-/// Where a wire out of output `port` of `node` starts (the dot on the right edge).
-pub fn output_anchor(doc: &Document, node: &Node, port: &str) -> Option<Point> {
-    let c = doc.component_of(node)?;
-    let n_in = input_ports(c).len();
-    let j = output_ports(c).iter().position(|p| p.name == port)?;
-    Some(Point {
-        x: node.position.x + NODE_WIDTH,
-        y: node.position.y + row_top(n_in + j) + ROW / 2.0,
-    })
-}
-
 /// The rectangle a group frame covers.
 pub fn group_rect(g: &pipeline::Group) -> Rect {
     Rect {
@@ -178,9 +177,14 @@ pub fn px(v: f64) -> String {
     format!("{}px", num(v))
 }
 
+/// How far a wire from `a` to `b` runs horizontally out of and into its ports.
+pub fn wire_bend(a: Point, b: Point) -> f64 {
+    ((b.x - a.x).abs() * 0.5).clamp(40.0, 160.0)
+}
+
 /// The SVG path of a wire from `a` (an output) to `b` (an input): a horizontal S-curve.
 pub fn wire_path(a: Point, b: Point) -> String {
-    let dx = ((b.x - a.x).abs() * 0.5).clamp(40.0, 160.0);
+    let dx = wire_bend(a, b);
     format!(
         "M {} {} C {} {}, {} {}, {} {}",
         num(a.x),

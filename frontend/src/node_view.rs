@@ -1,12 +1,15 @@
 //! A task on the canvas: header with its names, input ports on the left, outputs on the right.
+//! Each node reads only its own signals (`scene::NodeSlot`), so editing or dragging one node
+//! re-renders that node and its wires, whatever the size of the pipeline.
 
 use leptos::prelude::*;
 use pipeline::{Diagnostic, PortRef, PortType};
 
-use crate::canvas::world_from_client;
+use crate::canvas::{world_from_client, Lod};
 use crate::edit::Item;
 use crate::layout::{self, PortInfo};
-use crate::state::{category_color, flag, text, use_state, Drag, Selection};
+use crate::scene::NodeSlot;
+use crate::state::{category_color, flag, text, use_state, Drag};
 
 /// Messages of the diagnostics in `diags` matching `pred`, one per line.
 pub fn messages(diags: &[Diagnostic], pred: impl Fn(&Diagnostic) -> bool) -> String {
@@ -18,128 +21,112 @@ pub fn messages(diags: &[Diagnostic], pred: impl Fn(&Diagnostic) -> bool) -> Str
         .join("\n")
 }
 
+/// The output a wire is being drawn from, and its type (while one is).
+#[derive(Clone, Copy)]
+pub struct WireDragging(pub Memo<Option<(String, PortType)>>);
+
 /// One node.
 #[component]
 pub fn NodeView(id: String) -> impl IntoView {
     let st = use_state();
-    let node = {
-        let id = id.clone();
-        Memo::new(move |_| st.doc.with(|d| d.node(&id).cloned()))
+    let Some(slot) = st.scene.node(&id) else {
+        return ().into_any();
     };
-    let comp = {
-        let id = id.clone();
+    let lod = use_context::<Memo<Lod>>().unwrap_or_else(|| Memo::new(|_| Lod::Full));
+    let NodeSlot {
+        node,
+        pos,
+        shape,
+        wired,
+        diags,
+    } = slot;
+    let names = {
+        let node = node.clone();
         Memo::new(move |_| {
-            st.doc
-                .with(|d| d.node(&id).and_then(|n| d.component_of(n)).cloned())
-        })
-    };
-    let pos = Memo::new(move |_| node.with(|n| n.as_ref().map(|n| n.position).unwrap_or_default()));
-    let names = Memo::new(move |_| {
-        node.with(|n| {
-            n.as_ref()
-                .map(|n| {
-                    (
-                        n.shown_name().to_string(),
-                        n.name.clone(),
-                        n.component.clone(),
-                        n.caching,
-                        n.group.is_some(),
-                    )
-                })
-                .unwrap_or_default()
-        })
-    });
-    let diags = {
-        let id = id.clone();
-        Memo::new(move |_| {
-            st.analysis.with(|a| {
-                a.diagnostics
-                    .iter()
-                    .filter(|d| d.node.as_deref() == Some(id.as_str()))
-                    .cloned()
-                    .collect::<Vec<_>>()
+            node.with(|n| {
+                (
+                    n.shown_name().to_string(),
+                    n.name.clone(),
+                    n.component.clone(),
+                    n.caching,
+                )
             })
         })
     };
-    let wired = {
-        let id = id.clone();
-        Memo::new(move |_| {
-            st.doc.with(|d| {
-                d.wires
-                    .iter()
-                    .filter(|w| w.to.node == id)
-                    .map(|w| w.to.port.clone())
-                    .collect::<Vec<_>>()
-            })
-        })
+    let bound = {
+        let node = node.clone();
+        Memo::new(move |_| node.with(|n| n.inputs.keys().cloned().collect::<Vec<_>>()))
     };
+    let item = Item::Node(id.clone());
     let selected = {
-        let id = id.clone();
-        Memo::new(move |_| {
-            st.selection
-                .with(|s| matches!(s, Selection::Node(x) if *x == id))
-        })
+        let item = item.clone();
+        Memo::new(move |_| st.selection.with(|s| s.has(&item)))
     };
     let color = Memo::new(move |_| {
         let key = names.with(|n| n.2.clone());
         st.catalog.track();
         category_color(&st.category_of(&key).unwrap_or_default())
     });
+    let diags: Signal<Vec<Diagnostic>> = diags.into();
     let has_error = Memo::new(move |_| diags.with(|d| d.iter().any(Diagnostic::is_error)));
     let tooltip = Memo::new(move |_| diags.with(|d| messages(d, |_| true)));
+    let shape: Signal<Option<std::sync::Arc<crate::scene::NodeShape>>> = shape.into();
+    let missing = Memo::new(move |_| shape.with(Option::is_none));
     let subtitle = Memo::new(move |_| {
-        let (_, name, key, _, _) = names.get();
-        let title = comp.with(|c| c.as_ref().and_then(|c| c.title.clone()));
+        let (_, name, key, _) = names.get();
+        let title = shape.with(|c| c.as_ref().and_then(|c| c.title.clone()));
         match title {
             Some(t) if t != name => format!("{name} · {t}"),
             _ if key != name => format!("{name} · {key}"),
             _ => name,
         }
     });
+    let pos: Signal<pipeline::Point> = pos.into();
 
     let on_pointerdown = {
-        let id = id.clone();
+        let item = item.clone();
         move |ev: web_sys::PointerEvent| {
             if ev.button() != 0 {
                 return;
             }
             ev.stop_propagation();
             ev.prevent_default();
-            st.select(Selection::Node(id.clone()));
-            let before = st.doc.get_untracked();
-            let Some(p) = before.node(&id).map(|n| n.position) else {
-                return;
-            };
-            st.drag.set(Some(Drag::Move {
-                grabbed: Item::Node(id.clone()),
-                start: (f64::from(ev.client_x()), f64::from(ev.client_y())),
-                orig: vec![(Item::Node(id.clone()), p)],
-                before: Box::new(before),
-                moved: false,
-            }));
+            crate::interaction::grab(&st, item.clone(), &ev);
+        }
+    };
+    let on_focus = {
+        let item = item.clone();
+        move |_| {
+            if !st.selection.with_untracked(|s| s.has(&item)) {
+                st.select(crate::state::Selection::Node(item_id(&item)));
+            }
         }
     };
 
     let run_status = crate::run_badge::status_of(&id);
+    let wired: Signal<Vec<String>> = wired.into();
     let ports = {
         let id = id.clone();
         move || {
-            comp.get().map(|c| {
-                let ins = layout::input_ports(&c);
-                let outs = layout::output_ports(&c);
-                let n_in = ins.len();
-                let in_views = ins
-                    .into_iter()
+            if lod.get() != Lod::Full {
+                return None;
+            }
+            shape.get().map(|c| {
+                let n_in = c.ins.len();
+                let in_views = c
+                    .ins
+                    .iter()
                     .enumerate()
                     .map(|(i, p)| {
-                        view! { <InPort node=id.clone() info=p top=layout::row_top(i) diags=diags wired=wired /> }
+                        view! { <InPort node=id.clone() info=p.clone() top=layout::row_top(i) diags=diags wired=wired bound=bound /> }
                     })
                     .collect_view();
-                let out_views = outs
-                    .into_iter()
+                let out_views = c
+                    .outs
+                    .iter()
                     .enumerate()
                     .map(|(j, p)| {
-                        view! { <OutPort node=id.clone() info=p top=layout::row_top(n_in + j) /> }
+                        view! { <OutPort node=id.clone() info=p.clone() top=layout::row_top(n_in + j) /> }
                     })
                     .collect_view();
                 let sep = (n_in > 0).then(|| {
@@ -156,16 +143,26 @@ pub fn NodeView(id: String) -> impl IntoView {
             {..crate::run_badge::state_attrs(run_status)}
             class:selected=flag(move || selected.get())
             class:has-error=flag(move || has_error.get())
-            class:missing=flag(move || comp.with(Option::is_none))
+            class:missing=flag(move || missing.get())
             data-testid=format!("node-{id}")
             data-node-id=id.clone()
             data-node-name=text(move || names.with(|n| n.1.clone()))
+            tabindex="0"
+            role="group"
+            aria-roledescription="task"
+            aria-label=text(move || {
+                let (shown, _, _, _) = names.get();
+                let errs = if has_error.get() { ", has errors" } else { "" };
+                format!("{shown}{errs}")
+            })
+            aria-selected=text(move || selected.get().to_string())
             style:left=text(move || layout::px(pos.get().x))
             style:top=text(move || layout::px(pos.get().y))
             style:width=layout::px(layout::NODE_WIDTH)
-            style:height=text(move || layout::px(comp.with(|c| layout::node_height(c.as_ref()))))
+            style:height=text(move || layout::px(shape.with(|c| c.as_ref().map_or(layout::node_height(None), |c| c.height))))
             title=text(move || tooltip.get())
             on:pointerdown=on_pointerdown
+            on:focus=on_focus
         >
             <crate::run_badge::RunBadge status=run_status />
             <div
@@ -182,11 +179,19 @@ pub fn NodeView(id: String) -> impl IntoView {
                 </div>
                 <div class="node-sub">{subtitle}</div>
             </div>
-            <Show when=move || comp.with(Option::is_none)>
+            <Show when=move || missing.get()>
                 <div class="node-missing">"Component missing from the document"</div>
             </Show>
             {ports}
         </div>
+    }
+    .into_any()
+}
+
+/// The id of a node or group item.
+fn item_id(item: &Item) -> String {
+    match item {
+        Item::Node(id) | Item::Group(id) => id.clone(),
     }
 }
 
@@ -196,10 +201,10 @@ fn InPort(
     node: String,
     info: PortInfo,
     top: f64,
-    diags: Memo<Vec<Diagnostic>>,
-    wired: Memo<Vec<String>>,
+    diags: Signal<Vec<Diagnostic>>,
+    wired: Signal<Vec<String>>,
+    bound: Memo<Vec<String>>,
 ) -> impl IntoView {
-    let st = use_state();
     let name = info.name.clone();
     let errors = {
         let name = name.clone();
@@ -215,22 +220,19 @@ fn InPort(
         let name = name.clone();
         Memo::new(move |_| wired.with(|w| w.contains(&name)))
     };
-    let bound = {
-        let (node, name) = (node.clone(), name.clone());
-        Memo::new(move |_| {
-            st.doc
-                .with(|d| d.node(&node).is_some_and(|n| n.inputs.contains_key(&name)))
-        })
+    let is_bound = {
+        let name = name.clone();
+        Memo::new(move |_| bound.with(|b| b.contains(&name)))
     };
     // While a wire is drawn: can it end here?
+    let dragging = use_context::<WireDragging>();
     let fit = {
         let (node, ty) = (node.clone(), info.ty.clone());
         Memo::new(move |_| {
-            st.drag.with(|d| match d {
-                Some(Drag::Wire { from, ty: out, .. }) => {
-                    Some(from.node != node && out.can_feed(&ty).is_ok())
-                }
-                _ => None,
+            let d = dragging?;
+            d.0.with(|w| {
+                w.as_ref()
+                    .map(|(from, out)| *from != node && out.can_feed(&ty).is_ok())
             })
         })
     };
@@ -246,10 +248,10 @@ fn InPort(
             class="port-row in"
             class:has-error=flag(move || errors.with(|e| !e.is_empty()))
             class:connected=flag(move || connected.get())
-            class:bound=flag(move || bound.get())
+            class:bound=flag(move || is_bound.get())
             class:fits=flag(move || fit.get() == Some(true))
             class:unfit=flag(move || fit.get() == Some(false))
-            class:artifact=matches!(info.ty, PortType::Artifact(..))
+            class:port-artifact=matches!(info.ty, PortType::Artifact(..))
             data-port-in=""
             data-node=node.clone()
             data-port=name.clone()
@@ -297,7 +299,7 @@ fn OutPort(node: String, info: PortInfo, top: f64) -> impl IntoView {
     view! {
         <div
             class="port-row out"
-            class:artifact=matches!(info.ty, PortType::Artifact(..))
+            class:port-artifact=matches!(info.ty, PortType::Artifact(..))
             data-port-out=""
             data-node=node.clone()
             data-port=name.clone()

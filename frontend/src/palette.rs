@@ -1,5 +1,6 @@
 //! The component palette: catalog components by category, plus the control-flow frames (condition, loop, exit handler).
-//! Items are dragged onto the canvas with pointer events (or clicked to add at the centre).
+//! Items are dragged onto the canvas with pointer events (or clicked, or Enter pressed on them,
+//! to add at the centre).
 
 use leptos::prelude::*;
 use pipeline::map::Map;
@@ -43,6 +44,13 @@ pub fn Palette() -> impl IntoView {
             client: c,
         }));
     };
+    // Enter or Space on a focused item adds it at the centre of the view.
+    let key = move |item: PaletteItem, ev: &web_sys::KeyboardEvent| {
+        if ev.key() == "Enter" || ev.key() == " " {
+            ev.prevent_default();
+            crate::interaction::add_palette_item_by_key(&st, item);
+        }
+    };
     view! {
         <aside class="palette" data-testid="palette">
             <div class="palette-head">
@@ -67,6 +75,9 @@ pub fn Palette() -> impl IntoView {
                         data-testid="palette-condition"
                         title="A frame whose tasks run only when its condition holds (dsl.If / dsl.Condition)"
                         on:pointerdown=move |ev| start(PaletteItem::Condition, "Condition".to_string(), &ev)
+                        tabindex="0"
+                        role="button"
+                        on:keydown=move |ev| key(PaletteItem::Condition, &ev)
                     >
                         <span class="palette-item-title">"Condition"</span>
                         <span class="palette-item-desc">"Run tasks only when an expression holds"</span>
@@ -76,6 +87,9 @@ pub fn Palette() -> impl IntoView {
                         data-testid="palette-loop"
                         title="A frame whose tasks run once per item of a list (dsl.ParallelFor)"
                         on:pointerdown=move |ev| start(PaletteItem::Loop, "Loop".to_string(), &ev)
+                        tabindex="0"
+                        role="button"
+                        on:keydown=move |ev| key(PaletteItem::Loop, &ev)
                     >
                         <span class="palette-item-title">"Loop"</span>
                         <span class="palette-item-desc">"Run tasks for each item of a list"</span>
@@ -85,6 +99,9 @@ pub fn Palette() -> impl IntoView {
                         data-testid="palette-exit-handler"
                         title="A frame whose exit task runs after its tasks, whether they succeed or fail (dsl.ExitHandler)"
                         on:pointerdown=move |ev| start(PaletteItem::ExitHandler, "Exit handler".to_string(), &ev)
+                        tabindex="0"
+                        role="button"
+                        on:keydown=move |ev| key(PaletteItem::ExitHandler, &ev)
                     >
                         <span class="palette-item-title">"Exit handler"</span>
                         <span class="palette-item-desc">"Always run a clean-up task afterwards"</span>
@@ -107,6 +124,7 @@ pub fn Palette() -> impl IntoView {
                                         .into_iter()
                                         .map(|e| {
                                             let (id, title) = (e.id.clone(), e.title.clone());
+                                            let key_id = e.id.clone();
                                             view! {
                                                 <div
                                                     class="palette-item"
@@ -114,6 +132,9 @@ pub fn Palette() -> impl IntoView {
                                                     data-testid=format!("palette-{}", e.id)
                                                     title=if e.description.is_empty() { e.title.clone() } else { e.description.clone() }
                                                     on:pointerdown=move |ev| start(PaletteItem::Component(id.clone()), title.clone(), &ev)
+                                                    tabindex="0"
+                                                    role="button"
+                                                    on:keydown=move |ev| key(PaletteItem::Component(key_id.clone()), &ev)
                                                 >
                                                     <span class="palette-item-title">{e.title.clone()}</span>
                                                     <span class="palette-item-desc mono">{e.id.clone()}</span>

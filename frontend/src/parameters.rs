@@ -48,7 +48,7 @@ pub fn PipelinePanel() -> impl IntoView {
                     prop:value=text(move || st.doc.with(|d| d.name.clone()))
                     on:input=move |ev| {
                         let v = event_target_value(&ev);
-                        st.edit(|d| d.name = v);
+                        st.edit_typing("pipeline/name", |d| d.name = v);
                     }
                 />
                 <div class="field-desc">"Lowercase letters, digits and dashes (pipelineInfo.name)."</div>
@@ -61,7 +61,7 @@ pub fn PipelinePanel() -> impl IntoView {
                     prop:value=text(move || st.doc.with(|d| d.description.clone().unwrap_or_default()))
                     on:input=move |ev| {
                         let v = event_target_value(&ev);
-                        st.edit(|d| d.description = (!v.trim().is_empty()).then_some(v));
+                        st.edit_typing("pipeline/description", |d| d.description = (!v.trim().is_empty()).then_some(v));
                     }
                 ></textarea>
             </label>
@@ -75,7 +75,7 @@ pub fn PipelinePanel() -> impl IntoView {
                     prop:value=text(move || st.doc.with(|d| d.pipeline_root.clone().unwrap_or_default()))
                     on:input=move |ev| {
                         let v = event_target_value(&ev);
-                        st.edit(|d| d.pipeline_root = (!v.trim().is_empty()).then_some(v));
+                        st.edit_typing("pipeline/root", |d| d.pipeline_root = (!v.trim().is_empty()).then_some(v));
                     }
                 />
             </label>
@@ -133,7 +133,7 @@ fn ParameterRow(index: usize) -> impl IntoView {
         match parse_value(ty.get_untracked(), &text) {
             Ok(v) => {
                 local_err.set(None);
-                st.edit(|d| {
+                st.edit_typing(&format!("param/{index}/default"), |d| {
                     if let Some(p) = d.parameters.get_mut(index) {
                         p.default = v;
                     }
@@ -168,7 +168,7 @@ fn ParameterRow(index: usize) -> impl IntoView {
                     prop:value=text(move || param.with(|p| p.as_ref().map(|p| p.name.clone()).unwrap_or_default()))
                     on:input=move |ev| {
                         let v = event_target_value(&ev);
-                        st.edit(|d| edit::rename_parameter(d, index, &v));
+                        st.edit_typing(&format!("param/{index}/name"), |d| edit::rename_parameter(d, index, &v));
                     }
                 />
                 <select

@@ -17,18 +17,45 @@ use crate::state::{flag, text, use_state, Selection};
 pub fn PropertiesPanel() -> impl IntoView {
     let st = use_state();
     let sel = Memo::new(move |_| st.selection.get());
-    move || match sel.get() {
-        Selection::Node(id) => view! { <NodeProperties id=id /> }.into_any(),
-        Selection::Group(id) => view! { <GroupProperties id=id /> }.into_any(),
-        Selection::Wire(id) => view! { <WireProperties id=id /> }.into_any(),
+    move || {
+        match sel.get() {
         Selection::None => view! {
             <div class="panel-empty" data-testid="properties-empty">
                 <p>"Select a task, a condition or a wire to edit it."</p>
-                <p class="muted">"Pipeline name, root and parameters are in the Pipeline tab."</p>
+                <p class="muted">"Pipeline name, root and parameters are in the Pipeline tab. Press ? for the keyboard shortcuts."</p>
             </div>
         }
         .into_any(),
+        sel => chunks::view(selection_panel(sel)),
     }
+    }
+}
+
+// The property editors are the `props` chunk, fetched the first time something is selected
+// (or the Pipeline tab opens): the editor starts without them.
+
+/// The editor of what is selected, from the props chunk.
+#[wasm_split(props, fallible)]
+fn selection_panel(sel: Selection) -> Result<AnyView, Unloaded> {
+    Ok(match sel {
+        Selection::Node(id) => view! { <NodeProperties id=id /> }.into_any(),
+        Selection::Group(id) => view! { <GroupProperties id=id /> }.into_any(),
+        Selection::Wire(id) => view! { <WireProperties id=id /> }.into_any(),
+        Selection::Many(items) => view! {
+            <div class="panel-empty" data-testid="properties-many">
+                <p>{format!("{} items selected.", items.len())}</p>
+                <p class="muted">"Drag one to move them all; Delete removes them; Ctrl+C copies them."</p>
+            </div>
+        }
+        .into_any(),
+        Selection::None => ().into_any(),
+    })
+}
+
+/// The Pipeline tab, from the props chunk.
+#[wasm_split(props, fallible)]
+pub fn pipeline_panel() -> Result<AnyView, Unloaded> {
+    Ok(view! { <crate::parameters::PipelinePanel /> }.into_any())
 }
 
 /// A short, read-only description of how a component runs.
@@ -68,13 +95,23 @@ fn NodeProperties(id: String) -> impl IntoView {
             })
         })
     };
-    let others = {
+    // What to type to add a "run after" dependency, and the tasks whose names match it (a
+    // few: a pipeline may have thousands of tasks).
+    let after_query = RwSignal::new(String::new());
+    let after_matches = {
         let id = id.clone();
         Memo::new(move |_| {
-            st.doc.with(|d| {
+            let q = after_query.get().trim().to_ascii_lowercase();
+            if q.is_empty() {
+                return Vec::new();
+            }
+            st.doc.with_untracked(|d| {
+                let after = d.node(&id).map(|n| n.after.clone()).unwrap_or_default();
                 d.nodes
                     .iter()
-                    .filter(|n| n.id != id)
+                    .filter(|n| n.id != id && !after.contains(&n.id))
+                    .filter(|n| n.name.to_ascii_lowercase().contains(&q))
+                    .take(8)
                     .map(|n| (n.id.clone(), n.name.clone()))
                     .collect::<Vec<_>>()
             })
@@ -82,8 +119,8 @@ fn NodeProperties(id: String) -> impl IntoView {
     };
     let edit_node = {
         let id = id.clone();
-        move |f: Box<dyn FnOnce(&mut pipeline::Node)>| {
-            st.edit(|d| {
+        move |field: &str, f: Box<dyn FnOnce(&mut pipeline::Node)>| {
+            st.edit_typing(&format!("{id}/{field}"), |d| {
                 if let Some(n) = d.node_mut(&id) {
                     f(n);
                 }
@@ -95,23 +132,30 @@ fn NodeProperties(id: String) -> impl IntoView {
         let edit_node = edit_node.clone();
         move |ev: web_sys::Event| {
             let v = event_target_value(&ev);
-            edit_node(Box::new(move |n| n.name = v));
+            edit_node("name", Box::new(move |n| n.name = v));
         }
     };
     let on_display = {
         let edit_node = edit_node.clone();
         move |ev: web_sys::Event| {
             let v = event_target_value(&ev);
-            edit_node(Box::new(move |n| {
-                n.display_name = (!v.trim().is_empty()).then_some(v);
-            }));
+            edit_node(
+                "display",
+                Box::new(move |n| {
+                    n.display_name = (!v.trim().is_empty()).then_some(v);
+                }),
+            );
         }
     };
     let on_caching = {
-        let edit_node = edit_node.clone();
+        let id = id.clone();
         move |ev: web_sys::Event| {
             let v = event_target_checked(&ev);
-            edit_node(Box::new(move |n| n.caching = v));
+            st.edit(|d| {
+                if let Some(n) = d.node_mut(&id) {
+                    n.caching = v;
+                }
+            });
         }
     };
 
@@ -172,43 +216,57 @@ fn NodeProperties(id: String) -> impl IntoView {
         }
     };
 
-    let after = {
+    let set_after = {
         let id = id.clone();
+        move |other: String, on: bool| {
+            st.edit(|d| {
+                if let Some(n) = d.node_mut(&id) {
+                    n.after.retain(|a| *a != other);
+                    if on {
+                        n.after.push(other.clone());
+                    }
+                }
+            });
+        }
+    };
+    let after = {
+        let set_after = set_after.clone();
         move || {
-            let list = others.get();
+            let list = node.with(|n| n.as_ref().map(|n| n.after.clone()).unwrap_or_default());
             if list.is_empty() {
-                return view! { <p class="muted">"No other tasks."</p> }.into_any();
+                return view! { <p class="muted">"Only after the tasks it takes inputs from."</p> }
+                    .into_any();
             }
             list.into_iter()
-                .map(|(other, name)| {
-                    let checked = {
-                        let other = other.clone();
-                        move || node.with(|n| n.as_ref().is_some_and(|n| n.after.contains(&other)))
-                    };
-                    let on_change = {
-                        let (id, other) = (id.clone(), other.clone());
-                        move |ev: web_sys::Event| {
-                            let on = event_target_checked(&ev);
-                            st.edit(|d| {
-                                if let Some(n) = d.node_mut(&id) {
-                                    n.after.retain(|a| *a != other);
-                                    if on {
-                                        n.after.push(other.clone());
-                                    }
-                                }
-                            });
-                        }
-                    };
+                .map(|other| {
+                    let name = st.doc.with_untracked(|d| d.node(&other).map_or(other.clone(), |n| n.name.clone()));
+                    let set_after = set_after.clone();
+                    let gone = other.clone();
                     view! {
-                        <label class="check">
-                            <input type="checkbox" data-testid=format!("prop-after-{other}") prop:checked=checked on:change=on_change />
-                            <span class="mono">{name}</span>
-                        </label>
+                        <span class="chip" data-testid=format!("prop-after-{other}")>
+                            <span class="mono">{name.clone()}</span>
+                            <button class="link" aria-label=format!("Do not wait for {name}") on:click=move |_| set_after(gone.clone(), false)>"×"</button>
+                        </span>
                     }
                 })
                 .collect_view()
                 .into_any()
         }
+    };
+    let after_suggestions = move || {
+        after_matches
+            .get()
+            .into_iter()
+            .map(|(other, name)| {
+                let set_after = set_after.clone();
+                view! {
+                    <button class="chip" data-testid=format!("prop-after-add-{other}") on:click=move |_| {
+                        set_after(other.clone(), true);
+                        after_query.set(String::new());
+                    }>{format!("+ {name}")}</button>
+                }
+            })
+            .collect_view()
     };
 
     view! {
@@ -252,7 +310,16 @@ fn NodeProperties(id: String) -> impl IntoView {
             {inputs}
             <section>
                 <h3>"Run after"</h3>
-                <div class="after-list" data-testid="prop-after">{after}</div>
+                <div class="after-list chips" data-testid="prop-after">{after}</div>
+                <input
+                    type="search"
+                    data-testid="prop-after-search"
+                    placeholder="Also wait for task…"
+                    aria-label="Add a task to wait for"
+                    prop:value=text(move || after_query.get())
+                    on:input=move |ev| after_query.set(event_target_value(&ev))
+                />
+                <div class="chips">{after_suggestions}</div>
             </section>
             <div class="props-actions">
                 <button class="danger" data-testid="btn-delete-node" on:click=move |_| st.delete_selection()>"Delete task"</button>
@@ -375,7 +442,7 @@ fn GroupProperties(id: String) -> impl IntoView {
     let set_expr = {
         let id = id.clone();
         move |text: String| {
-            st.edit(|d| {
+            st.edit_typing(&format!("{id}/expression"), |d| {
                 if let Some(GroupKind::Condition { expression }) = d
                     .groups
                     .iter_mut()
@@ -391,7 +458,7 @@ fn GroupProperties(id: String) -> impl IntoView {
         let id = id.clone();
         move |ev: web_sys::Event| {
             let v = event_target_value(&ev);
-            st.edit(|d| {
+            st.edit_typing(&format!("{id}/display"), |d| {
                 if let Some(g) = d.groups.iter_mut().find(|g| g.id == id) {
                     g.display_name = (!v.trim().is_empty()).then_some(v);
                 }

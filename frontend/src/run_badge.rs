@@ -2,6 +2,7 @@
 //! on the element (colours come from `runs.css`), and a badge with the state, loop progress
 //! (`3/5`) and elapsed time.
 
+use ::api::TaskState;
 use leptos::prelude::*;
 
 use crate::run_live::{elem_status, use_runs};
@@ -15,19 +16,18 @@ pub fn status_of(id: &str) -> Memo<Option<ElemStatus>> {
 
 /// The element attributes for `status`: `data-state` and one `state-<state>` class.
 pub fn state_attrs(status: Memo<Option<ElemStatus>>) -> impl leptos::attr::Attribute {
-    let is = move |s: &'static str| {
-        flag(move || status.with(|x| x.as_ref().is_some_and(|x| x.state == s)))
-    };
+    let is =
+        move |s: TaskState| flag(move || status.with(|x| x.as_ref().is_some_and(|x| x.state == s)));
     view! {
         <{..}
-            data-state=Signal::derive(move || status.with(|s| s.as_ref().map(|s| s.state.clone())))
-            class:state-pending=is("pending")
-            class:state-running=is("running")
-            class:state-succeeded=is("succeeded")
-            class:state-failed=is("failed")
-            class:state-skipped=is("skipped")
-            class:state-cached=is("cached")
-            class:state-cancelled=is("cancelled")
+            data-state=Signal::derive(move || status.with(|s| s.as_ref().map(|s| s.state.label().to_string())))
+            class:state-pending=is(TaskState::Pending)
+            class:state-running=is(TaskState::Running)
+            class:state-succeeded=is(TaskState::Succeeded)
+            class:state-failed=is(TaskState::Failed)
+            class:state-skipped=is(TaskState::Skipped)
+            class:state-cached=is(TaskState::Cached)
+            class:state-cancelled=is(TaskState::Cancelled)
         />
     }
 }
@@ -48,9 +48,9 @@ pub fn RunBadge(status: Memo<Option<ElemStatus>>) -> impl IntoView {
                     };
                     let extra = s.badge(now);
                     if extra.is_empty() {
-                        s.state.clone()
+                        s.state.label().to_string()
                     } else {
-                        format!("{} · {extra}", s.state)
+                        format!("{} · {extra}", s.state.label())
                     }
                 })
                 .unwrap_or_default()

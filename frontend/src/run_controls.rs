@@ -33,9 +33,10 @@ pub fn RunControls() -> impl IntoView {
             r.as_ref()
                 .map(|r| {
                     let now = if r.ended() { 0.0 } else { ctx.now.get() };
+                    let r = &r.summary;
                     let d = run_duration(r.started_at.as_deref(), r.ended_at.as_deref(), now);
                     let d = if d.is_empty() { d } else { format!(" · {d}") };
-                    format!("{}{d}", r.state.to_ascii_lowercase())
+                    format!("{}{d}", r.state.label())
                 })
                 .unwrap_or_default()
         })
@@ -79,8 +80,8 @@ pub fn RunControls() -> impl IntoView {
                 <span
                     class="run-state"
                     data-testid="run-state"
-                    data-state=text(move || ctx.run.with(|r| r.as_ref().map(|r| r.state.to_ascii_lowercase()).unwrap_or_default()))
-                    title=text(move || ctx.run.with(|r| r.as_ref().map(|r| format!("Run {} of {}{}", r.id, r.pipeline_name, r.error.as_ref().map(|e| format!("\n{e}")).unwrap_or_default())).unwrap_or_default()))
+                    data-state=text(move || ctx.run.with(|r| r.as_ref().map(|r| r.summary.state.label().to_string()).unwrap_or_default()))
+                    title=text(move || ctx.run.with(|r| r.as_ref().map(|r| { let r = &r.summary; format!("Run {} of {}{}", r.id, r.pipeline_name, r.error.as_ref().map(|e| format!("\n{e}")).unwrap_or_default()) }).unwrap_or_default()))
                 >
                     {state}
                 </span>

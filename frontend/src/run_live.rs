@@ -12,6 +12,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use ::api::{Cancelled, CreateRun, Event, LogEnd, LogPiece, RunDetail, RunState, Started};
 use leptos::prelude::*;
 use pipeline::map::Map;
 use pipeline::Document;
@@ -20,7 +21,7 @@ use wasm_split_helpers::wasm_split;
 
 use crate::api;
 use crate::chunks::{self, Unloaded};
-use crate::run_model::{is_final, ElemStatus, LiveRun, LogBuf, LogPiece, RunDetail, StateEvent};
+use crate::run_model::{ElemStatus, LiveRun, LogBuf};
 use crate::sse::{Next, Stream};
 use crate::state::{AppState, Selection, Tab};
 use crate::targets_ui::{service_name, setting_of};
@@ -69,7 +70,7 @@ impl RunCtx {
         let on_canvas = Memo::new(move |_| {
             run.with(|r| {
                 r.as_ref()
-                    .is_some_and(|r| doc_name.with(|n| *n == r.pipeline_name))
+                    .is_some_and(|r| doc_name.with(|n| *n == r.summary.pipeline_name))
             })
         });
         let ctx = Self {
@@ -115,7 +116,7 @@ impl RunCtx {
     /// The id of the run shown.
     pub fn run_id(&self) -> Option<String> {
         self.run
-            .with_untracked(|r| r.as_ref().map(|r| r.id.clone()))
+            .with_untracked(|r| r.as_ref().map(|r| r.summary.id.clone()))
     }
 
     /// Stops showing a run on the canvas.
@@ -165,17 +166,21 @@ fn start_now(st: AppState, ctx: RunCtx, parameters: Map<Value>) {
     if ctx.starting.get_untracked() {
         return;
     }
-    ctx.starting.set(true);
     let target = ctx.target.get_untracked();
-    let doc = st.doc.with_untracked(Document::to_json);
-    let body = format!(
-        "{{\"document\":{doc},\"parameters\":{},\"pipelineId\":{},\"target\":{}}}",
-        serde_json::to_string(&parameters).unwrap_or_else(|_| "{}".into()),
-        serde_json::to_string(&st.saved_id.get_untracked()).unwrap_or_else(|_| "null".into()),
-        serde_json::to_string(&target).unwrap_or_else(|_| "\"local\"".into()),
-    );
+    let pipeline_id = st.saved_id.get_untracked();
+    let request = st
+        .doc
+        .with_untracked(|d| run_request(d, parameters, pipeline_id, &target));
+    let body = match request {
+        Ok(body) => body,
+        Err(e) => {
+            st.error(format!("Could not write the run request: {e}"));
+            return;
+        }
+    };
+    ctx.starting.set(true);
     let service = service_name(&target);
-    api::send_status::<Submitted>("POST", "/api/runs".into(), body, move |r| {
+    api::send_status::<Started>("POST", "/api/runs".into(), body, move |r| {
         ctx.starting.set(false);
         match r {
             Ok(b) if target == "local" => {
@@ -188,8 +193,8 @@ fn start_now(st: AppState, ctx: RunCtx, parameters: Map<Value>) {
                 // Shown at once; the run's snapshot carries them too.
                 ctx.run.update(|r| {
                     if let Some(r) = r {
-                        r.target = Some(target);
-                        r.console_link = b.console_link;
+                        r.summary.target = Some(target);
+                        r.summary.console_link = b.console_link;
                     }
                 });
             }
@@ -203,13 +208,21 @@ fn start_now(st: AppState, ctx: RunCtx, parameters: Map<Value>) {
     });
 }
 
-/// The answer to `POST /api/runs`: the run's id and, for a remote run, its console page.
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Submitted {
-    id: String,
-    #[serde(default)]
-    console_link: Option<String>,
+/// The body of `POST /api/runs` that runs `doc` with `parameters` on `target`.
+fn run_request(
+    doc: &Document,
+    parameters: Map<Value>,
+    pipeline_id: Option<String>,
+    target: &str,
+) -> serde_json::Result<String> {
+    let request = CreateRun {
+        document: Some(serde_json::to_value(doc)?),
+        parameters: parameters.into_iter().collect(),
+        pipeline_id,
+        target: Some(target.to_string()),
+        ..CreateRun::default()
+    };
+    serde_json::to_string(&request)
 }
 
 /// Shows run `id` on the canvas and follows its events until it ends.
@@ -227,17 +240,7 @@ fn follow_split(st: AppState, ctx: RunCtx, id: String) -> Result<(), Unloaded> {
 /// [`follow`], now.
 fn follow_now(st: AppState, ctx: RunCtx, id: String) {
     let name = st.doc.with_untracked(|d| d.name.clone());
-    ctx.run.set(Some(LiveRun {
-        id: id.clone(),
-        pipeline_name: name,
-        state: "PENDING".into(),
-        started_at: None,
-        ended_at: None,
-        error: None,
-        target: None,
-        console_link: None,
-        tasks: Map::new(),
-    }));
+    ctx.run.set(Some(LiveRun::pending(id, name)));
     ctx.now.set(js_sys::Date::now());
     ctx.list_version.update(|v| *v += 1);
     // The task whose log is shown stays wanted: a re-run of the same pipeline shows the same
@@ -303,39 +306,36 @@ fn connect(st: AppState, ctx: RunCtx) {
                     let was_ended = ctx
                         .run
                         .with_untracked(|r| r.as_ref().is_some_and(LiveRun::ended));
-                    let summary =
-                        (ended && !was_ended).then(|| (run.state.clone(), run.error.clone()));
+                    let summary = (ended && !was_ended)
+                        .then(|| (run.summary.state, run.summary.error.clone()));
                     ctx.run.set(Some(run));
                     if let Some((state, error)) = summary {
-                        ended_message(st, ctx, &state, error.as_deref(), false);
+                        ended_message(st, ctx, state, error.as_deref(), false);
                     }
                     run_done.set(ended);
                 }
                 Err(e) => st.error(format!("Unexpected run snapshot: {e}")),
             },
-            "task" => match serde_json::from_str::<StateEvent>(&data) {
-                Ok(e) => ctx.run.update(|r| {
-                    if let Some(r) = r {
-                        r.apply_task(e);
-                    }
-                }),
-                Err(e) => st.error(format!("Unexpected task event: {e}")),
-            },
-            "run" => match serde_json::from_str::<StateEvent>(&data) {
+            "run" | "task" => match serde_json::from_str::<Event>(&data) {
                 Ok(e) => {
-                    let (state, error) = (e.state.clone(), e.error.clone());
+                    let run_state = match &e {
+                        Event::Run(r) => Some((r.state, r.error.clone())),
+                        Event::Task(_) => None,
+                    };
                     ctx.run.update(|r| {
                         if let Some(r) = r {
-                            r.apply_run(e);
+                            r.apply(e);
                         }
                     });
-                    ctx.now.set(js_sys::Date::now());
-                    if is_final(&state) {
-                        ended_message(st, ctx, &state, error.as_deref(), true);
-                        run_done.set(true);
+                    if let Some((state, error)) = run_state {
+                        ctx.now.set(js_sys::Date::now());
+                        if state.is_final() {
+                            ended_message(st, ctx, state, error.as_deref(), true);
+                            run_done.set(true);
+                        }
                     }
                 }
-                Err(e) => st.error(format!("Unexpected run event: {e}")),
+                Err(e) => st.error(format!("Unexpected {name} event: {e}")),
             },
             "log" => match serde_json::from_str::<LogPiece>(&data) {
                 Ok(piece) => ctx.log.update(|l| {
@@ -346,11 +346,14 @@ fn connect(st: AppState, ctx: RunCtx) {
                 Err(e) => st.error(format!("Unexpected log event: {e}")),
             },
             "logEnd" => {
-                ctx.log.update(|l| {
-                    if log.as_deref() == Some(l.path.as_str()) {
-                        l.complete = true;
-                    }
-                });
+                match serde_json::from_str::<LogEnd>(&data) {
+                    Ok(end) => ctx.log.update(|l| {
+                        if log.as_deref() == Some(l.path.as_str()) {
+                            l.end(&end);
+                        }
+                    }),
+                    Err(e) => st.error(format!("Unexpected log end event: {e}")),
+                }
                 log_done.set(true);
             }
             _ => {}
@@ -376,14 +379,14 @@ fn connect(st: AppState, ctx: RunCtx) {
     }
 }
 
-fn ended_message(st: AppState, ctx: RunCtx, state: &str, error: Option<&str>, live: bool) {
+fn ended_message(st: AppState, ctx: RunCtx, state: RunState, error: Option<&str>, live: bool) {
     ctx.list_version.update(|v| *v += 1);
     if !live {
         return;
     }
     match state {
-        "SUCCEEDED" => st.success("The run succeeded"),
-        "CANCELLED" => st.info("The run was cancelled"),
+        RunState::Succeeded => st.success("The run succeeded"),
+        RunState::Cancelled => st.info("The run was cancelled"),
         _ => st.error(format!(
             "The run failed{}",
             error.map(|e| format!(": {e}")).unwrap_or_default()
@@ -394,8 +397,10 @@ fn ended_message(st: AppState, ctx: RunCtx, state: &str, error: Option<&str>, li
 /// Cancels run `id`.
 pub fn cancel(st: AppState, ctx: RunCtx, id: String) {
     let url = format!("/api/runs/{}/cancel", api::encode(&id));
-    api::send::<Value>("POST", url, "{}".into(), move |r| match r {
-        Ok(v) if v["cancelled"] == Value::Bool(false) => {
+    api::send::<Cancelled>("POST", url, "{}".into(), move |r| match r {
+        Ok(Cancelled {
+            cancelled: false, ..
+        }) => {
             st.info(format!("Run {id} had already ended"));
         }
         Ok(_) => {
@@ -410,7 +415,7 @@ pub fn cancel(st: AppState, ctx: RunCtx, id: String) {
 pub fn rerun(st: AppState, ctx: RunCtx, id: String) {
     let url = format!("/api/runs/{}/rerun", api::encode(&id));
     let shown = ctx.run_id().as_deref() == Some(id.as_str());
-    api::send::<api::IdBody>("POST", url, "{}".into(), move |r| match r {
+    api::send::<Started>("POST", url, "{}".into(), move |r| match r {
         Ok(b) => {
             st.info(format!("Re-running run {id} as {}", b.id));
             if shown {
@@ -449,4 +454,46 @@ pub fn open(st: AppState, ctx: RunCtx, id: String) {
         }
         follow(st, ctx, id);
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_run_request_carries_the_document_exactly() {
+        let mut doc = Document::from_json(include_str!(
+            "../../examples/pytorch-text-classification.pipeline.json"
+        ))
+        .expect("the example");
+        doc.description = Some("x \"quoted\" ü \u{1F600}".into());
+        let parameters: Map<Value> = [
+            ("rate".to_string(), serde_json::json!(0.30000000000000004)),
+            (
+                "big".to_string(),
+                serde_json::json!(9_007_199_254_740_993_u64),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let body = run_request(&doc, parameters, Some("saved-1".into()), "vertex").expect("body");
+        // What the server reads it as.
+        let read: CreateRun = serde_json::from_str(&body).expect("a valid run request");
+        let sent = read.document.expect("the document");
+        assert_eq!(
+            Document::from_json(&sent.to_string()).expect("document"),
+            doc
+        );
+        assert_eq!(
+            read.parameters["rate"],
+            serde_json::json!(0.30000000000000004)
+        );
+        assert_eq!(
+            read.parameters["big"],
+            serde_json::json!(9_007_199_254_740_993_u64)
+        );
+        assert_eq!(read.pipeline_id.as_deref(), Some("saved-1"));
+        assert_eq!(read.target.as_deref(), Some("vertex"));
+        assert_eq!((read.spec, read.platform_spec), (None, None));
+    }
 }

@@ -1,211 +1,74 @@
-//! What the runs API answers (`/api/runs…`), and how a run's tasks map onto canvas elements:
+//! The run shown on the canvas, kept up to date from its event stream (the API's
+//! [`RunSummary`] with its [`TaskRow`]s by path), and how its tasks map onto canvas elements:
 //! the compiler gives each node and group its task path (`for-loop-2/train`); the engine runs
 //! loop iterations as `for-loop-2[i]/train`, so an element collects every task whose path,
 //! without the `[i]` suffixes, is its own.
 
+use api::{
+    Event, LogEnd, LogPiece, RunDetail, RunEvent, RunState, RunSummary, TaskEvent, TaskKind,
+    TaskRow, TaskState,
+};
 use pipeline::map::Map;
-use serde::Deserialize;
-use serde_json::Value;
-
-/// One row of `GET /api/runs`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RunSummary {
-    /// Run id.
-    pub id: String,
-    /// `pipelineInfo.name`.
-    pub pipeline_name: String,
-    /// `PENDING`, `RUNNING`, `SUCCEEDED`, `FAILED` or `CANCELLED`.
-    pub state: String,
-    /// Submission time, RFC 3339.
-    #[serde(default)]
-    pub created_at: String,
-    /// Start time.
-    #[serde(default)]
-    pub started_at: Option<String>,
-    /// End time.
-    #[serde(default)]
-    pub ended_at: Option<String>,
-    /// Why it failed.
-    #[serde(default)]
-    pub error: Option<String>,
-    /// `vertex` or `kfp`; none for the local engine.
-    #[serde(default)]
-    pub target: Option<String>,
-    /// The remote run's page in its service's console.
-    #[serde(default)]
-    pub console_link: Option<String>,
-}
-
-/// `GET /api/runs/{id}` and the `snapshot` event: the run with its tasks.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RunDetail {
-    /// Run id.
-    pub id: String,
-    /// `pipelineInfo.name`.
-    pub pipeline_name: String,
-    /// Run state.
-    pub state: String,
-    /// Start time.
-    #[serde(default)]
-    pub started_at: Option<String>,
-    /// End time.
-    #[serde(default)]
-    pub ended_at: Option<String>,
-    /// Why it failed.
-    #[serde(default)]
-    pub error: Option<String>,
-    /// `vertex` or `kfp`; none for the local engine.
-    #[serde(default)]
-    pub target: Option<String>,
-    /// The remote run's page in its service's console.
-    #[serde(default)]
-    pub console_link: Option<String>,
-    /// Every task.
-    #[serde(default)]
-    pub tasks: Vec<TaskRow>,
-}
-
-/// One task of a run (`GET /api/runs/{id}/tasks/{path}`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TaskRow {
-    /// Its path, e.g. `condition-1/for-loop-2[1]/train`.
-    pub path: String,
-    /// Name in its DAG.
-    #[serde(default)]
-    pub name: String,
-    /// `taskInfo.name`.
-    #[serde(default)]
-    pub display_name: Option<String>,
-    /// `container`, `importer`, `dag`, `loop` or `iteration`.
-    #[serde(default)]
-    pub kind: String,
-    /// Task state.
-    pub state: String,
-    /// Start time.
-    #[serde(default)]
-    pub started_at: Option<String>,
-    /// End time.
-    #[serde(default)]
-    pub ended_at: Option<String>,
-    /// `{"parameters": {…}, "artifacts": {…}}`.
-    #[serde(default)]
-    pub inputs: Option<Value>,
-    /// `{"parameters": {…}, "artifacts": {name: [{uri, metadata, type}]}}`.
-    #[serde(default)]
-    pub outputs: Option<Value>,
-    /// Why it failed or was skipped.
-    #[serde(default)]
-    pub error: Option<String>,
-    /// Outputs came from the cache.
-    #[serde(default)]
-    pub cached: bool,
-    /// Attempts made.
-    #[serde(default)]
-    pub attempts: u32,
-    /// Something the user should know.
-    #[serde(default)]
-    pub note: Option<String>,
-    /// Whether it has a log.
-    #[serde(default)]
-    pub has_log: bool,
-}
-
-/// A `run` or `task` event of `GET /api/runs/{id}/events`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StateEvent {
-    /// The task path (task events only).
-    #[serde(default)]
-    pub path: Option<String>,
-    /// The new state.
-    pub state: String,
-    /// Start time.
-    #[serde(default)]
-    pub started_at: Option<String>,
-    /// End time.
-    #[serde(default)]
-    pub ended_at: Option<String>,
-    /// Why it failed.
-    #[serde(default)]
-    pub error: Option<String>,
-    /// Outputs from the cache (task events).
-    #[serde(default)]
-    pub cached: bool,
-    /// Attempt number (task events).
-    #[serde(default)]
-    pub attempt: u32,
-}
 
 /// The run shown on the canvas, kept up to date from its event stream.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LiveRun {
-    /// Run id.
-    pub id: String,
-    /// Pipeline name.
-    pub pipeline_name: String,
-    /// Run state.
-    pub state: String,
-    /// Start time.
-    pub started_at: Option<String>,
-    /// End time.
-    pub ended_at: Option<String>,
-    /// Why it failed.
-    pub error: Option<String>,
-    /// `vertex` or `kfp`; none for the local engine.
-    pub target: Option<String>,
-    /// The remote run's page in its service's console.
-    pub console_link: Option<String>,
-    /// Tasks by path.
+    /// The run: id, pipeline, state, times, error, target and console link.
+    pub summary: RunSummary,
+    /// Its tasks by path.
     pub tasks: Map<TaskRow>,
 }
 
 impl LiveRun {
+    /// Run `id` of pipeline `pipeline_name`, just started or opened: pending and without tasks
+    /// until its snapshot arrives.
+    pub fn pending(id: String, pipeline_name: String) -> Self {
+        Self {
+            summary: RunSummary {
+                id,
+                pipeline_name,
+                pipeline_id: None,
+                state: RunState::Pending,
+                created_at: String::new(),
+                started_at: None,
+                ended_at: None,
+                error: None,
+                rerun_of: None,
+                target: None,
+                remote_name: None,
+                console_link: None,
+            },
+            tasks: Map::new(),
+        }
+    }
+
     /// A run from its detail (or snapshot).
     pub fn from_detail(d: RunDetail) -> Self {
         Self {
-            id: d.id,
-            pipeline_name: d.pipeline_name,
-            state: d.state,
-            started_at: d.started_at,
-            ended_at: d.ended_at,
-            error: d.error,
-            target: d.target,
-            console_link: d.console_link,
+            summary: d.summary,
             tasks: d.tasks.into_iter().map(|t| (t.path.clone(), t)).collect(),
         }
     }
 
     /// Whether the run has ended.
     pub fn ended(&self) -> bool {
-        is_final(&self.state)
+        self.summary.state.is_final()
+    }
+
+    /// Applies a `run` or `task` event.
+    pub fn apply(&mut self, e: Event) {
+        match e {
+            Event::Run(e) => self.apply_run(e),
+            Event::Task(e) => self.apply_task(e),
+        }
     }
 
     /// Applies a `task` event (a task seen for the first time is added).
-    pub fn apply_task(&mut self, e: StateEvent) {
-        let Some(path) = e.path else { return };
-        let t = self.tasks.entry(path.clone()).or_insert_with(|| TaskRow {
-            name: path.rsplit('/').next().unwrap_or(&path).to_string(),
-            kind: if path.ends_with(']') {
-                "iteration".into()
-            } else {
-                String::new()
-            },
-            path: path.clone(),
-            display_name: None,
-            state: String::new(),
-            started_at: None,
-            ended_at: None,
-            inputs: None,
-            outputs: None,
-            error: None,
-            cached: false,
-            attempts: 0,
-            note: None,
-            has_log: false,
-        });
+    fn apply_task(&mut self, e: TaskEvent) {
+        let t = self
+            .tasks
+            .entry(e.path.clone())
+            .or_insert_with(|| first_seen(e.path));
         t.state = e.state;
         if e.started_at.is_some() {
             t.started_at = e.started_at;
@@ -221,16 +84,17 @@ impl LiveRun {
     }
 
     /// Applies a `run` event.
-    pub fn apply_run(&mut self, e: StateEvent) {
-        self.state = e.state;
+    fn apply_run(&mut self, e: RunEvent) {
+        let r = &mut self.summary;
+        r.state = e.state;
         if e.started_at.is_some() {
-            self.started_at = e.started_at;
+            r.started_at = e.started_at;
         }
         if e.ended_at.is_some() {
-            self.ended_at = e.ended_at;
+            r.ended_at = e.ended_at;
         }
         if e.error.is_some() {
-            self.error = e.error;
+            r.error = e.error;
         }
     }
 
@@ -260,13 +124,13 @@ impl LiveRun {
             instances.clone()
         };
         let state = match exact {
-            Some(t) => t.state.clone(),
-            None => aggregate(counted.iter().map(|t| t.state.as_str())).to_string(),
+            Some(t) => t.state,
+            None => aggregate(counted.iter().map(|t| t.state)),
         };
         let progress = (!instances.is_empty()).then(|| {
             let done = instances
                 .iter()
-                .filter(|t| matches!(t.state.as_str(), "SUCCEEDED" | "CACHED"))
+                .filter(|t| matches!(t.state, TaskState::Succeeded | TaskState::Cached))
                 .count();
             (done, instances.len())
         });
@@ -275,7 +139,7 @@ impl LiveRun {
             .filter_map(|t| t.started_at.as_deref().map(parse_time))
             .filter(|t| t.is_finite())
             .fold(f64::NAN, f64::min);
-        let ended = if counted.iter().all(|t| is_final(&t.state)) {
+        let ended = if counted.iter().all(|t| t.state.is_final()) {
             counted
                 .iter()
                 .filter_map(|t| t.ended_at.as_deref().map(parse_time))
@@ -285,7 +149,7 @@ impl LiveRun {
             f64::NAN
         };
         Some(ElemStatus {
-            state: state.to_ascii_lowercase(),
+            state,
             progress,
             started: started.is_finite().then_some(started),
             ended: ended.is_finite().then_some(ended),
@@ -298,28 +162,47 @@ impl LiveRun {
         let mut p = path;
         while let Some((parent, _)) = p.rsplit_once('/') {
             p = parent;
-            let state = aggregate(self.tasks_of(p).iter().map(|t| t.state.as_str()));
-            if matches!(state, "SKIPPED" | "CANCELLED") {
+            let state = aggregate(self.tasks_of(p).iter().map(|t| t.state));
+            if matches!(state, TaskState::Skipped | TaskState::Cancelled) {
                 return Some(ElemStatus::plain(state));
             }
         }
         if !self.ended() {
-            Some(ElemStatus::plain("PENDING"))
-        } else if self.state == "CANCELLED" {
-            Some(ElemStatus::plain("CANCELLED"))
+            Some(ElemStatus::plain(TaskState::Pending))
+        } else if self.summary.state == RunState::Cancelled {
+            Some(ElemStatus::plain(TaskState::Cancelled))
         } else {
             None
         }
     }
 }
 
-/// A `log` event of the run's stream: a piece of the followed task's log.
-#[derive(Debug, Clone, Deserialize)]
-pub struct LogPiece {
-    /// The byte offset of the piece in the log file.
-    pub from: u64,
-    /// Its text (pieces are cut anywhere, even inside a line).
-    pub text: String,
+/// A task first seen in a `task` event, before a snapshot lists it. The event does not say
+/// what the task is: an iteration when its path says so (`for-loop-2[1]`), else taken to be a
+/// container (which may have a log).
+fn first_seen(path: String) -> TaskRow {
+    TaskRow {
+        name: path.rsplit('/').next().unwrap_or(&path).to_string(),
+        kind: if path.ends_with(']') {
+            TaskKind::Iteration
+        } else {
+            TaskKind::Container
+        },
+        path,
+        parent: None,
+        display_name: None,
+        state: TaskState::Pending,
+        started_at: None,
+        ended_at: None,
+        inputs: None,
+        outputs: None,
+        error: None,
+        cached: false,
+        attempts: 0,
+        note: None,
+        has_log: false,
+        cache_key: None,
+    }
 }
 
 /// The most log text kept in the page; older output is dropped (the whole log stays on the
@@ -374,13 +257,20 @@ impl LogBuf {
         self.text.drain(..cut);
         self.earlier = true;
     }
+
+    /// Takes the `logEnd` event: the log is complete if it is this log's end.
+    pub fn end(&mut self, end: &LogEnd) {
+        if end.path == self.path {
+            self.complete = true;
+        }
+    }
 }
 
 /// How a canvas element reads during or after a run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ElemStatus {
-    /// `pending`, `running`, `succeeded`, `failed`, `skipped`, `cached` or `cancelled`.
-    pub state: String,
+    /// Its state; [`TaskState::label`] is the element's `data-state` and `state-…` class.
+    pub state: TaskState,
     /// For loops and tasks inside them: (iterations done, iterations).
     pub progress: Option<(usize, usize)>,
     /// Start, ms since the epoch.
@@ -390,9 +280,9 @@ pub struct ElemStatus {
 }
 
 impl ElemStatus {
-    fn plain(state: &str) -> Self {
+    fn plain(state: TaskState) -> Self {
         Self {
-            state: state.to_ascii_lowercase(),
+            state,
             progress: None,
             started: None,
             ended: None,
@@ -413,43 +303,36 @@ impl ElemStatus {
     }
 }
 
-/// Whether a run or task state is final.
-pub fn is_final(state: &str) -> bool {
-    !matches!(state, "PENDING" | "RUNNING" | "")
-}
-
-/// One state for several instances of a task.
-pub fn aggregate<'a>(states: impl Iterator<Item = &'a str>) -> &'static str {
+/// One state for several instances of a task (pending when there are none).
+pub fn aggregate(states: impl Iterator<Item = TaskState>) -> TaskState {
     let (mut n, mut pending, mut running, mut failed, mut cancelled, mut skipped, mut cached) =
         (0, 0, 0, 0, 0, 0, 0);
     for s in states {
         n += 1;
         match s {
-            "RUNNING" => running += 1,
-            "FAILED" => failed += 1,
-            "CANCELLED" => cancelled += 1,
-            "SKIPPED" => skipped += 1,
-            "CACHED" => cached += 1,
-            "SUCCEEDED" => {}
-            _ => pending += 1,
+            TaskState::Pending => pending += 1,
+            TaskState::Running => running += 1,
+            TaskState::Failed => failed += 1,
+            TaskState::Cancelled => cancelled += 1,
+            TaskState::Skipped => skipped += 1,
+            TaskState::Cached => cached += 1,
+            TaskState::Succeeded => {}
         }
     }
-    if n == 0 {
-        ""
-    } else if running > 0 || (pending > 0 && pending < n) {
-        "RUNNING"
+    if running > 0 || (pending > 0 && pending < n) {
+        TaskState::Running
     } else if pending == n {
-        "PENDING"
+        TaskState::Pending
     } else if failed > 0 {
-        "FAILED"
+        TaskState::Failed
     } else if cancelled > 0 {
-        "CANCELLED"
+        TaskState::Cancelled
     } else if skipped == n {
-        "SKIPPED"
+        TaskState::Skipped
     } else if cached == n {
-        "CACHED"
+        TaskState::Cached
     } else {
-        "SUCCEEDED"
+        TaskState::Succeeded
     }
 }
 
@@ -557,40 +440,86 @@ mod tests {
         assert!(wide.earlier);
     }
 
-    fn task(path: &str, state: &str) -> TaskRow {
-        TaskRow {
+    #[test]
+    fn a_log_is_complete_at_its_own_end() {
+        let end = |path: &str| LogEnd {
             path: path.into(),
-            name: path.rsplit('/').next().unwrap_or(path).into(),
-            display_name: None,
-            kind: String::new(),
-            state: state.into(),
-            started_at: None,
-            ended_at: None,
-            inputs: None,
-            outputs: None,
+            state: Some(TaskState::Succeeded),
+            offset: 5,
             error: None,
-            cached: false,
+        };
+        let mut log = LogBuf::new("a");
+        log.end(&end("b"));
+        assert!(!log.complete, "another task's end");
+        log.end(&end("a"));
+        assert!(log.complete);
+    }
+
+    fn task(path: &str, state: TaskState) -> TaskRow {
+        TaskRow {
             attempts: 1,
-            note: None,
             has_log: true,
+            state,
+            ..first_seen(path.to_string())
         }
     }
 
-    fn run(state: &str, tasks: &[(&str, &str)]) -> LiveRun {
-        LiveRun {
-            id: "r".into(),
-            pipeline_name: "p".into(),
-            state: state.into(),
-            started_at: None,
-            ended_at: None,
-            error: None,
-            target: None,
-            console_link: None,
-            tasks: tasks
-                .iter()
-                .map(|(p, s)| (p.to_string(), task(p, s)))
-                .collect(),
-        }
+    fn run(state: RunState, tasks: &[(&str, TaskState)]) -> LiveRun {
+        let mut r = LiveRun::pending("r".into(), "p".into());
+        r.summary.state = state;
+        r.tasks = tasks
+            .iter()
+            .map(|(p, s)| (p.to_string(), task(p, *s)))
+            .collect();
+        r
+    }
+
+    /// An event as the server sends it on the run's stream.
+    fn event(json: &str) -> Event {
+        serde_json::from_str(json).expect("event")
+    }
+
+    #[test]
+    fn events_update_the_run_and_add_tasks() {
+        let mut r = LiveRun::from_detail(
+            serde_json::from_str(
+                r#"{"id":"r","pipelineName":"p","state":"RUNNING","createdAt":"t",
+                "tasks":[{"path":"a","name":"a","kind":"dag","state":"RUNNING","attempts":1}]}"#,
+            )
+            .expect("snapshot"),
+        );
+        r.apply(event(
+            r#"{"type":"task","runId":"r","path":"a","state":"FAILED","endedAt":"e","error":"boom","attempt":1}"#,
+        ));
+        let a = &r.tasks["a"];
+        assert_eq!((a.state, a.kind), (TaskState::Failed, TaskKind::Dag));
+        assert_eq!(
+            (a.ended_at.as_deref(), a.error.as_deref()),
+            (Some("e"), Some("boom"))
+        );
+        r.apply(event(
+            r#"{"type":"task","runId":"r","path":"for-loop-2[3]","state":"RUNNING","attempt":2}"#,
+        ));
+        r.apply(event(
+            r#"{"type":"task","runId":"r","path":"b/c","state":"CACHED","cached":true,"attempt":0}"#,
+        ));
+        let it = &r.tasks["for-loop-2[3]"];
+        assert_eq!(
+            (it.name.as_str(), it.kind, it.attempts),
+            ("for-loop-2[3]", TaskKind::Iteration, 2)
+        );
+        let c = &r.tasks["b/c"];
+        assert_eq!(
+            (c.name.as_str(), c.kind, c.state, c.cached),
+            ("c", TaskKind::Container, TaskState::Cached, true)
+        );
+        assert!(!r.ended());
+        r.apply(event(
+            r#"{"type":"run","runId":"r","state":"FAILED","endedAt":"e","error":"a failed"}"#,
+        ));
+        assert_eq!(r.summary.state, RunState::Failed);
+        assert_eq!(r.summary.error.as_deref(), Some("a failed"));
+        assert!(r.ended());
     }
 
     #[test]
@@ -601,42 +530,55 @@ mod tests {
 
     #[test]
     fn loops_and_their_tasks_count_iterations() {
+        use TaskState::*;
         let r = run(
-            "RUNNING",
+            RunState::Running,
             &[
-                ("for-loop-2", "RUNNING"),
-                ("for-loop-2[0]", "SUCCEEDED"),
-                ("for-loop-2[1]", "RUNNING"),
-                ("for-loop-2[0]/sq", "SUCCEEDED"),
-                ("for-loop-2[1]/sq", "RUNNING"),
+                ("for-loop-2", Running),
+                ("for-loop-2[0]", Succeeded),
+                ("for-loop-2[1]", Running),
+                ("for-loop-2[0]/sq", Succeeded),
+                ("for-loop-2[1]/sq", Running),
             ],
         );
         let g = r.status_of("for-loop-2").expect("loop status");
-        assert_eq!((g.state.as_str(), g.progress), ("running", Some((1, 2))));
+        assert_eq!((g.state, g.progress), (Running, Some((1, 2))));
         let n = r.status_of("for-loop-2/sq").expect("task status");
-        assert_eq!((n.state.as_str(), n.progress), ("running", Some((1, 2))));
+        assert_eq!((n.state, n.progress), (Running, Some((1, 2))));
         // Not started yet while the run goes on: pending.
-        assert_eq!(r.status_of("later").expect("pending").state, "pending");
+        assert_eq!(r.status_of("later").expect("pending").state, Pending);
     }
 
     #[test]
     fn tasks_under_a_skipped_condition_are_skipped() {
-        let r = run("SUCCEEDED", &[("condition-1", "SKIPPED"), ("a", "CACHED")]);
+        use TaskState::*;
+        let r = run(
+            RunState::Succeeded,
+            &[("condition-1", Skipped), ("a", Cached)],
+        );
         assert_eq!(
             r.status_of("condition-1/t").expect("skipped").state,
-            "skipped"
+            Skipped
         );
-        assert_eq!(r.status_of("a").expect("cached").state, "cached");
+        assert_eq!(r.status_of("a").expect("cached").state, Cached);
         assert_eq!(r.status_of("elsewhere"), None);
+        // What was not reached in a cancelled run reads cancelled.
+        let c = run(RunState::Cancelled, &[("a", Succeeded)]);
+        assert_eq!(c.status_of("b").expect("cancelled").state, Cancelled);
     }
 
     #[test]
     fn instances_aggregate_to_one_state() {
-        assert_eq!(aggregate(["SUCCEEDED", "FAILED"].into_iter()), "FAILED");
-        assert_eq!(aggregate(["SUCCEEDED", "PENDING"].into_iter()), "RUNNING");
-        assert_eq!(aggregate(["PENDING", "PENDING"].into_iter()), "PENDING");
-        assert_eq!(aggregate(["SKIPPED", "SKIPPED"].into_iter()), "SKIPPED");
-        assert_eq!(aggregate(["CACHED", "SUCCEEDED"].into_iter()), "SUCCEEDED");
+        use TaskState::*;
+        let agg = |s: &[TaskState]| aggregate(s.iter().copied());
+        assert_eq!(agg(&[Succeeded, Failed]), Failed);
+        assert_eq!(agg(&[Succeeded, Pending]), Running);
+        assert_eq!(agg(&[Pending, Pending]), Pending);
+        assert_eq!(agg(&[Skipped, Skipped]), Skipped);
+        assert_eq!(agg(&[Cached, Succeeded]), Succeeded);
+        assert_eq!(agg(&[Cached, Cached]), Cached);
+        assert_eq!(agg(&[Cancelled, Succeeded]), Cancelled);
+        assert_eq!(agg(&[]), Pending);
     }
 
     #[test]

@@ -4,12 +4,13 @@
 
 use std::time::Duration;
 
+use ::api::{RunState, RunSummary};
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 use crate::api;
 use crate::run_live::{self, use_runs};
-use crate::run_model::{is_final, local_time, run_duration, RunSummary};
-use wasm_bindgen::JsCast;
+use crate::run_model::{local_time, run_duration};
 
 use crate::html::esc;
 use crate::state::{text, use_state};
@@ -46,7 +47,7 @@ pub fn RunsPage() -> impl IntoView {
     if let Ok(h) = set_interval_with_handle(
         move || {
             let going = runs.with_untracked(
-                |r| matches!(r, Some(Ok(list)) if list.iter().any(|x| !is_final(&x.state))),
+                |r| matches!(r, Some(Ok(list)) if list.iter().any(|x| !x.state.is_final())),
             );
             if going {
                 tick.update(|t| *t += 1);
@@ -68,7 +69,7 @@ pub fn RunsPage() -> impl IntoView {
         Some(Ok(list)) if list.is_empty() => "<div class=\"panel-empty\" data-testid=\"runs-empty\"><p>No runs yet.</p><p class=\"muted\">Press ▶ Run to run the pipeline on the local engine.</p></div>".to_string(),
         Some(Ok(list)) => {
             let now = js_sys::Date::now();
-            let shown = ctx.run.with_untracked(|r| r.as_ref().map(|r| r.id.clone()));
+            let shown = ctx.run_id();
             list.iter().map(|r| row_html(r, now, shown.as_deref() == Some(r.id.as_str()))).collect()
         }
     }
@@ -102,11 +103,11 @@ pub fn RunsPage() -> impl IntoView {
                     on:change=move |ev| state_filter.set(event_target_value(&ev))
                 >
                     <option value="">"All states"</option>
-                    <option value="RUNNING">"Running"</option>
-                    <option value="PENDING">"Pending"</option>
-                    <option value="SUCCEEDED">"Succeeded"</option>
-                    <option value="FAILED">"Failed"</option>
-                    <option value="CANCELLED">"Cancelled"</option>
+                    <option value=RunState::Running.as_str()>"Running"</option>
+                    <option value=RunState::Pending.as_str()>"Pending"</option>
+                    <option value=RunState::Succeeded.as_str()>"Succeeded"</option>
+                    <option value=RunState::Failed.as_str()>"Failed"</option>
+                    <option value=RunState::Cancelled.as_str()>"Cancelled"</option>
                 </select>
                 <input
                     type="search"
@@ -123,7 +124,7 @@ pub fn RunsPage() -> impl IntoView {
 
 /// One run as HTML text: state, pipeline, start, duration, id, error and its buttons.
 fn row_html(r: &RunSummary, now: f64, current: bool) -> String {
-    let state = esc(&r.state.to_ascii_lowercase());
+    let state = r.state.label();
     let id = esc(&r.id);
     let when = local_time(r.started_at.as_deref().unwrap_or(&r.created_at));
     let duration = run_duration(r.started_at.as_deref(), r.ended_at.as_deref(), now);
@@ -149,7 +150,7 @@ fn row_html(r: &RunSummary, now: f64, current: bool) -> String {
         ),
         _ => String::new(),
     };
-    let cancel = if is_final(&r.state) {
+    let cancel = if r.state.is_final() {
         String::new()
     } else {
         format!("<button class=\"danger\" data-action=\"cancel\" data-id=\"{id}\" data-testid=\"run-cancel-{id}\">Cancel</button>")

@@ -1,5 +1,8 @@
 //! The application state shared by every component (through Leptos context).
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use leptos::html::Div;
 use leptos::prelude::*;
 use pipeline::ir::PipelineSpec;
@@ -7,6 +10,7 @@ use pipeline::{ComponentDef, Diagnostic, Document, OutputFormat, Point, PortRef,
 use serde::Deserialize;
 
 use crate::edit::Item;
+use crate::scene::{self, Scene};
 
 /// How many edits Undo can take back.
 const HISTORY_LIMIT: usize = 100;
@@ -37,18 +41,6 @@ pub struct ExampleInfo {
     pub title: String,
 }
 
-/// A saved pipeline (`GET /api/pipelines`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct SavedPipeline {
-    /// Id for `GET /api/pipelines/{id}`.
-    pub id: String,
-    /// The pipeline name.
-    pub name: String,
-    /// Last save, RFC 3339.
-    #[serde(rename = "updatedAt", default)]
-    pub updated_at: String,
-}
-
 /// What is selected on the canvas.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Selection {
@@ -61,6 +53,43 @@ pub enum Selection {
     Wire(String),
     /// A group frame, by id.
     Group(String),
+    /// Two or more nodes and frames, sorted.
+    Many(Arc<Vec<Item>>),
+}
+
+impl Selection {
+    /// The selection of `items`: nothing, one node or frame, or many.
+    pub fn of(mut items: Vec<Item>) -> Self {
+        items.sort();
+        items.dedup();
+        if items.len() > 1 {
+            return Selection::Many(Arc::new(items));
+        }
+        match items.pop() {
+            Some(Item::Node(id)) => Selection::Node(id),
+            Some(Item::Group(id)) => Selection::Group(id),
+            None => Selection::None,
+        }
+    }
+
+    /// The nodes and frames selected (a wire is neither), sorted.
+    pub fn items(&self) -> Vec<Item> {
+        match self {
+            Selection::Node(id) => vec![Item::Node(id.clone())],
+            Selection::Group(id) => vec![Item::Group(id.clone())],
+            Selection::Many(items) => (**items).clone(),
+            Selection::None | Selection::Wire(_) => Vec::new(),
+        }
+    }
+
+    /// Whether `item` is selected.
+    pub fn has(&self, item: &Item) -> bool {
+        match (self, item) {
+            (Selection::Node(a), Item::Node(b)) | (Selection::Group(a), Item::Group(b)) => a == b,
+            (Selection::Many(items), _) => items.binary_search(item).is_ok(),
+            _ => false,
+        }
+    }
 }
 
 /// The tab shown in the right-hand panel.
@@ -149,16 +178,17 @@ pub enum Drag {
         /// The pointer, in client pixels.
         client: (f64, f64),
     },
-    /// Moving nodes and frames together.
+    /// Moving nodes and frames together. Only their position signals follow the pointer; the
+    /// document changes once, when the pointer is released.
     Move {
-        /// The item grabbed (regrouped on drop).
-        grabbed: Item,
+        /// The items grabbed (regrouped on drop).
+        grabbed: Vec<Item>,
         /// Where the pointer went down.
         start: (f64, f64),
         /// Positions at the start.
         orig: Vec<(Item, Point)>,
-        /// The document before, for Undo.
-        before: Box<Document>,
+        /// The offset applied now, in canvas units.
+        delta: (f64, f64),
         /// Whether the pointer moved yet.
         moved: bool,
     },
@@ -170,8 +200,8 @@ pub enum Drag {
         start: (f64, f64),
         /// Size at the start.
         orig: Size,
-        /// The document before, for Undo.
-        before: Box<Document>,
+        /// The size now.
+        size: Size,
     },
     /// Drawing a wire from an output port.
     Wire {
@@ -189,10 +219,19 @@ pub enum Drag {
         /// The viewport at the start.
         orig: Viewport,
     },
+    /// Selecting what a rectangle touches (Shift + drag on the canvas).
+    Band {
+        /// Where the pointer went down, in canvas coordinates.
+        start: Point,
+        /// The pointer, in canvas coordinates.
+        cursor: Point,
+        /// The selection before, kept (the band adds to it).
+        base: Vec<Item>,
+    },
 }
 
 /// Diagnostics and spec of the current document.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Analysis {
     /// The compiled spec, when there are no errors.
     pub spec: Option<PipelineSpec>,
@@ -200,6 +239,8 @@ pub struct Analysis {
     pub diagnostics: Vec<Diagnostic>,
     /// Node and group id → task path in the spec (see `pipeline::Compiled::task_paths`).
     pub task_paths: pipeline::map::Map<String>,
+    /// Counts the compiles.
+    pub rev: u64,
 }
 
 impl Analysis {
@@ -214,13 +255,51 @@ impl Analysis {
     }
 }
 
+/// A state Undo and Redo return to: the document and the saved pipeline it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// The document.
+    pub doc: Document,
+    /// Its saved pipeline's id, if any.
+    pub saved_id: Option<String>,
+}
+
+/// When the document is compiled next.
+#[derive(Default)]
+struct CompileTimer {
+    /// The compile scheduled, if any.
+    pending: Option<TimeoutHandle>,
+    /// How long the last compile took, in ms.
+    last_ms: f64,
+}
+
+/// Compiles that took longer than this (ms) wait until edits pause for [`COMPILE_PAUSE`], so
+/// typing into a large pipeline is not slowed down by compiling it after every key.
+const SLOW_COMPILE_MS: f64 = 8.0;
+/// How long edits must pause before a slow compile runs.
+const COMPILE_PAUSE: Duration = Duration::from_millis(250);
+
+/// Milliseconds from the page's high-resolution clock.
+pub fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or_else(js_sys::Date::now, |p| p.now())
+}
+
 /// Everything the components share. Copy: all fields are reactive handles.
 #[derive(Clone, Copy)]
 pub struct AppState {
-    /// The document being edited.
+    /// The document being edited. Change it through [`AppState::edit`] and friends, which keep
+    /// the canvas ([`AppState::scene`]), the compile and Undo in step.
     pub doc: RwSignal<Document>,
-    /// Compile result, recomputed when anything but positions changes.
-    pub analysis: Memo<Analysis>,
+    /// The canvas's per-element signals of `doc`.
+    pub scene: Scene,
+    /// Compile result of `doc`, renewed after edits that change what compiles (see
+    /// [`AppState::schedule_compile`]).
+    pub analysis: RwSignal<Analysis>,
+    compile_timer: StoredValue<CompileTimer>,
+    /// Whether a compile waits for edits to pause (large pipelines).
+    pub compiling: RwSignal<bool>,
     /// Palette components.
     pub catalog: RwSignal<Vec<CatalogEntry>>,
     /// Whether the catalog request has finished (successfully or not).
@@ -228,7 +307,7 @@ pub struct AppState {
     /// Example pipelines.
     pub examples: RwSignal<Vec<ExampleInfo>>,
     /// Saved pipelines (refreshed when the Open menu opens).
-    pub saved: RwSignal<Vec<SavedPipeline>>,
+    pub saved: RwSignal<Vec<api::SavedPipeline>>,
     /// The selection.
     pub selection: RwSignal<Selection>,
     /// The right panel's tab.
@@ -245,10 +324,26 @@ pub struct AppState {
     pub drag: RwSignal<Option<Drag>>,
     /// Pan and zoom.
     pub viewport: RwSignal<Viewport>,
-    /// Documents before each edit, newest last.
-    pub undo: RwSignal<Vec<Document>>,
-    /// Documents undone, newest last.
-    pub redo: RwSignal<Vec<Document>>,
+    /// Whether moves snap to the grid.
+    pub snap: RwSignal<bool>,
+    /// Whether the minimap is shown (off at start: it is a chunk fetched when first shown).
+    pub minimap: RwSignal<bool>,
+    /// Frames drawn collapsed (their title bar only), by id, sorted. A view setting, not part of
+    /// the document.
+    pub collapsed: RwSignal<Vec<String>>,
+    /// The context menu, open at this client point.
+    pub menu: RwSignal<Option<(f64, f64)>>,
+    /// Whether the keyboard shortcut overlay is open.
+    pub overlay: RwSignal<bool>,
+    /// The canvas element's box in client pixels (left, top, width, height; width 0 until
+    /// measured), kept current on resize so pointer moves need no layout read.
+    pub canvas_box: RwSignal<(f64, f64, f64, f64)>,
+    /// States before each edit, newest last.
+    pub undo: RwSignal<Vec<Snapshot>>,
+    /// States undone, newest last.
+    pub redo: RwSignal<Vec<Snapshot>>,
+    /// The field the last edit typed into: further typing there joins that edit in Undo.
+    typing_in: StoredValue<Option<String>>,
     /// The canvas element, for converting pointer positions.
     pub canvas: NodeRef<Div>,
 }
@@ -256,38 +351,12 @@ pub struct AppState {
 impl AppState {
     /// Fresh state with an empty pipeline.
     pub fn new() -> Self {
-        let doc = RwSignal::new(Document::new("my-pipeline"));
-        // Positions do not change the spec: strip them so dragging does not recompile.
-        let shape = Memo::new(move |_| {
-            doc.with(|d| {
-                let mut d = d.clone();
-                d.nodes
-                    .iter_mut()
-                    .for_each(|n| n.position = Point::default());
-                d.groups
-                    .iter_mut()
-                    .for_each(|g| g.position = Point::default());
-                d
-            })
-        });
-        // Recomputed only when `shape` changed, so always treat the result as new: comparing
-        // whole specs would cost time and wasm size for nothing.
-        let analysis = Memo::new_with_compare(
-            move |_| {
-                shape.with(|d| {
-                    let c = pipeline::compile(d);
-                    Analysis {
-                        spec: c.spec,
-                        diagnostics: c.diagnostics,
-                        task_paths: c.task_paths,
-                    }
-                })
-            },
-            |_, _| true,
-        );
-        Self {
-            doc,
-            analysis,
+        let st = Self {
+            doc: RwSignal::new(Document::new("my-pipeline")),
+            scene: Scene::new(),
+            analysis: RwSignal::new(Analysis::default()),
+            compile_timer: StoredValue::new(CompileTimer::default()),
+            compiling: RwSignal::new(false),
             catalog: RwSignal::new(Vec::new()),
             catalog_loaded: RwSignal::new(false),
             examples: RwSignal::new(Vec::new()),
@@ -300,37 +369,161 @@ impl AppState {
             dirty: RwSignal::new(false),
             drag: RwSignal::new(None),
             viewport: RwSignal::new(Viewport::default()),
+            snap: RwSignal::new(false),
+            minimap: RwSignal::new(false),
+            collapsed: RwSignal::new(Vec::new()),
+            menu: RwSignal::new(None),
+            overlay: RwSignal::new(false),
+            canvas_box: RwSignal::new((0.0, 0.0, 0.0, 0.0)),
             undo: RwSignal::new(Vec::new()),
             redo: RwSignal::new(Vec::new()),
+            typing_in: StoredValue::new(None),
             canvas: NodeRef::new(),
+        };
+        st.compile_now();
+        st
+    }
+
+    /// Compiles the document now (the problems list, the spec and the canvas's error marks
+    /// follow).
+    pub fn compile_now(&self) {
+        if let Some(h) = self
+            .compile_timer
+            .try_update_value(|t| t.pending.take())
+            .flatten()
+        {
+            h.clear();
+        }
+        let start = now_ms();
+        let rev = self.analysis.with_untracked(|a| a.rev.wrapping_add(1));
+        let analysis = self.doc.with_untracked(|d| {
+            let c = pipeline::compile(d);
+            Analysis {
+                spec: c.spec,
+                diagnostics: c.diagnostics,
+                task_paths: c.task_paths,
+                rev,
+            }
+        });
+        let took = now_ms() - start;
+        self.compile_timer.update_value(|t| t.last_ms = took);
+        self.scene.set_diagnostics(&analysis.diagnostics);
+        self.analysis.set(analysis);
+        if self.compiling.get_untracked() {
+            self.compiling.set(false);
         }
     }
 
-    /// Applies an edit, recording the document before it for Undo.
+    /// Compiles the document soon: right after this event, or — when the edit is typing (or
+    /// nudging) and compiling is slow — once the edits pause for a moment, so typing stays
+    /// fluid in large pipelines.
+    pub fn schedule_compile(&self, typing: bool) {
+        let st = *self;
+        let (old, slow) = self
+            .compile_timer
+            .try_update_value(|t| (t.pending.take(), typing && t.last_ms > SLOW_COMPILE_MS))
+            .unwrap_or_default();
+        if let Some(h) = old {
+            h.clear();
+        }
+        let wait = if slow { COMPILE_PAUSE } else { Duration::ZERO };
+        if slow && !self.compiling.get_untracked() {
+            self.compiling.set(true);
+        }
+        match set_timeout_with_handle(move || st.compile_now(), wait) {
+            Ok(h) => self.compile_timer.update_value(|t| t.pending = Some(h)),
+            Err(_) => self.compile_now(),
+        }
+    }
+
+    /// After `doc` changed: the canvas follows at once, the compile when scheduled (see
+    /// [`AppState::schedule_compile`]).
+    fn changed(&self, shape_changed: bool, typing: bool) {
+        self.doc.with_untracked(|d| self.scene.sync(d));
+        if shape_changed {
+            self.schedule_compile(typing);
+        }
+    }
+
+    /// Applies an edit, recording the state before it for Undo.
     pub fn edit(&self, f: impl FnOnce(&mut Document)) {
+        self.typing_in.set_value(None);
+        self.apply(f, false);
+    }
+
+    /// Applies `f` as one undoable edit (`typing`: see [`AppState::schedule_compile`]);
+    /// whether it changed anything.
+    fn apply(&self, f: impl FnOnce(&mut Document), typing: bool) -> bool {
         let before = self.doc.get_untracked();
-        let mut after = before.clone();
-        f(&mut after);
-        if after != before {
+        let changed = self
+            .doc
+            .try_update_untracked(|d| {
+                f(d);
+                *d != before
+            })
+            .unwrap_or(false);
+        if changed {
+            let shape_changed = self.doc.with_untracked(|d| !scene::same_shape(d, &before));
             self.record(before);
-            self.doc.set(after);
+            self.doc.notify();
+            self.changed(shape_changed, typing);
+        }
+        changed
+    }
+
+    /// An edit typed into the field `field` (e.g. `n3/x`): consecutive edits of one field
+    /// are one step in Undo, and only the first copies the document.
+    pub fn edit_typing(&self, field: &str, f: impl FnOnce(&mut Document)) {
+        let continues = self.typing_in.with_value(|t| t.as_deref() == Some(field))
+            && self.undo.with_untracked(|u| !u.is_empty());
+        if continues {
+            self.doc.update_untracked(f);
+            self.doc.notify();
+            self.redo.update(Vec::clear);
+            self.dirty.set(true);
+            self.changed(true, true);
+        } else if self.apply(f, true) {
+            self.typing_in.set_value(Some(field.to_string()));
         }
     }
 
     /// Shows `doc` instead of the current document as one undoable edit (opening a file must
     /// not lose unsaved work); it is not tied to a saved pipeline.
     pub fn replace_document(&self, doc: Document) {
-        self.edit(|d| *d = doc);
-        self.saved_id.set(None);
-        self.selection.set(Selection::None);
-        self.drag.set(None);
-        crate::canvas::fit_view(self);
+        self.switch_to(doc, None, true);
     }
 
-    /// Records `before` as the state Undo returns to (for edits made step by step, like drags).
+    /// Shows `doc` (of saved pipeline `saved_id`, if any) instead of the current document:
+    /// one step in Undo, so New, Open and Examples never lose work. `dirty`: whether `doc`
+    /// differs from what is saved under `saved_id`.
+    pub fn switch_to(&self, doc: Document, saved_id: Option<String>, dirty: bool) {
+        self.typing_in.set_value(None);
+        let before = self.doc.get_untracked();
+        let shape_changed = !scene::same_shape(&doc, &before);
+        let pristine = before.nodes.is_empty()
+            && before.groups.is_empty()
+            && self.undo.with_untracked(Vec::is_empty)
+            && !self.dirty.get_untracked();
+        if !pristine {
+            self.record(before);
+        }
+        self.doc.set(doc);
+        self.saved_id.set(saved_id);
+        self.dirty.set(dirty);
+        self.selection.set(Selection::None);
+        self.drag.set(None);
+        self.changed(shape_changed, false);
+        crate::canvas::open_view(self);
+    }
+
+    /// Records `before` (with the current saved id) as the state Undo returns to.
     pub fn record(&self, before: Document) {
+        let saved_id = self.saved_id.get_untracked();
         self.undo.update(|u| {
-            u.push(before);
+            u.push(Snapshot {
+                doc: before,
+                saved_id,
+            });
             if u.len() > HISTORY_LIMIT {
                 u.remove(0);
             }
@@ -339,14 +532,30 @@ impl AppState {
         self.dirty.set(true);
     }
 
+    /// Shows `snap` (from Undo or Redo), pushing the current state onto `other`.
+    fn restore(&self, snap: Snapshot, other: RwSignal<Vec<Snapshot>>) {
+        self.typing_in.set_value(None);
+        let cur = Snapshot {
+            doc: self.doc.get_untracked(),
+            saved_id: self.saved_id.get_untracked(),
+        };
+        let shape_changed = !scene::same_shape(&cur.doc, &snap.doc);
+        let switched = cur.saved_id != snap.saved_id;
+        other.update(|r| r.push(cur));
+        self.doc.set(snap.doc);
+        if switched {
+            crate::actions::show_saved_id(snap.saved_id.as_deref());
+            self.saved_id.set(snap.saved_id);
+        }
+        self.dirty.set(true);
+        self.changed(shape_changed, false);
+        self.drop_stale_selection();
+    }
+
     /// Takes back the last edit.
     pub fn undo(&self) {
         if let Some(prev) = self.undo.try_update(Vec::pop).flatten() {
-            let cur = self.doc.get_untracked();
-            self.redo.update(|r| r.push(cur));
-            self.doc.set(prev);
-            self.dirty.set(true);
-            self.drop_stale_selection();
+            self.restore(prev, self.redo);
             self.info("Undid the last change");
         }
     }
@@ -354,40 +563,31 @@ impl AppState {
     /// Re-applies the last undone edit.
     pub fn redo(&self) {
         if let Some(next) = self.redo.try_update(Vec::pop).flatten() {
-            let cur = self.doc.get_untracked();
-            self.undo.update(|u| u.push(cur));
-            self.doc.set(next);
-            self.dirty.set(true);
-            self.drop_stale_selection();
+            self.restore(next, self.undo);
             self.info("Redid the change");
         }
     }
 
-    /// Clears the selection when it points at something no longer there.
+    /// Drops from the selection what is no longer there.
     fn drop_stale_selection(&self) {
-        let gone = self
-            .doc
-            .with_untracked(|d| match &self.selection.get_untracked() {
-                Selection::None => false,
-                Selection::Node(id) => d.node(id).is_none(),
-                Selection::Wire(id) => !d.wires.iter().any(|w| &w.id == id),
-                Selection::Group(id) => d.group(id).is_none(),
-            });
-        if gone {
-            self.selection.set(Selection::None);
+        let sel = self.selection.get_untracked();
+        let kept = self.doc.with_untracked(|d| match &sel {
+            Selection::None => Selection::None,
+            Selection::Wire(id) if d.wires.iter().any(|w| &w.id == id) => sel.clone(),
+            Selection::Wire(_) => Selection::None,
+            _ => Selection::of(
+                sel.items()
+                    .into_iter()
+                    .filter(|i| match i {
+                        Item::Node(id) => d.node(id).is_some(),
+                        Item::Group(id) => d.group(id).is_some(),
+                    })
+                    .collect(),
+            ),
+        });
+        if kept != sel {
+            self.selection.set(kept);
         }
-    }
-
-    /// Replaces the document (New, Open, Examples, Upload): clears selection and history.
-    pub fn load(&self, doc: Document, saved_id: Option<String>) {
-        self.doc.set(doc);
-        self.saved_id.set(saved_id);
-        self.selection.set(Selection::None);
-        self.undo.set(Vec::new());
-        self.redo.set(Vec::new());
-        self.dirty.set(false);
-        self.drag.set(None);
-        crate::canvas::fit_view(self);
     }
 
     /// Shows a message in the status bar.
@@ -417,17 +617,34 @@ impl AppState {
         self.say(StatusKind::Error, text);
     }
 
-    /// Selects something; nodes and groups bring up the Properties tab.
+    /// Selects something; one node or group brings up the Properties tab.
     pub fn select(&self, sel: Selection) {
-        if matches!(sel, Selection::Node(_) | Selection::Group(_)) {
+        if matches!(
+            sel,
+            Selection::Node(_) | Selection::Group(_) | Selection::Many(_)
+        ) {
             self.tab.set(Tab::Properties);
         }
         if self.selection.get_untracked() != sel {
+            // Typing or nudging continues one Undo step only while the selection stays.
+            self.typing_in.set_value(None);
             self.selection.set(sel);
         }
     }
 
-    /// Deletes the selected node, wire or group.
+    /// Adds `item` to the selection, or takes it out when it is in (Shift/Ctrl + click).
+    pub fn toggle_selected(&self, item: Item) {
+        let mut items = self.selection.get_untracked().items();
+        match items.binary_search(&item) {
+            Ok(i) => {
+                items.remove(i);
+            }
+            Err(i) => items.insert(i, item),
+        }
+        self.select(Selection::of(items));
+    }
+
+    /// Deletes the selected nodes, frames or wire.
     pub fn delete_selection(&self) {
         let sel = self.selection.get_untracked();
         let what = match &sel {
@@ -446,7 +663,12 @@ impl AppState {
             }
             Selection::Group(id) => {
                 self.edit(|d| d.remove_group(id));
-                "Deleted condition (its tasks stay)".to_string()
+                "Deleted frame (its tasks stay)".to_string()
+            }
+            Selection::Many(items) => {
+                let n = items.len();
+                self.edit(|d| crate::edit::remove_items(d, items));
+                format!("Deleted {n} items")
             }
         };
         self.selection.set(Selection::None);

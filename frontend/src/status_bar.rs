@@ -15,8 +15,8 @@ pub fn StatusBar() -> impl IntoView {
             r.as_ref()
                 .map(|r| {
                     crate::targets_ui::console_link_html(
-                        r.target.as_deref(),
-                        r.console_link.as_deref(),
+                        r.summary.target.as_deref(),
+                        r.summary.console_link.as_deref(),
                         "status-console-link",
                     )
                 })

@@ -3,9 +3,11 @@
 //! console links of remote runs, and which setting a refused submit names. The settings hold
 //! no credentials (the server takes them from its environment), and nothing here stores any.
 
+use std::collections::BTreeMap;
+
+use ::api::TargetsConfig;
 use leptos::prelude::*;
 use pipeline::map::Map;
-use serde_json::Value;
 
 use crate::api;
 use crate::html::esc;
@@ -140,14 +142,28 @@ pub fn setting_of(message: &str) -> Option<String> {
         .then(|| format!("{target}-{key}"))
 }
 
-/// JSON text of a string (escaped and quoted).
-fn json_str(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+/// The text setting behind form field `id` (`vertex-project`, `kfp-host`, …); none for the
+/// labels and the caching choice, which are not text.
+fn text_field<'a>(c: &'a mut TargetsConfig, id: &str) -> Option<&'a mut Option<String>> {
+    let (v, k) = (&mut c.vertex, &mut c.kfp);
+    Some(match id {
+        "vertex-project" => &mut v.project,
+        "vertex-region" => &mut v.region,
+        "vertex-pipelineRoot" => &mut v.pipeline_root,
+        "vertex-serviceAccount" => &mut v.service_account,
+        "vertex-network" => &mut v.network,
+        "vertex-encryptionKey" => &mut v.encryption_key,
+        "kfp-host" => &mut k.host,
+        "kfp-namespace" => &mut k.namespace,
+        "kfp-experiment" => &mut k.experiment,
+        "kfp-pipelineRoot" => &mut k.pipeline_root,
+        _ => return None,
+    })
 }
 
-/// Parses `k=v, k2=v2` labels into the text of a JSON object.
-fn parse_labels(text: &str) -> Result<String, String> {
-    let mut out = Vec::new();
+/// Parses `k=v, k2=v2` labels.
+fn parse_labels(text: &str) -> Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
     for item in text
         .split([',', '\n'])
         .map(str::trim)
@@ -155,63 +171,68 @@ fn parse_labels(text: &str) -> Result<String, String> {
     {
         match item.split_once('=') {
             Some((k, v)) if !k.trim().is_empty() => {
-                out.push(format!("{}:{}", json_str(k.trim()), json_str(v.trim())));
+                out.insert(k.trim().to_string(), v.trim().to_string());
             }
             _ => return Err(format!("{item:?} is not KEY=VALUE")),
         }
     }
-    Ok(format!("{{{}}}", out.join(",")))
+    Ok(out)
 }
 
 /// The settings as `GET /api/targets` answers them → the form's text per field id.
-fn to_form(config: &Value) -> Map<String> {
+fn to_form(mut config: TargetsConfig) -> Map<String> {
     FIELDS
         .iter()
         .map(|(t, k, _, _)| {
-            let v = &config[*t][*k];
-            let text = match v {
-                Value::String(s) => s.clone(),
-                Value::Bool(b) => b.to_string(),
-                Value::Object(m) => m
+            let id = format!("{t}-{k}");
+            let text = match id.as_str() {
+                "vertex-labels" => config
+                    .vertex
+                    .labels
                     .iter()
-                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                    .map(|(k, v)| format!("{k}={v}"))
                     .collect::<Vec<_>>()
                     .join(", "),
-                _ => String::new(),
+                "vertex-enableCaching" => config
+                    .vertex
+                    .enable_caching
+                    .map(|b| b.to_string())
+                    .unwrap_or_default(),
+                _ => text_field(&mut config, &id)
+                    .and_then(Option::take)
+                    .unwrap_or_default(),
             };
-            (format!("{t}-{k}"), text)
+            (id, text)
         })
         .collect()
 }
 
-/// Checks the form and builds the body of `PUT /api/targets` (JSON text, built directly: no
-/// JSON tree in the wasm for it), or the problems per field id.
-fn from_form(form: &Map<String>) -> Result<String, Map<String>> {
+/// Checks the form and makes the settings of `PUT /api/targets` from it, or the problems per
+/// field id. An empty field is a setting left unset.
+fn from_form(form: &Map<String>) -> Result<TargetsConfig, Map<String>> {
     let get = |id: &str| form.get(id).map(|s| s.trim()).unwrap_or_default();
     let mut errors = Map::new();
-    let mut sections = Vec::new();
-    for target in ["vertex", "kfp"] {
-        let mut section = Vec::new();
-        for (t, key, _, _) in FIELDS.iter().filter(|f| f.0 == target) {
-            let id = format!("{t}-{key}");
-            let text = get(&id);
-            if text.is_empty() {
-                continue;
-            }
-            let value = match *key {
-                "labels" => match parse_labels(text) {
-                    Ok(m) => m,
-                    Err(e) => {
-                        errors.insert(id, format!("Labels are KEY=VALUE, comma-separated: {e}"));
-                        continue;
-                    }
-                },
-                "enableCaching" => (text == "true").to_string(),
-                _ => json_str(text),
-            };
-            section.push(format!("\"{key}\":{value}"));
+    let mut config = TargetsConfig::default();
+    for (t, key, _, _) in FIELDS {
+        let id = format!("{t}-{key}");
+        let text = get(&id);
+        if text.is_empty() {
+            continue;
         }
-        sections.push(format!("\"{target}\":{{{}}}", section.join(",")));
+        match id.as_str() {
+            "vertex-labels" => match parse_labels(text) {
+                Ok(labels) => config.vertex.labels = labels,
+                Err(e) => {
+                    errors.insert(id, format!("Labels are KEY=VALUE, comma-separated: {e}"));
+                }
+            },
+            "vertex-enableCaching" => config.vertex.enable_caching = Some(text == "true"),
+            _ => {
+                if let Some(field) = text_field(&mut config, &id) {
+                    *field = Some(text.to_string());
+                }
+            }
+        }
     }
     let root = get("vertex-pipelineRoot");
     if !root.is_empty() && !root.starts_with("gs://") {
@@ -237,7 +258,7 @@ fn from_form(form: &Map<String>) -> Result<String, Map<String>> {
         );
     }
     if errors.is_empty() {
-        Ok(format!("{{{}}}", sections.join(",")))
+        Ok(config)
     } else {
         Err(errors)
     }
@@ -336,9 +357,9 @@ pub fn TargetSettings() -> impl IntoView {
     );
     let general = RwSignal::new(String::new());
     let loaded = RwSignal::new(false);
-    api::get::<Value>("/api/targets".into(), move |r| match r {
+    api::get::<TargetsConfig>("/api/targets".into(), move |r| match r {
         Ok(config) => {
-            values.try_set(to_form(&config));
+            values.try_set(to_form(config));
             loaded.try_set(true);
         }
         Err(e) => {
@@ -357,12 +378,13 @@ pub fn TargetSettings() -> impl IntoView {
         let form = read_form(&el);
         // Kept, so that a re-rendered form shows what was typed.
         values.set(form.clone());
-        match from_form(&form) {
+        match from_form(&form).map(|c| serde_json::to_string(&c)) {
             Err(e) => errors.set(e),
-            Ok(body) => {
+            Ok(Err(e)) => general.set(format!("Cannot write the settings: {e}")),
+            Ok(Ok(body)) => {
                 errors.set(Map::new());
                 general.set(String::new());
-                api::send::<Value>("PUT", "/api/targets".into(), body, move |r| match r {
+                api::send::<TargetsConfig>("PUT", "/api/targets".into(), body, move |r| match r {
                     Ok(_) => {
                         st.success("Saved the target settings");
                         close();
@@ -433,6 +455,11 @@ mod tests {
             .collect()
     }
 
+    /// The settings' JSON, as `PUT /api/targets` is sent them.
+    fn json(c: &TargetsConfig) -> serde_json::Value {
+        serde_json::to_value(c).expect("JSON")
+    }
+
     #[test]
     fn the_form_becomes_the_settings_and_back() {
         let f = form(&[
@@ -443,30 +470,52 @@ mod tests {
             ("vertex-enableCaching", "false"),
             ("kfp-host", "http://kfp:8080"),
         ]);
-        let body: Value = serde_json::from_str(&from_form(&f).expect("valid")).expect("JSON");
+        let config = from_form(&f).expect("valid");
         assert_eq!(
-            body,
+            json(&config),
             serde_json::json!({
                 "vertex": {"project": "p", "region": "us-central1", "pipelineRoot": "gs://b/r",
                            "labels": {"team": "ml", "env": "dev"}, "enableCaching": false},
                 "kfp": {"host": "http://kfp:8080"}
             })
         );
-        let back = to_form(&body);
+        let back = to_form(config.clone());
         assert_eq!(back["vertex-labels"], "env=dev, team=ml");
         assert_eq!(back["vertex-enableCaching"], "false");
         assert_eq!(back["kfp-namespace"], "");
-        let again: Value = serde_json::from_str(&from_form(&back).expect("valid")).expect("JSON");
-        assert_eq!(again, body);
+        assert_eq!(from_form(&back).expect("valid"), config);
         assert_eq!(
-            from_form(&Map::new()).expect("empty is valid"),
+            serde_json::to_string(&from_form(&Map::new()).expect("empty is valid")).expect("JSON"),
             r#"{"vertex":{},"kfp":{}}"#
         );
         let quoted = from_form(&form(&[("kfp-namespace", "a\"b\\c")])).expect("valid");
-        assert_eq!(
-            serde_json::from_str::<Value>(&quoted).expect("JSON")["kfp"]["namespace"],
-            "a\"b\\c"
-        );
+        assert_eq!(quoted.kfp.namespace.as_deref(), Some("a\"b\\c"));
+    }
+
+    #[test]
+    fn every_field_is_a_setting() {
+        // Each field filled with a value of its own: all of them reach the settings and come
+        // back to their own field.
+        let filled: Map<String> = FIELDS
+            .iter()
+            .map(|(t, k, _, _)| {
+                let id = format!("{t}-{k}");
+                let value = match id.as_str() {
+                    "vertex-labels" => "k=v".to_string(),
+                    "vertex-enableCaching" => "true".to_string(),
+                    "vertex-pipelineRoot" => "gs://b/r".to_string(),
+                    "kfp-host" => "https://kfp".to_string(),
+                    _ => format!("value of {id}"),
+                };
+                (id, value)
+            })
+            .collect();
+        let config = from_form(&filled).expect("valid");
+        let sections = json(&config);
+        for (t, k, _, _) in FIELDS {
+            assert!(!sections[t][k].is_null(), "{t}-{k} is not a setting");
+        }
+        assert_eq!(to_form(config), filled);
     }
 
     #[test]

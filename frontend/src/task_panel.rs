@@ -2,6 +2,7 @@
 //! state, times, error, note, inputs, outputs, artifacts and the live log. An element inside a
 //! loop has one task per iteration; a picker chooses which.
 
+use ::api::{TaskKind, TaskRow};
 use leptos::prelude::*;
 use serde_json::Value;
 
@@ -10,7 +11,7 @@ use crate::artifact_view::ArtifactView;
 use crate::html::{esc, kv_table};
 use crate::log_view::LogView;
 use crate::run_live::use_runs;
-use crate::run_model::{local_time, run_duration, TaskRow};
+use crate::run_model::{local_time, run_duration, LiveRun};
 use crate::state::{text, use_state, Selection};
 use crate::values::render_value;
 
@@ -19,7 +20,7 @@ use crate::values::render_value;
 pub fn TaskPanel() -> impl IntoView {
     let st = use_state();
     let ctx = use_runs();
-    let run_id = Memo::new(move |_| ctx.run.with(|r| r.as_ref().map(|r| r.id.clone())));
+    let run_id = Memo::new(move |_| ctx.run.with(|r| r.as_ref().map(|r| r.summary.id.clone())));
     let elem = Memo::new(move |_| match st.selection.get() {
         Selection::Node(id) | Selection::Group(id) => Some(id),
         _ => None,
@@ -38,7 +39,7 @@ pub fn TaskPanel() -> impl IntoView {
                 .map(|r| {
                     r.tasks_of(&p)
                         .into_iter()
-                        .map(|t| (t.path.clone(), t.state.to_ascii_lowercase()))
+                        .map(|t| (t.path.clone(), t.state.label()))
                         .collect::<Vec<_>>()
                 })
                 .unwrap_or_default()
@@ -119,7 +120,7 @@ pub fn TaskPanel() -> impl IntoView {
 #[component]
 fn RunSummary() -> impl IntoView {
     let ctx = use_runs();
-    let field = move |f: fn(&crate::run_model::LiveRun) -> String| {
+    let field = move |f: fn(&LiveRun) -> String| {
         text(move || ctx.run.with(|r| r.as_ref().map(f).unwrap_or_default()))
     };
     let duration = text(move || {
@@ -127,6 +128,7 @@ fn RunSummary() -> impl IntoView {
             r.as_ref()
                 .map(|r| {
                     let now = if r.ended() { 0.0 } else { ctx.now.get() };
+                    let r = &r.summary;
                     run_duration(r.started_at.as_deref(), r.ended_at.as_deref(), now)
                 })
                 .unwrap_or_default()
@@ -136,16 +138,16 @@ fn RunSummary() -> impl IntoView {
         <div class="props run-summary" data-testid="run-summary">
             <h3>"Run"</h3>
             <table class="run-kv">
-                <tr><th>"id"</th><td class="mono">{field(|r| r.id.clone())}</td></tr>
-                <tr><th>"pipeline"</th><td>{field(|r| r.pipeline_name.clone())}</td></tr>
-                <tr><th>"state"</th><td class="mono" data-testid="run-summary-state">{field(|r| r.state.to_ascii_lowercase())}</td></tr>
-                <tr><th>"started"</th><td>{field(|r| r.started_at.as_deref().map(local_time).unwrap_or_default())}</td></tr>
+                <tr><th>"id"</th><td class="mono">{field(|r| r.summary.id.clone())}</td></tr>
+                <tr><th>"pipeline"</th><td>{field(|r| r.summary.pipeline_name.clone())}</td></tr>
+                <tr><th>"state"</th><td class="mono" data-testid="run-summary-state">{field(|r| r.summary.state.label().to_string())}</td></tr>
+                <tr><th>"started"</th><td>{field(|r| r.summary.started_at.as_deref().map(local_time).unwrap_or_default())}</td></tr>
                 <tr><th>"duration"</th><td>{duration}</td></tr>
                 <tr><th>"tasks"</th><td>{field(|r| r.tasks.len().to_string())}</td></tr>
             </table>
-            <div inner_html=move || ctx.run.with(|r| r.as_ref().map(|r| crate::targets_ui::run_target_html(r.target.as_deref(), r.console_link.as_deref())).unwrap_or_default())></div>
-            <Show when=move || ctx.run.with(|r| r.as_ref().is_some_and(|r| r.error.is_some()))>
-                <div class="field-error block" data-testid="run-error">{field(|r| r.error.clone().unwrap_or_default())}</div>
+            <div inner_html=move || ctx.run.with(|r| r.as_ref().map(|r| crate::targets_ui::run_target_html(r.summary.target.as_deref(), r.summary.console_link.as_deref())).unwrap_or_default())></div>
+            <Show when=move || ctx.run.with(|r| r.as_ref().is_some_and(|r| r.summary.error.is_some()))>
+                <div class="field-error block" data-testid="run-error">{field(|r| r.summary.error.clone().unwrap_or_default())}</div>
             </Show>
             <p class="muted">"Select a task on the canvas to see its state, log and outputs."</p>
         </div>
@@ -173,7 +175,7 @@ fn TaskDetail(run: String, path: String) -> impl IntoView {
             ctx.run.with(|r| {
                 r.as_ref()
                     .and_then(|r| r.tasks.get(&path))
-                    .map(|t| (t.state.clone(), t.attempts, t.kind.clone()))
+                    .map(|t| (t.state, t.attempts, t.kind))
             })
         })
     };
@@ -189,8 +191,9 @@ fn TaskDetail(run: String, path: String) -> impl IntoView {
     }
     let has_log = Memo::new(move |_| {
         live.with(|l| {
-            l.as_ref()
-                .is_none_or(|(_, _, kind)| !matches!(kind.as_str(), "dag" | "loop" | "iteration"))
+            l.as_ref().is_none_or(|(_, _, kind)| {
+                !matches!(kind, TaskKind::Dag | TaskKind::Loop | TaskKind::Iteration)
+            })
         })
     });
     let body = move || match row.get() {
@@ -218,7 +221,7 @@ fn TaskDetail(run: String, path: String) -> impl IntoView {
 }
 
 fn task_body(t: &TaskRow) -> AnyView {
-    let state = esc(&t.state.to_ascii_lowercase());
+    let state = t.state.label();
     let title = t.display_name.clone().unwrap_or_else(|| t.name.clone());
     let times = match (&t.started_at, &t.ended_at) {
         (Some(s), e) => format!(

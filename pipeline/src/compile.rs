@@ -35,6 +35,12 @@ pub struct Compiled {
     /// `for-loop-2[i]/train` for the mapped `for-loop-2/train`. Empty when the spec is `None`.
     #[serde(skip_serializing_if = "Map::is_empty")]
     pub task_paths: Map<String>,
+    /// The Kubernetes platform spec: the document's own ([`Document::platform_spec`]) with each
+    /// task's settings ([`crate::Node::kubernetes`]) under its executor's label, as KFP writes
+    /// it beside the spec (see [`crate::OutputFormat::write`]). `None` when nothing sets any, and
+    /// when the spec is `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform_spec: Option<Value>,
 }
 
 /// The version string written to `sdkVersion`.
@@ -48,15 +54,16 @@ pub fn compile(doc: &Document) -> Compiled {
             spec: None,
             diagnostics,
             task_paths: Map::new(),
+            platform_spec: None,
         };
     }
     let mut out = Out::default();
     let root = build_pipeline(&model, &mut out, &BTreeSet::new());
     let spec = PipelineSpec {
-        components: out.components,
+        components: std::mem::take(&mut out.components),
         default_pipeline_root: doc.pipeline_root.clone().filter(|r| !r.is_empty()),
         deployment_spec: Some(DeploymentSpec {
-            executors: out.executors,
+            executors: std::mem::take(&mut out.executors),
         }),
         pipeline_info: PipelineInfo {
             name: doc.name.clone(),
@@ -71,7 +78,41 @@ pub fn compile(doc: &Document) -> Compiled {
         spec: Some(spec),
         diagnostics,
         task_paths: task_paths(&model),
+        platform_spec: platform_spec(doc.platform_spec.as_ref(), out.platform_executors),
     }
+}
+
+/// The path of the tasks' settings in a platform spec.
+pub(crate) const PLATFORM_EXECUTORS: [&str; 4] =
+    ["platforms", "kubernetes", "deploymentSpec", "executors"];
+
+/// The document's platform spec with the tasks' settings put in, by executor label.
+fn platform_spec(own: Option<&Value>, executors: Map<Value>) -> Option<Value> {
+    if executors.is_empty() {
+        return own.cloned();
+    }
+    let mut spec = own
+        .cloned()
+        .unwrap_or_else(|| Value::Object(Default::default()));
+    let mut at = &mut spec;
+    for key in PLATFORM_EXECUTORS {
+        // Validation refuses a document whose platform spec is not objects along the path.
+        if !at.is_object() {
+            *at = Value::Object(Default::default());
+        }
+        at = at
+            .as_object_mut()?
+            .entry(key)
+            .or_insert_with(|| Value::Object(Default::default()));
+    }
+    if !at.is_object() {
+        *at = Value::Object(Default::default());
+    }
+    let map = at.as_object_mut()?;
+    for (label, settings) in executors {
+        map.insert(label, settings);
+    }
+    Some(spec)
 }
 
 /// The task path of every node and group (see [`Compiled::task_paths`]).
@@ -120,6 +161,8 @@ pub(crate) fn normalize(v: &Value) -> Value {
 struct Out {
     components: Map<ComponentSpec>,
     executors: Map<ExecutorSpec>,
+    /// The tasks' Kubernetes settings by executor label.
+    platform_executors: Map<Value>,
 }
 
 /// A value passed into a group.
@@ -133,6 +176,9 @@ enum Channel {
     LoopItem(usize),
     /// A field of the item of a loop group (a `-subvar-` input, as KFP passes it to conditions).
     LoopField(usize, String),
+    /// The values of a node's output collected by loop group `.0`, passed down from the DAG
+    /// holding the loop into groups beside it (`pipelinechannel--for-loop-2-pipelinechannel--…`).
+    Collected(usize, usize, String),
 }
 
 /// A value a group passes out of its DAG.
@@ -221,14 +267,19 @@ fn build_pipeline(m: &Model<'_>, out: &mut Out, reserved: &BTreeSet<String>) -> 
             match out.components.get(&key) {
                 None => {
                     if let Some(exec) = &def.executor {
-                        out.executors.insert(label, exec.clone());
+                        out.executors.insert(label.clone(), exec.clone());
+                        if let Some(k8s) = &n.kubernetes {
+                            out.platform_executors.insert(label, k8s.clone());
+                        }
                     }
                     out.components.insert(key.clone(), candidate);
                     break key;
                 }
+                // Tasks share a component (and its executor's settings) only when all agree.
                 Some(existing)
                     if *existing == candidate
-                        && def.executor.as_ref() == out.executors.get(&label) =>
+                        && def.executor.as_ref() == out.executors.get(&label)
+                        && n.kubernetes.as_ref() == out.platform_executors.get(&label) =>
                 {
                     break key
                 }
@@ -452,10 +503,32 @@ impl Builder<'_, '_> {
             Channel::Param(_) => None,
             Channel::Output(n, _) => self.m.container(Elem::Node(*n)),
             Channel::LoopItem(g) | Channel::LoopField(g, _) => Some(*g),
+            Channel::Collected(g, ..) => self.m.parent[*g],
         }
     }
 
+    /// How a node output that leaves its DAG reaches DAG `scope`: collected by the loop that
+    /// [`crate::model::collected_from`] names, passed down when `scope` is below the DAG
+    /// holding that loop (`None` when `scope` is that DAG itself: the loop's output is read).
+    fn collected_channel(&self, p: usize, port: &str, scope: Scope) -> Option<Channel> {
+        let m = self.m;
+        let lca = m.lca(m.container(Elem::Node(p)), scope);
+        if lca == scope {
+            return None;
+        }
+        crate::model::collected_from(m, Elem::Node(p), lca)
+            .map(|g| Channel::Collected(g, p, port.to_string()))
+    }
+
     fn need(&mut self, from: Scope, ch: Channel) {
+        if let Channel::LoopField(outer, _) = ch {
+            if !self.over_raw_items(outer) {
+                // As KFP does, only the whole item travels down to the groups inside the loop;
+                // the field is picked from it by the task of the group that uses it.
+                let outer = Channel::LoopItem(outer);
+                return self.need(from, outer);
+            }
+        }
         let stop = self.origin(&ch);
         for g in self.m.chain(from) {
             if Some(g) == stop {
@@ -463,6 +536,43 @@ impl Builder<'_, '_> {
             }
             self.needs.entry(g).or_default().insert(ch.clone());
         }
+    }
+
+    /// Group `g` uses a field of an enclosing loop's item itself (in its condition, or as the
+    /// list it loops over): it receives the field (a `-subvar-` input picked from the item by
+    /// its task), the groups between it and the loop receive the whole item.
+    fn need_field(&mut self, g: usize, ch: Channel) {
+        match ch {
+            Channel::LoopField(outer, _) if !self.over_raw_items(outer) => {
+                self.need(self.m.parent[g], Channel::LoopItem(outer));
+                self.needs.entry(g).or_default().insert(ch);
+            }
+            ch => self.need(Some(g), ch),
+        }
+    }
+
+    /// Whether loop `g` iterates a list written in the pipeline (or a field of the item of such
+    /// a loop). KFP passes the fields of those items down as they are (a `-subvar-` input
+    /// through every group), and the whole item of any other loop.
+    fn over_raw_items(&self, g: usize) -> bool {
+        let mut g = g;
+        for _ in 0..=crate::document::MAX_NESTING {
+            match &self.doc().groups[g].kind {
+                GroupKind::Loop {
+                    items: LoopItems::Raw(_),
+                    ..
+                } => return true,
+                GroupKind::Loop {
+                    items: LoopItems::LoopItem { .. },
+                    ..
+                } => match self.m.loop_item_sources.get(&g) {
+                    Some(&(outer, _)) => g = outer,
+                    None => return false,
+                },
+                _ => return false,
+            }
+        }
+        false
     }
 
     /// Records, for every group, the outside values used by its members, its condition and
@@ -478,6 +588,11 @@ impl Builder<'_, '_> {
                     Source::Output(p, port) if m.encloses(m.container(Elem::Node(*p)), scope) => {
                         self.need(scope, Channel::Output(*p, port.clone()))
                     }
+                    Source::Output(p, port) => {
+                        if let Some(ch) = self.collected_channel(*p, port, scope) {
+                            self.need(scope, ch);
+                        }
+                    }
                     Source::LoopItem(g, _) => self.need(scope, Channel::LoopItem(*g)),
                     _ => {}
                 }
@@ -492,9 +607,6 @@ impl Builder<'_, '_> {
                 users.push((scope, g));
             }
         }
-        for g in 0..doc.groups.len() {
-            users.push((Some(g), g));
-        }
         for (from, g) in users {
             let channels: Vec<Channel> = self.conditions[g]
                 .iter()
@@ -505,6 +617,16 @@ impl Builder<'_, '_> {
                 self.need(from, ch);
             }
         }
+        for g in 0..doc.groups.len() {
+            let channels: Vec<Channel> = self.conditions[g]
+                .iter()
+                .flat_map(|e| e.operands())
+                .filter_map(|o| self.operand_channel(o))
+                .collect();
+            for ch in channels {
+                self.need_field(g, ch);
+            }
+        }
         for (g, group) in doc.groups.iter().enumerate() {
             if let GroupKind::Loop { items, .. } = &group.kind {
                 match items {
@@ -512,6 +634,15 @@ impl Builder<'_, '_> {
                     LoopItems::Output(_) => {
                         if let Some((n, port)) = m.loop_sources.get(&g) {
                             self.need(Some(g), Channel::Output(*n, port.clone()));
+                        }
+                    }
+                    LoopItems::LoopItem { .. } => {
+                        if let Some((outer, field)) = m.loop_item_sources.get(&g) {
+                            // KFP passes the outer item in, and the field picked from it.
+                            self.need(Some(g), Channel::LoopItem(*outer));
+                            if let Some(f) = field {
+                                self.need_field(g, Channel::LoopField(*outer, f.clone()));
+                            }
                         }
                     }
                     LoopItems::Raw(_) => {}
@@ -528,7 +659,8 @@ impl Builder<'_, '_> {
             for s in srcs.values() {
                 match s {
                     Source::Output(p, port) if !m.encloses(m.container(Elem::Node(*p)), scope) => {
-                        self.export_to(&[(*p, port.clone())], scope);
+                        let lca = m.lca(m.container(Elem::Node(*p)), scope);
+                        self.export_to(&[(*p, port.clone())], lca);
                     }
                     Source::OneOf(ps) => {
                         self.export_to(ps, scope);
@@ -552,15 +684,17 @@ impl Builder<'_, '_> {
         if let [(p, port)] = sources {
             let pe = Elem::Node(*p);
             let mut ty = m.output_type(*p, port)?;
+            // A value collected out of a loop is a list in every group it leaves, as KFP types
+            // it (a condition inside the loop included).
+            if crate::model::crossed_loop(m, pe, target) {
+                ty = listify(ty);
+            }
             let key = output_channel(&m.doc.nodes[*p].name, port);
             let mut from = pe;
             let mut from_key = port.clone();
             for g in m.chain(m.container(pe)) {
                 if Some(g) == target {
                     break;
-                }
-                if matches!(m.doc.groups[g].kind, GroupKind::Loop { .. }) {
-                    ty = listify(ty);
                 }
                 self.exports.entry(g).or_default().insert(
                     key.clone(),
@@ -680,6 +814,11 @@ impl Builder<'_, '_> {
             Channel::LoopField(g, f) => {
                 format!("{}-subvar-{f}", self.channel_name(&Channel::LoopItem(*g)))
             }
+            Channel::Collected(g, n, port) => param_channel(&format!(
+                "{}-{}",
+                self.m.group_task[*g],
+                output_channel(&self.doc().nodes[*n].name, port)
+            )),
         }
     }
 
@@ -689,6 +828,7 @@ impl Builder<'_, '_> {
             Channel::Output(n, port) => self.m.output_type(*n, port),
             Channel::LoopItem(g) => self.m.loop_items.get(g).map(|(_, t)| t.clone()),
             Channel::LoopField(g, f) => self.m.loop_operand_type(*g, Some(f)),
+            Channel::Collected(_, n, port) => self.m.output_type(*n, port).map(listify),
         }
     }
 
@@ -710,6 +850,9 @@ impl Builder<'_, '_> {
                 .loop_list(*g)
                 .and_then(|list| self.artifact_type(&list)),
             Channel::LoopField(..) => None,
+            Channel::Collected(_, n, port) => {
+                self.artifact_type(&Channel::Output(*n, port.clone()))
+            }
         }
     }
 
@@ -793,12 +936,22 @@ impl Builder<'_, '_> {
                 }
             }
             Channel::LoopItem(_) => (Some(self.channel_name(ch)), None),
-            // Inside the loop's own DAG the field is picked from the item.
-            Channel::LoopField(g, f) if scope == Some(*g) => {
+            // Picked from the item, which the loop has, or which the groups inside the loop
+            // pass down (unless the loop iterates a written list, see `over_raw_items`).
+            Channel::LoopField(g, f) if scope == Some(*g) || !self.over_raw_items(*g) => {
                 selector = Some(field_selector(f));
                 (Some(self.channel_name(&Channel::LoopItem(*g))), None)
             }
             Channel::LoopField(..) => (Some(self.channel_name(ch)), None),
+            // Read from the loop's output beside it, passed down below.
+            Channel::Collected(g, n, port) if scope == self.m.parent[*g] => (
+                None,
+                Some((
+                    self.m.group_task[*g].clone(),
+                    output_channel(&self.doc().nodes[*n].name, port),
+                )),
+            ),
+            Channel::Collected(..) => (Some(self.channel_name(ch)), None),
         };
         if is_artifact {
             inputs.artifacts.insert(
@@ -899,11 +1052,14 @@ impl Builder<'_, '_> {
                     Source::Output(p, out) if m.encloses(m.container(Elem::Node(*p)), scope) => {
                         self.bind(&mut inputs, port, &Channel::Output(*p, out.clone()), scope)
                     }
-                    Source::Output(p, out) => {
-                        if let Some(e) = self.export_to(&[(*p, out.clone())], scope) {
-                            self.bind_export(&mut inputs, port, e);
+                    Source::Output(p, out) => match self.collected_channel(*p, out, scope) {
+                        Some(ch) => self.bind(&mut inputs, port, &ch, scope),
+                        None => {
+                            if let Some(e) = self.export_to(&[(*p, out.clone())], scope) {
+                                self.bind_export(&mut inputs, port, e);
+                            }
                         }
-                    }
+                    },
                     Source::OneOf(ps) => {
                         if let Some(e) = self.export_to(ps, scope) {
                             self.bind_export(&mut inputs, port, e);
@@ -1002,6 +1158,15 @@ impl Builder<'_, '_> {
                                 .loop_sources
                                 .get(&g)
                                 .map(|(n, port)| output_channel(&doc.nodes[*n].name, port)),
+                        },
+                        LoopItems::LoopItem { .. } => ParameterItems {
+                            raw: None,
+                            input_parameter: m.loop_item_sources.get(&g).map(|(outer, field)| {
+                                self.channel_name(&match field {
+                                    Some(f) => Channel::LoopField(*outer, f.clone()),
+                                    None => Channel::LoopItem(*outer),
+                                })
+                            }),
                         },
                     };
                     match (over_artifacts, items.input_parameter) {

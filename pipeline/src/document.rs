@@ -60,8 +60,10 @@ pub struct Document {
     /// Frames (conditions, branches, loops, exit handlers) holding nodes and other groups.
     #[serde(default)]
     pub groups: Vec<Group>,
-    /// The Kubernetes platform spec (the second YAML document of a compiled pipeline: secrets,
-    /// volumes, node selectors, …), carried through as written.
+    /// The Kubernetes platform spec (the second YAML document of a compiled pipeline) less the
+    /// tasks' own settings, which are on their nodes ([`Node::kubernetes`]): what applies to the
+    /// whole pipeline (`pipelineConfig`, other platforms), as written. The compiler puts the two
+    /// back together ([`crate::Compiled::platform_spec`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform_spec: Option<Value>,
 }
@@ -368,8 +370,10 @@ impl PortType {
     pub fn can_feed(&self, input: &PortType) -> Result<(), String> {
         match (self, input) {
             (PortType::Parameter(a), PortType::Parameter(b)) => {
+                // A final status is a dict (`PipelineTaskFinalStatus` is read as one).
                 if a == b
                     || (*a == ParameterType::NumberInteger && *b == ParameterType::NumberDouble)
+                    || (*a == ParameterType::TaskFinalStatus && *b == ParameterType::Struct)
                 {
                     Ok(())
                 } else {
@@ -457,6 +461,13 @@ pub struct Node {
     /// so that compiling reproduces the original names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub component_name: Option<String>,
+    /// The task's Kubernetes settings, as the platform spec holds them for its executor
+    /// (`platforms.kubernetes.deploymentSpec.executors.exec-<task>`): `pvcMount`,
+    /// `secretAsEnv`, `secretAsVolume`, `configMapAsEnv`, `configMapAsVolume`, `nodeSelector`,
+    /// `tolerations`, `podMetadata`, `imagePullSecret`, … in KFP's own (camelCase) form. Kept on
+    /// the node, so they follow it through renames and edits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes: Option<Value>,
 }
 
 fn default_true() -> bool {
@@ -480,6 +491,7 @@ impl Node {
             retry: None,
             run_after_failures: false,
             component_name: None,
+            kubernetes: None,
         }
     }
 
@@ -642,6 +654,37 @@ pub enum LoopItems {
     Parameter(String),
     /// A list output of a task.
     Output(PortRef),
+    /// The item of an enclosing loop, when the items are lists, or a list field of it
+    /// (`for a in groups: for b in a.children`).
+    LoopItem {
+        /// The enclosing loop group's id.
+        group: String,
+        /// The field of its item to iterate (`children`); the item itself when unset.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        field: Option<String>,
+    },
+}
+
+impl LoopItems {
+    /// How the items read on the canvas: the JSON list, the parameter's name, `task.output`,
+    /// or `item(<loop id>)['field']` for (a field of) an enclosing loop's item.
+    pub fn text(&self, doc: &Document) -> String {
+        match self {
+            LoopItems::Raw(r) => r.clone(),
+            LoopItems::Parameter(p) => p.clone(),
+            LoopItems::Output(o) => {
+                let task = doc
+                    .node(&o.node)
+                    .map_or(o.node.as_str(), |n| n.name.as_str());
+                format!("{task}.{}", o.port)
+            }
+            LoopItems::LoopItem { group, field } => crate::condition::Operand::LoopItem {
+                group: Some(group.clone()),
+                field: field.clone(),
+            }
+            .to_string(),
+        }
+    }
 }
 
 #[cfg(test)]

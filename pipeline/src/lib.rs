@@ -33,7 +33,7 @@ pub use document::{
 pub use import::{component_from_yaml, ImportError};
 #[cfg(feature = "yaml")]
 pub use output::to_yaml;
-pub use output::{to_json, OutputFormat};
+pub use output::{has_platform_features, to_json, OutputError, OutputFormat};
 pub use param_text::{ParamTextError, ParamTextProblem};
 pub use validate::validate;
 

@@ -77,6 +77,21 @@ pub fn selector_field(selector: &str) -> Option<&str> {
         .strip_suffix("\"]")
 }
 
+/// The inputs KFP adds to a task whose resources or image are set from a value (its "string
+/// machine fields": `task.set_cpu_limit(param)`, …): each holds the placeholder
+/// (`{{$.inputs.parameters['pipelinechannel--cpu']}}`) that the executor's resources read, the
+/// value itself coming in through the `pipelinechannel--…` input beside it. A task may have them
+/// whatever its component declares.
+pub const TASK_CONFIG_INPUTS: [&str; 7] = [
+    "accelerator_count",
+    "accelerator_type",
+    "base_image",
+    "cpu_limit",
+    "cpu_request",
+    "memory_limit",
+    "memory_request",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,31 @@
-//! Writing a compiled spec as JSON or YAML.
+//! Writing a compiled pipeline as JSON or YAML: the spec and, in YAML, the Kubernetes platform
+//! spec as the second document, as the KFP SDK writes them.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::ir::PipelineSpec;
+
+/// Why a compiled pipeline cannot be written in the format asked for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OutputError {
+    /// JSON holds one document, the spec: Kubernetes settings would be dropped. The KFP SDK
+    /// refuses the same ("platform-specific features are only supported when serializing to
+    /// YAML").
+    #[error(
+        "this pipeline has Kubernetes settings (a platform spec: volumes, secrets, node selectors, …), which only the YAML form holds, as with the KFP SDK; write it as YAML"
+    )]
+    PlatformSpecInJson,
+}
+
+/// Whether a platform spec sets anything (`platforms` is not empty), which is when the KFP SDK
+/// writes it.
+pub fn has_platform_features(platform_spec: Option<&Value>) -> bool {
+    platform_spec
+        .and_then(|p| p.get("platforms"))
+        .and_then(Value::as_object)
+        .is_some_and(|p| !p.is_empty())
+}
 
 /// The two spec formats KFP and Vertex AI read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -41,12 +64,26 @@ impl OutputFormat {
         }
     }
 
-    /// Writes `spec` in this format.
+    /// Writes a compiled pipeline in this format, as the KFP SDK writes its files: YAML is the
+    /// spec, then the platform spec as a second document when it sets anything; JSON is the spec
+    /// alone, so a pipeline with Kubernetes settings is refused rather than written without them.
     #[cfg(feature = "yaml")]
-    pub fn write(self, spec: &PipelineSpec) -> String {
-        match self {
-            OutputFormat::Json => to_json(spec),
-            OutputFormat::Yaml => to_yaml(spec),
+    pub fn write(
+        self,
+        spec: &PipelineSpec,
+        platform_spec: Option<&Value>,
+    ) -> Result<String, OutputError> {
+        let platform_spec = platform_spec.filter(|p| has_platform_features(Some(p)));
+        match (self, platform_spec) {
+            (OutputFormat::Json, None) => Ok(to_json(spec)),
+            (OutputFormat::Json, Some(_)) => Err(OutputError::PlatformSpecInJson),
+            (OutputFormat::Yaml, None) => Ok(to_yaml(spec)),
+            (OutputFormat::Yaml, Some(platform)) => {
+                let mut out = to_yaml(spec);
+                out.push_str("---\n");
+                out.push_str(&serde_yaml_ng::to_string(platform).unwrap_or_default());
+                Ok(out)
+            }
         }
     }
 }

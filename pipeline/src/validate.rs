@@ -35,10 +35,37 @@ pub(crate) fn check_header(doc: &Document, diags: &mut Vec<Diagnostic>) {
             names::sanitize(&doc.name)
         )));
     }
+    if let Some(platform) = &doc.platform_spec {
+        // Where the compiler puts the tasks' settings, the platform spec must be objects.
+        let path = crate::compile::PLATFORM_EXECUTORS;
+        let mut value = Some(platform);
+        let mut depth = 0;
+        while let Some(v) = value {
+            if !v.is_object() {
+                let at = path[..depth].join(".");
+                diags.push(Diagnostic::error(if at.is_empty() {
+                    "the platform spec must be a mapping".to_string()
+                } else {
+                    format!("the platform spec's {at} must be a mapping")
+                }));
+                break;
+            }
+            value = path.get(depth).and_then(|k| v.get(*k));
+            depth += 1;
+        }
+    }
+    for n in &doc.nodes {
+        if n.kubernetes.as_ref().is_some_and(|k| !k.is_object()) {
+            diags.push(
+                Diagnostic::error("the task's Kubernetes settings must be a mapping")
+                    .at_node(&n.id),
+            );
+        }
+    }
 }
 
 /// Checks the names of the pipeline inputs, and the type and default of each parameter.
-pub(crate) fn check_inputs(doc: &Document, diags: &mut Vec<Diagnostic>) {
+pub(crate) fn check_inputs(doc: &Document, level: usize, diags: &mut Vec<Diagnostic>) {
     let mut seen = HashSet::default();
     let input_names = doc
         .parameters
@@ -62,10 +89,15 @@ pub(crate) fn check_inputs(doc: &Document, diags: &mut Vec<Diagnostic>) {
         }
     }
     for p in &doc.parameters {
-        if p.ty == ParameterType::TaskFinalStatus {
+        // A sub-pipeline used as an exit task reads the final status through its parameter. The
+        // KFP SDK compiles such a pipeline on its own too (to be used as an exit task of
+        // another), so it compiles here as well, with a warning for a run of it alone.
+        if p.ty == ParameterType::TaskFinalStatus && level == 0 {
             diags.push(
-                Diagnostic::error("a pipeline parameter cannot be a task final status")
-                    .at_parameter(&p.name),
+                Diagnostic::warning(
+                    "a task final status is only set when this pipeline is used as the exit task of another: run on its own, this parameter has no value",
+                )
+                .at_parameter(&p.name),
             );
         }
         if let Some(d) = &p.default {
@@ -257,18 +289,35 @@ pub(crate) fn check_trigger_depth(m: &Model<'_>, diags: &mut Vec<Diagnostic>) {
 
 /// Checks that no tasks depend on each other in a cycle (through the lifted dependencies).
 pub(crate) fn check_cycles(m: &Model<'_>, diags: &mut Vec<Diagnostic>) {
+    for (members, path) in cycles(m) {
+        for e in members {
+            let d = Diagnostic::error(format!(
+                "these tasks depend on each other in a cycle: {path}"
+            ));
+            diags.push(match e {
+                Elem::Node(n) => d.at_node(&m.doc.nodes[n].id),
+                Elem::Group(g) => d.at_group(&m.doc.groups[g].id),
+            });
+        }
+    }
+}
+
+/// The dependency cycles of the lifted dependencies: each one's members and its path by task
+/// (or group) names, `a → b → a`.
+pub(crate) fn cycles(m: &Model<'_>) -> Vec<(Vec<Elem>, String)> {
     let mut graph: DiGraphMap<Elem, ()> = DiGraphMap::new();
     for &(a, b) in &m.edges {
         graph.add_edge(a, b, ());
     }
+    let mut found = Vec::new();
     for scc in petgraph::algo::tarjan_scc(&graph) {
         let cyclic = scc.len() > 1 || scc.iter().any(|&v| graph.contains_edge(v, v));
         if !cyclic {
             continue;
         }
-        let shown: Vec<String> = scc
+        let members: Vec<Elem> = scc.into_iter().rev().collect();
+        let shown: Vec<String> = members
             .iter()
-            .rev()
             .map(|&e| match e {
                 Elem::Node(_) => m.task_name(e).to_string(),
                 Elem::Group(g) => m.doc.groups[g]
@@ -281,14 +330,7 @@ pub(crate) fn check_cycles(m: &Model<'_>, diags: &mut Vec<Diagnostic>) {
         if let Some(first) = shown.first() {
             path = format!("{path} → {first}");
         }
-        for &e in scc.iter().rev() {
-            let d = Diagnostic::error(format!(
-                "these tasks depend on each other in a cycle: {path}"
-            ));
-            diags.push(match e {
-                Elem::Node(n) => d.at_node(&m.doc.nodes[n].id),
-                Elem::Group(g) => d.at_group(&m.doc.groups[g].id),
-            });
-        }
+        found.push((members, path));
     }
+    found
 }

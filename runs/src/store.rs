@@ -62,9 +62,10 @@ impl RunRequest {
     /// one way the API and the command line turn a document into a run.
     pub fn from_document(doc: &Document) -> (Option<Self>, Vec<Diagnostic>) {
         let compiled = pipeline::compile(doc);
+        let platform_spec = compiled.platform_spec;
         let request = compiled.spec.map(|spec| {
             let mut r = Self::new(spec, BTreeMap::new());
-            r.platform_spec = doc.platform_spec.clone();
+            r.platform_spec = platform_spec;
             r.document = Some(doc.to_json());
             r
         });

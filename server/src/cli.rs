@@ -215,6 +215,14 @@ pub enum CliError {
         /// What is wrong.
         message: String,
     },
+    /// The compiled pipeline cannot be written in the format asked for.
+    #[error("{path}: {source} (--format yaml, or an output file ending in .yaml)")]
+    Output {
+        /// The document as given.
+        path: String,
+        /// Why.
+        source: pipeline::OutputError,
+    },
     /// The file is not a KFP pipeline or component this version can import.
     #[error("{path}: cannot import: {message}")]
     Import {
@@ -378,8 +386,10 @@ pub fn compile(args: &CompileArgs) -> Result<(), CliError> {
             count: compiled.diagnostics.iter().filter(|d| d.is_error()).count(),
         });
     };
-    let format = output_format(args);
-    write_output(args.output.as_deref(), format.write(&spec).as_bytes())
+    let text = output_format(args)
+        .write(&spec, compiled.platform_spec.as_ref())
+        .map_err(|source| CliError::Output { path, source })?;
+    write_output(args.output.as_deref(), text.as_bytes())
 }
 
 /// When `text` is not a document but a compiled KFP pipeline or a component, the error that

@@ -27,7 +27,7 @@ function wasmFetches(page) {
   const seen = [];
   page.on('request', (r) => {
     const name = new URL(r.url()).pathname.split('/').pop();
-    if (name.endsWith('.wasm')) seen.push(name.replace(/-[0-9a-f]{16}(_bg)?\.wasm$/, '$1.wasm'));
+    if (name.endsWith('.wasm')) seen.push(name.replace(/-[0-9a-f]{1,16}(_bg)?\.wasm$/, '$1.wasm'));
   });
   return seen;
 }

@@ -82,6 +82,9 @@ test(
     mkdirSync(path.join(REPO, 'docs'), { recursive: true });
     mkdirSync(ARTIFACTS, { recursive: true });
     assert.deepEqual(page.viewportSize(), VIEWPORT);
+    // The theme follows the OS (Playwright's default is light); the README shows the dark one.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.waitForTimeout(400);
     await page.screenshot({ path: path.join(ARTIFACTS, 'examples.png') });
     await page.screenshot({ path: path.join(REPO, 'docs', 'screenshot.png') });
     assert.deepEqual(app.errors, [], 'no errors in the browser console');

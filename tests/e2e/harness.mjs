@@ -224,7 +224,9 @@ export class Server {
       if (process.env.E2E_KEEP_DATA) {
         console.error(`# kept data directory ${this.dataDir}`);
       } else {
-        rmSync(this.dataDir, { recursive: true, force: true });
+        // Retried: a Python environment the server was preparing may still be written for a
+        // moment by its installer after the server stopped (ENOTEMPTY).
+        rmSync(this.dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
       }
     }
   }
@@ -287,6 +289,15 @@ export async function setup(t, opts = {}) {
   app.context = await app.browser.newContext({ viewport: VIEWPORT, acceptDownloads: true });
   app.page = await app.context.newPage();
   app.page.setDefaultTimeout(15_000);
+  // Leaving a page with unsaved changes asks first (a `beforeunload` dialog): tests leave.
+  // `app.dialogs` lists the dialogs seen; others are dismissed, as Playwright does by default.
+  app.dialogs = [];
+  app.watchDialogs = (page) =>
+    page.on('dialog', (d) => {
+      app.dialogs.push(d.type());
+      (d.type() === 'beforeunload' ? d.accept() : d.dismiss()).catch(() => {});
+    });
+  app.watchDialogs(app.page);
   app.page.on('pageerror', (e) => app.errors.push(`pageerror: ${e.message}`));
   app.page.on('console', (m) => {
     if (m.type() === 'error') app.errors.push(`console.error: ${m.text()}`);

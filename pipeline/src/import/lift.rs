@@ -6,6 +6,7 @@
 //! document reproduces the file.
 
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeSet;
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -18,22 +19,65 @@ use crate::ir::{ComponentSpec, DagSpec, PipelineSpec, PipelineTaskSpec};
 use crate::layout::Shape;
 use crate::map::Map;
 use crate::model::Elem;
+use serde_json::Value;
 
 use super::ImportError;
 
 /// Imports a parsed spec as a document (without layout).
 pub fn import_spec(spec: &PipelineSpec) -> Result<Document, ImportError> {
-    import_shaped(spec).map(|(doc, _)| doc)
+    import_shaped(spec, None).map(|(doc, _)| doc)
 }
 
-/// Imports a parsed spec, with the shape its layout needs.
-pub(super) fn import_shaped(spec: &PipelineSpec) -> Result<(Document, Shape), ImportError> {
-    let (mut doc, shape) = Importer::new(spec).pipeline(&spec.root, &At::root("root"))?;
+/// Imports a parsed spec and its platform spec, with the shape its layout needs. Each task's
+/// Kubernetes settings go to its node ([`Node::kubernetes`]); the rest of the platform spec
+/// stays the document's.
+pub(super) fn import_shaped(
+    spec: &PipelineSpec,
+    platform_spec: Option<Value>,
+) -> Result<(Document, Shape), ImportError> {
+    let executors = platform_spec.as_ref().and_then(platform_executors);
+    let importer = Importer::new(spec, executors);
+    let (mut doc, shape) = importer.pipeline(&spec.root, &At::root("root"))?;
     doc.name = spec.pipeline_info.name.clone();
     doc.display_name = spec.pipeline_info.display_name.clone();
     doc.description = spec.pipeline_info.description.clone();
     doc.pipeline_root = spec.default_pipeline_root.clone();
+    let claimed = importer.claimed.into_inner();
+    doc.platform_spec = platform_spec.and_then(|p| without_executors(p, &claimed));
     Ok((doc, shape))
+}
+
+/// The tasks' settings of a platform spec, by executor label.
+fn platform_executors(platform: &Value) -> Option<&serde_json::Map<String, Value>> {
+    crate::compile::PLATFORM_EXECUTORS
+        .iter()
+        .try_fold(platform, |v, k| v.get(*k))?
+        .as_object()
+}
+
+/// The platform spec less the executors in `claimed` (now on their nodes), with the mappings
+/// that leaves empty removed; `None` when nothing is left.
+fn without_executors(mut platform: Value, claimed: &BTreeSet<String>) -> Option<Value> {
+    /// Removes the claimed executors under `path` from `v`; true when `v` is left empty.
+    fn prune(v: &mut Value, path: &[&str], claimed: &BTreeSet<String>) -> bool {
+        let Some(map) = v.as_object_mut() else {
+            return false;
+        };
+        match path.split_first() {
+            None => map.retain(|k, _| !claimed.contains(k)),
+            Some((key, rest)) => {
+                if map.get_mut(*key).is_some_and(|c| prune(c, rest, claimed)) {
+                    map.remove(*key);
+                }
+            }
+        }
+        map.is_empty()
+    }
+    if claimed.is_empty() {
+        return Some(platform);
+    }
+    let empty = prune(&mut platform, &crate::compile::PLATFORM_EXECUTORS, claimed);
+    (!empty).then_some(platform)
 }
 
 /// Where in the file something is (`root.dag.tasks.a→comp-a.dag.tasks.b`): a chain of parts
@@ -167,6 +211,10 @@ pub const MAX_TASKS: usize = 100_000;
 
 struct Importer<'s> {
     spec: &'s PipelineSpec,
+    /// The tasks' Kubernetes settings in the platform spec, by executor label.
+    platform_executors: Option<&'s serde_json::Map<String, Value>>,
+    /// The executor labels whose settings went to nodes.
+    claimed: RefCell<BTreeSet<String>>,
     /// The DAG components being imported, outermost first (see [`Importer::nested`]).
     open: RefCell<Vec<&'s str>>,
     /// Nodes and groups created so far, sub-pipelines included (see [`MAX_TASKS`]).
@@ -200,9 +248,14 @@ fn control_flow_kind(task_name: &str, task: &PipelineTaskSpec) -> Option<&'stati
 }
 
 impl<'s> Importer<'s> {
-    fn new(spec: &'s PipelineSpec) -> Self {
+    fn new(
+        spec: &'s PipelineSpec,
+        platform_executors: Option<&'s serde_json::Map<String, Value>>,
+    ) -> Self {
         Self {
             spec,
+            platform_executors,
+            claimed: RefCell::new(BTreeSet::new()),
             open: RefCell::new(Vec::new()),
             created: Cell::new(0),
         }
@@ -319,6 +372,15 @@ impl<'s> Importer<'s> {
             }
         }
         let shape = self.add_after(&mut doc, dag, &tasks, at)?;
+        // Tasks that depend on each other in a cycle can never run: refused here, naming the
+        // cycle, rather than imported as a document that cannot compile.
+        let (model, _) = crate::model::analyze(&doc);
+        if let Some((_, path)) = crate::validate::cycles(&model).first() {
+            return Err(ImportError::Invalid(format!(
+                "{at}: these tasks depend on each other in a cycle: {path}"
+            )));
+        }
+        drop(model);
         Ok((doc, shape))
     }
 
@@ -413,6 +475,12 @@ impl<'s> Importer<'s> {
                 == Some("ALL_UPSTREAM_TASKS_COMPLETED");
             if key != *name {
                 node.component_name = Some(key);
+            }
+            if let Some(label) = &comp.executor_label {
+                node.kubernetes = self.platform_executors.and_then(|e| e.get(label)).cloned();
+                if node.kubernetes.is_some() {
+                    self.claimed.borrow_mut().insert(label.clone());
+                }
             }
             doc.nodes.push(node);
             out.ids.insert(name.clone(), id);
@@ -635,6 +703,7 @@ impl<'s> Importer<'s> {
                         (None, Some(p)) => match inner.get(&p) {
                             Some(Carried::Param(name)) => LoopItems::Parameter(name.clone()),
                             Some(Carried::Outputs(from)) if from.len() == 1 => LoopItems::Output(from[0].clone()),
+                            Some(Carried::LoopItem(group, field)) => LoopItems::LoopItem { group: group.clone(), field: field.clone() },
                             _ => {
                                 return Err(ImportError::Invalid(format!(
                                     "{tat}: loops over {p:?}, which is not a pipeline input or task output"

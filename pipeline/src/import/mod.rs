@@ -59,8 +59,7 @@ pub fn import_pipeline(text: &str) -> Result<Document, ImportError> {
 pub fn import_file(file: KfpFile) -> Result<Document, ImportError> {
     let mut doc = match file {
         KfpFile::Spec(file) => {
-            let (mut doc, shape) = lift::import_shaped(&file.spec)?;
-            doc.platform_spec = file.platform_spec;
+            let (mut doc, shape) = lift::import_shaped(&file.spec, file.platform_spec)?;
             crate::layout::place(&mut doc, &shape);
             return Ok(doc);
         }

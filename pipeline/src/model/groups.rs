@@ -78,6 +78,23 @@ pub(super) fn resolve_groups(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
                 }
                 match items {
                     LoopItems::Raw(_) => {}
+                    LoopItems::LoopItem { group, field } => {
+                        let outer = m
+                            .chain(m.parent[gi])
+                            .into_iter()
+                            .find(|&l| doc.groups[l].id == *group && m.loop_items.contains_key(&l));
+                        match outer {
+                            Some(l) => {
+                                m.loop_item_sources.insert(gi, (l, field.clone()));
+                            }
+                            None => diags.push(
+                                Diagnostic::error(format!(
+                                    "loop over the item of {group:?}, which is not a loop around this one"
+                                ))
+                                .at_group(&g.id),
+                            ),
+                        }
+                    }
                     LoopItems::Parameter(p) => match doc.input_type(p) {
                         Some(PortType::Parameter(ParameterType::List))
                         | Some(PortType::Artifact(_, true)) => {}

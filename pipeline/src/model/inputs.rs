@@ -39,6 +39,10 @@ pub(super) fn resolve_bindings(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
                 (None, Binding::LoopItem { .. }) if interpolation => {
                     Some(PortType::Parameter(ParameterType::String))
                 }
+                // A resource field set from a value: the placeholder that reads it.
+                (None, Binding::Value(_)) if names::TASK_CONFIG_INPUTS.contains(&port.as_str()) => {
+                    Some(PortType::Parameter(ParameterType::String))
+                }
                 _ => None,
             };
             let Some(ty) = ty else {
@@ -281,29 +285,36 @@ pub(crate) fn crossed_loop(m: &Model<'_>, producer: Elem, consumer: Scope) -> bo
 }
 
 /// Checks that an output of `producer` can be read in DAG `consumer`: from an enclosing DAG, or
-/// out of loops (collected) into the DAG enclosing them.
+/// out of a loop (collected) into the DAG enclosing it, also from conditions inside the loop.
 fn reachable(m: &Model<'_>, producer: Elem, consumer: Scope) -> Result<(), String> {
     let pscope = m.container(producer);
     if m.encloses(pscope, consumer) {
         return Ok(());
     }
     let lca = m.lca(pscope, consumer);
-    if lca != consumer {
-        return Err(format!(
-            "{:?} is inside a group that does not enclose this task; its outputs can be used inside that group, or collected from a loop by a task right next to the loop",
+    // As in KFP, the outermost group left must be a loop (its iterations' values are collected,
+    // then passed down to the consumer if it sits in other groups); inside it, conditions may
+    // have skipped the producer in some iterations.
+    match collected_from(m, producer, lca) {
+        Some(g) if matches!(m.doc.groups[g].kind, GroupKind::Loop { .. }) => Ok(()),
+        Some(g) if lca == consumer => Err(format!(
+            "{:?} is inside {:?}, which does not enclose this task; to use a value from one of several branches, wire one task of each branch of an if/elif/else into this input",
+            m.task_name(producer),
+            m.group_task[g]
+        )),
+        _ => Err(format!(
+            "{:?} is inside a group that does not enclose this task; its outputs can be used inside that group, or collected from a loop",
             m.task_name(producer)
-        ));
+        )),
     }
-    for g in m.chain(pscope).into_iter().take_while(|g| Some(*g) != lca) {
-        if !matches!(m.doc.groups[g].kind, GroupKind::Loop { .. }) {
-            return Err(format!(
-                "{:?} is inside {:?}, which does not enclose this task; to use a value from one of several branches, wire one task of each branch of an if/elif/else into this input",
-                m.task_name(producer),
-                m.group_task[g]
-            ));
-        }
-    }
-    Ok(())
+}
+
+/// The outermost group holding `producer` below DAG `lca` (the loop a collected value leaves).
+pub(crate) fn collected_from(m: &Model<'_>, producer: Elem, lca: Scope) -> Option<usize> {
+    m.chain(m.container(producer))
+        .into_iter()
+        .take_while(|g| Some(*g) != lca)
+        .last()
 }
 
 /// For several wires into one input: the if/elif/else group whose branches hold the sources.
@@ -420,6 +431,40 @@ pub(super) fn resolve_outputs(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
     }
 }
 
+/// The `pipelinechannel--…` inputs of a node that only its resource fields read (through the
+/// placeholders of [`names::TASK_CONFIG_INPUTS`]): the KFP SDK adds them after it has worked out
+/// the task's dependencies, so they make none.
+fn config_only_channels(n: &Node) -> HashSet<String> {
+    let placeholder_of = |v: &serde_json::Value| -> Vec<String> {
+        let mut out = Vec::new();
+        let mut rest = v.as_str().unwrap_or("");
+        while let Some(at) = rest.find("{{$.inputs.parameters['") {
+            rest = &rest[at + "{{$.inputs.parameters['".len()..];
+            if let Some(end) = rest.find("']}}") {
+                out.push(rest[..end].to_string());
+                rest = &rest[end..];
+            } else {
+                break;
+            }
+        }
+        out
+    };
+    let mut config: HashSet<String> = HashSet::default();
+    let mut other: HashSet<String> = HashSet::default();
+    for (port, b) in &n.inputs {
+        if let Binding::Value(v) = b {
+            let names = placeholder_of(v);
+            if names::TASK_CONFIG_INPUTS.contains(&port.as_str()) {
+                config.extend(names);
+            } else {
+                other.extend(names);
+            }
+        }
+    }
+    config.retain(|c| !other.contains(c));
+    config
+}
+
 /// Dependency edges (producer → consumer), each lifted into the innermost DAG holding both,
 /// as KFP writes `dependentTasks`.
 pub(super) fn dependency_edges(m: &Model<'_>) -> BTreeSet<(Elem, Elem)> {
@@ -430,8 +475,11 @@ pub(super) fn dependency_edges(m: &Model<'_>) -> BTreeSet<(Elem, Elem)> {
         }
     };
     for (i, srcs) in m.sources.iter().enumerate() {
-        for s in srcs.values() {
+        let config_only = config_only_channels(&m.doc.nodes[i]);
+        for (port, s) in srcs {
             match s {
+                // KFP adds no dependency for a value only a resource field reads.
+                Source::Output(..) if config_only.contains(port) => {}
                 Source::Output(p, _) => add(Elem::Node(*p), Elem::Node(i)),
                 Source::OneOf(ps) => {
                     for (p, _) in ps {

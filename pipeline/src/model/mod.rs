@@ -25,7 +25,7 @@ use crate::ir::ParameterType;
 use crate::map::Map;
 use crate::validate;
 
-pub(crate) use inputs::one_of_group;
+pub(crate) use inputs::{collected_from, crossed_loop, one_of_group};
 
 /// A task of a DAG: a node or a group, by index into `doc.nodes` / `doc.groups`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -87,6 +87,8 @@ pub(crate) struct Model<'a> {
     pub loop_items: HashMap<usize, (String, PortType)>,
     /// Producer (node, port) of each loop's items, when they come from a task.
     pub loop_sources: HashMap<usize, (usize, String)>,
+    /// The enclosing loop (and field of its item) of each loop over an outer loop's item.
+    pub loop_item_sources: HashMap<usize, (usize, Option<String>)>,
     /// Exit node index of each exit-handler group.
     pub exit_nodes: HashMap<usize, usize>,
     /// Sources of each pipeline output: single (node, port) or several (one-of).
@@ -219,6 +221,7 @@ impl<'a> Model<'a> {
             conditions: HashMap::default(),
             loop_items,
             loop_sources: HashMap::default(),
+            loop_item_sources: HashMap::default(),
             exit_nodes: HashMap::default(),
             outputs: Vec::new(),
             edges: BTreeSet::new(),
@@ -236,7 +239,7 @@ pub(crate) fn analyze(doc: &Document) -> (Model<'_>, Vec<Diagnostic>) {
 pub(crate) fn analyze_at(doc: &Document, level: usize) -> (Model<'_>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     validate::check_header(doc, &mut diags);
-    validate::check_inputs(doc, &mut diags);
+    validate::check_inputs(doc, level, &mut diags);
     validate::check_components(doc, level, &mut diags);
     let scopes = scopes::Scopes::resolve(doc, &mut diags);
     validate::check_names(doc, &scopes.group_by_id, &scopes.group_task, &mut diags);

@@ -108,6 +108,21 @@ impl<'a> Scopes<'a> {
                         format!("{}-loop-item", names::param_channel(p)),
                         item_type(doc.input_type(p)),
                     ),
+                    LoopItems::LoopItem {
+                        group: outer,
+                        field,
+                    } => {
+                        // Enclosing loops come first in the pre-order, so theirs is known.
+                        let outer_item = group_by_id
+                            .get(outer.as_str())
+                            .and_then(|o| loop_items.get(o))
+                            .map_or(String::new(), |(name, _)| name.clone());
+                        let list = match field {
+                            Some(f) => format!("{outer_item}-subvar-{f}"),
+                            None => outer_item,
+                        };
+                        (format!("{list}-loop-item"), item_type(None))
+                    }
                     LoopItems::Output(port) => {
                         let node = doc.node(&port.node);
                         let task = node.map_or("", |n| n.name.as_str());

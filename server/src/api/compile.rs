@@ -37,7 +37,9 @@ pub async fn compile(
         let doc = parse_document(&body)?;
         let compiled = pipeline::compile(&doc);
         match compiled.spec {
-            Some(spec) => Ok(format.write(&spec)),
+            Some(spec) => format
+                .write(&spec, compiled.platform_spec.as_ref())
+                .map_err(|e| AppError::BadRequest(format!("{e} (format=yaml)"))),
             None => Err(AppError::Compile {
                 diagnostics: compiled.diagnostics,
             }),

@@ -12,13 +12,14 @@
 //!   a page needs to follow a run, as server-sent events:
 //!   - `snapshot` (the run as `GET` gives it), then `run` and `task` events as states change
 //!     (the `type`-tagged engine events); after the run has ended, none;
-//!   - with `log`, that task's log: `log` events `{"from": offset, "text": "…"}` (pieces of at
-//!     most 64 KiB, cut anywhere but inside a character: the client joins them; the event's
-//!     `id` is the offset after the piece, so a reconnecting browser's `Last-Event-ID` goes on
-//!     from there), from `logOffset` (default 0) or the last `logTail` bytes (from a line
-//!     start, [`super::logs`]), then `logEnd` `{"path", "state", "offset"}` once the task (or
-//!     the run) has ended and everything is sent (a task the run has not reached yet is
-//!     followed from when it starts; `state` is null if the run ended without it);
+//!   - with `log`, that task's log: `log` events `{"from": offset, "text": "…"}`
+//!     ([`api::LogPiece`]: pieces of at most 64 KiB, cut anywhere but inside a character, the
+//!     client joins them; the event's `id` is the offset after the piece, so a reconnecting
+//!     browser's `Last-Event-ID` goes on from there), from `logOffset` (default 0) or the last
+//!     `logTail` bytes (from a line start, [`super::logs`]), then `logEnd` `{"path", "state",
+//!     "offset"}` ([`api::LogEnd`]) once the task (or the run) has ended and everything is sent
+//!     (a task the run has not reached yet is followed from when it starts; `state` is null if
+//!     the run ended without it);
 //!   - the stream ends when nothing is left to follow (the run has ended and the log, if any,
 //!     is complete), when the client goes away, or when the server stops. A page opens one
 //!     stream at a time and opens a new one when another task's log is wanted.
@@ -47,10 +48,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::stream::Stream;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::sync::broadcast;
 
-use api::{CreateRun, Started};
+use api::{Cancelled, CreateRun, LogEnd, LogPiece, Started};
 use engine::{
     EngineEvent, RunDetail, RunFilter, RunRequest, RunState, RunStore, RunSummary, TaskRow,
     TaskState,
@@ -119,7 +120,7 @@ pub async fn create(
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, format!("/api/runs/{id}"))],
-        Json(Started { id }),
+        Json(Started::local(id)),
     )
         .into_response())
 }
@@ -185,7 +186,7 @@ pub async fn get(
     Ok(Json(detail(&state, &id).await?))
 }
 
-/// `POST /api/runs/{id}/cancel`: `{"id", "cancelled"}` (false when it had already ended);
+/// `POST /api/runs/{id}/cancel`: [`Cancelled`] (`cancelled` is false when it had already ended);
 /// remote runs are cancelled on their service.
 pub async fn cancel(
     State(state): State<AppState>,
@@ -194,14 +195,14 @@ pub async fn cancel(
     let Path(id) = id?;
     if state.targets.is_remote(&id).await.unwrap_or(false) {
         return match state.targets.cancel(&id).await {
-            Ok(cancelled) => Ok(Json(json!({ "id": id, "cancelled": cancelled })).into_response()),
+            Ok(cancelled) => Ok(Json(Cancelled { id, cancelled }).into_response()),
             Err(e) => Err(AppError::from(e)),
         };
     }
     let engine = state.engine.clone();
     let lookup = id.clone();
     let cancelled = tokio::task::spawn_blocking(move || engine.cancel(&lookup)).await??;
-    Ok(Json(json!({ "id": id, "cancelled": cancelled })).into_response())
+    Ok(Json(Cancelled { id, cancelled }).into_response())
 }
 
 /// `POST /api/runs/{id}/rerun`: a new run like this one; 201 with its id.
@@ -215,7 +216,7 @@ pub async fn rerun(
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, format!("/api/runs/{new_id}"))],
-        Json(Started { id: new_id }),
+        Json(Started::local(new_id)),
     ))
 }
 
@@ -495,13 +496,6 @@ enum LogStep {
     Wait,
 }
 
-/// A piece of log as sent: `{"from": offset, "text": "…"}`.
-#[derive(Serialize)]
-struct LogText<'a> {
-    from: u64,
-    text: &'a str,
-}
-
 impl LogFollow {
     fn new(
         path: String,
@@ -556,12 +550,12 @@ impl LogFollow {
         LogStep::Wait
     }
 
-    fn piece(&mut self, piece: &logs::Piece) -> LogStep {
+    fn piece(&mut self, piece: logs::Piece) -> LogStep {
         self.offset = piece.to;
         self.idle = Duration::ZERO;
-        let data = LogText {
+        let data = LogPiece {
             from: piece.from,
-            text: &piece.text,
+            text: piece.text,
         };
         LogStep::Send(event_json("log", &data).id(piece.to.to_string()))
     }
@@ -570,10 +564,12 @@ impl LogFollow {
         if let Some(e) = &error {
             tracing::warn!(task = %self.path, error = %e, "cannot read a task's log");
         }
-        let mut data = json!({ "path": self.path, "state": self.state, "offset": self.offset });
-        if error.is_some() {
-            data["error"] = json!("the log could not be read");
-        }
+        let data = LogEnd {
+            path: self.path.clone(),
+            state: self.state,
+            offset: self.offset,
+            error: error.map(|_| "the log could not be read".to_string()),
+        };
         LogStep::End(event_json("logEnd", &data))
     }
 
@@ -600,9 +596,9 @@ impl LogFollow {
             return LogStep::Wait;
         };
         match reader.next().await {
-            Ok(Some(piece)) => self.piece(&piece),
+            Ok(Some(piece)) => self.piece(piece),
             Ok(None) if self.ended => match reader.finish() {
-                Some(rest) => self.piece(&rest),
+                Some(rest) => self.piece(rest),
                 None => self.end(None),
             },
             Ok(None) => self.idle(),

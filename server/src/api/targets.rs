@@ -8,6 +8,7 @@
 //! - `POST /api/runs` with `"target": "vertex" | "kfp"` submits there (see [`create_remote`]);
 //!   the run is listed, followed and cancelled like a local one.
 
+use api::Started;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
@@ -36,14 +37,19 @@ pub async fn put(
     Ok(Json(config))
 }
 
-/// Submits a run request to a remote target: 201 `{"id", "target", "remoteName",
-/// "consoleLink"}`, or the service's error.
+/// Submits a run request to a remote target: 201 [`Started`] with its `target`, `remoteName`
+/// and `consoleLink`, or the service's error.
 pub async fn create_remote(state: &AppState, target: Target, req: RunRequest) -> Response {
     match state.targets.submit(target, SubmitRequest::new(req)).await {
         Ok(s) => (
             StatusCode::CREATED,
             [(header::LOCATION, format!("/api/runs/{}", s.id))],
-            Json(s),
+            Json(Started {
+                id: s.id,
+                target: Some(s.target.as_str().to_string()),
+                remote_name: Some(s.remote_name),
+                console_link: s.console_link,
+            }),
         )
             .into_response(),
         Err(e) => AppError::from(e).into_response(),

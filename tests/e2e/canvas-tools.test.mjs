@@ -1,0 +1,225 @@
+// Canvas tools (issue 18): the context menu, duplicate, copy and paste (also into another tab),
+// align, auto-layout, collapsing a frame, the minimap, the keyboard shortcut overlay and the
+// light and dark themes following the operating system.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { ARTIFACTS, e2e, expectNodeCount, groupIds, nodeIds, openApp, openExample, selectNode, status, until, wireIds } from './harness.mjs';
+
+const EXAMPLE = 'pytorch-text-classification';
+
+test(
+  'context menu, duplicate, copy and paste between tabs, align',
+  { timeout: 180_000 },
+  e2e('canvas-tools-edit', async (app) => {
+    const { page, server, context } = app;
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+    await openApp(app);
+    const doc = (await server.api('GET', `/api/examples/${EXAMPLE}`)).json;
+    const n = doc.nodes.length;
+    await openExample(page, EXAMPLE);
+    await expectNodeCount(page, n);
+
+    // Right-click on a task: it becomes the selection and the menu opens there.
+    await page.locator('[data-testid=node-n1]').click({ button: 'right' });
+    const menu = page.locator('[data-testid=context-menu]');
+    await menu.waitFor({ state: 'visible' });
+    assert.match((await page.locator('[data-testid=node-n1]').getAttribute('class')) ?? '', /\bselected\b/);
+    // One task selected: aligning needs two, so those entries are off.
+    assert.ok(await page.locator('[data-testid=menu-align-left]').isDisabled(), 'align needs two');
+    await page.locator('[data-testid=menu-duplicate]').click();
+    await expectNodeCount(page, n + 1);
+    assert.equal(await menu.count(), 0, 'the menu closes after an action');
+    // The copy is one Undo step.
+    await page.keyboard.press('Control+z');
+    await expectNodeCount(page, n);
+
+    // Escape closes the menu without doing anything.
+    await page.locator('[data-testid=node-n2]').click({ button: 'right' });
+    await menu.waitFor({ state: 'visible' });
+    await page.keyboard.press('Escape');
+    await until(async () => (await menu.count()) === 0, 'Escape closed the menu');
+    await expectNodeCount(page, n);
+
+    // Ctrl+D duplicates too.
+    await selectNode(page, 'n3');
+    await page.keyboard.press('Control+d');
+    await expectNodeCount(page, n + 1);
+    await page.keyboard.press('Control+z');
+    await expectNodeCount(page, n);
+
+    // Copy two wired tasks with Ctrl+C, paste them with Ctrl+V: new tasks, the wire between them.
+    const before = new Set(await nodeIds(page));
+    const wiresBefore = (await wireIds(page)).length;
+    await selectNode(page, 'n2');
+    await page.locator('[data-testid=node-n3]').click({ modifiers: ['Shift'] });
+    await page.keyboard.press('Control+c');
+    assert.match((await status(page)).text, /Copied 2 items/);
+    await page.mouse.move(300, 700);
+    await page.keyboard.press('Control+v');
+    await expectNodeCount(page, n + 2);
+    const pasted = (await nodeIds(page)).filter((id) => !before.has(id));
+    assert.equal(pasted.length, 2, `two new tasks: ${pasted}`);
+    for (const id of pasted) {
+      assert.match((await page.locator(`[data-testid=node-${id}]`).getAttribute('class')) ?? '', /\bselected\b/, 'the pasted tasks are selected');
+    }
+    await until(async () => (await wireIds(page)).length === wiresBefore + 1, 'the wire between the copied tasks came along');
+
+    // Align the two pasted tasks (still selected; a right-click on one keeps the selection):
+    // left edges on the leftmost.
+    const xs = async () =>
+      Promise.all(pasted.map(async (id) => (await page.locator(`[data-testid=node-${id}]`).boundingBox()).x));
+    const [a0, b0] = await xs();
+    assert.notEqual(Math.round(a0), Math.round(b0), 'not lined up yet');
+    await page.locator(`[data-testid=node-${pasted[0]}]`).click({ button: 'right' });
+    await page.locator('[data-testid=menu-align-left]').click();
+    await until(async () => {
+      const [a, b] = await xs();
+      return Math.abs(a - b) < 1 && Math.abs(Math.min(a0, b0) - a) < 1;
+    }, 'left edges lined up on the leftmost');
+
+    // Lay out the pipeline from the keyboard menu (nothing selected): the pasted pair, wired one
+    // into the other, goes into two columns again; one Undo puts it back.
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Shift+F10');
+    await page.locator('[data-testid=menu-layout-all]').click();
+    await until(async () => {
+      const [a, b] = await xs();
+      return Math.abs(a - b) > 50;
+    }, 'the laid-out pair is in two columns');
+    await page.keyboard.press('Control+z');
+    await until(async () => {
+      const [a, b] = await xs();
+      return Math.abs(a - b) < 1;
+    }, 'Undo put the aligned pair back');
+
+    // Paste into a second tab: the clipboard holds a pipeline fragment.
+    const second = await context.newPage();
+    second.on('pageerror', (e) => app.errors.push(`pageerror: ${e.message}`));
+    await openApp({ page: second, server });
+    const there = (await nodeIds(second)).length;
+    await second.mouse.move(600, 400);
+    await second.keyboard.press('Control+v');
+    await expectNodeCount(second, there + 2);
+    await second.close();
+  }),
+);
+
+test(
+  'collapse a frame, the minimap, the shortcut overlay and the keyboard menu',
+  { timeout: 120_000 },
+  e2e('canvas-tools-view', async (app) => {
+    const { page, server } = app;
+    await openApp(app);
+    const doc = (await server.api('GET', `/api/examples/${EXAMPLE}`)).json;
+    const n = doc.nodes.length;
+    const inFrame = doc.nodes.filter((x) => x.group === 'g1').length;
+    await openExample(page, EXAMPLE);
+    await expectNodeCount(page, n);
+
+    // Collapse the frame: its tasks are not drawn, its title bar says how many are hidden.
+    await page.locator('[data-testid=group-toggle-g1]').click();
+    await expectNodeCount(page, n - inFrame);
+    assert.equal(
+      (await page.locator('[data-testid=group-g1] [data-testid=group-hidden]').textContent()).trim(),
+      `${inFrame} tasks hidden`,
+    );
+    assert.equal(await page.locator('[data-testid=group-toggle-g1]').getAttribute('aria-expanded'), 'false');
+    await page.locator('[data-testid=group-toggle-g1]').click();
+    await expectNodeCount(page, n);
+    assert.equal(await page.locator('[data-testid=group-g1] [data-testid=group-hidden]').isVisible(), false);
+
+    // The minimap (off at start; the Map button shows it): pressing in a corner of it moves
+    // the view there.
+    const minimap = page.locator('[data-testid=minimap]');
+    assert.equal(await minimap.count(), 0);
+    await page.locator('[data-testid=btn-minimap]').click();
+    await minimap.waitFor({ state: 'visible' });
+    const view = page.locator('[data-testid=minimap-view]');
+    const x0 = Number(await view.getAttribute('x'));
+    const box = await minimap.boundingBox();
+    await page.mouse.click(box.x + box.width - 4, box.y + box.height / 2);
+    await until(async () => Number(await view.getAttribute('x')) > x0 + 10, 'the view moved right');
+    // M hides it and shows it again.
+    await page.keyboard.press('m');
+    await until(async () => (await minimap.count()) === 0, 'M hid the minimap');
+    await page.keyboard.press('m');
+    await minimap.waitFor({ state: 'visible' });
+
+    // ? opens the shortcut overlay, Escape closes it.
+    await page.keyboard.press('?');
+    const overlay = page.locator('[data-testid=shortcuts]');
+    await overlay.waitFor({ state: 'visible' });
+    assert.match(await overlay.textContent(), /Duplicate the selection/);
+    await page.keyboard.press('Escape');
+    await until(async () => (await overlay.count()) === 0, 'Escape closed the overlay');
+
+    // Shift+F10 opens the menu for the selection from the keyboard, its first entry focused.
+    await page.locator('[data-testid=btn-fit]').click();
+    await selectNode(page, 'n2');
+    await page.keyboard.press('Shift+F10');
+    const menu = page.locator('[data-testid=context-menu]');
+    await menu.waitFor({ state: 'visible' });
+    await until(
+      async () => (await page.evaluate(() => document.activeElement?.getAttribute('role'))) === 'menuitem',
+      'a menu entry has the focus',
+    );
+    await page.keyboard.press('Escape');
+    await until(async () => (await menu.count()) === 0, 'Escape closed the menu');
+    await expectNodeCount(page, n);
+  }),
+);
+
+test(
+  'the theme follows the operating system: light and dark',
+  { timeout: 60_000 },
+  e2e('canvas-theme', async (app) => {
+    const { page } = app;
+    const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    // Relative luminance of an rgb() colour, 0 (black) to 1 (white).
+    const light = (rgb) => {
+      const [r, g, b] = rgb.match(/\d+/g).map(Number);
+      return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
+    };
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await openApp(app);
+    await openExample(page, EXAMPLE);
+    assert.ok(light(await background()) < 0.2, `dark: ${await background()}`);
+    await page.screenshot({ path: `${ARTIFACTS}/theme-dark.png` });
+    await page.emulateMedia({ colorScheme: 'light' });
+    await until(async () => light(await background()) > 0.8, 'the light theme applies at once');
+    await page.waitForTimeout(400); // the controls' colour transitions
+    await page.screenshot({ path: `${ARTIFACTS}/theme-light.png` });
+    // Text stays readable: dark text on the light panels.
+    const text = await page.evaluate(() => getComputedStyle(document.body).color);
+    assert.ok(light(text) < 0.3, `text in the light theme: ${text}`);
+  }),
+);
+
+test(
+  'palette items are added from the keyboard',
+  { timeout: 60_000 },
+  e2e('canvas-palette-keys', async (app) => {
+    const { page } = app;
+    await openApp(app);
+    // / focuses the search; Tab moves on to the first palette item; Enter adds it.
+    await page.locator('[data-testid=canvas]').click({ position: { x: 300, y: 300 } });
+    await page.keyboard.press('/');
+    await until(
+      async () => (await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))) === 'search-components',
+      '/ focused the palette search',
+    );
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-testid')), 'palette-condition');
+    await page.keyboard.press('Enter');
+    await until(async () => (await groupIds(page)).length === 1, 'Enter added a condition frame');
+    // A component: focus its item, Space adds a task.
+    const item = page.locator('[data-testid^=palette-]:not([data-testid=palette-condition]):not([data-testid=palette-loop]):not([data-testid=palette-exit-handler])').nth(1);
+    await item.focus();
+    await page.keyboard.press(' ');
+    await expectNodeCount(page, 1);
+    await page.keyboard.press('Control+z');
+    await expectNodeCount(page, 0);
+  }),
+);
