@@ -190,7 +190,7 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// Checks run parameters against the pipeline's inputs and fills in defaults (see
 /// [`pipeline::run_inputs::check`]).
 pub fn root_inputs(spec: &PipelineSpec, given: &BTreeMap<String, Value>) -> Result<Io, String> {
-    let parameters = pipeline::run_inputs::check(spec, given)?;
+    let parameters = pipeline::run_inputs::check(spec, given).map_err(|e| e.to_string())?;
     Ok(Io {
         parameters: parameters.into_iter().collect(),
         ..Io::default()

@@ -105,15 +105,28 @@ pub(crate) fn emit(store: &RunStore, events: &Events, run_id: &str, path: &str) 
 #[cfg(test)]
 pub(crate) const TEST_PANIC_TASK: &str = "pipeline-canvas-test-panic";
 
+/// What starts the line that separates attempts in a task's log (after a line break).
+const ATTEMPT_MARK: &str = "\n----- attempt";
+
 /// How long a finished task's log may take to be complete (its pipe closed by every process
 /// of its group).
 const LOG_DRAIN_WAIT: Duration = Duration::from_secs(2);
 
-/// The last three non-empty lines of a log, at most 400 characters, for an error message; only
-/// the end of the file is read.
+/// The last three lines of a log that say something (with a letter or digit: not the
+/// closing braces of the executor's JSON), written by the last attempt, at most 400
+/// characters, for an error message; only the end of the file is read.
 fn log_tail(path: &Path) -> String {
     let text = tasklog::tail(path);
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let text = text
+        .rfind(ATTEMPT_MARK)
+        .and_then(|i| text.get(i + 1..))
+        .and_then(|t| t.split_once('\n'))
+        .map_or(text.as_str(), |(_, after)| after);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.chars().any(char::is_alphanumeric))
+        .collect();
     let tail = lines
         .get(lines.len().saturating_sub(3)..)
         .unwrap_or_default()
@@ -505,6 +518,8 @@ impl RunCtx {
                     state: Some(TaskState::Running),
                     started_at: now(),
                     attempts: Some(attempt),
+                    // The last attempt's failure (the retry note) is not this attempt's.
+                    clear_error: attempt > 1,
                     ..TaskUpdate::default()
                 },
             );
@@ -515,7 +530,7 @@ impl RunCtx {
                     .create(true)
                     .open(&launch.log)
                 {
-                    let _ = writeln!(f, "\n----- attempt {attempt} of {attempts} -----");
+                    let _ = writeln!(f, "{ATTEMPT_MARK} {attempt} of {attempts} -----");
                 }
             }
             let result = match exec {
@@ -548,9 +563,11 @@ impl RunCtx {
                 }
                 Attempt::Failed(e) => match retry.after_failure(attempt, e, self.cancelled()) {
                     AfterFailure::Retry { wait, note } => {
+                        // Waiting for the next attempt: pending again, with why.
                         self.record(
                             path,
                             TaskUpdate {
+                                state: Some(TaskState::Pending),
                                 error: Some(note),
                                 ..TaskUpdate::default()
                             },
@@ -812,5 +829,12 @@ mod tests {
         assert_eq!(tail.chars().count(), 401);
         std::fs::write(&log, "one\n\ntwo\nthree\nfour\n").expect("write");
         assert_eq!(log_tail(&log), "two | three | four");
+        // Only the last attempt's lines, and only lines with words or numbers.
+        std::fs::write(
+            &log,
+            "old\n\n----- attempt 2 of 3 -----\n{\n  \"k\": 1\n}\n}\nfailing: boom\n  }\n",
+        )
+        .expect("write");
+        assert_eq!(log_tail(&log), "\"k\": 1 | failing: boom");
     }
 }
