@@ -3,16 +3,21 @@
 //!
 //! Only data and its JSON form live here (serde, no I/O): run and task states, runs and tasks
 //! as the API lists them, the events of a run's event stream (state changes and log pieces),
-//! the request bodies, target settings and error bodies.
+//! the request bodies, target settings, error bodies and lineage subgraphs.
 
 pub mod errors;
 pub mod events;
+pub mod lineage;
 pub mod pipelines;
 pub mod runs;
 pub mod targets;
 
 pub use errors::{ErrorBody, RemoteError};
 pub use events::{Event, LogEnd, LogPiece, RunEvent, TaskEvent};
+pub use lineage::{
+    Lineage, LineageArtifact, LineageDirection, LineageEvent, LineageEventType, LineageExecution,
+    LineageStart,
+};
 pub use pipelines::{IdBody, SavedPipeline};
 pub use runs::{
     Cancelled, CreateRun, RunDetail, RunOptions, RunState, RunSummary, Started, TaskKind, TaskRow,

@@ -131,6 +131,7 @@ pub async fn start(
         .env
         .iter()
         .map(|e| (e.name.clone(), e.value.clone()))
+        .chain(launch.env.clone())
         .collect();
     let why_not = match runtime {
         Some(rt) if rt.has_image(&c.image).await => {

@@ -7,6 +7,7 @@
 //! Output names become file names through [`safe_segment`], as task names become folders, so
 //! a spec's `../../x` output stays inside the task's folder.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use pipeline::ir::{ComponentSpec, ParameterType};
@@ -29,6 +30,10 @@ pub struct Launch {
     pub executor_input: Value,
     /// The run and task identity.
     pub job: JobInfo,
+    /// Environment variables the platform spec gives the task (secrets, config maps).
+    pub env: BTreeMap<String, String>,
+    /// Host folders the task's volumes are in (mounted at their own path in a container).
+    pub mounts: Vec<PathBuf>,
 }
 
 impl Launch {
@@ -183,6 +188,8 @@ pub fn prepare(
         dir: dir.to_path_buf(),
         executor_input,
         job,
+        env: BTreeMap::new(),
+        mounts: Vec::new(),
     })
 }
 

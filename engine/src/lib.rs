@@ -40,6 +40,7 @@ pub mod executor_python;
 pub mod importer;
 pub mod launcher;
 pub mod placeholders;
+pub mod platform;
 pub mod process;
 pub mod python_env;
 mod runner;
@@ -143,6 +144,7 @@ pub struct Engine {
 }
 
 struct Inner {
+    data_dir: PathBuf,
     runs_dir: PathBuf,
     store: RunStore,
     events: Events,
@@ -188,7 +190,7 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// Checks run parameters against the pipeline's inputs and fills in defaults (see
 /// [`pipeline::run_inputs::check`]).
 pub fn root_inputs(spec: &PipelineSpec, given: &BTreeMap<String, Value>) -> Result<Io, String> {
-    let parameters = pipeline::run_inputs::check(spec, given)?;
+    let parameters = pipeline::run_inputs::check(spec, given).map_err(|e| e.to_string())?;
     Ok(Io {
         parameters: parameters.into_iter().collect(),
         ..Io::default()
@@ -211,6 +213,7 @@ impl Engine {
             Recorder::start(store.clone(), events.clone()).map_err(EngineError::Writer)?;
         let engine = Self {
             inner: Arc::new(Inner {
+                data_dir: config.data_dir.clone(),
                 runs_dir,
                 envs: PythonEnvs::new(&config.data_dir, config.python),
                 store,
@@ -356,6 +359,7 @@ impl Engine {
                     platform: req.platform_spec,
                     root,
                     runs_root: engine.inner.runs_dir.clone(),
+                    data_dir: engine.inner.data_dir.clone(),
                     recorder: engine.inner.recorder.clone(),
                     envs: engine.inner.envs.clone(),
                     slots: engine.inner.slots.clone(),

@@ -28,6 +28,7 @@ use super::executor_python;
 use super::importer;
 use super::launcher::{self, Launch};
 use super::placeholders::JobInfo;
+use super::platform;
 use super::process;
 use super::python_env::PythonEnvs;
 use super::tasklog;
@@ -58,6 +59,9 @@ pub(crate) struct RunCtx {
     pub root: PathBuf,
     /// The folder of all runs: artifacts must stay inside it.
     pub runs_root: PathBuf,
+    /// The data folder: the local sources of the platform spec's secrets, config maps and
+    /// volumes (`secrets/`, `config-maps/`, `volumes/`).
+    pub data_dir: PathBuf,
     /// Writes to the run store and sends the events, off the async threads.
     pub recorder: Recorder,
     pub envs: PythonEnvs,
@@ -101,15 +105,28 @@ pub(crate) fn emit(store: &RunStore, events: &Events, run_id: &str, path: &str) 
 #[cfg(test)]
 pub(crate) const TEST_PANIC_TASK: &str = "pipeline-canvas-test-panic";
 
+/// What starts the line that separates attempts in a task's log (after a line break).
+const ATTEMPT_MARK: &str = "\n----- attempt";
+
 /// How long a finished task's log may take to be complete (its pipe closed by every process
 /// of its group).
 const LOG_DRAIN_WAIT: Duration = Duration::from_secs(2);
 
-/// The last three non-empty lines of a log, at most 400 characters, for an error message; only
-/// the end of the file is read.
+/// The last three lines of a log that say something (with a letter or digit: not the
+/// closing braces of the executor's JSON), written by the last attempt, at most 400
+/// characters, for an error message; only the end of the file is read.
 fn log_tail(path: &Path) -> String {
     let text = tasklog::tail(path);
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let text = text
+        .rfind(ATTEMPT_MARK)
+        .and_then(|i| text.get(i + 1..))
+        .and_then(|t| t.split_once('\n'))
+        .map_or(text.as_str(), |(_, after)| after);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.chars().any(char::is_alphanumeric))
+        .collect();
     let tail = lines
         .get(lines.len().saturating_sub(3)..)
         .unwrap_or_default()
@@ -318,6 +335,7 @@ impl RunCtx {
             }
             Work::Loop { comp, inputs } => self.run_loop(path, name, t, comp, inputs).await,
             Work::Leaf(leaf) => self.run_leaf(path, name, leaf).await,
+            Work::Volume(op) => self.run_volume(path, &op),
         };
         self.ended(path, &f);
         f
@@ -375,7 +393,7 @@ impl RunCtx {
             })
             .collect();
         let results = futures_util::future::join_all(runs).await;
-        driver::loop_end(comp, &results)
+        driver::loop_end(&self.spec, comp, &results)
     }
 
     fn job_for(&self, name: &str) -> JobInfo {
@@ -396,10 +414,43 @@ impl RunCtx {
             cache_key: custom,
             retry,
             timeout,
+            kubernetes,
+            resources,
         } = leaf;
         let dir = task_dir(&self.root, path);
-        let launch = match launcher::prepare(&dir, comp, &io, self.job_for(name)) {
+        let mut io = io;
+        let local = match kubernetes
+            .and_then(|k| platform::apply(&k, &self.data_dir, &dir, &mut io.parameters))
+        {
             Ok(l) => l,
+            Err(e) => {
+                self.record(
+                    path,
+                    TaskUpdate {
+                        inputs: Some(io.to_value()),
+                        ..TaskUpdate::default()
+                    },
+                );
+                return Finished::new(Outcome::Failed, format!("Kubernetes settings: {e}"));
+            }
+        };
+        let mut local = local;
+        if !resources.is_empty() {
+            let asked = format!(
+                "Resources asked for (not enforced on this machine): {}.",
+                resources.join(", ")
+            );
+            local.note = Some(match local.note {
+                Some(n) => format!("{n} {asked}"),
+                None => asked,
+            });
+        }
+        let launch = match launcher::prepare(&dir, comp, &io, self.job_for(name)) {
+            Ok(mut l) => {
+                l.env = std::mem::take(&mut local.env);
+                l.mounts = std::mem::take(&mut local.folders);
+                l
+            }
             Err(e) => {
                 self.record(
                     path,
@@ -425,6 +476,7 @@ impl RunCtx {
                 inputs: Some(shown_inputs.to_value()),
                 cache_key: Some(key.clone()),
                 log_path: Some(launch.log.clone()),
+                note: local.note.clone(),
                 ..TaskUpdate::default()
             },
         );
@@ -466,6 +518,8 @@ impl RunCtx {
                     state: Some(TaskState::Running),
                     started_at: now(),
                     attempts: Some(attempt),
+                    // The last attempt's failure (the retry note) is not this attempt's.
+                    clear_error: attempt > 1,
                     ..TaskUpdate::default()
                 },
             );
@@ -476,7 +530,7 @@ impl RunCtx {
                     .create(true)
                     .open(&launch.log)
                 {
-                    let _ = writeln!(f, "\n----- attempt {attempt} of {attempts} -----");
+                    let _ = writeln!(f, "{ATTEMPT_MARK} {attempt} of {attempts} -----");
                 }
             }
             let result = match exec {
@@ -485,7 +539,8 @@ impl RunCtx {
                     Err(e) => Attempt::Failed(e),
                 },
                 ExecutorSpec::Container(c) => {
-                    self.run_container(path, c, comp, &launch, timeout).await
+                    self.run_container(path, c, comp, &launch, timeout, local.note.as_deref())
+                        .await
                 }
                 _ => Attempt::Failed("unsupported executor".into()),
             };
@@ -508,9 +563,11 @@ impl RunCtx {
                 }
                 Attempt::Failed(e) => match retry.after_failure(attempt, e, self.cancelled()) {
                     AfterFailure::Retry { wait, note } => {
+                        // Waiting for the next attempt: pending again, with why.
                         self.record(
                             path,
                             TaskUpdate {
+                                state: Some(TaskState::Pending),
                                 error: Some(note),
                                 ..TaskUpdate::default()
                             },
@@ -527,6 +584,29 @@ impl RunCtx {
             }
         }
         Finished::new(Outcome::Failed, "no attempt was made")
+    }
+
+    /// Creates or deletes a PVC's folder (`<data-dir>/volumes/<name>`).
+    fn run_volume(&self, path: &str, op: &driver::VolumeOp) -> Finished {
+        let result = match op {
+            driver::VolumeOp::Create(name) => platform::create_volume(&self.data_dir, name),
+            driver::VolumeOp::Delete(name) => platform::delete_volume(&self.data_dir, name),
+        };
+        match result {
+            Ok((outputs, note)) => {
+                self.record(
+                    path,
+                    TaskUpdate {
+                        state: Some(TaskState::Running),
+                        started_at: now(),
+                        note: Some(note),
+                        ..TaskUpdate::default()
+                    },
+                );
+                Finished::succeeded(outputs)
+            }
+            Err(e) => Finished::new(Outcome::Failed, e),
+        }
     }
 
     /// Waits for a started process: its exit code, or kills its group on cancel or timeout.
@@ -576,7 +656,13 @@ impl RunCtx {
         comp: &ComponentSpec,
         launch: &Launch,
         timeout: Option<Duration>,
+        platform_note: Option<&str>,
     ) -> Attempt {
+        // The platform spec's note follows the executor's.
+        let with_platform = |note: Option<String>| match (note, platform_note) {
+            (Some(n), Some(p)) => Some(format!("{n} {p}")),
+            (n, p) => n.or(p.map(str::to_string)),
+        };
         let _ = std::fs::remove_file(launch.output_file());
         let params_dir = launch.dir.join("parameters");
         let _ = std::fs::remove_dir_all(&params_dir);
@@ -585,6 +671,7 @@ impl RunCtx {
             .env
             .iter()
             .map(|e| (e.name.clone(), e.value.clone()))
+            .chain(launch.env.clone())
             .collect();
         let (code, note, log_truncated) = if let Some(program) = executor_python::detect(c) {
             let env = match self
@@ -613,6 +700,7 @@ impl RunCtx {
                 env.python.display(),
                 c.image
             );
+            let note = with_platform(Some(note)).unwrap_or_default();
             self.record(
                 path,
                 TaskUpdate {
@@ -649,7 +737,9 @@ impl RunCtx {
                 self.run_id.get(..8).unwrap_or(&self.run_id),
                 self.task_seq.fetch_add(1, Ordering::SeqCst)
             );
-            let mounts = [self.runs_root.clone()];
+            let mounts: Vec<PathBuf> = std::iter::once(self.runs_root.clone())
+                .chain(launch.mounts.iter().cloned())
+                .collect();
             let started = match executor_container::start(
                 c,
                 launch,
@@ -668,7 +758,7 @@ impl RunCtx {
                 path,
                 TaskUpdate {
                     pid: Some((started.pid, process::start_time(started.pid))),
-                    note: started.note.clone(),
+                    note: with_platform(started.note.clone()),
                     ..TaskUpdate::default()
                 },
             );
@@ -691,7 +781,7 @@ impl RunCtx {
             }
             // The group is gone (supervise killed it): the pipe closes and the log completes.
             let truncated = started.log.finish(LOG_DRAIN_WAIT).await;
-            (r, started.note, truncated)
+            (r, with_platform(started.note), truncated)
         };
         if log_truncated {
             let cut = tasklog::truncation_note(self.log_limit);
@@ -739,5 +829,12 @@ mod tests {
         assert_eq!(tail.chars().count(), 401);
         std::fs::write(&log, "one\n\ntwo\nthree\nfour\n").expect("write");
         assert_eq!(log_tail(&log), "two | three | four");
+        // Only the last attempt's lines, and only lines with words or numbers.
+        std::fs::write(
+            &log,
+            "old\n\n----- attempt 2 of 3 -----\n{\n  \"k\": 1\n}\n}\nfailing: boom\n  }\n",
+        )
+        .expect("write");
+        assert_eq!(log_tail(&log), "\"k\": 1 | failing: boom");
     }
 }

@@ -1,6 +1,6 @@
 //! The database: one SQLite file, `pipelines.db`, in the data folder, holding the saved
-//! pipelines ([`crate::pipelines`]) and the runs, their tasks and the task cache
-//! ([`crate::store`]). This module is the one owner of its schema: every table, every
+//! pipelines ([`crate::pipelines`]), the runs, their tasks and the task cache
+//! ([`crate::store`]) and their lineage ([`crate::lineage`]). This module is the one owner of its schema: every table, every
 //! migration, and the opening of every connection ([`open_database`]).
 //!
 //! The data folder is private to its user: created with mode 0700 (an existing folder that
@@ -16,8 +16,9 @@ pub const DB_FILE: &str = "pipelines.db";
 
 /// The schema version written to `PRAGMA user_version`: 1 = saved pipelines, 2 = the local
 /// engine's runs, tasks and cache, 3 = runs on remote targets (target, remote job name,
-/// console link), 4 = list order by a sequence number instead of the clock.
-pub const SCHEMA_VERSION: i64 = 4;
+/// console link), 4 = list order by a sequence number instead of the clock, 5 = lineage
+/// (artifacts, executions, events, contexts; [`crate::lineage`]).
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Schema version 4 of the pipelines table: `seq`, the save sequence the list is ordered by
 /// (existing rows numbered in their old order: `updated_at`, then `rowid`).
@@ -167,6 +168,57 @@ UPDATE runs SET seq = o.n
 CREATE INDEX IF NOT EXISTS runs_by_seq ON runs (seq);
 ";
 
+/// Schema version 5: lineage in the shape of ML Metadata ([`crate::lineage`]). New tables, so
+/// existing databases keep their rows; the migration records the lineage of the runs already
+/// stored ([`crate::lineage::backfill`]). An artifact is its URI (unique); an execution is one
+/// task of one run (unique), in its run's context (`system.PipelineRun`, inside the pipeline's
+/// `system.Pipeline` context); events are looked up by execution (their key) and by artifact
+/// (an index).
+pub(crate) const LINEAGE_V5: &str = "
+CREATE TABLE IF NOT EXISTS lineage_contexts (
+    id     INTEGER PRIMARY KEY,
+    type   TEXT NOT NULL,
+    name   TEXT NOT NULL,
+    parent INTEGER REFERENCES lineage_contexts (id),
+    UNIQUE (type, name)
+);
+CREATE TABLE IF NOT EXISTS lineage_artifacts (
+    id             INTEGER PRIMARY KEY,
+    uri            TEXT NOT NULL UNIQUE,
+    name           TEXT NOT NULL,
+    schema_title   TEXT NOT NULL,
+    schema_version TEXT,
+    metadata       TEXT NOT NULL,
+    state          TEXT NOT NULL,
+    created_at     TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS lineage_executions (
+    id                INTEGER PRIMARY KEY,
+    context_id        INTEGER NOT NULL REFERENCES lineage_contexts (id),
+    run_id            TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    task_path         TEXT NOT NULL,
+    name              TEXT NOT NULL,
+    component         TEXT,
+    type              TEXT NOT NULL,
+    state             TEXT NOT NULL,
+    started_at        TEXT,
+    ended_at          TEXT,
+    cache_key         TEXT,
+    parameters        TEXT NOT NULL,
+    output_parameters TEXT NOT NULL,
+    UNIQUE (run_id, task_path)
+);
+CREATE TABLE IF NOT EXISTS lineage_events (
+    execution_id INTEGER NOT NULL REFERENCES lineage_executions (id) ON DELETE CASCADE,
+    artifact_id  INTEGER NOT NULL REFERENCES lineage_artifacts (id),
+    type         TEXT NOT NULL,
+    port         TEXT NOT NULL,
+    idx          INTEGER NOT NULL,
+    PRIMARY KEY (execution_id, type, port, idx)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS lineage_events_by_artifact ON lineage_events (artifact_id, type);
+";
+
 /// Brings the database at `path` to [`SCHEMA_VERSION`], one version at a time, each step in a
 /// transaction; refuses a database written by a newer build. Every connection to the database
 /// (the pipelines store and the engine's run store) opens through here.
@@ -201,6 +253,10 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
     if found < 4 {
         tx.execute_batch(PIPELINES_V4).map_err(open_err)?;
         tx.execute_batch(RUNS_V4).map_err(open_err)?;
+    }
+    if found < 5 {
+        tx.execute_batch(LINEAGE_V5).map_err(open_err)?;
+        crate::lineage::backfill(&tx).map_err(open_err)?;
     }
     if found < SCHEMA_VERSION {
         tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))

@@ -5,6 +5,8 @@
 //! - [`pipelines`]: saved pipeline documents.
 //! - [`store`]: runs (local and remote), their tasks, the task cache, and what a restarted
 //!   server needs to recover (the processes of interrupted runs, the remote runs to follow).
+//! - [`lineage`]: what every run made and used, shaped like ML Metadata (artifacts by URI,
+//!   executions, events, contexts), recorded with each task's final state; subgraph queries.
 //! - [`events`]: the broadcast of run and task state changes, sent after each is written.
 //! - [`recorder`]: one writer thread that does the store's work off the async threads, in
 //!   order, sending each change's event after its write.
@@ -13,12 +15,14 @@
 
 pub mod db;
 pub mod events;
+pub mod lineage;
 pub mod pipelines;
 pub mod recorder;
 pub mod store;
 
 pub use db::{now, secure_data_dir, StoreError, DB_FILE, SCHEMA_VERSION};
 pub use events::{EngineEvent, Events, RunEvent, TaskEvent};
+pub use lineage::LineageQuery;
 pub use pipelines::{PipelineSummary, Store as PipelineStore};
 pub use recorder::Recorder;
 pub use store::{

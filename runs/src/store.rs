@@ -19,6 +19,7 @@ use pipeline::ir::PipelineSpec;
 use pipeline::{Diagnostic, Document};
 
 use crate::db::{now, open_database, StoreError};
+use crate::lineage::{self, LineageQuery, SpecCache};
 
 /// The most runs one list returns ([`RunFilter::limit`] is clamped to it).
 pub const MAX_RUN_LIST: usize = 1000;
@@ -221,6 +222,7 @@ pub struct OpenRun {
 pub struct RunStore {
     conn: Arc<Mutex<Connection>>,
     path: PathBuf,
+    specs: Arc<Mutex<SpecCache>>,
 }
 
 impl std::fmt::Debug for RunStore {
@@ -251,7 +253,34 @@ impl RunStore {
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             path,
+            specs: Arc::default(),
         })
+    }
+
+    /// Records the lineage of the ended tasks `paths` of run `run_id` ([`lineage::record_task`])
+    /// on `c`, inside the caller's transaction.
+    fn record_lineage(&self, c: &Connection, run_id: &str, paths: &[&str]) -> rusqlite::Result<()> {
+        // The cache only saves parsing; one left by a panic is still a valid cache.
+        let spec = self
+            .specs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(c, run_id)?;
+        for path in paths {
+            lineage::record_task(c, run_id, path, spec.as_ref().as_ref())?;
+        }
+        Ok(())
+    }
+
+    /// The lineage subgraph `q` asks for; `None` when its run, artifact or execution does not
+    /// exist.
+    pub fn lineage(&self, q: &LineageQuery) -> Result<Option<api::Lineage>, StoreError> {
+        self.with_conn(|c| lineage::query(c, q))
+    }
+
+    /// The id of the artifact lineage recorded at `uri`, if any.
+    pub fn artifact_id(&self, uri: &str) -> Result<Option<i64>, StoreError> {
+        self.with_conn(|c| lineage::artifact_by_uri(c, uri))
     }
 
     fn with_conn<T>(
@@ -327,7 +356,8 @@ impl RunStore {
             None
         };
         self.with_conn(|c| {
-            c.execute(
+            let tx = c.transaction()?;
+            let added = tx.execute(
                 "INSERT INTO run_tasks (run_id, path, parent, name, display_name, kind, state,
                      error, ended_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -343,15 +373,20 @@ impl RunStore {
                     t.error,
                     stamp
                 ],
-            )
-            .map(|_| ())
+            )?;
+            if added > 0 && t.state.is_final() {
+                self.record_lineage(&tx, run_id, &[t.path])?;
+            }
+            tx.commit()
         })
     }
 
-    /// Changes fields of a task.
+    /// Changes fields of a task; when it reaches a final state, its lineage is recorded in the
+    /// same transaction.
     pub fn update_task(&self, run_id: &str, path: &str, u: &TaskUpdate) -> Result<(), StoreError> {
         self.with_conn(|c| {
-            c.execute(
+            let tx = c.transaction()?;
+            tx.execute(
                 "UPDATE run_tasks SET
                      state = COALESCE(?3, state),
                      started_at = COALESCE(?4, started_at),
@@ -386,8 +421,11 @@ impl RunStore {
                     u.pid.map(|p| p.0),
                     u.pid.and_then(|p| p.1).map(|s| s as i64),
                 ],
-            )
-            .map(|_| ())
+            )?;
+            if u.state.is_some_and(TaskState::is_final) {
+                self.record_lineage(&tx, run_id, &[path])?;
+            }
+            tx.commit()
         })
     }
 
@@ -648,6 +686,8 @@ impl RunStore {
                 "UPDATE runs SET state = 'FAILED', ended_at = ?2, error = ?3 WHERE id = ?1",
                 params![id, t, message],
             )?;
+            let paths: Vec<&str> = ended.iter().map(String::as_str).collect();
+            self.record_lineage(&tx, id, &paths)?;
             tx.commit()?;
             Ok(ended)
         })

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use pipeline::import::KfpFile;
 use pipeline::{Document, DocumentError, OutputFormat};
 
 use crate::config::{default_data_dir, ConfigError, ServeConfig, DEFAULT_ADDR, DEFAULT_STATIC_DIR};
@@ -37,16 +38,79 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the editor and its HTTP API (the default).
+    #[command(after_help = SERVE_EXAMPLES)]
     Serve(ServeArgs),
     /// Compile a pipeline document to a KFP v2 pipeline spec (JSON or YAML).
+    #[command(after_help = COMPILE_EXAMPLES)]
     Compile(CompileArgs),
     /// Import a compiled KFP pipeline or a component YAML file as a pipeline document.
+    #[command(after_help = IMPORT_EXAMPLES)]
     Import(ImportArgs),
     /// Run a pipeline (spec or document) on the local engine, printing progress.
+    #[command(after_help = RUN_EXAMPLES)]
     Run(crate::run_command::RunArgs),
     /// Submit a pipeline (spec or document) to Vertex AI Pipelines or Kubeflow Pipelines.
+    #[command(after_help = SUBMIT_EXAMPLES)]
     Submit(Box<crate::submit_command::SubmitArgs>),
+    /// Print the lineage (artifacts, executions, events) around a run or an artifact.
+    #[command(after_help = LINEAGE_EXAMPLES)]
+    Lineage(crate::lineage_command::LineageArgs),
+    /// List the runs of the data folder, newest first (local and remote).
+    #[command(after_help = RUNS_EXAMPLES)]
+    Runs(crate::runs_command::RunsArgs),
+    /// Print a task's log, or every task's log of a run (each line prefixed with its task).
+    #[command(after_help = LOGS_EXAMPLES)]
+    Logs(crate::runs_command::LogsArgs),
+    /// Cancel a run: local (run by `serve` or a `run` command) or remote.
+    #[command(after_help = CANCEL_EXAMPLES)]
+    Cancel(crate::cancel_command::CancelArgs),
 }
+
+const CANCEL_EXAMPLES: &str = "Examples:
+  pipeline-canvas cancel 0b7c9e2a-…
+  pipeline-canvas cancel \"$(pipeline-canvas runs --state running --format csv | sed -n 2p | cut -d, -f2)\"";
+
+const SERVE_EXAMPLES: &str = "Examples:
+  pipeline-canvas serve
+  pipeline-canvas serve --addr 0.0.0.0:8080 --allow-host my-machine.example.com
+  PIPELINE_CANVAS_DATA_DIR=/srv/canvas pipeline-canvas serve --static-dir /opt/canvas/dist";
+
+const COMPILE_EXAMPLES: &str = "Examples:
+  pipeline-canvas compile my.pipeline.json -o spec.yaml
+  pipeline-canvas compile my.pipeline.json --format json > spec.json";
+
+const IMPORT_EXAMPLES: &str = "Examples:
+  pipeline-canvas import pipeline.yaml -o my.pipeline.json
+  curl -s https://example.com/component.yaml | pipeline-canvas import - -o c.pipeline.json";
+
+const RUN_EXAMPLES: &str = "Examples:
+  pipeline-canvas run spec.yaml --param epochs=3 --param lr=0.01
+  pipeline-canvas run my.pipeline.json --param 'items=[1, 2, 3]' --no-cache
+  pipeline-canvas run spec.yaml --json > events.jsonl
+Exit status: 0 the run succeeded, 1 it failed, 2 usage, 130 Ctrl-C, 143 SIGTERM (the run is
+cancelled and recorded CANCELLED).";
+
+const SUBMIT_EXAMPLES: &str = "Examples:
+  pipeline-canvas submit spec.yaml --target vertex --project my-project --region us-central1 \\
+      --pipeline-root gs://my-bucket/root --wait
+  pipeline-canvas submit spec.yaml --target kfp --host http://localhost:8080 --wait --json
+Exit status (with --wait): 0 the run succeeded, 1 it failed, 2 usage, 130 Ctrl-C, 143 SIGTERM
+(the run goes on remotely).";
+
+const RUNS_EXAMPLES: &str = "Examples:
+  pipeline-canvas runs
+  pipeline-canvas runs --state failed --pipeline my-pipeline
+  pipeline-canvas runs --format csv > runs.csv";
+
+const LINEAGE_EXAMPLES: &str = "Examples:
+  pipeline-canvas lineage --latest
+  pipeline-canvas lineage 0b7c9e2a-… --depth 2 --direction upstream
+  pipeline-canvas lineage --latest --format dot | dot -Tsvg > lineage.svg";
+
+const LOGS_EXAMPLES: &str = "Examples:
+  pipeline-canvas logs --latest
+  pipeline-canvas logs 0b7c9e2a-… train
+  pipeline-canvas logs --latest condition-1/train --follow";
 
 /// Options of `import`.
 #[derive(Debug, Clone, Args)]
@@ -141,6 +205,16 @@ pub enum CliError {
         /// What is wrong there.
         message: String,
     },
+    /// The file is a compiled KFP spec or a component, not a document.
+    #[error("{path}: this is {what}, not a pipeline document: {hint}")]
+    NotADocument {
+        /// The file as given.
+        path: String,
+        /// What it is.
+        what: &'static str,
+        /// What to do with it.
+        hint: String,
+    },
     /// The document has a format version this build does not read.
     #[error("{path}: {message}")]
     Format {
@@ -148,14 +222,6 @@ pub enum CliError {
         path: String,
         /// What is wrong.
         message: String,
-    },
-    /// `compile` was given a compiled KFP spec (or component), not a canvas document.
-    #[error("{path}: this is a compiled KFP {what}, not a canvas document: use `pipeline-canvas run` or `import`")]
-    NotADocument {
-        /// The file as given.
-        path: String,
-        /// `spec` or `component`.
-        what: &'static str,
     },
     /// The compiled pipeline cannot be written in the format asked for.
     #[error("{path}: {source} (--format yaml, or an output file ending in .yaml)")]
@@ -204,6 +270,15 @@ pub enum CliError {
     /// `submit` failed, or the run did not succeed.
     #[error(transparent)]
     Submit(#[from] crate::submit_command::SubmitError),
+    /// `lineage` failed.
+    #[error(transparent)]
+    Lineage(#[from] crate::lineage_command::LineageCommandError),
+    /// `cancel` failed.
+    #[error(transparent)]
+    Cancel(#[from] crate::cancel_command::CancelError),
+    /// `runs` or `logs` failed.
+    #[error(transparent)]
+    Runs(#[from] crate::runs_command::RunsCommandError),
 }
 
 impl CliError {
@@ -244,6 +319,22 @@ pub fn main() -> ExitCode {
         Command::Submit(args) => {
             init_logging("warn");
             crate::submit_command::submit(&args).map_err(CliError::from)
+        }
+        Command::Lineage(args) => {
+            init_logging("warn");
+            crate::lineage_command::lineage(&args).map_err(CliError::from)
+        }
+        Command::Runs(args) => {
+            init_logging("warn");
+            crate::runs_command::list(&args).map_err(CliError::from)
+        }
+        Command::Cancel(args) => {
+            init_logging("warn");
+            crate::cancel_command::cancel(&args).map_err(CliError::from)
+        }
+        Command::Logs(args) => {
+            init_logging("warn");
+            crate::runs_command::logs(&args).map_err(CliError::from)
         }
     };
     match result {
@@ -296,39 +387,8 @@ pub fn compile(args: &CompileArgs) -> Result<(), CliError> {
         path: path.clone(),
         source,
     })?;
-    let doc = Document::from_json(&text).map_err(|e| match pipeline::import::read_file(&text) {
-        Ok(pipeline::import::KfpFile::Spec(_)) => CliError::NotADocument {
-            path: path.clone(),
-            what: "spec",
-        },
-        Ok(pipeline::import::KfpFile::V1Component(_)) => CliError::NotADocument {
-            path: path.clone(),
-            what: "component",
-        },
-        _ => match e {
-            DocumentError::Json {
-                line,
-                column,
-                message,
-            } => {
-                let suffix = format!(" at line {line} column {column}");
-                let message = message
-                    .strip_suffix(&suffix)
-                    .map(str::to_string)
-                    .unwrap_or(message);
-                CliError::Parse {
-                    path: path.clone(),
-                    line,
-                    column,
-                    message,
-                }
-            }
-            DocumentError::Format(_) => CliError::Format {
-                path: path.clone(),
-                message: e.to_string(),
-            },
-        },
-    })?;
+    let doc = Document::from_json(&text)
+        .map_err(|e| not_a_document(&path, &text).unwrap_or_else(|| document_error(&path, e)))?;
     let compiled = pipeline::compile(&doc);
     let stderr = std::io::stderr();
     let mut err = stderr.lock();
@@ -345,6 +405,57 @@ pub fn compile(args: &CompileArgs) -> Result<(), CliError> {
         .write(&spec, compiled.platform_spec.as_ref())
         .map_err(|source| CliError::Output { path, source })?;
     write_output(args.output.as_deref(), text.as_bytes())
+}
+
+/// When `text` is not a document but a compiled KFP pipeline or a component, the error that
+/// says so and what to do with it.
+fn not_a_document(path: &str, text: &str) -> Option<CliError> {
+    let (what, hint) = match pipeline::import::read_file(text).ok()? {
+        KfpFile::Spec(_) => (
+            "a compiled KFP pipeline spec",
+            format!(
+                "run it with `pipeline-canvas run {path}`, or turn it into a document with \
+                 `pipeline-canvas import {path}`"
+            ),
+        ),
+        KfpFile::V1Component(_) => (
+            "a KFP component",
+            format!("turn it into a document with `pipeline-canvas import {path}`"),
+        ),
+        KfpFile::Document(_) => return None,
+    };
+    Some(CliError::NotADocument {
+        path: path.to_string(),
+        what,
+        hint,
+    })
+}
+
+/// A document that does not parse, as the error that says where.
+fn document_error(path: &str, e: DocumentError) -> CliError {
+    match e {
+        DocumentError::Json {
+            line,
+            column,
+            message,
+        } => {
+            let suffix = format!(" at line {line} column {column}");
+            let message = message
+                .strip_suffix(&suffix)
+                .map(str::to_string)
+                .unwrap_or(message);
+            CliError::Parse {
+                path: path.to_string(),
+                line,
+                column,
+                message,
+            }
+        }
+        DocumentError::Format(_) => CliError::Format {
+            path: path.to_string(),
+            message: e.to_string(),
+        },
+    }
 }
 
 /// Imports a compiled pipeline or component file, writing the laid-out document to `--output`

@@ -19,6 +19,11 @@ pub const USER_COMPONENTS_DIR: &str = "components";
 /// scripts.
 pub const TOKEN_FILE: &str = "token";
 
+/// The file in the data folder where a running server says where it listens
+/// (`{"addr": "127.0.0.1:8080", "pid": 1234}`, owner-readable only), for `cancel`; removed when
+/// the server stops cleanly.
+pub const SERVER_FILE: &str = "server.json";
+
 /// Why no configuration could be made.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

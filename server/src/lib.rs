@@ -8,19 +8,27 @@
 //! - [`guard`]: the request guard (host allow-list, token, same-origin checks) and the
 //!   security headers.
 //! - [`api`]: the JSON API under `/api`; [`error`]: its one error type and JSON answers.
-//! - [`run_command`], [`submit_command`]: `pipeline-canvas run` and `submit`.
+//! - [`run_command`], [`submit_command`], [`lineage_command`]: `pipeline-canvas run`,
+//!   `submit` and `lineage`.
+//! - [`cancel_command`]: `pipeline-canvas cancel`, through the run's owner or its service.
+//! - [`progress`]: what `run` and `submit --wait` print (text, `--quiet`, `--json`).
+//! - [`runs_command`]: `pipeline-canvas runs` and `logs`, read from the run store.
 //! - [`examples`]: example pipelines embedded in the binary.
 //!
 //! The core is `pipeline`, the wire types `api`, the run store `runs`, the local engine
 //! `engine`, the remote targets `targets`.
 
 pub mod api;
+pub mod cancel_command;
 pub mod cli;
 pub mod config;
 pub mod error;
 pub mod examples;
 pub mod guard;
+pub mod lineage_command;
+pub mod progress;
 pub mod run_command;
+pub mod runs_command;
 pub mod server;
 pub mod submit_command;
 

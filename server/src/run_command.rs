@@ -7,9 +7,7 @@
 //! processes die with the engine).
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::PathBuf;
-use std::time::Instant;
 
 use clap::Args;
 use pipeline::import::KfpFile;
@@ -18,6 +16,8 @@ use serde_json::Value;
 use tokio::sync::broadcast;
 
 use engine::{Engine, EngineError, EngineEvent, RunOptions, RunRequest, RunState};
+
+use crate::progress::{Mode, Progress};
 
 /// Options of `run`.
 #[derive(Debug, Clone, Args)]
@@ -43,6 +43,12 @@ pub struct RunArgs {
     /// Longest a task attempt may run, in seconds.
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
+    /// Print one JSON object per line (each state change, then a summary) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Print only the final summary (and errors).
+    #[arg(short, long, conflicts_with = "json")]
+    pub quiet: bool,
 }
 
 /// Why `run` failed.
@@ -72,9 +78,12 @@ pub enum RunCommandError {
         /// How many.
         count: usize,
     },
-    /// A `--param` is wrong.
+    /// A `--param` is not `NAME=VALUE`.
     #[error("--param {0}")]
     Param(String),
+    /// Parameters are unknown, invalid or missing (every one is listed).
+    #[error(transparent)]
+    Inputs(#[from] pipeline::run_inputs::InputsError),
     /// The engine refused or failed.
     #[error(transparent)]
     Engine(#[from] EngineError),
@@ -185,58 +194,31 @@ pub fn load(path: &std::path::Path) -> Result<RunRequest, RunCommandError> {
     }
 }
 
-/// Parses `--param NAME=VALUE` options against the spec's parameters.
-pub fn params(spec: &PipelineSpec, given: &[String]) -> Result<BTreeMap<String, Value>, String> {
-    let mut out = BTreeMap::new();
+/// Reads `--param NAME=VALUE` options against the spec's parameters by the core's rules for
+/// parameter text ([`pipeline::run_inputs::check_text`], the canvas's rules: strings as
+/// written, other types as their JSON form), and checks that every required parameter is
+/// given: every problem is reported at once. Returns the values given (defaults are the
+/// engine's and the targets' to fill in).
+pub fn params(
+    spec: &PipelineSpec,
+    given: &[String],
+) -> Result<BTreeMap<String, Value>, RunCommandError> {
+    let mut pairs = Vec::with_capacity(given.len());
     for p in given {
-        let (name, value) = p
-            .split_once('=')
-            .ok_or_else(|| format!("{p:?}: expected NAME=VALUE"))?;
-        out.insert(name.to_string(), parse_param(spec, name, value)?);
+        let (name, value) = p.split_once('=').ok_or_else(|| {
+            RunCommandError::Param(format!("{p:?}: expected NAME=VALUE, e.g. --param epochs=3"))
+        })?;
+        pairs.push((name.to_string(), value.to_string()));
     }
-    Ok(out)
-}
-
-fn line(start: Instant, e: &EngineEvent) -> Option<String> {
-    let t = start.elapsed().as_secs_f64();
-    match e {
-        EngineEvent::Task(t_ev) => {
-            let mut s = format!("{t:7.2}s  {:<9}  {}", t_ev.state.as_str(), t_ev.path);
-            if t_ev.cached {
-                s.push_str("  (from cache)");
-            }
-            if t_ev.attempt > 1 {
-                s.push_str(&format!("  (attempt {})", t_ev.attempt));
-            }
-            if let Some(err) = &t_ev.error {
-                s.push_str(&format!("  — {err}"));
-            }
-            Some(s)
-        }
-        EngineEvent::Run(r) if r.state == RunState::Pending => None,
-        EngineEvent::Run(r) => Some(format!("{t:7.2}s  run {}", r.state.as_str())),
-    }
-}
-
-/// Parses a `--param NAME=VALUE` value for a parameter of `spec`, by the core's rules for
-/// parameter text ([`pipeline::ir::ParameterType::parse_text`], the same as the canvas'): strings
-/// as written, other types as their JSON form (`true`, `3`, `[1, 2]`, `{"a": 1}`).
-pub fn parse_param(spec: &PipelineSpec, name: &str, text: &str) -> Result<Value, String> {
-    let ty = spec
-        .root
-        .input_definitions
-        .as_ref()
-        .and_then(|d| d.parameters.get(name))
-        .map(|p| p.parameter_type)
-        .ok_or_else(|| format!("the pipeline has no parameter {name:?}"))?;
-    ty.parse_text(text)
-        .map_err(|e| format!("parameter {name:?}: {e}"))
+    let mut values = pipeline::run_inputs::check_text(spec, &pairs)?;
+    values.retain(|name, _| pairs.iter().any(|(n, _)| n == name));
+    Ok(values)
 }
 
 /// Runs the command.
 pub fn run(args: &RunArgs) -> Result<(), RunCommandError> {
     let mut req = load(&args.pipeline)?;
-    req.parameters = params(&req.spec, &args.params).map_err(RunCommandError::Param)?;
+    req.parameters = params(&req.spec, &args.params)?;
     req.options = RunOptions {
         enable_caching: args.no_cache.then_some(false),
         task_timeout_seconds: args.timeout,
@@ -259,28 +241,25 @@ pub fn run(args: &RunArgs) -> Result<(), RunCommandError> {
         let mut interrupt = signal(SignalKind::interrupt()).map_err(RunCommandError::Runtime)?;
         let mut terminate = signal(SignalKind::terminate()).map_err(RunCommandError::Runtime)?;
         let mut rx = engine.events().subscribe();
-        let start = Instant::now();
+        let mut progress = Progress::new(Mode::from_flags(args.json, args.quiet));
         let id = engine.submit(req)?;
-        println!(
-            "run {id}: {} (folder {})",
+        let folder = engine.run_dir(&id).display().to_string();
+        progress.say(&format!(
+            "run {id}: {} (folder {folder})",
             engine
                 .store()
                 .get_summary(&id)
                 .map_err(EngineError::from)?
                 .map(|s| s.pipeline_name)
                 .unwrap_or_default(),
-            engine.run_dir(&id).display()
-        );
+        ));
         let mut stopped: Option<StopSignal> = None;
         loop {
             let signal = tokio::select! {
                 ev = rx.recv() => {
                     match ev {
                         Ok(e) if e.run_id() == id => {
-                            if let Some(l) = line(start, &e) {
-                                println!("{l}");
-                                let _ = std::io::stdout().flush();
-                            }
+                            progress.event(&e);
                             if let EngineEvent::Run(r) = &e {
                                 if r.state.is_final() {
                                     break;
@@ -289,7 +268,7 @@ pub fn run(args: &RunArgs) -> Result<(), RunCommandError> {
                         }
                         Ok(_) => {}
                         Err(broadcast::error::RecvError::Lagged(n)) => {
-                            println!("({n} progress lines skipped)");
+                            progress.say(&format!("({n} progress lines skipped)"));
                         }
                         Err(broadcast::error::RecvError::Closed) => break,
                     }
@@ -303,27 +282,18 @@ pub fn run(args: &RunArgs) -> Result<(), RunCommandError> {
                 return Err(RunCommandError::Stopped { id, signal });
             }
             stopped = Some(signal);
-            println!("{signal}: cancelling…");
-            let _ = std::io::stdout().flush();
+            progress.say(&format!("{signal}: cancelling…"));
             engine.cancel(&id)?;
+        }
+        let state = engine.wait(&id).await?;
+        let detail = engine.store().get_run(&id).map_err(EngineError::from)?;
+        if let Some(d) = &detail {
+            progress.summary(d, Some(&folder));
         }
         if let Some(signal) = stopped {
             return Err(RunCommandError::Stopped { id, signal });
         }
-        let state = engine.wait(&id).await?;
-        let detail = engine.store().get_run(&id).map_err(EngineError::from)?;
         if state == RunState::Succeeded {
-            if let Some(outputs) = detail.as_ref().and_then(|d| d.outputs.as_ref()) {
-                let empty = outputs["parameters"]
-                    .as_object()
-                    .is_none_or(|o| o.is_empty())
-                    && outputs["artifacts"]
-                        .as_object()
-                        .is_none_or(|o| o.is_empty());
-                if !empty {
-                    println!("outputs: {outputs}");
-                }
-            }
             Ok(())
         } else {
             Err(RunCommandError::Unsuccessful {
@@ -350,19 +320,32 @@ mod param_tests {
         .expect("spec")
     }
 
+    fn given(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
     #[test]
     fn cli_values_parse_by_type() {
         let spec = spec_with(json!({
             "n": {"parameterType": "NUMBER_INTEGER"},
             "s": {"parameterType": "STRING"},
             "b": {"parameterType": "BOOLEAN"},
-            "l": {"parameterType": "LIST"}
+            "l": {"parameterType": "LIST", "defaultValue": []}
         }));
-        assert_eq!(parse_param(&spec, "n", "3"), Ok(json!(3)));
-        assert_eq!(parse_param(&spec, "s", "3"), Ok(json!("3")));
-        assert_eq!(parse_param(&spec, "b", "True"), Ok(json!(true)));
-        assert_eq!(parse_param(&spec, "l", "[1, 2]"), Ok(json!([1, 2])));
-        assert!(parse_param(&spec, "n", "x").is_err());
-        assert!(parse_param(&spec, "zz", "1").is_err());
+        let values = params(&spec, &given(&["n=3", "s=3", "b=True"])).expect("valid");
+        assert_eq!(
+            serde_json::to_value(&values).expect("JSON"),
+            json!({"n": 3, "s": "3", "b": true})
+        );
+        let e = params(&spec, &given(&["n=x", "zz=1"])).expect_err("invalid");
+        assert!(
+            matches!(&e, RunCommandError::Inputs(i) if i.problems.len() == 4),
+            "{e}"
+        );
+        let e = params(&spec, &given(&["n"])).expect_err("no =");
+        assert_eq!(
+            e.to_string(),
+            "--param \"n\": expected NAME=VALUE, e.g. --param epochs=3"
+        );
     }
 }

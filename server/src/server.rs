@@ -13,7 +13,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
 
-use crate::config::{ServeConfig, TOKEN_FILE, USER_COMPONENTS_DIR};
+use crate::config::{ServeConfig, SERVER_FILE, TOKEN_FILE, USER_COMPONENTS_DIR};
 use crate::guard::{Guard, GuardConfig, GuardError};
 use runs::{PipelineStore as Store, StoreError};
 
@@ -46,8 +46,8 @@ pub enum StartError {
     /// The request guard could not be set up (a bad token or host name).
     #[error(transparent)]
     Guard(#[from] GuardError),
-    /// The token file could not be written.
-    #[error("cannot write the token file {path}: {source}")]
+    /// The token file or the server file could not be written.
+    #[error("cannot write {path}: {source}")]
     TokenFile {
         /// The file.
         path: PathBuf,
@@ -246,6 +246,15 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
     } else {
         local
     };
+    // Where `pipeline-canvas cancel` finds this server; removed when it stops (the guard's
+    // drop), left behind only when it is killed, where the pid tells it is gone.
+    let server_file = config.data_dir.join(SERVER_FILE);
+    let about = serde_json::json!({ "addr": shown.to_string(), "pid": std::process::id() });
+    write_secret(&server_file, &about.to_string()).map_err(|source| StartError::TokenFile {
+        path: server_file.clone(),
+        source,
+    })?;
+    let _server_file = RemoveOnDrop(server_file);
     let mut banner = format!(
         "Pipeline Canvas is running at {}\n",
         guard.app_url(&shown.to_string())
@@ -303,6 +312,15 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Writes `text` to `path`, readable by the owner only.
+/// Removes a file when dropped.
+struct RemoveOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 fn write_secret(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write as _;
     let mut options = std::fs::OpenOptions::new();

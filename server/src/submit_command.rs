@@ -8,12 +8,12 @@
 
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 use tokio::sync::broadcast;
 
-use crate::run_command::{load, params, RunCommandError};
+use crate::progress::{Mode, Progress};
+use crate::run_command::{load, params, RunCommandError, StopSignal};
 use engine::{EngineEvent, Events, RunState, RunStore};
 use targets::{
     key_values, KfpSettings, SubmitRequest, Target, TargetError, Targets, VertexSettings,
@@ -44,6 +44,12 @@ pub struct SubmitArgs {
     /// Follow the run until it ends, printing state changes; exit 0 only if it succeeded.
     #[arg(long)]
     pub wait: bool,
+    /// With --wait: print one JSON object per line (each state change, then a summary).
+    #[arg(long, requires = "wait")]
+    pub json: bool,
+    /// With --wait: print only the final summary (and errors).
+    #[arg(short, long, requires = "wait", conflicts_with = "json")]
+    pub quiet: bool,
     /// The run's display name [default: the pipeline's name].
     #[arg(long, value_name = "NAME")]
     pub display_name: Option<String>,
@@ -104,13 +110,15 @@ pub enum SubmitError {
     /// The async runtime could not be created.
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
-    /// Waiting was interrupted; the run goes on.
-    #[error("stopped waiting for run {id}; it goes on remotely: {link}")]
+    /// Waiting was interrupted by a signal; the run goes on.
+    #[error("stopped waiting for run {id} on {signal}; it goes on remotely: {link}")]
     Interrupted {
         /// The run.
         id: String,
         /// Its console page.
         link: String,
+        /// The signal.
+        signal: StopSignal,
     },
     /// The run did not succeed.
     #[error("run {id} ended {state}{}", .error.as_deref().map(|e| format!(": {e}")).unwrap_or_default())]
@@ -145,34 +153,20 @@ fn overrides(args: &SubmitArgs) -> Result<(VertexSettings, KfpSettings), TargetE
 }
 
 impl SubmitError {
-    /// The process exit status for this error: 130 when Ctrl-C stopped the waiting (the run
-    /// goes on remotely), else 1.
+    /// The process exit status for this error: 130 (Ctrl-C) or 143 (SIGTERM) when a signal
+    /// stopped the waiting (the run goes on remotely), else 1.
     pub fn exit_code(&self) -> u8 {
         match self {
-            SubmitError::Interrupted { .. } => 130,
+            SubmitError::Interrupted { signal, .. } => signal.exit_code(),
             _ => 1,
         }
-    }
-}
-
-/// A progress line without its time: `RUNNING    train`, `run SUCCEEDED`.
-fn line(e: &EngineEvent) -> String {
-    match e {
-        EngineEvent::Task(ev) => {
-            let mut s = format!("{:<9}  {}", ev.state.as_str(), ev.path);
-            if let Some(err) = &ev.error {
-                s.push_str(&format!("  — {err}"));
-            }
-            s
-        }
-        EngineEvent::Run(r) => format!("run {}", r.state.as_str()),
     }
 }
 
 /// Runs the command.
 pub fn submit(args: &SubmitArgs) -> Result<(), SubmitError> {
     let mut req = load(&args.pipeline)?;
-    req.parameters = params(&req.spec, &args.params).map_err(RunCommandError::Param)?;
+    req.parameters = params(&req.spec, &args.params)?;
     let (vertex, kfp) = overrides(args)?;
     let target = match args.target {
         TargetArg::Vertex => Target::Vertex,
@@ -196,7 +190,7 @@ pub fn submit(args: &SubmitArgs) -> Result<(), SubmitError> {
             crate::config::targets_options(),
         )?;
         let mut rx = events.subscribe();
-        let start = Instant::now();
+        let mut progress = Progress::new(Mode::from_flags(args.json, args.quiet));
         let submitted = targets
             .submit(
                 target,
@@ -208,45 +202,43 @@ pub fn submit(args: &SubmitArgs) -> Result<(), SubmitError> {
                 },
             )
             .await?;
-        // Ctrl-C is caught from before the console link is printed, so once the run is
-        // submitted it always ends the command with exit status 130.
-        let mut interrupt = if args.wait {
-            Some(
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
-                    .map_err(SubmitError::Runtime)?,
-            )
+        // Ctrl-C and SIGTERM are caught from before the console link is printed, so once the
+        // run is submitted they always end the command with exit status 130 or 143.
+        let mut signals = if args.wait {
+            use tokio::signal::unix::{signal, SignalKind};
+            Some((
+                signal(SignalKind::interrupt()).map_err(SubmitError::Runtime)?,
+                signal(SignalKind::terminate()).map_err(SubmitError::Runtime)?,
+            ))
         } else {
             None
         };
         let link = submitted.console_link.clone().unwrap_or_default();
-        println!(
-            "run {}: submitted to {} as {}",
-            submitted.id,
-            match target {
-                Target::Kfp => "Kubeflow Pipelines",
-                _ => "Vertex AI Pipelines",
-            },
-            submitted.remote_name
-        );
-        println!("console: {link}");
-        let _ = std::io::stdout().flush();
-        let Some(interrupt) = interrupt.as_mut() else {
+        // The run's id and link are printed in every mode but JSON (where every line says
+        // the run, and the summary the link).
+        if progress.mode() != Mode::Json {
+            println!(
+                "run {}: submitted to {} as {}",
+                submitted.id,
+                match target {
+                    Target::Kfp => "Kubeflow Pipelines",
+                    _ => "Vertex AI Pipelines",
+                },
+                submitted.remote_name
+            );
+            println!("console: {link}");
+            let _ = std::io::stdout().flush();
+        }
+        let Some((interrupt, terminate)) = signals.as_mut() else {
             return Ok(());
         };
         let id = submitted.id.clone();
-        let mut last: Option<String> = None;
         // Subscribed before submitting, so every event of the run is in the channel.
         loop {
             tokio::select! {
                 ev = rx.recv() => match ev {
                     Ok(e) if e.run_id() == id => {
-                        // The same line twice in a row (a re-read) is printed once.
-                        let l = line(&e);
-                        if last.as_ref() != Some(&l) {
-                            println!("{:7.2}s  {l}", start.elapsed().as_secs_f64());
-                            let _ = std::io::stdout().flush();
-                            last = Some(l);
-                        }
+                        progress.event(&e);
                         if matches!(&e, EngineEvent::Run(r) if r.state.is_final()) {
                             break;
                         }
@@ -260,22 +252,26 @@ pub fn submit(args: &SubmitArgs) -> Result<(), SubmitError> {
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
                 _ = interrupt.recv() => {
-                    return Err(SubmitError::Interrupted { id, link });
+                    return Err(SubmitError::Interrupted { id, link, signal: StopSignal::Interrupt });
+                }
+                _ = terminate.recv() => {
+                    return Err(SubmitError::Interrupted { id, link, signal: StopSignal::Terminate });
                 }
             }
         }
-        let summary = store.get_summary(&id)?;
-        match summary {
-            Some(s) if s.state == RunState::Succeeded => {
-                println!("run {id} succeeded");
-                Ok(())
-            }
-            Some(s) => Err(SubmitError::Unsuccessful {
+        let Some(detail) = store.get_run(&id)? else {
+            return Err(SubmitError::Target(TargetError::NotFound(id)));
+        };
+        progress.summary(&detail, Some(&link));
+        let s = detail.summary;
+        if s.state == RunState::Succeeded {
+            Ok(())
+        } else {
+            Err(SubmitError::Unsuccessful {
                 id,
                 state: s.state,
                 error: s.error,
-            }),
-            None => Err(SubmitError::Target(TargetError::NotFound(id))),
+            })
         }
     })
 }

@@ -269,6 +269,26 @@ impl std::fmt::Debug for KfpClient {
 }
 
 fn from_reqwest(e: reqwest::Error) -> TargetError {
+    if e.is_connect() {
+        // Nothing answers there (refused, no such host): a wrong host or a port-forward not
+        // running, which waiting does not mend, so it is not retried.
+        let mut cause: &dyn std::error::Error = &e;
+        while let Some(next) = cause.source() {
+            cause = next;
+        }
+        let at = e
+            .url()
+            .map(|u| format!(" at {}", u.origin().ascii_serialization()))
+            .unwrap_or_default();
+        return TargetError::Service {
+            service: SERVICE,
+            message: format!(
+                "nothing answers{at} ({cause}): check the host (--host, or kfp.host in \
+                 targets.json) and that the KFP API is reachable there, e.g. `kubectl \
+                 port-forward -n kubeflow svc/ml-pipeline-ui 8080:80`"
+            ),
+        };
+    }
     TargetError::Connection {
         service: SERVICE,
         message: e.to_string(),

@@ -458,7 +458,7 @@ impl Targets {
     ) -> Result<Submitted, TargetError> {
         let file = self.config()?;
         pipeline::run_inputs::check(&req.run.spec, &req.run.parameters)
-            .map_err(TargetError::Invalid)?;
+            .map_err(|e| TargetError::Invalid(e.to_string()))?;
         match target {
             Target::Local => Err(TargetError::Invalid(
                 "local runs are started by the local engine".into(),

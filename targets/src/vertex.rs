@@ -226,7 +226,20 @@ pub fn from_gax(e: google_cloud_gax::error::Error) -> TargetError {
         };
     }
     if e.is_authentication() {
-        return TargetError::Auth(format!("cannot get Google credentials: {e}"));
+        // The client's own text ("Fetching the token resulted in transient errors. Subsequent
+        // calls …") says nothing of the fix: keep its first sentence, then say what to do.
+        let cause = std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string());
+        let first = cause
+            .split(". ")
+            .next()
+            .unwrap_or(&cause)
+            .trim_end_matches('.');
+        return TargetError::Auth(format!(
+            "cannot get Google credentials to call Vertex AI ({first}): run `gcloud auth \
+             application-default login`, set GOOGLE_APPLICATION_CREDENTIALS to a service \
+             account key file, or set {} to an access token (`gcloud auth print-access-token`)",
+            crate::auth::ACCESS_TOKEN_ENV
+        ));
     }
     TargetError::Service {
         service: SERVICE,

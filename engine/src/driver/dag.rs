@@ -180,7 +180,14 @@ impl<'s> Dag<'s> {
                 self.decided.insert(name);
                 let path = task_path(self.prefix.as_deref(), name);
                 let decision = match self.decide(t, task_deps, cancelled) {
-                    Ok(inputs) => Decision::Run(self.run.work(t, inputs)),
+                    Ok(inputs) => {
+                        let scope = Scope {
+                            dag: &self.inputs,
+                            done: &self.done,
+                            job_resource_name: self.run.job_resource_name,
+                        };
+                        Decision::Run(self.run.work(t, inputs, &scope))
+                    }
                     Err(result) => {
                         let below = match self.run.component(t) {
                             Some(c) => {

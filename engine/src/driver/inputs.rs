@@ -11,7 +11,7 @@ use crate::cel;
 use crate::values::Io;
 
 /// Where an input parameter's value comes from.
-enum Source<'d> {
+pub(super) enum Source<'d> {
     /// This value.
     Value(Value),
     /// Nowhere: the input is left out (an optional input, or one with a default).
@@ -75,6 +75,69 @@ pub(super) fn final_status(job_resource_name: &str, producer: &str, f: &Finished
     })
 }
 
+/// How deep [`fill_placeholders`] looks into lists and dicts.
+const MAX_FILL_DEPTH: usize = 64;
+
+/// Fills the placeholders `{{$.inputs.parameters['x']}}` of the task's inputs `given` in `v`,
+/// looking `depth` levels into lists and dicts already (at most [`MAX_FILL_DEPTH`]): a string
+/// that is one placeholder becomes the input's value, one that holds placeholders among text
+/// gets their text. Placeholders of other inputs are left as they are.
+fn fill_placeholders(v: &mut Value, given: &BTreeMap<String, Value>, depth: usize) {
+    const OPEN: &str = "{{$.inputs.parameters['";
+    const CLOSE: &str = "']}}";
+    if depth > MAX_FILL_DEPTH {
+        return;
+    }
+    match v {
+        Value::String(s) if s.contains(OPEN) => {
+            let whole = s
+                .strip_prefix(OPEN)
+                .and_then(|r| r.strip_suffix(CLOSE))
+                .filter(|n| !n.contains(CLOSE))
+                .and_then(|n| given.get(n));
+            if let Some(value) = whole {
+                *v = value.clone();
+                return;
+            }
+            let mut out = String::new();
+            let mut rest = s.as_str();
+            while let Some(at) = rest.find(OPEN) {
+                let (before, from) = rest.split_at(at);
+                out.push_str(before);
+                let inner = &from[OPEN.len()..];
+                match inner.find(CLOSE) {
+                    Some(end) => {
+                        let name = &inner[..end];
+                        match given.get(name) {
+                            Some(Value::String(text)) => out.push_str(text),
+                            Some(other) => out.push_str(&other.to_string()),
+                            None => out.push_str(&from[..OPEN.len() + end + CLOSE.len()]),
+                        }
+                        rest = &inner[end + CLOSE.len()..];
+                    }
+                    None => {
+                        out.push_str(from);
+                        rest = "";
+                    }
+                }
+            }
+            out.push_str(rest);
+            *s = out;
+        }
+        Value::Array(items) => {
+            for item in items {
+                fill_placeholders(item, given, depth + 1);
+            }
+        }
+        Value::Object(fields) => {
+            for item in fields.values_mut() {
+                fill_placeholders(item, given, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The tasks of a DAG that have ended, and what the DAG was given.
 pub(super) struct Scope<'a, 'd> {
     /// The DAG's inputs.
@@ -94,7 +157,14 @@ impl<'d> Scope<'_, 'd> {
         let Some(inputs) = &t.inputs else {
             return Ok((io, unavailable));
         };
+        let mut constants = Vec::new();
         for (name, p) in &inputs.parameters {
+            if p.runtime_value
+                .as_ref()
+                .is_some_and(|r| r.constant.is_some())
+            {
+                constants.push(name);
+            }
             let value = match self.parameter_source(name, p)? {
                 Source::Value(v) => v,
                 Source::Absent => continue,
@@ -110,6 +180,16 @@ impl<'d> Scope<'_, 'd> {
                 _ => value,
             };
             io.parameters.insert(name.clone(), value);
+        }
+        // Constants that hold the task's other inputs (`[v]` in a loop: the SDK writes
+        // `["{{$.inputs.parameters['pipelinechannel--x-loop-item']}}"]`). The KFP driver
+        // resolves a constant that is one such placeholder; the engine also fills them inside
+        // lists, dicts and text, where the SDK puts them too.
+        let given = io.parameters.clone();
+        for name in constants {
+            if let Some(v) = io.parameters.get_mut(name.as_str()) {
+                fill_placeholders(v, &given, 0);
+            }
         }
         for (name, a) in &inputs.artifacts {
             if let Some(c) = &a.component_input_artifact {
@@ -138,7 +218,8 @@ impl<'d> Scope<'_, 'd> {
         Ok((io, unavailable))
     }
 
-    fn parameter_source(
+    /// Where input parameter `name` (given as `p`) gets its value.
+    pub(super) fn parameter_source(
         &self,
         name: &str,
         p: &'d InputParameterSpec,
@@ -192,6 +273,30 @@ impl<'d> Scope<'_, 'd> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_in_constants_take_the_task_inputs() {
+        let given: BTreeMap<String, Value> = [
+            ("item".to_string(), json!("d")),
+            ("n".to_string(), json!(3)),
+        ]
+        .into_iter()
+        .collect();
+        let mut v = json!({
+            "list": ["{{$.inputs.parameters['item']}}", "{{$.inputs.parameters['n']}}"],
+            "text": "n={{$.inputs.parameters['n']}}, {{$.inputs.parameters['other']}}",
+            "broken": "x{{$.inputs.parameters['n",
+        });
+        fill_placeholders(&mut v, &given, 0);
+        assert_eq!(
+            v,
+            json!({
+                "list": ["d", 3],
+                "text": "n=3, {{$.inputs.parameters['other']}}",
+                "broken": "x{{$.inputs.parameters['n",
+            })
+        );
+    }
 
     #[test]
     fn typed_constants_unwrap() {

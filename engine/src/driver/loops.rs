@@ -1,9 +1,9 @@
 //! `ParallelFor`: a loop task's iterations and what it collects from them.
 
-use pipeline::ir::{ComponentSpec, PipelineTaskSpec};
+use pipeline::ir::{ComponentSpec, PipelineSpec, PipelineTaskSpec};
 use serde_json::Value;
 
-use super::{parallelism, with_defaults, Finished, Outcome};
+use super::{parallelism, with_defaults, Finished, Outcome, MAX_DEPTH};
 use crate::values::{Io, RuntimeArtifact};
 
 /// One iteration of a loop: a run of the loop's DAG with one item.
@@ -118,18 +118,61 @@ impl<'s> Loop<'s> {
     }
 }
 
-/// How a loop over `comp` ended, from how its iterations did (`(path, result)`, in order):
-/// each output of the loop's component is the list of the iterations' values of it (a
-/// parameter list, or the artifacts one after another); the loop fails when an iteration
-/// failed (or was blocked), is cancelled when one was, and succeeds otherwise.
-pub fn loop_end(comp: &ComponentSpec, results: &[(String, Finished)]) -> Finished {
+/// Whether output parameter `key` of DAG component `comp` is collected by a loop inside it
+/// (through condition DAGs between): then each iteration's value is already a list of values.
+/// Follows at most [`MAX_DEPTH`] DAGs down.
+fn collected_inside(spec: &PipelineSpec, comp: &ComponentSpec, key: &str) -> bool {
+    let mut comp = comp;
+    let mut key = key.to_string();
+    for _ in 0..=MAX_DEPTH {
+        let Some(dag) = &comp.dag else { return false };
+        let selector = dag
+            .outputs
+            .as_ref()
+            .and_then(|o| o.parameters.get(&key))
+            .and_then(|p| p.value_from_parameter.as_ref());
+        let Some(sel) = selector else { return false };
+        let Some(task) = dag.tasks.get(&sel.producer_subtask) else {
+            return false;
+        };
+        if task.parameter_iterator.is_some() || task.artifact_iterator.is_some() {
+            return true;
+        }
+        match spec.components.get(&task.component_ref.name) {
+            Some(inner) if inner.dag.is_some() => {
+                comp = inner;
+                key = sel.output_parameter_key.clone();
+            }
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// How a loop over `comp` (of `spec`) ended, from how its iterations did (`(path, result)`, in
+/// order): each output of the loop's component is the list of the iterations' values of it —
+/// a parameter list, flat when a loop inside collected it (as the KFP driver collects through
+/// nested loops down to the tasks), or the artifacts one after another; the loop fails when an
+/// iteration failed (or was blocked), is cancelled when one was, and succeeds otherwise.
+pub fn loop_end(
+    spec: &PipelineSpec,
+    comp: &ComponentSpec,
+    results: &[(String, Finished)],
+) -> Finished {
     let mut outputs = Io::default();
     if let Some(defs) = &comp.output_definitions {
         for key in defs.parameters.keys() {
-            let list: Vec<Value> = results
+            let flat = collected_inside(spec, comp, key);
+            let mut list: Vec<Value> = Vec::new();
+            for v in results
                 .iter()
-                .filter_map(|(_, f)| f.outputs.parameters.get(key).cloned())
-                .collect();
+                .filter_map(|(_, f)| f.outputs.parameters.get(key))
+            {
+                match v {
+                    Value::Array(items) if flat => list.extend(items.iter().cloned()),
+                    other => list.push(other.clone()),
+                }
+            }
             outputs.parameters.insert(key.clone(), Value::Array(list));
         }
         for key in defs.artifacts.keys() {

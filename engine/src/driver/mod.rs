@@ -15,6 +15,9 @@
 //! - [`Retry`]: a leaf's retry policy and what to do after a failed attempt; [`RunSpec::timeout`]
 //!   its time limit; [`MAX_DURATION`], [`MAX_RETRIES`], [`MAX_PARALLELISM`] bound the numbers
 //!   a spec gives.
+//! - [`Kubernetes`]: what a leaf gets from the Kubernetes platform spec (env from secrets and
+//!   config maps, volumes, their names resolved like inputs; the rest listed as ignored),
+//!   [`VolumeOp`] the PVC tasks, [`resources`] the resource fields resolved for reporting.
 //! - [`check`]: what makes a spec impossible to run at all (a component that contains itself,
 //!   more than [`MAX_TASKS`] tasks once sub-DAGs are expanded), refused before a run starts,
 //!   so every walk over the spec's nesting is bounded.
@@ -26,6 +29,7 @@
 mod dag;
 mod inputs;
 mod loops;
+mod platform;
 mod policy;
 
 use std::collections::BTreeMap;
@@ -39,6 +43,10 @@ use api::{RunOptions, TaskKind, TaskState};
 pub use dag::{Dag, DagEnd, Decision, Step};
 pub use inputs::with_defaults;
 pub use loops::{loop_end, Iteration, Loop};
+pub use platform::{
+    object_name, resources, EnvVar, Kubernetes, Mount, Volume, VolumeOp, CREATE_PVC_IMAGE,
+    DELETE_PVC_IMAGE,
+};
 pub use policy::{
     parallelism, parse_duration, seconds, AfterFailure, Retry, MAX_DURATION, MAX_PARALLELISM,
     MAX_RETRIES,
@@ -177,6 +185,8 @@ pub enum Work<'s> {
     },
     /// Run an executor.
     Leaf(Leaf<'s>),
+    /// Create or delete a PVC (KFP's `CreatePVC`, `DeletePVC`): a folder of the data folder.
+    Volume(VolumeOp),
     /// The task cannot run (no such component, an executor the engine does not run).
     Fail(Finished),
 }
@@ -198,6 +208,12 @@ pub struct Leaf<'s> {
     pub retry: Result<Retry, String>,
     /// The time limit of each attempt, or why it is wrong.
     pub timeout: Result<Option<std::time::Duration>, String>,
+    /// What the Kubernetes platform spec gives it, or why that is wrong (the task then fails
+    /// before its first attempt).
+    pub kubernetes: Result<Kubernetes, String>,
+    /// The resources its executor asks for, resolved ([`platform::resources`]): reported on
+    /// the task, not enforced.
+    pub resources: Vec<String>,
 }
 
 /// A run's spec and what it was started with: what the driver's decisions depend on besides
@@ -206,7 +222,7 @@ pub struct Leaf<'s> {
 pub struct RunSpec<'s> {
     /// The compiled pipeline.
     pub spec: &'s PipelineSpec,
-    /// Its platform spec (Kubernetes deadlines), when given.
+    /// Its platform spec (Kubernetes settings: deadlines, env, volumes), when given.
     pub platform: Option<&'s Value>,
     /// The run's options (caching, the task timeout).
     pub options: &'s RunOptions,
@@ -290,8 +306,9 @@ impl<'s> RunSpec<'s> {
         out
     }
 
-    /// What running task `t` with its resolved `inputs` means.
-    pub fn work(&self, t: &'s PipelineTaskSpec, inputs: Io) -> Work<'s> {
+    /// What running task `t` with its resolved `inputs` means; its platform settings are
+    /// resolved in `scope`, its DAG's.
+    fn work(&self, t: &'s PipelineTaskSpec, inputs: Io, scope: &inputs::Scope<'_, '_>) -> Work<'s> {
         let Some(comp) = self.component(t) else {
             return Work::Fail(Finished::new(
                 Outcome::Failed,
@@ -310,17 +327,32 @@ impl<'s> RunSpec<'s> {
             };
         }
         match self.executor(comp) {
+            Some(ExecutorSpec::Container(c))
+                if c.image == CREATE_PVC_IMAGE || c.image == DELETE_PVC_IMAGE =>
+            {
+                match platform::volume_op(&c.image, &inputs, self.job_resource_name) {
+                    Some(Ok(op)) => Work::Volume(op),
+                    Some(Err(e)) => Work::Fail(Finished::new(Outcome::Failed, e)),
+                    None => Work::Fail(Finished::new(Outcome::Failed, "not a PVC task")),
+                }
+            }
             Some(exec @ (ExecutorSpec::Container(_) | ExecutorSpec::Importer(_))) => {
+                let kubernetes = platform::kubernetes(self.platform, comp, scope);
                 let options = t.caching_options.as_ref();
                 Work::Leaf(Leaf {
                     comp,
                     exec,
-                    inputs,
                     caching: options.is_some_and(|c| c.enable_cache)
                         && self.options.enable_caching != Some(false),
                     cache_key: options.and_then(|c| c.cache_key.as_deref()),
                     retry: Retry::of(t),
                     timeout: self.timeout(comp),
+                    kubernetes,
+                    resources: match exec {
+                        ExecutorSpec::Container(c) => platform::resources(c, &inputs),
+                        _ => Vec::new(),
+                    },
+                    inputs,
                 })
             }
             Some(other) => {

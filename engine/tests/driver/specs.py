@@ -7,7 +7,8 @@ executors' commands and arguments (the Python source of each component) are cut 
 placeholder, since the driver never reads them. The tests need no Python: the specs are
 checked in, and this script is only run to change them. `handmade.json` is written by hand
 (what the SDK never writes: a dependency cycle, a missing component, executors the engine does
-not run, constants in the deprecated typed form); this script leaves it alone.
+not run, constants in the deprecated typed form); this script leaves it alone. A pipeline
+with Kubernetes settings also gets `specs/<name>.platform.json`, its platform spec.
 """
 
 import json
@@ -20,7 +21,7 @@ from typing import List, Optional
 warnings.filterwarnings('ignore', category=FutureWarning)
 
 import yaml
-from kfp import compiler, dsl
+from kfp import compiler, dsl, kubernetes
 from kfp.dsl import Dataset, Input, Output
 
 
@@ -236,6 +237,60 @@ def importer_pipeline(uri: str = 'gs://bucket/data.csv') -> int:
     return count_lines(data=imp.output).output
 
 
+@dsl.component
+def get_state(status: dict) -> str:
+    return status['state']
+
+
+@dsl.pipeline(name='item-loops')
+def item_loops(groups: List[dict] = [{'name': 'a', 'children': [1, 2]},
+                                     {'name': 'b', 'children': [3]}]):
+    with dsl.ParallelFor(groups) as g:
+        with dsl.ParallelFor(g.children) as c:
+            pick(a=c, b=g.name)
+
+
+@dsl.pipeline(name='nested-collected')
+def nested_collected() -> int:
+    with dsl.ParallelFor([1, 2]) as x:
+        with dsl.ParallelFor([10, 20]) as y:
+            a = add(a=x, b=y)
+    return total(xs=dsl.Collected(a.output)).output
+
+
+@dsl.pipeline(name='machine-fields')
+def machine_fields(cpu: str = '2'):
+    m = say(msg='4G')
+    square(x=3).set_cpu_limit(cpu).set_memory_limit(m.output)
+
+
+@dsl.pipeline(name='notify')
+def notify(status: dsl.PipelineTaskFinalStatus):
+    get_state(status=status)
+
+
+@dsl.pipeline(name='exit-pipeline')
+def exit_pipeline():
+    exit_task = notify()
+    with dsl.ExitHandler(exit_task):
+        fail_task(msg='boom')
+
+
+@dsl.pipeline(name='platform')
+def platform(claim: str = 'shared'):
+    pvc = kubernetes.CreatePVC(pvc_name_suffix='-scratch', access_modes=['ReadWriteOnce'],
+                               size='1Gi')
+    w = say(msg='/data/out.txt')
+    kubernetes.mount_pvc(w, pvc_name=pvc.outputs['name'], mount_path='/data')
+    kubernetes.mount_pvc(w, pvc_name=claim, mount_path='/shared')
+    kubernetes.use_secret_as_env(w, secret_name='db', secret_key_to_env={'password': 'DB_PASSWORD'})
+    kubernetes.use_config_map_as_volume(w, config_map_name='settings', mount_path='/etc/settings',
+                                        optional=True)
+    kubernetes.add_node_selector(w, label_key='pool', label_value='gpu')
+    kubernetes.add_toleration(w, key='gpu', operator='Exists')
+    kubernetes.DeletePVC(pvc_name=pvc.outputs['name']).after(w)
+
+
 PIPELINES = {
     'chain': chain,
     'fan': fan,
@@ -251,6 +306,11 @@ PIPELINES = {
     'defaults': defaults,
     'artifact_loop': artifact_loop,
     'importer': importer_pipeline,
+    'item_loops': item_loops,
+    'nested_collected': nested_collected,
+    'machine_fields': machine_fields,
+    'exit_pipeline': exit_pipeline,
+    'platform': platform,
 }
 
 
@@ -271,10 +331,17 @@ def main() -> int:
             path = os.path.join(tmp, f'{name}.yaml')
             compiler.Compiler().compile(fn, path)
             with open(path) as f:
-                spec = shorten(yaml.safe_load(f))
+                docs = list(yaml.safe_load_all(f))
+            spec = shorten(docs[0])
             with open(os.path.join(out, f'{name}.json'), 'w') as f:
                 json.dump(spec, f, indent=2, sort_keys=True)
                 f.write('\n')
+            # The platform spec (kfp-kubernetes), when there is one: the table's rows run
+            # with it.
+            if len(docs) > 1:
+                with open(os.path.join(out, f'{name}.platform.json'), 'w') as f:
+                    json.dump(docs[1], f, indent=2, sort_keys=True)
+                    f.write('\n')
     return 0
 
 

@@ -19,7 +19,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use engine::driver::{
-    loop_end, AfterFailure, Dag, Decision, Finished, Loop, Outcome, RunSpec, Work,
+    loop_end, AfterFailure, Dag, Decision, Finished, Kubernetes, Loop, Outcome, RunSpec, VolumeOp,
+    Work,
 };
 use engine::values::{Io, RuntimeArtifact};
 use engine::RunOptions;
@@ -58,7 +59,8 @@ struct Row {
     /// The run's options (caching, task timeout).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     options: Option<Value>,
-    /// The run's platform spec (Kubernetes deadlines).
+    /// The run's platform spec (Kubernetes settings), when not the spec's own
+    /// (`specs/<spec>.platform.json`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     platform: Option<Value>,
     /// Whether the run has been cancelled.
@@ -203,14 +205,14 @@ fn secs(d: std::time::Duration) -> Value {
 }
 
 /// Plays the runner over one row; returns what the driver decided, as the row expects it.
-fn play(spec: &PipelineSpec, row: &Row) -> Result<Value, String> {
+fn play(spec: &PipelineSpec, platform: Option<&Value>, row: &Row) -> Result<Value, String> {
     let options: RunOptions = match &row.options {
         Some(o) => serde_json::from_value(o.clone()).map_err(|e| format!("options: {e}"))?,
         None => RunOptions::default(),
     };
     let run = RunSpec {
         spec,
-        platform: row.platform.as_ref(),
+        platform: row.platform.as_ref().or(platform),
         options: &options,
         job_resource_name: "job-1",
     };
@@ -249,7 +251,8 @@ fn play(spec: &PipelineSpec, row: &Row) -> Result<Value, String> {
                     }
                 }
                 Decision::Run(work) => {
-                    let result = show_work(&mut out, &step.path, step.name, step.task, work, row)?;
+                    let result =
+                        show_work(spec, &mut out, &step.path, step.name, step.task, work, row)?;
                     match result {
                         Some(f) => ended.push((step.name, f)),
                         None => running.push(name.clone()),
@@ -297,9 +300,37 @@ fn play(spec: &PipelineSpec, row: &Row) -> Result<Value, String> {
     Ok(Value::Object(out))
 }
 
+/// A leaf's platform settings as the tables show them.
+fn show_kubernetes(k: &Kubernetes) -> Value {
+    let env: Map<String, Value> = k
+        .env
+        .iter()
+        .map(|e| {
+            let opt = if e.optional { " (optional)" } else { "" };
+            (
+                e.name.clone(),
+                json!(format!("{} key {}{opt}", e.from.describe(), e.key)),
+            )
+        })
+        .collect();
+    let mounts: Map<String, Value> = k
+        .mounts
+        .iter()
+        .map(|m| {
+            let opt = if m.optional { " (optional)" } else { "" };
+            (
+                m.path.clone(),
+                json!(format!("{}{opt}", m.volume.describe())),
+            )
+        })
+        .collect();
+    json!({"env": env, "mounts": mounts, "ignored": k.ignored})
+}
+
 /// Shows the work of a task decided to run into `out`; returns its outcome when the row
 /// gives it (or the work fails at once, or its retries give up).
 fn show_work(
+    spec: &PipelineSpec,
     out: &mut Map<String, Value>,
     path: &str,
     name: &str,
@@ -353,12 +384,20 @@ fn show_work(
                             .zip(&plan.iterations)
                             .map(|(r, it)| Ok((it.path.clone(), finished(r)?)))
                             .collect::<Result<Vec<_>, String>>()?;
-                        let f = loop_end(comp, &results);
+                        let f = loop_end(spec, comp, &results);
                         out.insert("collected".into(), show_finished(&f));
                         return Ok(Some(f));
                     }
                 }
             }
+        }
+        Work::Volume(op) => {
+            out.insert("run".into(), json!("volume"));
+            let (what, name) = match op {
+                VolumeOp::Create(n) => ("create", n),
+                VolumeOp::Delete(n) => ("delete", n),
+            };
+            out.insert(what.into(), json!(name));
         }
         Work::Leaf(leaf) => {
             let kind = match leaf.exec {
@@ -368,6 +407,9 @@ fn show_work(
             out.insert("run".into(), json!(kind));
             put_io(out, &leaf.inputs, "inputs", "artifacts");
             out.insert("cache".into(), json!(leaf.caching));
+            if !leaf.resources.is_empty() {
+                out.insert("resources".into(), json!(leaf.resources));
+            }
             if let Some(k) = leaf.cache_key {
                 out.insert("cache key".into(), json!(k));
             }
@@ -379,6 +421,15 @@ fn show_work(
                 Err(e) => {
                     out.insert("timeout".into(), json!({"error": e}));
                 }
+            }
+            match &leaf.kubernetes {
+                Err(e) => {
+                    out.insert("kubernetes".into(), json!({"error": e}));
+                }
+                Ok(k) if *k != Kubernetes::default() => {
+                    out.insert("kubernetes".into(), show_kubernetes(k));
+                }
+                Ok(_) => {}
             }
             match &leaf.retry {
                 Err(e) => {
@@ -439,9 +490,18 @@ fn the_driver_decides_as_its_tables_say() {
         )
         .unwrap_or_else(|e| panic!("{}: {e}", spec_file.display()));
         engine::driver::check(&spec).expect("the spec can run");
+        // Its platform spec, when the SDK wrote one: every row runs with it unless it gives
+        // its own.
+        let platform_file = dir()
+            .join("specs")
+            .join(format!("{}.platform.json", table.spec));
+        let platform: Option<Value> = std::fs::read_to_string(&platform_file).ok().map(|text| {
+            serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{}: {e}", platform_file.display()))
+        });
         for row in &mut table.rows {
             rows += 1;
-            let got = play(&spec, row)
+            let got = play(&spec, platform.as_ref(), row)
                 .unwrap_or_else(|e| panic!("{} / {}: {e}", file.display(), row.name));
             if got != row.expect {
                 if update {

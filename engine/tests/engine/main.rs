@@ -7,6 +7,7 @@ mod common;
 mod basics;
 mod cache;
 mod cancel;
+mod classes;
 mod corpus;
 mod driver;
 mod limits;

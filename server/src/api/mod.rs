@@ -17,6 +17,7 @@ use crate::server::AppState;
 pub mod compile;
 pub mod components;
 pub mod examples;
+pub mod lineage;
 pub mod logs;
 pub mod pipelines;
 pub mod runs;
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
                 .delete(pipelines::delete),
         )
         .route("/targets", get(targets::get).put(targets::put))
+        .route("/lineage", get(lineage::get))
         .route("/runs", get(runs::list).post(runs::create))
         .route("/runs/{id}", get(runs::get))
         .route("/runs/{id}/cancel", axum::routing::post(runs::cancel))

@@ -231,6 +231,7 @@ impl Server {
             .args(["serve", "--addr", addr])
             .env("PIPELINE_CANVAS_DATA_DIR", data)
             .env("PIPELINE_CANVAS_STATIC_DIR", static_dir)
+            .env("PIPELINE_CANVAS_CONTAINER_RUNTIME", "none")
             .env_remove("RUST_LOG")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -578,4 +579,53 @@ fn compile_reports_a_condition_nested_too_deep() {
     );
     assert!(err.contains("1 error"), "{err}");
     assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn cancel_reaches_a_run_of_serve_through_its_api() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let mut server = Server::start(&data, &dir.path().join("no-dist"));
+    // The server says where it listens, for `cancel`.
+    let about: Value = serde_json::from_str(
+        &std::fs::read_to_string(data.join("server.json")).expect("server.json"),
+    )
+    .expect("JSON");
+    assert_eq!(about["addr"], server.base.as_str());
+    assert_eq!(about["pid"], server.child.id());
+    let spec = crate::shell::shell_spec("slow", &[("nap", "sleep 60")]);
+    let (status, body) = server.request(
+        "POST",
+        "/api/runs",
+        serde_json::json!({ "spec": spec }).to_string().as_bytes(),
+    );
+    assert_eq!(status, 201, "{body}");
+    let id = serde_json::from_str::<Value>(&body).expect("JSON")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let store = runs::RunStore::open(&data).expect("store");
+    let mut started = false;
+    for _ in 0..1200 {
+        if !store.task_pids(&id).expect("pids").is_empty() {
+            started = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(started, "the task did not start");
+    let o = Command::new(BIN)
+        .args(["cancel", &id, "--data-dir"])
+        .arg(&data)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run cancel");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), format!("run {id} CANCELLED\n"));
+    // A clean stop removes server.json.
+    let pid = i32::try_from(server.child.id()).expect("pid");
+    // SAFETY: kill only sends SIGINT to the server this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let _ = server.child.wait();
+    assert!(!data.join("server.json").exists());
 }

@@ -10,8 +10,11 @@ mod shell;
 
 mod api;
 mod cli;
+mod cli_messages;
 mod engine_api;
 mod engine_cli;
 mod engine_recovery;
+mod lineage;
+mod runs_cli;
 mod targets_api;
 mod targets_cli;

@@ -393,6 +393,17 @@ async fn a_kfp_token_over_plain_http_to_another_machine_is_warned_about() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_while_waiting_exits_130_and_the_run_goes_on() {
+    stop_waiting_by(libc::SIGINT, 130, "SIGINT").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_while_waiting_exits_143_and_the_run_goes_on() {
+    stop_waiting_by(libc::SIGTERM, 143, "SIGTERM").await;
+}
+
+/// Submits with `--wait`, sends `signal` once the console link is printed, and checks the
+/// exit status and the message.
+async fn stop_waiting_by(signal: libc::c_int, code: i32, name: &str) {
     let fake = Fake::with_script(vec![json!({"state": "RUNNING"})]);
     let base = fake.start().await;
     let dir = tempfile::tempdir().expect("tempdir");
@@ -430,9 +441,146 @@ async fn ctrl_c_while_waiting_exits_130_and_the_run_goes_on() {
     }
     let pid = i32::try_from(cli.id().expect("pid")).expect("pid");
     // SAFETY: kill only sends a signal to the command started above.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
     let out = cli.wait_with_output().await.expect("wait");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{err}");
-    assert!(err.contains("stopped waiting for run"), "{err}");
+    assert_eq!(out.status.code(), Some(code), "{err}");
+    assert!(
+        err.contains("stopped waiting for run")
+            && err.contains(&format!(" on {name}; it goes on remotely")),
+        "{err}"
+    );
+}
+
+/// `pipeline-canvas <args> --data-dir <dir>/data`, with the fake's endpoint.
+async fn cli_in(dir: &Path, endpoint: &str, args: &[&str]) -> (i32, String, String) {
+    let out: Output = tokio::process::Command::new(env!("CARGO_BIN_EXE_pipeline-canvas"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .env("PIPELINE_CANVAS_VERTEX_ENDPOINT", endpoint)
+        .env("PIPELINE_CANVAS_ACCESS_TOKEN", "cli-token")
+        .env("PIPELINE_CANVAS_RETRY_INITIAL_MS", "10")
+        .env_remove("PIPELINE_CANVAS_DATA_DIR")
+        .env_remove("RUST_LOG")
+        .output()
+        .await
+        .expect("run the binary");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn runs_logs_and_cancel_work_on_a_remote_run() {
+    let fake = Fake::with_script(vec![json!({"state": "RUNNING"})]);
+    let base = fake.start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, out, err) = submit(
+        dir.path(),
+        &base,
+        &["--target", "kfp", "--host", &base, "--param", "message=hi"],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let (code, out, err) = cli_in(dir.path(), &base, &["runs", "--format", "json"]).await;
+    assert_eq!(code, 0, "{err}");
+    let listed: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(listed[0]["target"], "kfp");
+    assert_eq!(listed[0]["pipeline_name"], "hello-pipeline");
+    let id = listed[0]["run_id"].as_str().expect("id").to_string();
+    let (code, _, err) = cli_in(dir.path(), &base, &["logs", &id]).await;
+    assert_eq!(code, 1);
+    assert_eq!(
+        err,
+        format!(
+            "error: run {id} runs on Kubeflow Pipelines: its task logs are in its console: \
+             {base}/#/runs/details/run-0001\n"
+        )
+    );
+    let (code, out, err) = cli_in(dir.path(), &base, &["cancel", &id]).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(
+        out,
+        format!("run {id}: cancel requested; the service records the run CANCELLED\n")
+    );
+    assert!(
+        fake.requests()
+            .iter()
+            .any(|r| r.path == "/apis/v2beta1/runs/run-0001:terminate"),
+        "{:?}",
+        fake.requests()
+            .iter()
+            .map(|r| r.path.clone())
+            .collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_kfp_host_fails_at_once_saying_what_to_check() {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let host = format!("http://127.0.0.1:{port}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, out, err) = submit(
+        dir.path(),
+        &host,
+        &["--target", "kfp", "--host", &host, "--param", "message=hi"],
+    )
+    .await;
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(
+        err.starts_with(&format!(
+            "error: Kubeflow Pipelines: nothing answers at {host} ("
+        )) && err.contains("check the host (--host, or kfp.host in targets.json)"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("retrying"),
+        "a refused connection is not retried: {err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn vertex_without_credentials_says_how_to_get_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = dir.path().join("spec.json");
+    std::fs::write(&spec, spec_json().to_string()).expect("write spec");
+    // No ADC file (an empty HOME), no token, and a metadata server that is not there.
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).expect("home");
+    let out: Output = tokio::process::Command::new(env!("CARGO_BIN_EXE_pipeline-canvas"))
+        .arg("submit")
+        .arg(&spec)
+        .args(VERTEX)
+        .args(["--param", "message=hi", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env("HOME", &home)
+        .env("GCE_METADATA_HOST", "127.0.0.1:9")
+        .env("PIPELINE_CANVAS_VERTEX_ENDPOINT", "http://127.0.0.1:9")
+        .env_remove("GOOGLE_APPLICATION_CREDENTIALS")
+        .env_remove("PIPELINE_CANVAS_ACCESS_TOKEN")
+        .env_remove("PIPELINE_CANVAS_DATA_DIR")
+        .env_remove("RUST_LOG")
+        .output()
+        .await
+        .expect("run the binary");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with("error: cannot get Google credentials to call Vertex AI (")
+            && err.ends_with(
+                "): run `gcloud auth application-default login`, set \
+                 GOOGLE_APPLICATION_CREDENTIALS to a service account key file, or set \
+                 PIPELINE_CANVAS_ACCESS_TOKEN to an access token (`gcloud auth \
+                 print-access-token`)\n"
+            ),
+        "{err}"
+    );
+    assert!(!err.contains("Subsequent calls"), "{err}");
 }

@@ -1,0 +1,159 @@
+//! `pipeline-canvas lineage <run-id | artifact-id | --latest> [--depth N]
+//! [--direction upstream|downstream|both] [--max-nodes N] [--format json|dot]`: prints the
+//! lineage subgraph around a run (its executions), an artifact or the latest run, from the run
+//! store in the data folder — as JSON (`api::Lineage`: `artifacts`, each with its `uri`,
+//! `executions`, `events`, `truncated`) or as a Graphviz `dot` graph.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use api::lineage::{
+    DEFAULT_LINEAGE_DEPTH, DEFAULT_LINEAGE_NODES, MAX_LINEAGE_DEPTH, MAX_LINEAGE_NODES,
+};
+use api::{LineageDirection, LineageStart};
+use runs::{LineageQuery, RunFilter, RunStore, StoreError};
+
+/// [`MAX_LINEAGE_NODES`] as the argument parser's bound.
+const MAX_NODES_ARG: u64 = MAX_LINEAGE_NODES as u64;
+
+/// Options of `lineage`.
+#[derive(Debug, Clone, Args)]
+pub struct LineageArgs {
+    /// A run id, or an artifact id (a number) when no run has that id.
+    #[arg(required_unless_present = "latest", conflicts_with = "latest")]
+    pub id: Option<String>,
+    /// Start at the newest run.
+    #[arg(long)]
+    pub latest: bool,
+    /// How many hops to follow from the start.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_LINEAGE_DEPTH,
+          value_parser = clap::value_parser!(u32).range(0..=i64::from(MAX_LINEAGE_DEPTH)))]
+    pub depth: u32,
+    /// Which way to walk.
+    #[arg(long, value_enum, default_value_t = DirectionArg::Both)]
+    pub direction: DirectionArg,
+    /// The most artifacts and executions to print (the JSON says `"truncated": true` when
+    /// more were reachable).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_LINEAGE_NODES,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_NODES_ARG))]
+    pub max_nodes: usize,
+    /// How to print it.
+    #[arg(long, value_enum, default_value_t = LineageFormat::Json)]
+    pub format: LineageFormat,
+    /// Folder of the run store.
+    /// [default: $XDG_DATA_HOME/pipeline-canvas]
+    #[arg(long, env = "PIPELINE_CANVAS_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// `--direction` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DirectionArg {
+    /// Towards what was used.
+    Upstream,
+    /// Towards what was made.
+    Downstream,
+    /// Both ways.
+    Both,
+}
+
+impl From<DirectionArg> for LineageDirection {
+    fn from(d: DirectionArg) -> Self {
+        match d {
+            DirectionArg::Upstream => LineageDirection::Upstream,
+            DirectionArg::Downstream => LineageDirection::Downstream,
+            DirectionArg::Both => LineageDirection::Both,
+        }
+    }
+}
+
+/// `--format` values of `lineage`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LineageFormat {
+    /// Pretty JSON (`artifacts`, `executions`, `events`, `truncated`).
+    Json,
+    /// A Graphviz graph.
+    Dot,
+}
+
+/// Why `lineage` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LineageCommandError {
+    /// The data folder could not be found.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The run store could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Nothing has that id.
+    #[error("{0}")]
+    NotFound(String),
+    /// The answer could not be written.
+    #[error("cannot write the lineage: {0}")]
+    Write(#[from] std::io::Error),
+    /// The answer could not be written as JSON (never expected).
+    #[error("cannot write the lineage as JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// Runs the command: prints the subgraph to standard output.
+pub fn lineage(args: &LineageArgs) -> Result<(), LineageCommandError> {
+    let data_dir = match &args.data_dir {
+        Some(d) => d.clone(),
+        None => crate::config::default_data_dir()?,
+    };
+    let store = RunStore::open(&data_dir)?;
+    let start = start(&store, args)?;
+    let q = LineageQuery {
+        start: start.clone(),
+        depth: args.depth,
+        direction: args.direction.into(),
+        max_nodes: args.max_nodes,
+    };
+    let lineage = store.lineage(&q)?.ok_or_else(|| {
+        LineageCommandError::NotFound(match start {
+            LineageStart::Run(id) => format!("no run with id {id:?}"),
+            LineageStart::Artifact(id) => format!("no run or artifact with id {id}"),
+            LineageStart::Execution(id) => format!("no execution with id {id}"),
+        })
+    })?;
+    let text = match args.format {
+        LineageFormat::Json => {
+            let mut s = serde_json::to_string_pretty(&lineage)?;
+            s.push('\n');
+            s
+        }
+        LineageFormat::Dot => runs::lineage::to_dot(&lineage),
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Where the walk starts: the newest run, the run with the id given, or else the artifact
+/// whose id it is.
+fn start(store: &RunStore, args: &LineageArgs) -> Result<LineageStart, LineageCommandError> {
+    let Some(id) = args.id.as_deref().filter(|_| !args.latest) else {
+        let newest = store.list_runs(&RunFilter {
+            limit: 1,
+            ..RunFilter::default()
+        })?;
+        return newest
+            .into_iter()
+            .next()
+            .map(|r| LineageStart::Run(r.id))
+            .ok_or_else(|| LineageCommandError::NotFound("there are no runs yet".into()));
+    };
+    if store.get_summary(id)?.is_some() {
+        return Ok(LineageStart::Run(id.to_string()));
+    }
+    match id.parse::<i64>() {
+        Ok(n) => Ok(LineageStart::Artifact(n)),
+        Err(_) => Err(LineageCommandError::NotFound(format!(
+            "no run with id {id:?} (an artifact id is a number)"
+        ))),
+    }
+}
