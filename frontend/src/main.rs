@@ -20,6 +20,8 @@ mod html;
 mod import_ui;
 mod input_field;
 mod interaction;
+mod k8s_settings;
+mod kubernetes_section;
 mod layout;
 mod log_view;
 mod markdown;

@@ -8,6 +8,7 @@ use wasm_split_helpers::wasm_split;
 use crate::chunks::{self, Unloaded};
 use crate::group_editors::{ExitEditor, LoopEditor};
 use crate::input_field::InputField;
+use crate::kubernetes_section::KubernetesSection;
 use crate::layout;
 use crate::node_view::messages;
 use crate::state::{flag, text, use_state, Selection};
@@ -308,6 +309,7 @@ fn NodeProperties(id: String) -> impl IntoView {
                 <span>"Enable caching"</span>
             </label>
             {inputs}
+            <KubernetesSection id=id.clone() />
             <section>
                 <h3>"Run after"</h3>
                 <div class="after-list chips" data-testid="prop-after">{after}</div>
