@@ -31,6 +31,7 @@ mod palette;
 mod panic_report;
 mod parameters;
 mod properties;
+mod resource_fields;
 mod run_badge;
 mod run_controls;
 mod run_live;

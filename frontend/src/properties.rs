@@ -11,6 +11,7 @@ use crate::input_field::InputField;
 use crate::kubernetes_section::KubernetesSection;
 use crate::layout;
 use crate::node_view::messages;
+use crate::resource_fields::ResourceFields;
 use crate::state::{flag, text, use_state, Selection};
 
 /// The Properties tab.
@@ -309,6 +310,7 @@ fn NodeProperties(id: String) -> impl IntoView {
                 <span>"Enable caching"</span>
             </label>
             {inputs}
+            <ResourceFields id=id.clone() />
             <KubernetesSection id=id.clone() />
             <section>
                 <h3>"Run after"</h3>
