@@ -142,6 +142,9 @@ pub fn LoopEditor(id: String) -> impl IntoView {
         move |ev: web_sys::Event| {
             let v = event_target_value(&ev);
             update(&|d, items, _| *items = parse_items(d, &gid, &v));
+            // As the document reads it (`item` → `item(<loop id>)`), also when that is what it
+            // was already, so the field never keeps text that means something else.
+            event_target::<web_sys::HtmlInputElement>(&ev).set_value(&items.get_untracked());
         }
     };
     let on_parallelism = {

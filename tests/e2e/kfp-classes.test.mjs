@@ -147,7 +147,7 @@ test(
     await fill(page, 'k8s-pvcMount-0-1', '/mnt/data');
     assert.equal(await errorCount(page), 0, 'the edits leave no errors');
     const spec = await yamlSpecMatching(page, /envVar: DB_PASSWORD/, 'the edited env var');
-    assert.doesNotMatch(spec, /PASSWORD_VAR1/, 'the old env var is gone');
+    assert.doesNotMatch(spec, /envVar: PASSWORD_VAR1/, 'the old env var is gone');
     assert.match(spec, /nodeSelector:\s+labels:\s+cloud\.google\.com\/gke-accelerator: nvidia-tesla-t4/);
     assert.match(spec, /pvcMount:\s+- constant: my-data\s+mountPath: \/mnt\/data/);
 
