@@ -162,3 +162,34 @@ test(
     assert.equal(await value('k8s-label-0-value'), 'nvidia-tesla-t4', 'the settings are unchanged');
   }),
 );
+
+test(
+  "a task's resources set from values show as resource fields, bound to a parameter or a task output",
+  { timeout: 240_000 },
+  e2e('kfp14-resources', async (app) => {
+    const { page } = app;
+    await openApp(app);
+    await open(page, 'machine_fields.yaml', compileTwin('machine_fields'));
+    // The task `train`: its limits and requests come from parameters and task outputs.
+    let found = false;
+    for (const id of await nodeIds(page)) {
+      await selectNode(page, id);
+      if ((await page.locator('[data-testid=prop-node-name]').inputValue()) === 'train') {
+        found = true;
+        break;
+      }
+    }
+    assert.ok(found, 'the task train is on the canvas');
+    const shown = async (input) =>
+      page.locator(`[data-testid=prop-resource-${input}]`).evaluate((s) => s.selectedOptions[0]?.textContent ?? '');
+    assert.equal(await shown('cpu_limit'), 'parameter cpu');
+    assert.equal(await shown('memory_limit'), 'pick-memory.Output');
+    // Bound to another parameter, and a limit from a task output to a parameter.
+    await page.locator('[data-testid=prop-resource-cpu_limit]').selectOption({ label: 'parameter gpus' });
+    await page.locator('[data-testid=prop-resource-memory_limit]').selectOption({ label: 'parameter memory' });
+    assert.equal(await shown('cpu_limit'), 'parameter gpus');
+    assert.equal(await errorCount(page), 0, 'the edits leave no errors');
+    const spec = await yamlSpecMatching(page, /pipelinechannel--cpu:\s+componentInputParameter: gpus/, 'cpu bound to gpus');
+    assert.match(spec, /pipelinechannel--pick-memory-Output:\s+componentInputParameter: memory/);
+  }),
+);
