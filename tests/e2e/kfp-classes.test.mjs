@@ -160,6 +160,10 @@ test(
       'the JSON error is shown under the editor',
     );
     assert.equal(await value('k8s-label-0-value'), 'nvidia-tesla-t4', 'the settings are unchanged');
+    // Each edit is one undoable step: Undo takes back the mount path, and only it.
+    await page.locator('[data-testid=btn-undo]').click();
+    await until(async () => (await value('k8s-pvcMount-0-1')) === '', 'Undo takes back the mount path');
+    assert.equal(await value('k8s-pvcMount-0-0'), 'my-data');
   }),
 );
 
