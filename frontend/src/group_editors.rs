@@ -2,6 +2,7 @@
 //! iterations run at once; which task an exit handler runs at the end.
 
 use leptos::prelude::*;
+use pipeline::condition::{self, Expr, Operand};
 use pipeline::document::LoopItems;
 use pipeline::ir::ParameterType;
 use pipeline::{Document, GroupKind, PortRef, PortType};
@@ -13,12 +14,26 @@ pub fn items_text(doc: &Document, items: &LoopItems) -> String {
     items.text(doc)
 }
 
-/// Reads what the user typed: `[…]` is a literal list, `task.output` a task's output, anything
+/// Reads what the user typed for the items of loop `group`: `[…]` is a literal list,
+/// `item(<loop id>)` or `item(<loop id>)['field']` (an enclosing loop's item or a field of it;
+/// plain `item` is the innermost enclosing loop's), `task.output` a task's output, anything
 /// else a pipeline parameter (validation reports what does not exist or is not a list).
-pub fn parse_items(doc: &Document, text: &str) -> LoopItems {
+pub fn parse_items(doc: &Document, group: &str, text: &str) -> LoopItems {
     let t = text.trim();
     if t.starts_with('[') || t.is_empty() {
         return LoopItems::Raw(if t.is_empty() { "[]".into() } else { t.into() });
+    }
+    if let Ok(Expr::Truthy(Operand::LoopItem {
+        group: outer,
+        field,
+    })) = condition::parse(t)
+    {
+        if let Some(outer) = outer.or_else(|| enclosing_loops(doc, group).into_iter().next()) {
+            return LoopItems::LoopItem {
+                group: outer,
+                field,
+            };
+        }
     }
     if let Some((task, port)) = t.split_once('.') {
         if let Some(n) = doc.nodes.iter().find(|n| n.name == task) {
@@ -29,6 +44,23 @@ pub fn parse_items(doc: &Document, text: &str) -> LoopItems {
         }
     }
     LoopItems::Parameter(t.to_string())
+}
+
+/// The loops around group `group`, innermost first.
+fn enclosing_loops(doc: &Document, group: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut at = doc.group(group).and_then(|g| g.parent.clone());
+    // Bounded: a broken document could hold a cycle of parents.
+    for _ in 0..doc.groups.len() {
+        let Some(g) = at.as_deref().and_then(|id| doc.group(id)) else {
+            break;
+        };
+        if matches!(g.kind, GroupKind::Loop { .. }) {
+            out.push(g.id.clone());
+        }
+        at = g.parent.clone();
+    }
+    out
 }
 
 /// Lists a loop may iterate over: list parameters and artifact lists, of the pipeline's inputs
@@ -70,6 +102,7 @@ fn list_sources(doc: &Document) -> Vec<String> {
 #[component]
 pub fn LoopEditor(id: String) -> impl IntoView {
     let st = use_state();
+    let gid = id.clone();
     let (items, parallelism) = {
         let id = id.clone();
         let cur = Memo::new(move |_| {
@@ -105,9 +138,13 @@ pub fn LoopEditor(id: String) -> impl IntoView {
     };
     let on_items = {
         let update = update.clone();
+        let gid = gid.clone();
         move |ev: web_sys::Event| {
             let v = event_target_value(&ev);
-            update(&|d, items, _| *items = parse_items(d, &v));
+            update(&|d, items, _| *items = parse_items(d, &gid, &v));
+            // As the document reads it (`item` → `item(<loop id>)`), also when that is what it
+            // was already, so the field never keeps text that means something else.
+            event_target::<web_sys::HtmlInputElement>(&ev).set_value(&items.get_untracked());
         }
     };
     let on_parallelism = {
@@ -151,7 +188,21 @@ pub fn LoopEditor(id: String) -> impl IntoView {
             })
         }
     };
-    let sources = Memo::new(move |_| st.doc.with(list_sources));
+    // The lists of the pipeline, then the items of the loops around this one.
+    let sources = {
+        let id = id.clone();
+        Memo::new(move |_| {
+            st.doc.with(|d| {
+                let mut out = list_sources(d);
+                out.extend(
+                    enclosing_loops(d, &id)
+                        .into_iter()
+                        .map(|g| format!("item({g})")),
+                );
+                out
+            })
+        })
+    };
     let chips = move || {
         let update = update.clone();
         sources
@@ -159,12 +210,13 @@ pub fn LoopEditor(id: String) -> impl IntoView {
             .into_iter()
             .map(|s| {
                 let update = update.clone();
+                let gid = gid.clone();
                 let pick = s.clone();
                 view! {
                     <button
                         class="chip"
                         title="a list — click to loop over it"
-                        on:click=move |_| update(&|d, items, _| *items = parse_items(d, &pick))
+                        on:click=move |_| update(&|d, items, _| *items = parse_items(d, &gid, &pick))
                     >
                         {s}
                     </button>
@@ -183,12 +235,13 @@ pub fn LoopEditor(id: String) -> impl IntoView {
                 spellcheck="false"
                 class="mono"
                 data-testid="prop-loop-items"
-                placeholder="[1, 2, 3] · a list parameter · task.output"
+                placeholder="[1, 2, 3] · a list parameter · task.output · item(loop)['field']"
                 prop:value=text(move || items.get())
                 on:change=on_items
             />
             <div class="field-desc">
-                "A JSON list, a pipeline parameter of type list, or a task's list output. Tasks inside
+                "A JSON list, a pipeline parameter of type list, a task's list output, or an enclosing
+                 loop's item or one of its fields (item(for-loop-1)['children']). Tasks inside
                  read the current item through an input set to “loop item”."
             </div>
         </label>
@@ -292,5 +345,58 @@ pub fn ExitEditor(id: String) -> impl IntoView {
                  they succeeded or failed. Its inputs may read the final status."
             </div>
         </label>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pipeline::document::Group;
+
+    fn nested() -> Document {
+        let mut d = Document::new("p");
+        let group = |id: &str, parent: Option<&str>| Group {
+            id: id.to_string(),
+            kind: GroupKind::Loop {
+                items: LoopItems::Parameter("groups".into()),
+                parallelism: None,
+                item_input: None,
+                item_type: None,
+            },
+            name: None,
+            display_name: None,
+            parent: parent.map(str::to_string),
+            position: Default::default(),
+            size: Default::default(),
+        };
+        d.groups.push(group("outer", None));
+        d.groups.push(group("inner", Some("outer")));
+        d
+    }
+
+    #[test]
+    fn an_enclosing_loops_item_or_field_is_read_back_from_its_text() {
+        let d = nested();
+        let field = LoopItems::LoopItem {
+            group: "outer".into(),
+            field: Some("children".into()),
+        };
+        assert_eq!(parse_items(&d, "inner", &field.text(&d)), field);
+        assert_eq!(parse_items(&d, "inner", "item['children']"), field);
+        let whole = LoopItems::LoopItem {
+            group: "outer".into(),
+            field: None,
+        };
+        assert_eq!(parse_items(&d, "inner", "item(outer)"), whole);
+        assert_eq!(parse_items(&d, "inner", " item "), whole);
+        // Outside any loop, `item` names nothing: it is left to validation as a parameter.
+        assert_eq!(
+            parse_items(&d, "outer", "item"),
+            LoopItems::Parameter("item".into())
+        );
+        assert_eq!(
+            parse_items(&d, "inner", "[1, 2]"),
+            LoopItems::Raw("[1, 2]".into())
+        );
     }
 }

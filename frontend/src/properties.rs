@@ -8,8 +8,10 @@ use wasm_split_helpers::wasm_split;
 use crate::chunks::{self, Unloaded};
 use crate::group_editors::{ExitEditor, LoopEditor};
 use crate::input_field::InputField;
+use crate::kubernetes_section::KubernetesSection;
 use crate::layout;
 use crate::node_view::messages;
+use crate::resource_fields::ResourceFields;
 use crate::state::{flag, text, use_state, Selection};
 
 /// The Properties tab.
@@ -308,6 +310,8 @@ fn NodeProperties(id: String) -> impl IntoView {
                 <span>"Enable caching"</span>
             </label>
             {inputs}
+            <ResourceFields id=id.clone() />
+            <KubernetesSection id=id.clone() />
             <section>
                 <h3>"Run after"</h3>
                 <div class="after-list chips" data-testid="prop-after">{after}</div>
