@@ -2,29 +2,12 @@
 //! real binary, a temp data folder, no Python.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::json;
 
+use crate::binary::{cli, err, BIN};
 use crate::shell::shell_spec;
-
-const BIN: &str = env!("CARGO_BIN_EXE_pipeline-canvas");
-
-fn cli(args: &[&str], data: &Path) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .arg("--data-dir")
-        .arg(data)
-        .env("PIPELINE_CANVAS_CONTAINER_RUNTIME", "none")
-        .env_remove("RUST_LOG")
-        .env_remove("PIPELINE_CANVAS_DATA_DIR")
-        .output()
-        .expect("run pipeline-canvas")
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// A one-task pipeline with the parameters of the example.
 fn write_params_spec(dir: &Path) -> String {

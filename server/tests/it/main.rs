@@ -8,6 +8,8 @@ mod common;
 mod fake_remote;
 mod shell;
 
+mod binary;
+
 mod api;
 mod cli;
 mod cli_messages;

@@ -2,33 +2,12 @@
 //! pipelines of shell commands (no Python, no container runtime: the commands run on the host).
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
+use crate::binary::{cli, err, out, BIN};
 use crate::shell::shell_spec;
-
-const BIN: &str = env!("CARGO_BIN_EXE_pipeline-canvas");
-
-fn cli(args: &[&str], data: &Path) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .arg("--data-dir")
-        .arg(data)
-        .env("PIPELINE_CANVAS_CONTAINER_RUNTIME", "none")
-        .env_remove("RUST_LOG")
-        .env_remove("PIPELINE_CANVAS_DATA_DIR")
-        .output()
-        .expect("run pipeline-canvas")
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn write_spec(dir: &Path, name: &str, tasks: &[(&str, &str)]) -> String {
     let path = dir.join(format!("{name}.json"));
