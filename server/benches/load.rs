@@ -456,6 +456,25 @@ async fn streams(server: &Server, http: &reqwest::Client) {
 async fn leavers(server: &Server, http: &reqwest::Client) {
     let spec = shell::shell_spec("quiet", &[("quiet", "echo started; sleep 120")]);
     let id = start_run(http, server, &spec).await;
+    // Once the task runs and the engine writes its log (the engine's own handle on the log
+    // file is then counted before as after).
+    let t = Instant::now();
+    loop {
+        let r = http
+            .get(server.url(&format!("/api/runs/{id}/tasks/quiet/logs")))
+            .send()
+            .await
+            .expect("GET the log");
+        if r.text().await.is_ok_and(|t| t.contains("started")) {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "the task did not start: {}",
+            server.output()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let before = server.stream_fds();
     let mut open = Vec::new();
     for _ in 0..LEAVERS {
