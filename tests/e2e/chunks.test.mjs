@@ -8,7 +8,6 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import {
-  REPO,
   e2e,
   nextStatus,
   nodeIds,
@@ -17,10 +16,10 @@ import {
   status,
   until,
   uploadDocument,
+  CORPUS,
 } from './harness.mjs';
 
-const SHARED = process.env.PIPELINE_CANVAS_SHARED || path.join(REPO, '..', 'shared');
-const FLIP_COIN = readFileSync(path.join(SHARED, 'kfp-conformance', 'critical', 'flip_coin.yaml'), 'utf8');
+const FLIP_COIN = readFileSync(path.join(CORPUS, 'critical', 'flip_coin.yaml'), 'utf8');
 
 /** The wasm files the page has fetched so far (their names without the content hash). */
 function wasmFetches(page) {

@@ -23,6 +23,11 @@ import { chromium } from 'playwright-core';
 
 /** The repository root. */
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The KFP conformance corpus (`../shared/kfp-conformance`; PIPELINE_CANVAS_SHARED moves it). */
+export const CORPUS = path.join(
+  process.env.PIPELINE_CANVAS_SHARED || path.join(REPO, '..', 'shared'),
+  'kfp-conformance',
+);
 /** Where failure screenshots and other outputs go (ignored by git). */
 export const ARTIFACTS = path.join(REPO, 'tests', 'e2e', 'artifacts');
 /** The window size every test uses. */

@@ -25,10 +25,9 @@ import {
   status,
   until,
   uploadDocument,
+  CORPUS,
 } from './harness.mjs';
 
-const SHARED = process.env.PIPELINE_CANVAS_SHARED || path.join(REPO, '..', 'shared');
-const CORPUS = path.join(SHARED, 'kfp-conformance');
 const COMPONENT = readFileSync(path.join(REPO, 'components', 'builtin', 'generate_mar_file.yaml'), 'utf8');
 
 /** A compiled pipeline of the conformance corpus with conditions (flip_coin) as text. */

@@ -25,10 +25,9 @@ import {
   status,
   until,
   uploadDocument,
+  CORPUS,
 } from './harness.mjs';
 
-const SHARED = process.env.PIPELINE_CANVAS_SHARED || path.join(REPO, '..', 'shared');
-const CORPUS = path.join(SHARED, 'kfp-conformance');
 
 /** Compiles an oracle twin (tests/oracle/pipelines/<name>.py) with the KFP SDK; its YAML. */
 function compileTwin(name) {

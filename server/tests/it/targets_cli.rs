@@ -255,7 +255,7 @@ async fn settings_come_from_targets_json_and_flags_override_them() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn submit_to_kfp_and_wait() {
+async fn submit_to_kfp_and_wait_then_list_it_and_ask_for_its_logs() {
     let fake = Fake::with_script(vec![
         json!({"state": "RUNNING"}),
         json!({"state": "SUCCEEDED"}),
@@ -293,6 +293,34 @@ async fn submit_to_kfp_and_wait() {
     assert_eq!(requests[0].path, "/apis/v2beta1/experiments");
     assert_eq!(requests[1].body, json!({"display_name": "e1"}));
     assert_eq!(requests[2].body["experiment_id"], "exp-0001");
+
+    // `runs` lists the remote run with its target and state; `logs` says where its task logs
+    // are (the service's console), with a non-zero exit.
+    let data = dir.path().join("data");
+    let cli = |args: &[&str]| crate::binary::cli(args, &data);
+    let runs = cli(&["runs", "--format", "json"]);
+    assert!(runs.status.success(), "{runs:?}");
+    let list: Value = serde_json::from_slice(&runs.stdout).expect("runs --format json");
+    let list = list.as_array().expect("an array");
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["target"], "kfp", "{list:?}");
+    assert_eq!(list[0]["state"], "SUCCEEDED", "{list:?}");
+    assert_eq!(list[0]["pipeline_name"], "hello-pipeline", "{list:?}");
+    let table = cli(&["runs"]);
+    let table = crate::binary::out(&table);
+    assert!(
+        table.contains("hello-pipeline") && table.contains("kfp"),
+        "{table}"
+    );
+
+    let logs = cli(&["logs", "--latest"]);
+    assert_eq!(logs.status.code(), Some(1), "{logs:?}");
+    let message = crate::binary::err(&logs);
+    assert!(
+        message.contains("its task logs are in its console")
+            && message.contains(&format!("{base}/#/runs/details/run-0001")),
+        "{message}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -583,56 +611,4 @@ async fn vertex_without_credentials_says_how_to_get_them() {
         "{err}"
     );
     assert!(!err.contains("Subsequent calls"), "{err}");
-}
-
-/// `runs` and `logs` on a remote run: listed with its target and state, and `logs` says where
-/// its task logs are (the service's console), with a non-zero exit.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_remote_run_is_listed_and_logs_points_to_its_console() {
-    let fake = Fake::with_script(vec![
-        json!({"state": "RUNNING"}),
-        json!({"state": "SUCCEEDED"}),
-    ]);
-    let base = fake.start().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (code, out, err) = submit(
-        dir.path(),
-        &base,
-        &[
-            "--target",
-            "kfp",
-            "--host",
-            &base,
-            "--param",
-            "message=hi",
-            "--wait",
-        ],
-    )
-    .await;
-    assert_eq!(code, 0, "{out}\n{err}");
-    let data = dir.path().join("data");
-    let cli = |args: &[&str]| crate::binary::cli(args, &data);
-    let runs = cli(&["runs", "--format", "json"]);
-    assert!(runs.status.success(), "{runs:?}");
-    let list: Value = serde_json::from_slice(&runs.stdout).expect("runs --format json");
-    let list = list.as_array().expect("an array");
-    assert_eq!(list.len(), 1, "{list:?}");
-    assert_eq!(list[0]["target"], "kfp", "{list:?}");
-    assert_eq!(list[0]["state"], "SUCCEEDED", "{list:?}");
-    assert_eq!(list[0]["pipeline_name"], "hello-pipeline", "{list:?}");
-    let table = cli(&["runs"]);
-    let table = crate::binary::out(&table);
-    assert!(
-        table.contains("hello-pipeline") && table.contains("kfp"),
-        "{table}"
-    );
-
-    let logs = cli(&["logs", "--latest"]);
-    assert_eq!(logs.status.code(), Some(1), "{logs:?}");
-    let message = crate::binary::err(&logs);
-    assert!(
-        message.contains("its task logs are in its console")
-            && message.contains(&format!("{base}/#/runs/details/run-0001")),
-        "{message}"
-    );
 }
