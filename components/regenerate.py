@@ -1,10 +1,13 @@
-"""Regenerates the built-in component YAML in components/builtin/ with the real KFP SDK.
+"""Regenerates the built-in component YAML in components/builtin/ and the local backings in
+components/local/ with the real KFP SDK.
 
 The five custom components are compiled from their Python sources in components/python/; the
 Google Cloud Pipeline Components (GCPC) ops from the installed google-cloud-pipeline-components
-package. Run with the project's venv (kfp==2.17.3, google-cloud-pipeline-components==2.22.0):
+package; the local backings (what a local run executes instead of a cloud component) from
+components/python/local/, together with components/local/packages.txt, their shared package
+list. Run with the project's venv (kfp==2.17.3, google-cloud-pipeline-components==2.22.0):
 
-    .venv/bin/python components/regenerate.py            # rewrite components/builtin/*.yaml
+    .venv/bin/python components/regenerate.py            # rewrite the YAML and packages.txt
     .venv/bin/python components/regenerate.py --check    # exit 1 if any file is out of date
     .venv/bin/python components/regenerate.py --compare-with spec.json
         # also check each component's interface and executor against a compiled pipeline
@@ -17,6 +20,7 @@ that separately and does not count it as a mismatch.
 import argparse
 import difflib
 import importlib
+import importlib.util
 import json
 import os
 import sys
@@ -25,6 +29,9 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILTIN = os.path.join(HERE, "builtin")
 PYTHON = os.path.join(HERE, "python")
+LOCAL = os.path.join(HERE, "local")
+LOCAL_PYTHON = os.path.join(PYTHON, "local")
+PACKAGES_TXT = os.path.join(LOCAL, "packages.txt")
 
 # (output file, module in components/python, function)
 PYTHON_COMPONENTS = [
@@ -43,6 +50,31 @@ GCPC_COMPONENTS = [
     ("model_deploy.yaml", "google_cloud_pipeline_components.v1.endpoint", "ModelDeployOp"),
 ]
 
+# The local backings: (output file in components/local, module in components/python/local,
+# function, the built-in component it stands in for, {input or output name: the artifact type
+# it takes instead of the Python annotation's}). The overrides give the interface the
+# Google Cloud artifact types (google.VertexModel, ...) without needing google-cloud-pipeline-
+# components at run time: the function sees a plain dsl.Artifact.
+LOCAL_COMPONENTS = [
+    ("prepare_training_environment.yaml", "prepare_training_environment",
+     "prepare_training_environment", "build_custom_train_image.yaml", {}),
+    ("prepare_serving_environment.yaml", "prepare_serving_environment",
+     "prepare_serving_environment", "build_custom_serving_image.yaml", {}),
+    ("custom_training_job.yaml", "custom_training_job", "custom_training_job",
+     "custom_training_job.yaml", {}),
+    ("get_training_job_details.yaml", "get_training_job_details", "get_training_job_details",
+     "get_training_job_details.yaml", {}),
+    ("generate_mar_file.yaml", "generate_mar_file", "generate_mar_file",
+     "generate_mar_file.yaml", {}),
+    ("model_upload.yaml", "model_upload", "model_upload", "model_upload.yaml",
+     {"model": "google.VertexModel@0.0.1",
+      "unmanaged_container_model": "google.UnmanagedContainerModel@0.0.1"}),
+    ("endpoint_create.yaml", "endpoint_create", "endpoint_create", "endpoint_create.yaml",
+     {"endpoint": "google.VertexEndpoint@0.0.1"}),
+    ("make_prediction_request.yaml", "make_prediction_request", "make_prediction_request",
+     "make_prediction_request.yaml", {}),
+]
+
 
 def components():
     """Yields (file name, component object) for every built-in component."""
@@ -51,6 +83,36 @@ def components():
         yield file_name, getattr(importlib.import_module(module), func)
     for file_name, module, op in GCPC_COMPONENTS:
         yield file_name, getattr(importlib.import_module(module), op)
+
+
+def local_ml_packages():
+    """LOCAL_ML_PACKAGES of components/python/local/local_ml.py."""
+    if LOCAL_PYTHON not in sys.path:
+        sys.path.insert(0, LOCAL_PYTHON)
+    return importlib.import_module("local_ml").LOCAL_ML_PACKAGES
+
+
+def local_components():
+    """Yields (file name, component object) for every local backing, its artifact types set.
+
+    The modules are loaded from their files under their own names (local_<module>): some
+    share a name with a built-in component's module in components/python/."""
+    if LOCAL_PYTHON not in sys.path:
+        sys.path.insert(0, LOCAL_PYTHON)
+    for file_name, module, func, _builtin, types in LOCAL_COMPONENTS:
+        spec = importlib.util.spec_from_file_location(
+            f"local_{module}", os.path.join(LOCAL_PYTHON, f"{module}.py")
+        )
+        loaded = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(loaded)
+        component = getattr(loaded, func)
+        interface = component.component_spec
+        for name, type_ in types.items():
+            spec_io = (interface.outputs or {}).get(name) or (interface.inputs or {}).get(name)
+            if spec_io is None:
+                raise KeyError(f"{module}.{func} has no input or output {name!r}")
+            spec_io.type = type_
+        yield file_name, component
 
 
 def compile_to_text(component):
@@ -143,9 +205,11 @@ def main():
     args = parser.parse_args()
 
     texts = {file_name: compile_to_text(c) for file_name, c in components()}
+    outputs = [(os.path.join(BUILTIN, name), text) for name, text in texts.items()]
+    outputs += [(os.path.join(LOCAL, name), compile_to_text(c)) for name, c in local_components()]
+    outputs.append((PACKAGES_TXT, "".join(f"{p}\n" for p in local_ml_packages())))
     stale = 0
-    for file_name, text in texts.items():
-        path = os.path.join(BUILTIN, file_name)
+    for path, text in outputs:
         old = None
         if os.path.exists(path):
             with open(path, encoding="utf-8") as f:
@@ -161,7 +225,7 @@ def main():
                 )
             )
         else:
-            os.makedirs(BUILTIN, exist_ok=True)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "w", encoding="utf-8") as f:
                 f.write(text)
             print(f"wrote {path}")

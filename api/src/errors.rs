@@ -6,16 +6,14 @@ use pipeline::Diagnostic;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The body of an error answer. `D` is how the diagnostics are read: a reader that does not
-/// show them (the browser's error messages) takes `ErrorBody<serde::de::IgnoredAny>`, which
-/// skips them without decoding (and keeps their decoder out of its wasm).
+/// The body of an error answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ErrorBody<D = Vec<Diagnostic>> {
+pub struct ErrorBody {
     /// What went wrong, for people.
     pub error: String,
     /// Every problem of a pipeline that does not compile (422).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub diagnostics: Option<D>,
+    pub diagnostics: Option<Vec<Diagnostic>>,
     /// The remote service's answer, when one refused the request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote: Option<RemoteError>,

@@ -71,6 +71,10 @@ pub struct TaskEvent {
     /// Which attempt (1 = first) is running or ended.
     #[serde(default)]
     pub attempt: u32,
+    /// What stands in for the task's cloud component on the local engine
+    /// (`local: TorchServe on 127.0.0.1:8443`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backing: Option<String>,
 }
 
 /// A `log` event: a piece of the followed task's log.

@@ -3,15 +3,19 @@
 //!
 //! Only data and its JSON form live here (serde, no I/O): run and task states, runs and tasks
 //! as the API lists them, the events of a run's event stream (state changes and log pieces),
-//! the request bodies, target settings, error bodies and lineage subgraphs.
+//! the request bodies, target settings, error bodies, lineage subgraphs, the local model
+//! endpoints and the runs table.
 
+pub mod endpoints;
 pub mod errors;
 pub mod events;
 pub mod lineage;
 pub mod pipelines;
+pub mod run_table;
 pub mod runs;
 pub mod targets;
 
+pub use endpoints::{Endpoint, EndpointState, KeepBody};
 pub use errors::{ErrorBody, RemoteError};
 pub use events::{Event, LogEnd, LogPiece, RunEvent, TaskEvent};
 pub use lineage::{
@@ -19,6 +23,7 @@ pub use lineage::{
     LineageStart,
 };
 pub use pipelines::{IdBody, SavedPipeline};
+pub use run_table::{RunTable, RunTableRow};
 pub use runs::{
     Cancelled, CreateRun, RunDetail, RunOptions, RunState, RunSummary, Started, TaskKind, TaskRow,
     TaskState,

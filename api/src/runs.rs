@@ -257,6 +257,10 @@ pub struct TaskRow {
     /// The cache key of the task's inputs and component.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_key: Option<String>,
+    /// What stood in for the task's cloud component on the local engine
+    /// (`local: TorchServe on 127.0.0.1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backing: Option<String>,
 }
 
 /// Options of one run.

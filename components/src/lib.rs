@@ -18,6 +18,7 @@ use pipeline::ir::{
 };
 use pipeline::{ComponentDef, ImportError};
 
+pub mod local;
 #[cfg(feature = "fs")]
 mod user;
 #[cfg(feature = "fs")]

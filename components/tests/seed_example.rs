@@ -98,13 +98,26 @@ fn seed_document() -> Document {
         description: None,
         optional: None,
     };
+    // Every parameter has a default, so the example runs locally with one click: the paths
+    // only Vertex AI reads are placeholders, and the threshold sits below the local training's
+    // accuracy (about 0.9) so the deployment branch runs.
+    let with_default = |name: &str, value: Value| PipelineParameter {
+        default: Some(value),
+        ..string(name)
+    };
     doc.parameters = vec![
-        string("pipeline_job_id"),
-        string("gs_train_script_path"),
-        string("gs_serving_dependencies_path"),
+        with_default("pipeline_job_id", json!("pytorch-text-classifier")),
+        with_default(
+            "gs_train_script_path",
+            json!(format!("{BUCKET}/pytorch-text-classifier/train")),
+        ),
+        with_default(
+            "gs_serving_dependencies_path",
+            json!(format!("{BUCKET}/pytorch-text-classifier/serve")),
+        ),
         PipelineParameter {
             ty: ParameterType::NumberDouble,
-            ..string("eval_acc_threshold")
+            ..with_default("eval_acc_threshold", json!(0.7))
         },
         PipelineParameter {
             default: Some(json!("n")),

@@ -114,13 +114,16 @@ pub struct StartedProcess {
     pub note: Option<String>,
 }
 
-/// Starts a container component: in `runtime` when it has the image, else on the host; its
-/// output goes to its log, at most `log_limit` bytes.
+/// Starts a container component: in `runtime` when it has the image, else on the host when
+/// `allow_host` (else it fails saying which runtime to install); its output goes to its log,
+/// at most `log_limit` bytes.
+#[allow(clippy::too_many_arguments)]
 pub async fn start(
     c: &ContainerSpec,
     launch: &Launch,
     env: &Env,
     runtime: Option<&ContainerRuntime>,
+    allow_host: bool,
     mounts: &[PathBuf],
     container_name: &str,
     log_limit: u64,
@@ -166,8 +169,17 @@ pub async fn start(
         ),
         None => "no container runtime (podman or docker) is available".to_string(),
     };
+    if !allow_host {
+        return Err(format!(
+            "this task runs in the container image {} and {why_not}. Install a container runtime \
+             with the image (`sudo apt-get install podman`, then `podman pull {}`), or allow \
+             running its command on this machine: `--allow-host-commands` \
+             (PIPELINE_CANVAS_ALLOW_HOST_COMMANDS=1)",
+            c.image, c.image
+        ));
+    }
     let note = format!(
-        "Ran on this machine, not in the image {} ({why_not}).",
+        "Ran on this machine, not in the image {} ({why_not}; host commands are allowed).",
         c.image
     );
     let Some(program) = argv.first() else {
@@ -304,7 +316,7 @@ mod tests {
             image: "gcr.io/google.com/cloudsdktool/cloud-sdk".into(),
             ..ContainerSpec::default()
         };
-        let err = start(&c, &launch, &env(), None, &[], "x", 1000)
+        let err = start(&c, &launch, &env(), None, true, &[], "x", 1000)
             .await
             .expect_err("not installed");
         assert!(err.contains("`gcloud-not-installed-here`"), "{err}");
@@ -312,7 +324,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn host_commands_run_with_a_note() {
+    async fn host_commands_run_with_a_note_only_when_allowed() {
         let dir = tempfile::tempdir().expect("tempdir");
         let launch = prepare(
             dir.path(),
@@ -326,7 +338,19 @@ mod tests {
             image: "alpine".into(),
             ..ContainerSpec::default()
         };
-        let mut p = start(&c, &launch, &env(), None, &[], "x", 1000)
+        let refused = start(&c, &launch, &env(), None, false, &[], "x", 1000)
+            .await
+            .expect_err("host commands are not allowed by default");
+        for part in [
+            "alpine",
+            "no container runtime",
+            "podman",
+            "--allow-host-commands",
+        ] {
+            assert!(refused.contains(part), "{part}: {refused}");
+        }
+        assert!(!launch.log.exists(), "nothing ran");
+        let mut p = start(&c, &launch, &env(), None, true, &[], "x", 1000)
             .await
             .expect("starts");
         assert!(p.child.wait().await.expect("wait").success());

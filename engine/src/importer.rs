@@ -4,7 +4,9 @@
 //!
 //! A local file or folder is copied into the task's folder (never hard-linked: a task that
 //! edits its input must not edit the user's original), so every local artifact stays inside
-//! the pipeline root; a remote URI (`gs://…`) is kept as it is.
+//! the pipeline root; a remote URI (`gs://…`), like an artifact of the run itself (a path
+//! inside the run's folder, e.g. a file an earlier task wrote), is kept as it is: it is the
+//! same artifact, as importing an existing URI is in KFP, so the lineage joins them.
 
 use pipeline::ir::{ComponentSpec, ImporterSpec};
 use serde_json::{Map, Value};
@@ -59,8 +61,13 @@ fn resolve_metadata(v: &Value, launch: &Launch) -> Result<Value, String> {
     })
 }
 
-/// Runs an importer: returns the task's outputs.
-pub fn run(spec: &ImporterSpec, comp: &ComponentSpec, launch: &Launch) -> Result<Io, String> {
+/// Runs an importer of the run whose folder is `run_root`: returns the task's outputs.
+pub fn run(
+    spec: &ImporterSpec,
+    comp: &ComponentSpec,
+    launch: &Launch,
+    run_root: &std::path::Path,
+) -> Result<Io, String> {
     let params = &launch.executor_input["inputs"]["parameterValues"];
     let uri = if let Some(name) = &spec.artifact_uri.runtime_parameter {
         params
@@ -115,6 +122,9 @@ pub fn run(spec: &ImporterSpec, comp: &ComponentSpec, launch: &Launch) -> Result
                 "the importer's URI {uri:?} does not exist on this machine"
             ));
         }
+        if inside(&src, run_root) {
+            return Ok(imported(output, uri, metadata, spec));
+        }
         let dest = launch.artifact_path(&output);
         if dest.exists() {
             let _ = std::fs::remove_dir_all(&dest).or_else(|_| std::fs::remove_file(&dest));
@@ -122,17 +132,30 @@ pub fn run(spec: &ImporterSpec, comp: &ComponentSpec, launch: &Launch) -> Result
         copy_tree(&src, &dest).map_err(|e| format!("cannot import {uri:?}: {e}"))?;
         dest.display().to_string()
     };
+    Ok(imported(output, final_uri, metadata, spec))
+}
+
+/// Whether `path` is inside `root`, both resolved (links and `..` followed).
+fn inside(path: &std::path::Path, root: &std::path::Path) -> bool {
+    match (path.canonicalize(), root.canonicalize()) {
+        (Ok(p), Ok(r)) => p.starts_with(r),
+        _ => false,
+    }
+}
+
+/// The importer's outputs: the artifact `output` at `uri`.
+fn imported(output: String, uri: String, metadata: Map<String, Value>, spec: &ImporterSpec) -> Io {
     let mut io = Io::default();
     io.artifacts.insert(
         output.clone(),
         vec![RuntimeArtifact {
             name: output,
-            uri: final_uri,
+            uri,
             metadata,
             ty: spec.type_schema.clone(),
         }],
     );
-    Ok(io)
+    io
 }
 
 #[cfg(test)]
@@ -176,8 +199,8 @@ mod tests {
         io.parameters
             .insert("uri".into(), json!(src.display().to_string()));
         io.parameters.insert("tag".into(), json!("v1"));
-        let launch =
-            prepare(&dir.path().join("t"), &comp(), &io, JobInfo::default()).expect("prepare");
+        let root = dir.path().join("run");
+        let launch = prepare(&root.join("t"), &comp(), &io, JobInfo::default()).expect("prepare");
         let spec = ImporterSpec {
             artifact_uri: ValueOrRuntimeParameter {
                 runtime_parameter: Some("uri".into()),
@@ -187,11 +210,9 @@ mod tests {
             type_schema: ArtifactTypeSchema::titled("system.Dataset"),
             ..ImporterSpec::default()
         };
-        let out = run(&spec, &comp(), &launch).expect("import");
+        let out = run(&spec, &comp(), &launch, &root).expect("import");
         let a = &out.artifacts["artifact"][0];
-        assert!(a
-            .uri
-            .starts_with(&dir.path().join("t").display().to_string()));
+        assert!(a.uri.starts_with(&root.join("t").display().to_string()));
         assert_eq!(std::fs::read_to_string(&a.uri).expect("copied"), "a,b\n");
         // A task that edits its input edits the run's copy, never the user's file.
         std::fs::write(&a.uri, "changed by a task\n").expect("edit the copy");
@@ -213,7 +234,7 @@ mod tests {
             type_schema: ArtifactTypeSchema::titled("system.Dataset"),
             ..ImporterSpec::default()
         };
-        let out = run(&spec_dir, &comp(), &launch).expect("import a folder");
+        let out = run(&spec_dir, &comp(), &launch, &root).expect("import a folder");
         let copied = std::path::Path::new(&out.artifacts["artifact"][0].uri).join("sub/f.txt");
         std::fs::write(&copied, "2").expect("edit the copy");
         assert_eq!(
@@ -221,15 +242,37 @@ mod tests {
             "1"
         );
 
-        let out = run(&remote, &comp(), &launch).expect("import");
+        let out = run(&remote, &comp(), &launch, &root).expect("import");
         assert_eq!(out.artifacts["artifact"][0].uri, "gs://bucket/x");
 
         let missing = ImporterSpec {
             artifact_uri: ValueOrRuntimeParameter::constant(json!("/no/such/file")),
             ..ImporterSpec::default()
         };
-        assert!(run(&missing, &comp(), &launch)
+        assert!(run(&missing, &comp(), &launch, &root)
             .expect_err("missing")
             .contains("does not exist"));
+
+        // An artifact of the run itself is the same artifact: kept where it is.
+        let made = root.join("earlier-task/artifacts/model");
+        std::fs::create_dir_all(&made).expect("mkdir");
+        let own = ImporterSpec {
+            artifact_uri: ValueOrRuntimeParameter::constant(json!(made.display().to_string())),
+            type_schema: ArtifactTypeSchema::titled("system.Model"),
+            ..ImporterSpec::default()
+        };
+        let out = run(&own, &comp(), &launch, &root).expect("import the run's own artifact");
+        assert_eq!(out.artifacts["artifact"][0].uri, made.display().to_string());
+        // A path that only looks inside (`..`) is a user's file: copied.
+        let sneaky = root.join("t/../../data.csv");
+        let escape = ImporterSpec {
+            artifact_uri: ValueOrRuntimeParameter::constant(json!(sneaky.display().to_string())),
+            type_schema: ArtifactTypeSchema::titled("system.Dataset"),
+            ..ImporterSpec::default()
+        };
+        let out = run(&escape, &comp(), &launch, &root).expect("import");
+        assert!(out.artifacts["artifact"][0]
+            .uri
+            .starts_with(&root.join("t").display().to_string()));
     }
 }

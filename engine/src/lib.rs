@@ -13,6 +13,8 @@
 //!   cache keys; [`cel`]: conditions and selectors; [`process`]: starting processes (without
 //!   Pipeline Canvas's own variables, dying with the engine) and process groups; [`tasklog`]:
 //!   task logs, capped.
+//! - [`endpoints`]: the local model endpoints (TorchServe) deploy tasks start, stopped when
+//!   their run fails or is cancelled, at shutdown unless kept, and reaped after a crash.
 //!
 //! The engine reads no environment variables or flags: the server and command line build its
 //! [`EngineConfig`].
@@ -35,6 +37,7 @@ use runs::StoreError;
 pub mod cache;
 pub mod cel;
 pub mod driver;
+pub mod endpoints;
 pub mod executor_container;
 pub mod executor_python;
 pub mod importer;
@@ -77,6 +80,9 @@ pub enum EngineError {
     /// The run store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A local endpoint operation failed.
+    #[error(transparent)]
+    Endpoint(#[from] endpoints::EndpointError),
     /// The engine's run store writer thread could not be started.
     #[error("cannot start the engine's run store writer: {0}")]
     Writer(std::io::Error),
@@ -105,6 +111,13 @@ pub struct EngineConfig {
     pub log_limit: u64,
     /// Which container runtime runs container components.
     pub containers: ContainerChoice,
+    /// Where the managed Python environments live (default `<data_dir>/envs`). Several data
+    /// folders may share one, so a large environment (PyTorch) is installed once.
+    pub envs_dir: PathBuf,
+    /// Whether a container component whose image cannot be used (no container runtime, or the
+    /// image is not present) may run its command on this machine instead. Off by default: such
+    /// a task fails and says which runtime to install.
+    pub allow_host_commands: bool,
 }
 
 /// The most task executors the engine runs at once, whatever [`EngineConfig::concurrency`]
@@ -133,6 +146,8 @@ impl EngineConfig {
             python: PathBuf::from("python3"),
             log_limit: tasklog::DEFAULT_LOG_LIMIT,
             containers: ContainerChoice::Detect,
+            envs_dir: data_dir.join("envs"),
+            allow_host_commands: false,
         }
     }
 }
@@ -156,6 +171,8 @@ struct Inner {
     active: Mutex<HashMap<String, watch::Sender<bool>>>,
     container_choice: ContainerChoice,
     containers: tokio::sync::OnceCell<Option<ContainerRuntime>>,
+    allow_host_commands: bool,
+    endpoints: endpoints::Endpoints,
 }
 
 impl std::fmt::Debug for Engine {
@@ -214,8 +231,9 @@ impl Engine {
         let engine = Self {
             inner: Arc::new(Inner {
                 data_dir: config.data_dir.clone(),
-                runs_dir,
-                envs: PythonEnvs::new(&config.data_dir, config.python),
+                runs_dir: runs_dir.clone(),
+                envs: PythonEnvs::new(&config.envs_dir, config.python),
+                endpoints: endpoints::Endpoints::new(store.clone(), runs_dir.clone()),
                 store,
                 events,
                 recorder,
@@ -225,9 +243,11 @@ impl Engine {
                 active: Mutex::new(HashMap::new()),
                 container_choice: config.containers,
                 containers: tokio::sync::OnceCell::new(),
+                allow_host_commands: config.allow_host_commands,
             }),
         };
         let recovered = engine.recover()?;
+        engine.inner.endpoints.reap()?;
         if recovered > 0 {
             tracing::warn!(
                 runs = recovered,
@@ -261,6 +281,11 @@ impl Engine {
     /// The run store.
     pub fn store(&self) -> &RunStore {
         &self.inner.store
+    }
+
+    /// The local model endpoints (TorchServe servers started by deploy tasks).
+    pub fn endpoints(&self) -> &endpoints::Endpoints {
+        &self.inner.endpoints
     }
 
     /// The live events.
@@ -366,6 +391,8 @@ impl Engine {
                     cancel: rx,
                     options: req.options,
                     containers,
+                    allow_host_commands: engine.inner.allow_host_commands,
+                    endpoints: engine.inner.endpoints.clone(),
                     job,
                     first_error: Mutex::new(None),
                     any_failed: AtomicBool::new(false),
@@ -415,6 +442,7 @@ impl Engine {
         if let Ok(mut active) = self.inner.active.lock() {
             active.remove(id);
         }
+        self.stop_endpoints_of(id, RunState::Failed).await;
         let run_id = id.to_string();
         let error = format!("internal error: {message}");
         let ended = self
@@ -457,8 +485,19 @@ impl Engine {
         if let Ok(mut active) = self.inner.active.lock() {
             active.remove(&id);
         }
+        if matches!(state, RunState::Failed | RunState::Cancelled) {
+            self.stop_endpoints_of(&id, state).await;
+        }
         self.set_state(&id, state, error.as_deref(), outputs.as_ref());
         tracing::info!(run = %id, state = %state, "run ended");
+    }
+
+    /// Stops the endpoints run `id` deployed, as it ended `state` (FAILED or CANCELLED).
+    async fn stop_endpoints_of(&self, id: &str, state: RunState) {
+        let why = format!("its run ended {state}");
+        if let Err(e) = self.inner.endpoints.stop_run(id, &why).await {
+            tracing::error!(run = id, error = %e, "cannot stop the run's endpoints");
+        }
     }
 
     /// Cancels run `id`: running tasks are killed (their whole process group), nothing new
@@ -543,8 +582,22 @@ impl Engine {
     }
 
     /// The server is stopping: cancels every run still going (their processes are killed and
-    /// they are recorded CANCELLED) and waits up to `grace` for them to end.
+    /// they are recorded CANCELLED), waits up to `grace` for them to end, and stops every
+    /// endpoint this engine started that is not marked to keep.
     pub async fn shutdown(&self, grace: std::time::Duration) {
+        // Endpoints first: stopping them is quick, and the caller may not wait past `grace`.
+        match self.inner.endpoints.shutdown().await {
+            Ok(stopped) if !stopped.is_empty() => {
+                tracing::info!(endpoints = stopped.len(), "stopped the local endpoints");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "cannot stop the local endpoints"),
+        }
+        self.cancel_all(grace).await;
+    }
+
+    /// Cancels every run still going and waits up to `grace` for them to end.
+    async fn cancel_all(&self, grace: std::time::Duration) {
         let ids: Vec<String> = self
             .inner
             .active
@@ -679,6 +732,7 @@ mod tests {
         config.concurrency = 4;
         // Host commands only: no Python runtime is looked for.
         config.python = PathBuf::from("/nonexistent/python3");
+        config.allow_host_commands = true;
         let engine = Engine::open(config).expect("open");
         let id = engine
             .submit(RunRequest::new(panicking_spec(&pid_file), BTreeMap::new()))

@@ -57,7 +57,19 @@ fn spawner() -> std::io::Result<&'static mpsc::Sender<SpawnJob>> {
 /// (except those `cmd` sets itself), and with `death_signal` sent to it when this process ends
 /// (`SIGKILL`, or `SIGTERM` for a child that cleans up after itself). Must be called inside a
 /// tokio runtime, which then waits for the child.
-pub async fn spawn(mut cmd: Command, death_signal: libc::c_int) -> std::io::Result<Child> {
+pub async fn spawn(cmd: Command, death_signal: libc::c_int) -> std::io::Result<Child> {
+    spawn_with(cmd, Some(death_signal)).await
+}
+
+/// Starts a long-lived service (a model server) from the spawner thread: without Pipeline
+/// Canvas's own environment variables, as [`spawn`], but *without* a parent-death signal, so it
+/// can outlive this process when the user keeps it. Whoever starts one records its pid and
+/// start time, so it is stopped at shutdown or reaped at the next start.
+pub async fn spawn_service(cmd: Command) -> std::io::Result<Child> {
+    spawn_with(cmd, None).await
+}
+
+async fn spawn_with(mut cmd: Command, death_signal: Option<libc::c_int>) -> std::io::Result<Child> {
     let explicit: Vec<std::ffi::OsString> = cmd
         .as_std()
         .get_envs()
@@ -69,20 +81,23 @@ pub async fn spawn(mut cmd: Command, death_signal: libc::c_int) -> std::io::Resu
         }
     }
     let parent = libc::pid_t::try_from(std::process::id()).unwrap_or(0);
-    let signal = libc::c_ulong::try_from(death_signal).unwrap_or(libc::SIGKILL as libc::c_ulong);
-    // SAFETY: the closure runs in the child between fork and exec and calls only
-    // async-signal-safe functions (prctl, getppid, _exit), allocating nothing.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, signal, 0, 0, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // The engine died between fork and prctl: the signal will never come.
-            if libc::getppid() != parent {
-                libc::_exit(1);
-            }
-            Ok(())
-        });
+    let signal =
+        death_signal.map(|s| libc::c_ulong::try_from(s).unwrap_or(libc::SIGKILL as libc::c_ulong));
+    if let Some(signal) = signal {
+        // SAFETY: the closure runs in the child between fork and exec and calls only
+        // async-signal-safe functions (prctl, getppid, _exit), allocating nothing.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, signal, 0, 0, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The engine died between fork and prctl: the signal will never come.
+                if libc::getppid() != parent {
+                    libc::_exit(1);
+                }
+                Ok(())
+            });
+        }
     }
     let handle = tokio::runtime::Handle::try_current()
         .map_err(|e| std::io::Error::other(format!("no async runtime to wait for a child: {e}")))?;
@@ -174,6 +189,33 @@ pub fn kill_task_group(pgid: u32, start: Option<u64>) {
             }
         }
     }
+}
+
+/// Whether any process of group `pgid` is still running (zombies waiting to be reaped do not
+/// count).
+pub fn group_is_running(pgid: u32) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            return false;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            return false;
+        };
+        let Some(after) = stat.rfind(')').and_then(|i| stat.get(i + 1..)) else {
+            return false;
+        };
+        let mut fields = after.split_whitespace();
+        let state = fields.next();
+        let group = fields.nth(1).and_then(|g| g.parse::<u32>().ok());
+        group == Some(pgid) && state != Some("Z")
+    })
 }
 
 /// Sends SIGKILL to every process in group `pgid`. A group that no longer exists is fine.

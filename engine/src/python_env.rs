@@ -81,7 +81,6 @@ struct Inner {
     dir: PathBuf,
     base_python: PathBuf,
     runtime: tokio::sync::Mutex<Option<(Env, Probe)>>,
-    creating: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     workers: tokio::sync::Mutex<HashMap<PathBuf, Arc<Worker>>>,
 }
 
@@ -125,15 +124,53 @@ async fn output(mut cmd: Command) -> std::io::Result<std::process::Output> {
         .await
 }
 
+/// Takes the exclusive lock of the environment `dir` (the file `<dir>.lock`), waiting while
+/// another task, engine or process holds it: only the holder creates or recreates `dir`, so
+/// nobody removes an environment another one is installing or using. `log` (a task's log)
+/// says when it waits. Released when the returned file is dropped.
+async fn lock_env(dir: &Path, log: Option<&Path>) -> Result<std::fs::File, String> {
+    if let Some(parent) = dir.parent() {
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    }
+    let path = dir.with_extension("lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("cannot open the lock {}: {e}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => return Ok(file),
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(format!("cannot lock {}: {e}", path.display()))
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {}
+    }
+    if let Some(log) = log {
+        append_line(
+            log,
+            &format!(
+                "Waiting for the Python environment {} that another task or process is installing ...",
+                dir.display()
+            ),
+        );
+    }
+    tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+        .await
+        .map_err(|e| format!("waiting for the lock {}: {e}", path.display()))?
+        .map_err(|e| format!("cannot lock {}: {e}", path.display()))
+}
+
 impl PythonEnvs {
-    /// Environments under `<data_dir>/envs`, built from `base_python`.
-    pub fn new(data_dir: &Path, base_python: PathBuf) -> Self {
+    /// Environments under `dir` (by default `<data_dir>/envs`), built from `base_python`.
+    pub fn new(dir: &Path, base_python: PathBuf) -> Self {
         Self {
             inner: Arc::new(Inner {
-                dir: data_dir.join("envs"),
+                dir: dir.to_path_buf(),
                 base_python,
                 runtime: tokio::sync::Mutex::new(None),
-                creating: Mutex::new(HashMap::new()),
                 workers: tokio::sync::Mutex::new(HashMap::new()),
             }),
         }
@@ -176,6 +213,7 @@ impl PythonEnvs {
         } else {
             let dir = self.inner.dir.join(format!("runtime-{}", base.version));
             let python = dir.join("bin/python");
+            let _lock = lock_env(&dir, None).await?;
             if !dir.join(".ready").is_file() {
                 tracing::info!(env = %dir.display(), "installing the KFP runtime ({KFP_REQUIREMENT}) for local runs");
                 self.create_venv(
@@ -183,6 +221,7 @@ impl PythonEnvs {
                     &dir,
                     &[KFP_REQUIREMENT.to_string()],
                     &[],
+                    None,
                     None,
                 )
                 .await?;
@@ -201,8 +240,15 @@ impl PythonEnvs {
         Ok(env)
     }
 
-    /// The environment for a component's packages (the runtime when there are none).
-    pub async fn env_for(&self, packages: &[String], pip_args: &[String]) -> Result<Env, String> {
+    /// The environment for a component's packages (the runtime when there are none). Created
+    /// once; when `log` is given (the task's log) the installation's progress is written there,
+    /// and a task waiting for another one's installation says so.
+    pub async fn env_for(
+        &self,
+        packages: &[String],
+        pip_args: &[String],
+        log: Option<&Path>,
+    ) -> Result<Env, String> {
         let runtime = self.runtime().await?;
         if packages.is_empty() {
             return Ok(runtime);
@@ -224,19 +270,31 @@ impl PythonEnvs {
         }
         let key: String = format!("{:x}", h.finalize()).chars().take(16).collect();
         let dir = self.inner.dir.join(&key);
-        let lock = {
-            let mut creating = self
-                .inner
-                .creating
-                .lock()
-                .map_err(|_| "environment lock poisoned".to_string())?;
-            creating.entry(key.clone()).or_default().clone()
-        };
-        let _guard = lock.lock().await;
+        let _lock = lock_env(&dir, log).await?;
         if !dir.join(".ready").is_file() {
             tracing::info!(env = %dir.display(), packages = ?sorted, "creating a Python environment");
-            self.create_venv(&runtime.python, &dir, &sorted, pip_args, Some(&site))
+            if let Some(log) = log {
+                append_line(
+                    log,
+                    &format!(
+                        "Installing the Python environment {} (once; later tasks and runs reuse it): {}",
+                        dir.display(),
+                        sorted.join(" ")
+                    ),
+                );
+            }
+            let started = std::time::Instant::now();
+            self.create_venv(&runtime.python, &dir, &sorted, pip_args, Some(&site), log)
                 .await?;
+            if let Some(log) = log {
+                append_line(
+                    log,
+                    &format!(
+                        "The Python environment is ready ({:.0} s).",
+                        started.elapsed().as_secs_f64()
+                    ),
+                );
+            }
         }
         Ok(Env {
             python: dir.join("bin/python"),
@@ -253,6 +311,7 @@ impl PythonEnvs {
         packages: &[String],
         pip_args: &[String],
         layer: Option<&[PathBuf]>,
+        progress: Option<&Path>,
     ) -> Result<(), String> {
         if dir.exists() {
             let _ = tokio::fs::remove_dir_all(dir).await;
@@ -262,9 +321,28 @@ impl PythonEnvs {
                 .await
                 .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
         }
-        let log_path = dir.with_extension("install.log");
-        let log = std::fs::File::create(&log_path)
-            .map_err(|e| format!("cannot write {}: {e}", log_path.display()))?;
+        // The installation's output: the task's log when a task waits for it (its progress is
+        // shown there), else a file beside the environment.
+        let (log_path, log) = match progress {
+            Some(p) => (
+                p.to_path_buf(),
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p),
+            ),
+            None => {
+                let p = dir.with_extension("install.log");
+                let f = std::fs::File::create(&p);
+                (p, f)
+            }
+        };
+        let log = log.map_err(|e| format!("cannot write {}: {e}", log_path.display()))?;
+        let quiet = if progress.is_some() {
+            "--progress-bar=off"
+        } else {
+            "--quiet"
+        };
         let run = |mut cmd: Command, what: String| {
             let log = log.try_clone();
             let log_path = log_path.clone();
@@ -282,7 +360,12 @@ impl PythonEnvs {
                     Ok(())
                 } else {
                     Err(format!(
-                        "{what} failed ({status}); its output ends with:\n{}",
+                        "{what} failed ({status}){}; its output ends with:\n{}",
+                        if what.contains("install") {
+                            " (is the package index reachable? pip needs PyPI or the index the component names)"
+                        } else {
+                            ""
+                        },
                         tasklog::tail_lines(&log_path, 15)
                     ))
                 }
@@ -327,7 +410,9 @@ impl PythonEnvs {
         match &uv {
             Some(uv) => {
                 let mut c = Command::new(uv);
-                c.args(["pip", "install", "--quiet", "--python"])
+                c.args(["pip", "install"])
+                    .args(progress.is_none().then_some("--quiet"))
+                    .arg("--python")
                     .arg(&venv_python)
                     .args(pip_args)
                     .args(packages);
@@ -339,7 +424,7 @@ impl PythonEnvs {
                     "-m",
                     "pip",
                     "install",
-                    "--quiet",
+                    quiet,
                     "--disable-pip-version-check",
                     "--no-warn-script-location",
                 ])
@@ -620,5 +705,17 @@ impl Worker {
             pid,
             exit: exited_rx,
         })
+    }
+}
+
+/// Appends a line to a task's log (best effort: the log is for the user, the task goes on).
+fn append_line(log: &Path, line: &str) {
+    use std::io::Write as _;
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+    {
+        let _ = writeln!(f, "{line}");
     }
 }

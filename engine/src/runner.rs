@@ -34,6 +34,7 @@ use super::python_env::PythonEnvs;
 use super::tasklog;
 use super::values::{task_dir, Io};
 use api::RunOptions;
+use components::local::{Backing, Recognised};
 use runs::Recorder;
 use runs::{EngineEvent, Events, TaskEvent};
 use runs::{NewTask, RunStore, TaskKind, TaskState, TaskUpdate};
@@ -42,6 +43,10 @@ type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 // A loop's parallelism is the size of a semaphore.
 const _: () = assert!(driver::MAX_PARALLELISM <= Semaphore::MAX_PERMITS);
+
+/// The backing label of a container component whose command runs on this machine (host
+/// commands allowed) instead of in its image.
+pub(crate) const HOST_COMMAND: &str = "host: its command runs on this machine, not in its image";
 
 /// How an attempt of a leaf ended.
 enum Attempt {
@@ -69,6 +74,11 @@ pub(crate) struct RunCtx {
     pub cancel: watch::Receiver<bool>,
     pub options: RunOptions,
     pub containers: Option<ContainerRuntime>,
+    /// Whether a container component may run its command on this machine when its image
+    /// cannot be used ([`crate::EngineConfig::allow_host_commands`]).
+    pub allow_host_commands: bool,
+    /// The endpoints the run's deployments start.
+    pub endpoints: crate::endpoints::Endpoints,
     pub job: JobInfo,
     pub first_error: Mutex<Option<String>>,
     pub any_failed: AtomicBool,
@@ -94,6 +104,7 @@ pub(crate) fn emit(store: &RunStore, events: &Events, run_id: &str, path: &str) 
             error: row.error,
             cached: row.cached,
             attempt: row.attempts,
+            backing: row.backing,
         })),
         Ok(None) => {}
         Err(e) => tracing::error!(error = %e, "cannot read a task back from the run store"),
@@ -417,6 +428,12 @@ impl RunCtx {
             kubernetes,
             resources,
         } = leaf;
+        let (comp, exec, backing) = match local_backing(comp, exec) {
+            Ok(b) => b,
+            Err(e) => return Finished::new(Outcome::Failed, e),
+        };
+        // A cached deployment would name an endpoint that is no longer there.
+        let caching = caching && backing != Some(Backing::TorchServe);
         let dir = task_dir(&self.root, path);
         let mut io = io;
         let local = match kubernetes
@@ -477,6 +494,7 @@ impl RunCtx {
                 cache_key: Some(key.clone()),
                 log_path: Some(launch.log.clone()),
                 note: local.note.clone(),
+                backing: backing.map(|b| b.label().to_string()),
                 ..TaskUpdate::default()
             },
         );
@@ -534,10 +552,15 @@ impl RunCtx {
                 }
             }
             let result = match exec {
-                ExecutorSpec::Importer(spec) => match importer::run(spec, comp, &launch) {
-                    Ok(o) => Attempt::Done(o),
-                    Err(e) => Attempt::Failed(e),
-                },
+                ExecutorSpec::Importer(spec) => {
+                    match importer::run(spec, comp, &launch, &self.root) {
+                        Ok(o) => Attempt::Done(o),
+                        Err(e) => Attempt::Failed(e),
+                    }
+                }
+                ExecutorSpec::Container(_) if backing == Some(Backing::TorchServe) => {
+                    self.run_torchserve(path, &io, &launch).await
+                }
                 ExecutorSpec::Container(c) => {
                     self.run_container(path, c, comp, &launch, timeout, local.note.as_deref())
                         .await
@@ -609,6 +632,92 @@ impl RunCtx {
         }
     }
 
+    /// Serves the MAR of the task's `model` input from a TorchServe on a loopback port (the
+    /// local backing of Vertex AI's model deployment); the endpoint outlives the task and is
+    /// managed by [`crate::endpoints::Endpoints`]. Outputs `gcp_resources` naming the
+    /// endpoint's prediction URL, as the online prediction's local backing reads it.
+    async fn run_torchserve(&self, path: &str, io: &Io, launch: &Launch) -> Attempt {
+        let Some(model) = io.artifacts.get("model").and_then(|l| l.first()) else {
+            return Attempt::Failed(
+                "the deployment has no `model` input: wire the uploaded model into it".into(),
+            );
+        };
+        let meta = |k: &str| model.metadata.get(k).and_then(Value::as_str);
+        let folder = PathBuf::from(meta("marFolder").unwrap_or(model.uri.as_str()));
+        let model_name = match meta("modelName") {
+            Some(n) => n.to_string(),
+            None => match only_mar(&folder) {
+                Ok(n) => n,
+                Err(e) => return Attempt::Failed(e),
+            },
+        };
+        if !folder.join(format!("{model_name}.mar")).is_file() {
+            return Attempt::Failed(format!(
+                "the model to deploy has no MAR file {model_name}.mar in {}",
+                folder.display()
+            ));
+        }
+        let env = match self
+            .envs
+            .env_for(&components::local::ml_packages(), &[], Some(&launch.log))
+            .await
+        {
+            Ok(e) => e,
+            Err(e) => return Attempt::Failed(e),
+        };
+        let request = crate::endpoints::DeployRequest {
+            run_id: self.run_id.clone(),
+            task_path: path.to_string(),
+            model_name: model_name.clone(),
+            mar_folder: folder,
+            torchserve: env.bin_dir.join("torchserve"),
+            log: launch.log.clone(),
+            cancel: Some(self.cancel.clone()),
+            timeout: crate::endpoints::DEFAULT_READY_TIMEOUT,
+        };
+        let info = match self.endpoints.deploy(request).await {
+            Ok(i) => i,
+            Err(e) => return Attempt::Failed(e),
+        };
+        if self.cancelled() {
+            if let Err(e) = self.endpoints.stop(&info.id).await {
+                tracing::warn!(error = %e, endpoint = %info.id, "cannot stop a cancelled run's endpoint");
+            }
+            return Attempt::Cancelled;
+        }
+        let address = info
+            .url
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        self.record(
+            path,
+            TaskUpdate {
+                backing: Some(format!("local: TorchServe on {address}")),
+                note: Some(format!(
+                    "Endpoint {} serves {model_name} at {}; it keeps running after the run: \
+                     stop it under Endpoints or with `pipeline-canvas endpoints stop {}`.",
+                    info.id, info.url, info.id
+                )),
+                ..TaskUpdate::default()
+            },
+        );
+        let resources = serde_json::json!({
+            "resources": [{
+                "resourceType": "LocalTorchServeEndpoint",
+                "resourceUri": info.url,
+                "endpointId": info.id,
+            }]
+        });
+        let mut outputs = Io::default();
+        outputs
+            .parameters
+            .insert("gcp_resources".into(), Value::String(resources.to_string()));
+        Attempt::Done(outputs)
+    }
+
     /// Waits for a started process: its exit code, or kills its group on cancel or timeout.
     async fn supervise<F>(
         &self,
@@ -676,7 +785,7 @@ impl RunCtx {
         let (code, note, log_truncated) = if let Some(program) = executor_python::detect(c) {
             let env = match self
                 .envs
-                .env_for(&program.packages, &program.pip_args)
+                .env_for(&program.packages, &program.pip_args, Some(&launch.log))
                 .await
             {
                 Ok(e) => e,
@@ -745,6 +854,7 @@ impl RunCtx {
                 launch,
                 &env,
                 self.containers.as_ref(),
+                self.allow_host_commands,
                 &mounts,
                 &name,
                 self.log_limit,
@@ -759,6 +869,11 @@ impl RunCtx {
                 TaskUpdate {
                     pid: Some((started.pid, process::start_time(started.pid))),
                     note: with_platform(started.note.clone()),
+                    // Shown on the node: the command runs here, not in its image.
+                    backing: started
+                        .container
+                        .is_none()
+                        .then(|| HOST_COMMAND.to_string()),
                     ..TaskUpdate::default()
                 },
             );
@@ -812,6 +927,57 @@ impl RunCtx {
             )),
             Err(a) => a,
         }
+    }
+}
+
+/// The component and executor the local engine runs for a task: the task's own, or for a cloud
+/// component its local backing ([`components::local`]); a Google Cloud component without one
+/// is refused, so a local run never calls Google Cloud.
+fn local_backing<'a>(
+    comp: &'a ComponentSpec,
+    exec: &'a ExecutorSpec,
+) -> Result<(&'a ComponentSpec, &'a ExecutorSpec, Option<Backing>), String> {
+    let ExecutorSpec::Container(c) = exec else {
+        return Ok((comp, exec, None));
+    };
+    match components::local::recognise(c) {
+        None => Ok((comp, exec, None)),
+        Some(Recognised::Cloud(module)) => Err(format!(
+            "this task starts the Google Cloud launcher {module}: it would call Google Cloud, \
+             which a local run never does, and no local backing stands in for it. Run the \
+             pipeline on the Vertex AI target"
+        )),
+        Some(Recognised::Backing(b @ Backing::TorchServe)) => Ok((comp, exec, Some(b))),
+        Some(Recognised::Backing(b @ Backing::Component(local))) => {
+            let r = local.runnable().map_err(|e| e.to_string())?;
+            Ok((&r.component, &r.executor, Some(b)))
+        }
+    }
+}
+
+/// The model name of the only `.mar` file in `folder`.
+fn only_mar(folder: &Path) -> Result<String, String> {
+    let entries = std::fs::read_dir(folder)
+        .map_err(|e| format!("cannot read the model folder {}: {e}", folder.display()))?;
+    let mars: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".mar"))
+                .map(str::to_string)
+        })
+        .collect();
+    match mars.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(format!(
+            "no .mar file in the model folder {}",
+            folder.display()
+        )),
+        _ => Err(format!(
+            "several .mar files in the model folder {} and the model names none",
+            folder.display()
+        )),
     }
 }
 

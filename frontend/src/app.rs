@@ -12,7 +12,7 @@ use crate::interaction;
 use crate::palette::Palette;
 use crate::properties::PropertiesPanel;
 use crate::spec_panel::SpecPanel;
-use crate::state::{flag, AppState, Tab};
+use crate::state::{flag, text, AppState, Tab};
 use crate::status_bar::StatusBar;
 use crate::toolbar::Toolbar;
 
@@ -35,7 +35,9 @@ pub fn App() -> impl IntoView {
             <Toolbar />
             <div class="main">
                 <Palette />
-                <Canvas />
+                <main class="canvas-main">
+                    <Canvas />
+                </main>
                 <SidePanel />
             </div>
             <StatusBar />
@@ -51,7 +53,9 @@ fn SidePanel() -> impl IntoView {
         view! {
             <button
                 class="tab"
+                role="tab"
                 class:active=flag(move || st.tab.get() == t)
+                aria-selected=text(move || (st.tab.get() == t).to_string())
                 data-testid=testid
                 on:click=move |_| st.tab.set(t)
             >
@@ -60,8 +64,8 @@ fn SidePanel() -> impl IntoView {
         }
     };
     view! {
-        <aside class="side">
-            <nav class="tabs">
+        <aside class="side" aria-label="Task and pipeline details">
+            <nav class="tabs" role="tablist">
                 {tab_button(Tab::Properties, "Properties", "tab-properties")}
                 {tab_button(Tab::Pipeline, "Pipeline", "tab-pipeline")}
                 {tab_button(Tab::Spec, "Spec", "tab-spec")}

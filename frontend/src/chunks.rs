@@ -1,8 +1,8 @@
 //! Wasm chunks fetched on first use. The release build is split (by `wasm-split-cli`, see
 //! `scripts/split-wasm`) at the functions marked `#[wasm_split(chunk, ..)]`: the importer
-//! (`import`), the Run and Runs tabs (`runs`), starting and following a run and its dialogs
-//! (`run`), the loop and exit-handler editors (`frames`), the Spec tab (`spec`), the editing
-//! tools (`tools`: paste, duplicate, align, auto-layout, the context menu and the shortcut
+//! (`import`), the Run and Runs tabs (`runs`), starting, following and cancelling a run, the
+//! shown run's state in the toolbar and the run dialogs (`run`), the loop and exit-handler editors (`frames`), the Spec tab (`spec`), the editing
+//! tools (`tools`: connecting a wire, paste, duplicate, align, auto-layout, the context menu and the shortcut
 //! overlay), the minimap (`minimap`) and the benchmark hooks (`bench`).
 //! The editor itself starts without them.
 //!

@@ -182,6 +182,12 @@ pub struct Connected {
     pub replaced: Option<String>,
     /// Whether a constant or parameter binding of the input was dropped.
     pub dropped_binding: bool,
+    /// Whether the wire joins the input's other wires as one of an if/elif/else's branches
+    /// (`dsl.OneOf`: the value of whichever branch ran).
+    pub one_of: bool,
+    /// Whether the wire leaves a loop into a list input: every iteration's value, collected
+    /// (`dsl.Collected`).
+    pub collected: bool,
 }
 
 /// Human name of a node for messages: its task name.
@@ -190,17 +196,25 @@ fn task_name(doc: &Document, id: &str) -> String {
         .map_or_else(|| id.to_string(), |n| n.name.clone())
 }
 
-/// Wires output `from` to input `to`, refusing with the reason when the types do not match,
-/// the ports do not exist, or the wire would close a cycle. An input has one source, so a wire
-/// already into `to`, and any value bound to it, are replaced.
-pub fn connect(doc: &mut Document, from: &PortRef, to: &PortRef) -> Result<Connected, String> {
-    let what = format!(
+/// A wire as messages name it: `producer.port → consumer.port`, by task name.
+pub fn wire_label(doc: &Document, from: &PortRef, to: &PortRef) -> String {
+    format!(
         "{}.{} → {}.{}",
         task_name(doc, &from.node),
         from.port,
         task_name(doc, &to.node),
         to.port
-    );
+    )
+}
+
+/// Wires output `from` to input `to`, refusing with the reason when the types do not match,
+/// the ports do not exist, or the wire would close a cycle. An input has one source, so a wire
+/// already into `to`, and any value bound to it, are replaced — except where the model takes
+/// several: a wire from another branch of the same if/elif/else joins the one there (one of
+/// the branches' values). A single value may feed a list input where it leaves a loop (every
+/// iteration's value, collected); the model decides both, as it does when compiling.
+pub fn connect(doc: &mut Document, from: &PortRef, to: &PortRef) -> Result<Connected, String> {
+    let what = wire_label(doc, from, to);
     let refuse = |why: String| Err(format!("Cannot connect {what}: {why}"));
     let (Some(producer), Some(consumer)) = (doc.node(&from.node), doc.node(&to.node)) else {
         return refuse("the task no longer exists".into());
@@ -220,52 +234,89 @@ pub fn connect(doc: &mut Document, from: &PortRef, to: &PortRef) -> Result<Conne
     else {
         return refuse(format!("{} has no input {:?}", consumer.name, to.port));
     };
-    if let Err(why) = out_ty.can_feed(&in_ty) {
-        return refuse(format!("{why} ({} → {})", out_ty.label(), in_ty.label()));
-    }
-    let existing = doc
+    let typed = out_ty.can_feed(&in_ty);
+    let existing: Vec<(String, PortRef)> = doc
         .wires
         .iter()
-        .find(|w| &w.to == to)
-        .map(|w| (w.id.clone(), w.from.clone()));
-    if let Some((id, src)) = &existing {
-        if src == from {
-            return Ok(Connected {
-                wire: id.clone(),
-                replaced: None,
-                dropped_binding: false,
-            });
-        }
+        .filter(|w| &w.to == to)
+        .map(|w| (w.id.clone(), w.from.clone()))
+        .collect();
+    if let Some((id, _)) = existing.iter().find(|(_, src)| src == from) {
+        return Ok(Connected {
+            wire: id.clone(),
+            replaced: None,
+            dropped_binding: false,
+            one_of: existing.len() > 1,
+            collected: typed.is_err(),
+        });
     }
-    if reaches(
-        doc,
-        &to.node,
-        &from.node,
-        existing.as_ref().map(|(id, _)| id.as_str()),
-    ) {
-        return refuse(format!(
-            "{} already depends on {}, so this would make a cycle",
-            producer.name, consumer.name
-        ));
-    }
-    let replaced = existing.map(|(id, _)| id);
-    if let Some(r) = &replaced {
-        doc.wires.retain(|w| &w.id != r);
-    }
-    let dropped_binding = doc
-        .node_mut(&to.node)
-        .and_then(|n| n.inputs.remove(&to.port))
-        .is_some();
+    let (producer_name, consumer_name) = (producer.name.clone(), consumer.name.clone());
     let id = doc.fresh_id("w");
-    doc.wires.push(Wire {
+    let wire = Wire {
         id: id.clone(),
         from: from.clone(),
         to: to.clone(),
-    });
+    };
+    // The document with the new wire and without the input's value: `keep` keeps the wires
+    // already there.
+    let with_wire = |keep: bool| {
+        let mut d = doc.clone();
+        if !keep {
+            d.wires.retain(|w| &w.to != to);
+        }
+        if let Some(n) = d.node_mut(&to.node) {
+            n.inputs.remove(&to.port);
+        }
+        d.wires.push(wire.clone());
+        d
+    };
+    // One of several branches when the model takes the wires together, else in their place.
+    let joined = !existing.is_empty() && input_is_sound(&with_wire(true), to);
+    let mut next = if joined {
+        with_wire(true)
+    } else {
+        with_wire(false)
+    };
+    next.wires.pop();
+    if reaches(&next, &to.node, &from.node, None) {
+        return refuse(format!(
+            "{producer_name} already depends on {consumer_name}, so this would make a cycle"
+        ));
+    }
+    next.wires.push(wire);
+    if let Err(why) = &typed {
+        if !input_is_sound(&next, to) {
+            return refuse(format!(
+                "{why} ({} → {}); a single value feeds a list input only when it is collected out of a loop",
+                out_ty.label(),
+                in_ty.label()
+            ));
+        }
+    }
+    let dropped_binding = doc
+        .node(&to.node)
+        .is_some_and(|n| n.inputs.contains_key(&to.port));
+    let replaced = if joined {
+        None
+    } else {
+        existing.into_iter().next().map(|(id, _)| id)
+    };
+    *doc = next;
     Ok(Connected {
         wire: id,
         replaced,
         dropped_binding,
+        one_of: joined,
+        collected: typed.is_err(),
+    })
+}
+
+/// Whether the model finds nothing wrong with the wires into input `to` of `doc`.
+fn input_is_sound(doc: &Document, to: &PortRef) -> bool {
+    pipeline::validate(doc).iter().all(|d| {
+        !d.is_error()
+            || d.node.as_deref() != Some(to.node.as_str())
+            || d.port.as_deref() != Some(to.port.as_str())
     })
 }
 
@@ -728,6 +779,124 @@ mod tests {
         );
         let c2 = connect(&mut doc, &port(&a2, "out_str"), &port(&b, "s")).unwrap();
         assert_eq!(c2.replaced, Some(c.wire));
+        assert_eq!(doc.wires.len(), 1);
+    }
+
+    /// Puts `nodes` into a new group of `kind` (inside `parent`); its id.
+    fn group_of(
+        doc: &mut Document,
+        kind: GroupKind,
+        parent: Option<&str>,
+        nodes: &[&str],
+    ) -> String {
+        let id = doc.fresh_id("g");
+        doc.groups.push(pipeline::Group {
+            id: id.clone(),
+            kind,
+            name: None,
+            display_name: None,
+            parent: parent.map(str::to_string),
+            position: Point::default(),
+            size: pipeline::Size::default(),
+        });
+        for n in nodes {
+            if let Some(node) = doc.node_mut(n) {
+                node.group = Some(id.clone());
+            }
+        }
+        id
+    }
+
+    #[test]
+    fn a_value_leaving_a_loop_feeds_a_list_input_collected() {
+        let (mut doc, a, b) = two_nodes();
+        doc.components
+            .get_mut("consumer")
+            .unwrap()
+            .input_definitions
+            .parameters
+            .insert("nums".into(), ParameterSpec::of(ParameterType::List));
+        // Outside any loop, an int is not a list.
+        let err = connect(&mut doc, &port(&a, "out_int"), &port(&b, "nums")).unwrap_err();
+        assert!(err.contains("collected out of a loop"), "{err}");
+        assert!(doc.wires.is_empty());
+        // From inside a loop it is every iteration's value.
+        group_of(
+            &mut doc,
+            GroupKind::Loop {
+                items: pipeline::document::LoopItems::Raw("[1, 2]".into()),
+                parallelism: None,
+                item_input: None,
+                item_type: None,
+            },
+            None,
+            &[&a],
+        );
+        let c = connect(&mut doc, &port(&a, "out_int"), &port(&b, "nums")).unwrap();
+        assert!(c.collected && !c.one_of, "{c:?}");
+        assert_eq!(doc.wires.len(), 1);
+        // The same for artifacts: a Dataset per iteration into a List[Dataset].
+        let dataset = || ArtifactSpec {
+            artifact_type: ArtifactTypeSchema::titled("system.Dataset"),
+            ..Default::default()
+        };
+        let producer = doc.components.get_mut("producer").unwrap();
+        producer
+            .output_definitions
+            .artifacts
+            .insert("ds".into(), dataset());
+        let consumer = doc.components.get_mut("consumer").unwrap();
+        consumer.input_definitions.artifacts.insert(
+            "datasets".into(),
+            ArtifactSpec {
+                is_artifact_list: true,
+                ..dataset()
+            },
+        );
+        let c = connect(&mut doc, &port(&a, "ds"), &port(&b, "datasets")).unwrap();
+        assert!(c.collected, "{c:?}");
+        assert_eq!(doc.wires.len(), 2);
+        assert!(
+            pipeline::validate(&doc)
+                .iter()
+                .all(|d| !d.is_error() || !matches!(d.port.as_deref(), Some("nums" | "datasets"))),
+            "{:?}",
+            pipeline::validate(&doc)
+        );
+    }
+
+    #[test]
+    fn wires_from_each_branch_join_as_one_of_them() {
+        let (mut doc, a, b) = two_nodes();
+        let def = doc.components["producer"].clone();
+        let a2 = add_node(
+            &mut doc,
+            "producer",
+            &def,
+            Point::default(),
+            Point::default(),
+        );
+        let a3 = add_node(
+            &mut doc,
+            "producer",
+            &def,
+            Point::default(),
+            Point::default(),
+        );
+        let branches = group_of(&mut doc, GroupKind::Branches, None, &[]);
+        let cond = GroupKind::Condition {
+            expression: "1 == 1".into(),
+        };
+        group_of(&mut doc, cond, Some(&branches), &[&a]);
+        group_of(&mut doc, GroupKind::Else, Some(&branches), &[&a2]);
+        let first = connect(&mut doc, &port(&a, "out_str"), &port(&b, "s")).unwrap();
+        let second = connect(&mut doc, &port(&a2, "out_str"), &port(&b, "s")).unwrap();
+        assert!(second.one_of && second.replaced.is_none(), "{second:?}");
+        assert_eq!(doc.wires.len(), 2);
+        // A task outside the branches takes the input over.
+        let third = connect(&mut doc, &port(&a3, "out_str"), &port(&b, "s")).unwrap();
+        assert!(!third.one_of, "{third:?}");
+        assert_eq!(third.replaced, Some(first.wire));
         assert_eq!(doc.wires.len(), 1);
     }
 

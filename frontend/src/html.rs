@@ -37,3 +37,17 @@ pub fn kv_table<'a>(testid: &str, rows: impl Iterator<Item = (&'a str, String)>)
         esc(testid)
     )
 }
+
+/// The `data-action` and `data-id` of the element a click landed in (a list's buttons carry
+/// both, so one handler on the list serves every row).
+pub fn clicked_action(ev: &web_sys::MouseEvent) -> Option<(String, String)> {
+    use wasm_bindgen::JsCast as _;
+    let button = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .and_then(|e| e.closest("[data-action]").ok().flatten())?;
+    Some((
+        button.get_attribute("data-action")?,
+        button.get_attribute("data-id")?,
+    ))
+}

@@ -412,6 +412,7 @@ fn ParameterEditor(
             view! {
                 <select
                     class="grow"
+                    aria-label="Pipeline parameter"
                     data-testid=format!("{testid}-param")
                     prop:value=text(move || match binding.get() {
                         Some(Binding::Parameter(p)) => p,
@@ -436,6 +437,7 @@ fn ParameterEditor(
             <div class="binding">
                 <select
                     class="mode"
+                    aria-label="Set by"
                     data-testid=format!("{testid}-mode")
                     prop:value=text(move || if mode.get() == Mode::Parameter { "parameter" } else { "value" }.to_string())
                     on:change=on_mode.clone()

@@ -431,33 +431,11 @@ fn port_at(c: (f64, f64), attr: &str) -> Option<PortRef> {
     })
 }
 
-/// Finishes a wire drag: connects when dropped on an input port, explaining any refusal.
+/// Finishes a wire drag: connects when dropped on an input port (from the tools chunk),
+/// explaining any refusal.
 fn drop_wire(st: &AppState, from: &PortRef, c: (f64, f64)) {
     if let Some(to) = port_at(c, "data-port-in") {
-        let mut result = Err(String::new());
-        st.edit(|d| result = edit::connect(d, from, &to));
-        match result {
-            Ok(done) => {
-                let mut msg = st.doc.with_untracked(|d| {
-                    let name = |id: &str| d.node(id).map_or(id.to_string(), |n| n.name.clone());
-                    format!(
-                        "Connected {}.{} → {}.{}",
-                        name(&from.node),
-                        from.port,
-                        name(&to.node),
-                        to.port
-                    )
-                });
-                if done.replaced.is_some() {
-                    msg.push_str(" (replaced the previous wire)");
-                } else if done.dropped_binding {
-                    msg.push_str(" (replaced the value that was set)");
-                }
-                st.select(Selection::Wire(done.wire));
-                st.success(msg);
-            }
-            Err(why) => st.error(why),
-        }
+        crate::tools::connect(*st, from.clone(), to);
     } else if port_at(c, "data-port-out").is_some() {
         st.error(
             "Cannot connect two outputs: drop the wire on an input port (left side of a task)",

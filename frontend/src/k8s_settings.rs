@@ -256,16 +256,18 @@ pub fn labels(settings: &Map<String, Value>) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-/// Replaces the node selector's labels, removing the selector when there are none.
+/// Replaces the node selector's labels, removing the selector when there are none. A label
+/// whose key is empty (cleared) is dropped: Kubernetes has no such label.
 pub fn set_labels(settings: &mut Map<String, Value>, labels: &[(String, String)]) {
-    if labels.is_empty() {
+    let map: Map<String, Value> = labels
+        .iter()
+        .filter(|(k, _)| !k.trim().is_empty())
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    if map.is_empty() {
         settings.remove("nodeSelector");
         return;
     }
-    let map: Map<String, Value> = labels
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
     let selector = settings
         .entry("nodeSelector".to_string())
         .or_insert_with(|| Value::Object(Map::new()));
@@ -367,7 +369,17 @@ mod tests {
             s.get("nodeSelector"),
             Some(&json!({ "labels": { "gpu": "a100" } }))
         );
-        set_labels(&mut s, &[]);
+        // A cleared key drops its label; with none left, the selector goes.
+        set_labels(
+            &mut s,
+            &[("gpu".into(), "a100".into()), (" ".into(), "x".into())],
+        );
+        assert_eq!(
+            s.get("nodeSelector"),
+            Some(&json!({ "labels": { "gpu": "a100" } }))
+        );
+        set_labels(&mut s, &[(String::new(), String::new())]);
+        assert_eq!(s.get("nodeSelector"), None);
         set_rows(&mut s, "pvcMount", Vec::new());
         assert_eq!(store(s), None);
     }

@@ -159,19 +159,18 @@ fn Labels(settings: Memo<Option<Value>>, change: Change) -> impl IntoView {
             }))
         }
     };
-    let add = {
-        let edit = edit.clone();
-        move |_| {
-            edit(Box::new(|l| {
-                if !l.iter().any(|(k, _)| k.is_empty()) {
-                    l.push((String::new(), String::new()));
-                }
-            }))
+    // A new label stays on this panel until its key is typed: the document never holds an
+    // empty label.
+    let draft = RwSignal::new(None::<String>);
+    let add = move |_| {
+        if draft.get_untracked().is_none() {
+            draft.set(Some(String::new()));
         }
     };
     let rows = move || {
         let labels = settings.with(|s| k8s::labels(&k8s::object(s.as_ref())));
-        labels
+        let count = labels.len();
+        let stored = labels
             .into_iter()
             .enumerate()
             .map(|(i, (k, v))| {
@@ -203,7 +202,38 @@ fn Labels(settings: Memo<Option<Value>>, change: Change) -> impl IntoView {
                     </div>
                 }
             })
-            .collect_view()
+            .collect_view();
+        let edit = edit.clone();
+        let new_row = draft.get().map(move |value| {
+            let on_key = move |ev: web_sys::Event| {
+                let key = event_target_value(&ev).trim().to_string();
+                if key.is_empty() {
+                    return;
+                }
+                let value = draft.get_untracked().unwrap_or_default();
+                draft.set(None);
+                edit(Box::new(move |l| match l.iter_mut().find(|(k, _)| *k == key) {
+                    Some(label) => label.1 = value,
+                    None => l.push((key, value)),
+                }))
+            };
+            let on_value = move |ev: web_sys::Event| {
+                let t = event_target_value(&ev).trim().to_string();
+                draft.set(Some(t));
+            };
+            view! {
+                <div class="k8s-row" data-testid=format!("k8s-label-{count}")>
+                    <input type="text" class="mono" spellcheck="false" placeholder="label" aria-label="Label"
+                        data-testid=format!("k8s-label-{count}-key") on:change=on_key />
+                    <span>"="</span>
+                    <input type="text" class="mono" spellcheck="false" placeholder="value" aria-label="Value"
+                        data-testid=format!("k8s-label-{count}-value") prop:value=value on:change=on_value />
+                    <button class="link" aria-label="Remove" data-testid=format!("k8s-label-{count}-remove")
+                        on:click=move |_| draft.set(None)>"×"</button>
+                </div>
+            }
+        });
+        view! { {stored} {new_row} }
     };
     view! {
         <div class="k8s-list">

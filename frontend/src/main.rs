@@ -13,6 +13,7 @@ mod chunks;
 mod clipboard;
 mod diagnostics;
 mod edit;
+mod endpoints_view;
 mod files;
 mod group_editors;
 mod group_view;

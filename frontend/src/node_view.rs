@@ -155,7 +155,7 @@ pub fn NodeView(id: String) -> impl IntoView {
                 let errs = if has_error.get() { ", has errors" } else { "" };
                 format!("{shown}{errs}")
             })
-            aria-selected=text(move || selected.get().to_string())
+            aria-current=text(move || selected.get().to_string())
             style:left=text(move || layout::px(pos.get().x))
             style:top=text(move || layout::px(pos.get().y))
             style:width=layout::px(layout::NODE_WIDTH)

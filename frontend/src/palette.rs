@@ -52,7 +52,7 @@ pub fn Palette() -> impl IntoView {
         }
     };
     view! {
-        <aside class="palette" data-testid="palette">
+        <aside class="palette" data-testid="palette" aria-label="Components">
             <div class="palette-head">
                 <input
                     type="search"

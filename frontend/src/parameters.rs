@@ -173,6 +173,7 @@ fn ParameterRow(index: usize) -> impl IntoView {
                 />
                 <select
                     data-testid=format!("param-{index}-type")
+                    aria-label="Type"
                     prop:value=text(move || ty.get().proto_name().to_string())
                     on:change=on_type
                 >

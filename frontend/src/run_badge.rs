@@ -1,6 +1,7 @@
 //! How a canvas element shows its state in the run shown: a `state-…` class and `data-state`
 //! on the element (colours come from `runs.css`), and a badge with the state, loop progress
-//! (`3/5`) and elapsed time.
+//! (`3/5`) and elapsed time, and on the local engine what stands in for a cloud component
+//! (`local: TorchServe on 127.0.0.1:8443`).
 
 use ::api::TaskState;
 use leptos::prelude::*;
@@ -56,9 +57,19 @@ pub fn RunBadge(status: Memo<Option<ElemStatus>>) -> impl IntoView {
                 .unwrap_or_default()
         })
     });
+    let backing = text(move || {
+        status.with(|s| {
+            s.as_ref()
+                .and_then(|s| s.backing.clone())
+                .unwrap_or_default()
+        })
+    });
     view! {
         <Show when=move || status.with(Option::is_some)>
             <div class="run-badge" data-testid="run-badge">{label}</div>
+        </Show>
+        <Show when=move || status.with(|s| s.as_ref().is_some_and(|s| s.backing.is_some()))>
+            <div class="run-backing" data-testid="run-backing" title=backing>{backing}</div>
         </Show>
     }
 }

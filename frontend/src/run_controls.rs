@@ -1,5 +1,6 @@
 //! The toolbar's run controls: the target picker (local engine, Vertex AI, Kubeflow) and its
-//! settings, Run (with a dialog for the pipeline's parameter values), the state of the run
+//! settings, Run (at once with the defaults, or with a dialog for the pipeline's parameter
+//! values: when one needs a value, on a remote target, or on demand), the state of the run
 //! shown, Cancel while it runs, and the Runs list.
 
 use leptos::prelude::*;
@@ -20,27 +21,22 @@ pub fn RunControls() -> impl IntoView {
     let st = use_state();
     let ctx = use_runs();
     let has_errors = Memo::new(move |_| st.analysis.with(|a| a.errors() > 0));
-    let running = Memo::new(move |_| ctx.run.with(|r| r.as_ref().is_some_and(|r| !r.ended())));
+    let has_params = Memo::new(move |_| st.doc.with(|d| !d.parameters.is_empty()));
+    // Run starts at once on the local engine when no parameter needs a value (the defaults
+    // apply; "Run with parameter values…" opens the dialog). A parameter without a default,
+    // or a run on a remote target (it submits to the cloud, whose values the defaults may not
+    // fit), asks first.
     let on_run = move |_| {
-        if st.doc.with_untracked(|d| d.parameters.is_empty()) {
-            run_live::start(st, ctx, Map::new());
-        } else {
+        let local = ctx.target.with_untracked(|t| t == "local");
+        let ask = st.doc.with_untracked(|d| {
+            d.parameters.iter().any(|p| !p.is_optional()) || (!local && !d.parameters.is_empty())
+        });
+        if ask {
             ctx.dialog.set(true);
+        } else {
+            run_live::start(st, ctx, Map::new());
         }
     };
-    let state = text(move || {
-        ctx.run.with(|r| {
-            r.as_ref()
-                .map(|r| {
-                    let now = if r.ended() { 0.0 } else { ctx.now.get() };
-                    let r = &r.summary;
-                    let d = run_duration(r.started_at.as_deref(), r.ended_at.as_deref(), now);
-                    let d = if d.is_empty() { d } else { format!(" · {d}") };
-                    format!("{}{d}", r.state.label())
-                })
-                .unwrap_or_default()
-        })
-    });
     view! {
         <div class="tool-group run-controls">
             <button
@@ -53,10 +49,22 @@ pub fn RunControls() -> impl IntoView {
             >
                 "▶ Run"
             </button>
+            <Show when=move || has_params.get()>
+                <button
+                    class="icon"
+                    data-testid="btn-run-params"
+                    title="Run with parameter values…"
+                    disabled=flag(move || ctx.starting.get())
+                    on:click=move |_| ctx.dialog.set(true)
+                >
+                    "▾"
+                </button>
+            </Show>
             <select
                 class="run-target"
                 data-testid="run-target"
                 title="Where Run runs the pipeline"
+                aria-label="Run on"
                 prop:value=move || ctx.target.get()
                 on:change=move |ev| {
                     let t = event_target_value(&ev);
@@ -77,29 +85,7 @@ pub fn RunControls() -> impl IntoView {
                 "⚙"
             </button>
             <Show when=move || ctx.run.with(Option::is_some)>
-                <span
-                    class="run-state"
-                    data-testid="run-state"
-                    data-state=text(move || ctx.run.with(|r| r.as_ref().map(|r| r.summary.state.label().to_string()).unwrap_or_default()))
-                    title=text(move || ctx.run.with(|r| r.as_ref().map(|r| { let r = &r.summary; format!("Run {} of {}{}", r.id, r.pipeline_name, r.error.as_ref().map(|e| format!("\n{e}")).unwrap_or_default()) }).unwrap_or_default()))
-                >
-                    {state}
-                </span>
-                <Show when=move || running.get()>
-                    <button
-                        class="danger"
-                        data-testid="btn-cancel-run"
-                        title="Cancel the run"
-                        on:click=move |_| {
-                            if let Some(id) = ctx.run_id() {
-                                run_live::cancel(st, ctx, id);
-                            }
-                        }
-                    >
-                        "Cancel"
-                    </button>
-                </Show>
-                <button class="icon" data-testid="btn-clear-run" title="Stop showing the run on the canvas" on:click=move |_| ctx.clear()>"✕"</button>
+                {chunks::view(shown_run())}
             </Show>
             <button
                 data-testid="btn-runs"
@@ -131,6 +117,60 @@ fn run_dialog() -> Result<AnyView, Unloaded> {
 #[wasm_split(run, fallible)]
 fn target_settings() -> Result<AnyView, Unloaded> {
     Ok(view! { <TargetSettings /> }.into_any())
+}
+
+/// The state of the run shown, Cancel while it runs and ✕, from the run chunk: a run is
+/// only shown once the run chunk followed it.
+#[wasm_split(run, fallible)]
+fn shown_run() -> Result<AnyView, Unloaded> {
+    Ok(view! { <ShownRun /> }.into_any())
+}
+
+/// The state of the run shown (with its duration), Cancel while it runs, and ✕ to stop
+/// showing it.
+#[component]
+fn ShownRun() -> impl IntoView {
+    let st = use_state();
+    let ctx = use_runs();
+    let running = Memo::new(move |_| ctx.run.with(|r| r.as_ref().is_some_and(|r| !r.ended())));
+    let state = text(move || {
+        ctx.run.with(|r| {
+            r.as_ref()
+                .map(|r| {
+                    let now = if r.ended() { 0.0 } else { ctx.now.get() };
+                    let r = &r.summary;
+                    let d = run_duration(r.started_at.as_deref(), r.ended_at.as_deref(), now);
+                    let d = if d.is_empty() { d } else { format!(" · {d}") };
+                    format!("{}{d}", r.state.label())
+                })
+                .unwrap_or_default()
+        })
+    });
+    view! {
+        <span
+            class="run-state"
+            data-testid="run-state"
+            data-state=text(move || ctx.run.with(|r| r.as_ref().map(|r| r.summary.state.label().to_string()).unwrap_or_default()))
+            title=text(move || ctx.run.with(|r| r.as_ref().map(|r| { let r = &r.summary; format!("Run {} of {}{}", r.id, r.pipeline_name, r.error.as_ref().map(|e| format!("\n{e}")).unwrap_or_default()) }).unwrap_or_default()))
+        >
+            {state}
+        </span>
+        <Show when=move || running.get()>
+            <button
+                class="danger"
+                data-testid="btn-cancel-run"
+                title="Cancel the run"
+                on:click=move |_| {
+                    if let Some(id) = ctx.run_id() {
+                        run_live::cancel(st, ctx, id);
+                    }
+                }
+            >
+                "Cancel"
+            </button>
+        </Show>
+        <button class="icon" data-testid="btn-clear-run" title="Stop showing the run on the canvas" on:click=move |_| ctx.clear()>"✕"</button>
+    }
 }
 
 /// The parameter values of a new run, prefilled with the defaults.

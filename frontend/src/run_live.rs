@@ -394,8 +394,21 @@ fn ended_message(st: AppState, ctx: RunCtx, state: RunState, error: Option<&str>
     }
 }
 
-/// Cancels run `id`.
+/// Cancels run `id`. Only a run the page follows or lists can be cancelled, so this is in the
+/// run chunk too.
 pub fn cancel(st: AppState, ctx: RunCtx, id: String) {
+    chunks::run(st, "cancel the run", cancel_split(st, ctx, id));
+}
+
+/// [`cancel`], from the run chunk.
+#[wasm_split(run, fallible)]
+fn cancel_split(st: AppState, ctx: RunCtx, id: String) -> Result<(), Unloaded> {
+    cancel_now(st, ctx, id);
+    Ok(())
+}
+
+/// [`cancel`], now.
+fn cancel_now(st: AppState, ctx: RunCtx, id: String) {
     let url = format!("/api/runs/{}/cancel", api::encode(&id));
     api::send::<Cancelled>("POST", url, "{}".into(), move |r| match r {
         Ok(Cancelled {

@@ -81,6 +81,9 @@ impl LiveRun {
         }
         t.cached = e.cached;
         t.attempts = t.attempts.max(e.attempt);
+        if e.backing.is_some() {
+            t.backing = e.backing;
+        }
     }
 
     /// Applies a `run` event.
@@ -153,6 +156,7 @@ impl LiveRun {
             progress,
             started: started.is_finite().then_some(started),
             ended: ended.is_finite().then_some(ended),
+            backing: counted.iter().find_map(|t| t.backing.clone()),
         })
     }
 
@@ -202,6 +206,7 @@ fn first_seen(path: String) -> TaskRow {
         note: None,
         has_log: false,
         cache_key: None,
+        backing: None,
     }
 }
 
@@ -277,6 +282,8 @@ pub struct ElemStatus {
     pub started: Option<f64>,
     /// End, ms since the epoch (once every instance has ended).
     pub ended: Option<f64>,
+    /// What stood in for its cloud component on the local engine (`local: TorchServe on …`).
+    pub backing: Option<String>,
 }
 
 impl ElemStatus {
@@ -286,6 +293,7 @@ impl ElemStatus {
             progress: None,
             started: None,
             ended: None,
+            backing: None,
         }
     }
 

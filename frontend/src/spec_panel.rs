@@ -78,7 +78,7 @@ pub fn SpecPanel() -> impl IntoView {
                     })}
                 </span>
             </div>
-            <pre class="spec-text" class:stale=flag(move || spec.with(Option::is_none)) data-testid="spec-text">
+            <pre class="spec-text" class:stale=flag(move || spec.with(Option::is_none)) data-testid="spec-text" tabindex="0" aria-label="Compiled spec">
                 {text(move || spec.get().unwrap_or_else(|| {
                     let e = errors.get();
                     let name = st.doc.with(|d| d.name.clone());

@@ -281,6 +281,12 @@ fn task_body(t: &TaskRow) -> AnyView {
             esc(e)
         ));
     }
+    if let Some(b) = &t.backing {
+        html.push_str(&format!(
+            "<div class=\"field-note\" data-testid=\"task-backing\">{}</div>",
+            esc(b)
+        ));
+    }
     if let Some(n) = &t.note {
         html.push_str(&format!(
             "<div class=\"field-note\" data-testid=\"task-note\">{}</div>",

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use leptos::prelude::*;
-use pipeline::{Binding, Document, GroupKind, Point};
+use pipeline::{Binding, Document, GroupKind, Point, PortRef};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_split_helpers::wasm_split;
 
@@ -173,6 +173,40 @@ pub fn insert_fragment(doc: &mut Document, frag: Document, at: Point) -> Vec<Ite
 }
 
 // Entry points from the editor (the chunk is fetched on first use).
+
+/// Wires output `from` to input `to` ([`edit::connect`]), saying in the status bar what it did
+/// or why it cannot, and selects the new wire.
+pub fn connect(st: AppState, from: PortRef, to: PortRef) {
+    chunks::run(st, "connect", connect_split(st, from, to));
+}
+
+/// [`connect`], from the tools chunk.
+#[wasm_split(tools, fallible)]
+fn connect_split(st: AppState, from: PortRef, to: PortRef) -> Result<(), Unloaded> {
+    let mut result = Err(String::new());
+    st.edit(|d| result = edit::connect(d, &from, &to));
+    match result {
+        Ok(done) => {
+            let mut msg = format!(
+                "Connected {}",
+                st.doc.with_untracked(|d| edit::wire_label(d, &from, &to))
+            );
+            if done.one_of {
+                msg.push_str(" (one of the branches: the value of whichever ran)");
+            } else if done.collected {
+                msg.push_str(" (collects every iteration's value into a list)");
+            } else if done.replaced.is_some() {
+                msg.push_str(" (replaced the previous wire)");
+            } else if done.dropped_binding {
+                msg.push_str(" (replaced the value that was set)");
+            }
+            st.select(Selection::Wire(done.wire));
+            st.success(msg);
+        }
+        Err(why) => st.error(why),
+    }
+    Ok(())
+}
 
 /// Adds the pipeline fragment `frag` at `at` (or next to where it was copied from).
 pub fn paste(st: AppState, frag: Document, at: Option<Point>) {

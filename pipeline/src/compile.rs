@@ -660,33 +660,38 @@ impl Builder<'_, '_> {
                 match s {
                     Source::Output(p, port) if !m.encloses(m.container(Elem::Node(*p)), scope) => {
                         let lca = m.lca(m.container(Elem::Node(*p)), scope);
-                        self.export_to(&[(*p, port.clone())], lca);
+                        self.export_to(&[(*p, port.clone())], lca, false);
                     }
                     Source::OneOf(ps) => {
-                        self.export_to(ps, scope);
+                        self.export_to(ps, scope, false);
                     }
                     _ => {}
                 }
             }
         }
         for (o, sources) in m.doc.outputs.iter().zip(&m.outputs) {
-            if let Some(e) = self.export_to(sources, None) {
+            if let Some(e) = self.export_to(sources, None, o.collected) {
                 self.root_exports.insert(o.name.clone(), e);
             }
         }
     }
 
     /// Makes the value of `sources` (one output, or one of several branch outputs) available
-    /// in DAG `target`, adding DAG outputs to the groups it leaves. Returns how `target`'s DAG
-    /// selects it.
-    fn export_to(&mut self, sources: &[(usize, String)], target: Scope) -> Option<Export> {
+    /// in DAG `target`, adding DAG outputs to the groups it leaves; `collected` types it as a
+    /// list (`dsl.Collected`). Returns how `target`'s DAG selects it.
+    fn export_to(
+        &mut self,
+        sources: &[(usize, String)],
+        target: Scope,
+        collected: bool,
+    ) -> Option<Export> {
         let m = self.m;
         if let [(p, port)] = sources {
             let pe = Elem::Node(*p);
             let mut ty = m.output_type(*p, port)?;
             // A value collected out of a loop is a list in every group it leaves, as KFP types
             // it (a condition inside the loop included).
-            if crate::model::crossed_loop(m, pe, target) {
+            if collected || crate::model::crossed_loop(m, pe, target) {
                 ty = listify(ty);
             }
             let key = output_channel(&m.doc.nodes[*p].name, port);
@@ -719,7 +724,7 @@ impl Builder<'_, '_> {
         let mut ty = None;
         for s in sources {
             if let Some(Export::Single { from, key, ty: t }) =
-                self.export_to(std::slice::from_ref(s), Some(b))
+                self.export_to(std::slice::from_ref(s), Some(b), false)
             {
                 selectors.push((from, key));
                 ty.get_or_insert(t);
@@ -1055,13 +1060,13 @@ impl Builder<'_, '_> {
                     Source::Output(p, out) => match self.collected_channel(*p, out, scope) {
                         Some(ch) => self.bind(&mut inputs, port, &ch, scope),
                         None => {
-                            if let Some(e) = self.export_to(&[(*p, out.clone())], scope) {
+                            if let Some(e) = self.export_to(&[(*p, out.clone())], scope, false) {
                                 self.bind_export(&mut inputs, port, e);
                             }
                         }
                     },
                     Source::OneOf(ps) => {
-                        if let Some(e) = self.export_to(ps, scope) {
+                        if let Some(e) = self.export_to(ps, scope, false) {
                             self.bind_export(&mut inputs, port, e);
                         }
                     }

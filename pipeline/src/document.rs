@@ -289,6 +289,11 @@ pub struct PipelineOutput {
     pub name: String,
     /// The task outputs it is taken from.
     pub from: Vec<PortRef>,
+    /// The value as a list, as `dsl.Collected` writes it: needed to surface the output of one
+    /// task from inside a condition (the list of what ran); implied when the value leaves a
+    /// loop.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub collected: bool,
     /// Free text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,

@@ -381,6 +381,7 @@ fn components() -> Vec<(&'static str, ComponentDef)> {
             node: "n1".into(),
             port: "out".into(),
         }],
+        collected: false,
         description: None,
     });
     let mut sub = def("sub");
@@ -661,6 +662,7 @@ fn generated_document(bytes: &[u8]) -> Document {
                 node: node_id(&mut t),
                 port: "out".into(),
             }],
+            collected: t.chance(4),
             description: None,
         });
     }

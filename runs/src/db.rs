@@ -1,6 +1,7 @@
 //! The database: one SQLite file, `pipelines.db`, in the data folder, holding the saved
 //! pipelines ([`crate::pipelines`]), the runs, their tasks and the task cache
-//! ([`crate::store`]) and their lineage ([`crate::lineage`]). This module is the one owner of its schema: every table, every
+//! ([`crate::store`]), their lineage ([`crate::lineage`]) and the local model endpoints
+//! ([`crate::endpoints`]). This module is the one owner of its schema: every table, every
 //! migration, and the opening of every connection ([`open_database`]).
 //!
 //! The data folder is private to its user: created with mode 0700 (an existing folder that
@@ -17,8 +18,10 @@ pub const DB_FILE: &str = "pipelines.db";
 /// The schema version written to `PRAGMA user_version`: 1 = saved pipelines, 2 = the local
 /// engine's runs, tasks and cache, 3 = runs on remote targets (target, remote job name,
 /// console link), 4 = list order by a sequence number instead of the clock, 5 = lineage
-/// (artifacts, executions, events, contexts; [`crate::lineage`]).
-pub const SCHEMA_VERSION: i64 = 5;
+/// (artifacts, executions, events, contexts; [`crate::lineage`]), 6 = local model endpoints
+/// ([`crate::endpoints`]) and the local backing each task ran with, 7 = lineage artifacts
+/// indexed by schema title (the runs table's metrics, [`crate::table`]).
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// Schema version 4 of the pipelines table: `seq`, the save sequence the list is ordered by
 /// (existing rows numbered in their old order: `updated_at`, then `rowid`).
@@ -168,6 +171,13 @@ UPDATE runs SET seq = o.n
 CREATE INDEX IF NOT EXISTS runs_by_seq ON runs (seq);
 ";
 
+/// Schema version 6: what stood in, on the local engine, for a cloud component (a task's
+/// local backing, e.g. `local: TorchServe on 127.0.0.1`). An added column: NULL for tasks that
+/// ran as written.
+pub(crate) const TASKS_V6: &str = "
+ALTER TABLE run_tasks ADD COLUMN backing TEXT;
+";
+
 /// Schema version 5: lineage in the shape of ML Metadata ([`crate::lineage`]). New tables, so
 /// existing databases keep their rows; the migration records the lineage of the runs already
 /// stored ([`crate::lineage::backfill`]). An artifact is its URI (unique); an execution is one
@@ -219,6 +229,43 @@ CREATE TABLE IF NOT EXISTS lineage_events (
 CREATE INDEX IF NOT EXISTS lineage_events_by_artifact ON lineage_events (artifact_id, type);
 ";
 
+/// Schema version 6: the local model endpoints (TorchServe servers a deploy task started,
+/// [`crate::endpoints`]). A new table, so existing databases keep their rows. The server
+/// process is recorded as its pid and start time (a recycled pid is never taken for it), the
+/// engine that owns it as its process and instance (a crashed owner's endpoints are reaped at
+/// the next start); `seq` orders the list.
+pub(crate) const ENDPOINTS_V6: &str = "
+CREATE TABLE IF NOT EXISTS endpoints (
+    id             TEXT PRIMARY KEY NOT NULL,
+    seq            INTEGER NOT NULL,
+    run_id         TEXT NOT NULL,
+    task_path      TEXT NOT NULL,
+    model_name     TEXT NOT NULL,
+    mar_folder     TEXT NOT NULL,
+    url            TEXT NOT NULL,
+    management_url TEXT NOT NULL,
+    folder         TEXT NOT NULL,
+    pid            INTEGER,
+    pid_start      INTEGER,
+    owner_pid      INTEGER NOT NULL,
+    owner_start    INTEGER,
+    owner_instance TEXT NOT NULL,
+    keep           INTEGER NOT NULL DEFAULT 0,
+    state          TEXT NOT NULL,
+    created_at     TEXT NOT NULL,
+    stopped_at     TEXT,
+    error          TEXT
+);
+CREATE INDEX IF NOT EXISTS endpoints_by_run ON endpoints (run_id);
+CREATE INDEX IF NOT EXISTS endpoints_by_seq ON endpoints (seq);
+";
+
+/// Schema version 7: lineage artifacts found by schema title, so the runs table reads the
+/// `system.Metrics` artifacts ([`crate::table`]) without scanning every event.
+pub(crate) const LINEAGE_V7: &str = "
+CREATE INDEX IF NOT EXISTS lineage_artifacts_by_schema ON lineage_artifacts (schema_title);
+";
+
 /// Brings the database at `path` to [`SCHEMA_VERSION`], one version at a time, each step in a
 /// transaction; refuses a database written by a newer build. Every connection to the database
 /// (the pipelines store and the engine's run store) opens through here.
@@ -257,6 +304,13 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreErr
     if found < 5 {
         tx.execute_batch(LINEAGE_V5).map_err(open_err)?;
         crate::lineage::backfill(&tx).map_err(open_err)?;
+    }
+    if found < 6 {
+        tx.execute_batch(ENDPOINTS_V6).map_err(open_err)?;
+        tx.execute_batch(TASKS_V6).map_err(open_err)?;
+    }
+    if found < 7 {
+        tx.execute_batch(LINEAGE_V7).map_err(open_err)?;
     }
     if found < SCHEMA_VERSION {
         tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))

@@ -56,6 +56,7 @@ mod tests {
             error: None,
             cached: false,
             attempt: 1,
+            backing: None,
         });
         let v = serde_json::to_value(&e).expect("json");
         assert_eq!(v["type"], "task");

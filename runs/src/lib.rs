@@ -7,6 +7,10 @@
 //!   server needs to recover (the processes of interrupted runs, the remote runs to follow).
 //! - [`lineage`]: what every run made and used, shaped like ML Metadata (artifacts by URI,
 //!   executions, events, contexts), recorded with each task's final state; subgraph queries.
+//! - [`endpoints`]: the local model endpoints (TorchServe servers deploy tasks started), with
+//!   their processes and owners, so none is orphaned.
+//! - [`table`]: the runs table — a row per run with its parameters and the metrics its tasks
+//!   logged (from the lineage), filtered and sorted by any column.
 //! - [`events`]: the broadcast of run and task state changes, sent after each is written.
 //! - [`recorder`]: one writer thread that does the store's work off the async threads, in
 //!   order, sending each change's event after its write.
@@ -14,13 +18,16 @@
 //! The states and wire shapes of runs and tasks are the API's ([`api`]); this crate stores them.
 
 pub mod db;
+pub mod endpoints;
 pub mod events;
 pub mod lineage;
 pub mod pipelines;
 pub mod recorder;
 pub mod store;
+pub mod table;
 
 pub use db::{now, secure_data_dir, StoreError, DB_FILE, SCHEMA_VERSION};
+pub use endpoints::{EndpointRecord, NewEndpoint};
 pub use events::{EngineEvent, Events, RunEvent, TaskEvent};
 pub use lineage::LineageQuery;
 pub use pipelines::{PipelineSummary, Store as PipelineStore};
@@ -30,3 +37,4 @@ pub use store::{
     RunSource, RunState, RunStore, RunSummary, TaskKind, TaskRow, TaskState, TaskUpdate,
     DEFAULT_RUN_LIST, MAX_RUN_LIST,
 };
+pub use table::{TableError, TableQuery, MAX_TABLE_ROWS};

@@ -306,9 +306,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         {
             let c = Connection::open(dir.path().join(DB_FILE)).expect("open");
-            c.execute_batch("PRAGMA user_version = 7;").expect("pragma");
+            c.execute_batch(&format!("PRAGMA user_version = {};", SCHEMA_VERSION + 1))
+                .expect("pragma");
         }
         let err = Store::open(dir.path()).expect_err("newer schema");
-        assert!(matches!(err, StoreError::Schema { found: 7, .. }), "{err}");
+        assert!(
+            matches!(err, StoreError::Schema { found, .. } if found == SCHEMA_VERSION + 1),
+            "{err}"
+        );
     }
 }

@@ -161,6 +161,8 @@ pub struct TaskUpdate {
     pub attempts: Option<u32>,
     /// A note.
     pub note: Option<String>,
+    /// What stood in for the task's cloud component on the local engine.
+    pub backing: Option<String>,
     /// The log file.
     pub log_path: Option<PathBuf>,
     /// The cache key.
@@ -283,7 +285,8 @@ impl RunStore {
         self.with_conn(|c| lineage::artifact_by_uri(c, uri))
     }
 
-    fn with_conn<T>(
+    /// Runs `f` on the store's connection (shared by the store's modules).
+    pub(crate) fn with_conn<T>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, rusqlite::Error>,
     ) -> Result<T, StoreError> {
@@ -400,7 +403,8 @@ impl RunStore {
                      log_path = COALESCE(?13, log_path),
                      cache_key = COALESCE(?14, cache_key),
                      pid = CASE WHEN ?15 THEN NULL ELSE COALESCE(?16, pid) END,
-                     pid_start = CASE WHEN ?15 THEN NULL ELSE COALESCE(?17, pid_start) END
+                     pid_start = CASE WHEN ?15 THEN NULL ELSE COALESCE(?17, pid_start) END,
+                     backing = COALESCE(?18, backing)
                  WHERE run_id = ?1 AND path = ?2",
                 params![
                     run_id,
@@ -420,6 +424,7 @@ impl RunStore {
                     u.clear_pid,
                     u.pid.map(|p| p.0),
                     u.pid.and_then(|p| p.1).map(|s| s as i64),
+                    u.backing,
                 ],
             )?;
             if u.state.is_some_and(TaskState::is_final) {
@@ -474,7 +479,7 @@ impl RunStore {
                 )?;
             let mut stmt = c.prepare(
                 "SELECT path, parent, name, display_name, kind, state, started_at, ended_at,
-                        inputs, outputs, error, cached, attempts, note, log_path, cache_key
+                        inputs, outputs, error, cached, attempts, note, log_path, cache_key, backing
                  FROM run_tasks WHERE run_id = ?1 ORDER BY rowid",
             )?;
             let tasks = stmt
@@ -505,7 +510,7 @@ impl RunStore {
         self.with_conn(|c| {
             c.query_row(
                 "SELECT path, parent, name, display_name, kind, state, started_at, ended_at,
-                        inputs, outputs, error, cached, attempts, note, log_path, cache_key
+                        inputs, outputs, error, cached, attempts, note, log_path, cache_key, backing
                  FROM run_tasks WHERE run_id = ?1 AND path = ?2",
                 params![run_id, path],
                 |r| {
@@ -759,6 +764,7 @@ fn task_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRow> {
         note: r.get(13)?,
         has_log: log.is_some_and(|p| Path::new(&p).is_file()),
         cache_key: r.get(15)?,
+        backing: r.get(16)?,
     })
 }
 

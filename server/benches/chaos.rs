@@ -76,6 +76,8 @@ impl Server {
             .env("PIPELINE_CANVAS_STATIC_DIR", data.join("no-dist"))
             .env("PIPELINE_CANVAS_TOKEN", TOKEN)
             .env("PIPELINE_CANVAS_CONTAINER_RUNTIME", "none")
+            // Its shell tasks run on this machine (no container runtime here).
+            .env("PIPELINE_CANVAS_ALLOW_HOST_COMMANDS", "1")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null());

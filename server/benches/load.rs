@@ -79,6 +79,8 @@ impl Server {
             .arg(dir.path().join("no-front-end"))
             .env("PIPELINE_CANVAS_TOKEN", TOKEN)
             .env("PIPELINE_CANVAS_CONTAINER_RUNTIME", "none")
+            // Its shell tasks run on this machine (no container runtime here).
+            .env("PIPELINE_CANVAS_ALLOW_HOST_COMMANDS", "1")
             // Every run's tasks at once, whatever the number of cores.
             .env("PIPELINE_CANVAS_CONCURRENCY", "64")
             .env("RUST_LOG", "warn")

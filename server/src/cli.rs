@@ -55,7 +55,9 @@ pub enum Command {
     /// Print the lineage (artifacts, executions, events) around a run or an artifact.
     #[command(after_help = LINEAGE_EXAMPLES)]
     Lineage(crate::lineage_command::LineageArgs),
-    /// List the runs of the data folder, newest first (local and remote).
+    /// List the runs of the data folder (local and remote) as a table with a column per run
+    /// parameter (`param.<name>`) and per metric the tasks logged (`metric.<name>`), newest
+    /// first or sorted by any column.
     #[command(after_help = RUNS_EXAMPLES)]
     Runs(crate::runs_command::RunsArgs),
     /// Print a task's log, or every task's log of a run (each line prefixed with its task).
@@ -64,11 +66,20 @@ pub enum Command {
     /// Cancel a run: local (run by `serve` or a `run` command) or remote.
     #[command(after_help = CANCEL_EXAMPLES)]
     Cancel(crate::cancel_command::CancelArgs),
+    /// List or stop the local model endpoints (TorchServe servers started by deploy tasks).
+    #[command(after_help = ENDPOINTS_EXAMPLES)]
+    Endpoints(crate::endpoints_command::EndpointsArgs),
 }
 
 const CANCEL_EXAMPLES: &str = "Examples:
   pipeline-canvas cancel 0b7c9e2a-…
   pipeline-canvas cancel \"$(pipeline-canvas runs --state running --format csv | sed -n 2p | cut -d, -f2)\"";
+
+const ENDPOINTS_EXAMPLES: &str = "Examples:
+  pipeline-canvas endpoints list
+  pipeline-canvas endpoints list --json
+  pipeline-canvas endpoints stop ep-1a2b3c4d
+  pipeline-canvas endpoints stop --all";
 
 const SERVE_EXAMPLES: &str = "Examples:
   pipeline-canvas serve
@@ -100,7 +111,9 @@ Exit status (with --wait): 0 the run succeeded, 1 it failed, 2 usage, 130 Ctrl-C
 const RUNS_EXAMPLES: &str = "Examples:
   pipeline-canvas runs
   pipeline-canvas runs --state failed --pipeline my-pipeline
-  pipeline-canvas runs --format csv > runs.csv";
+  pipeline-canvas runs --pipeline my-pipeline --sort metric.accuracy --desc --limit 5
+  pipeline-canvas runs --text baseline --format json
+  pipeline-canvas runs --format csv --limit 10000 > runs.csv";
 
 const LINEAGE_EXAMPLES: &str = "Examples:
   pipeline-canvas lineage --latest
@@ -149,6 +162,11 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub allowed_hosts: Vec<String>,
+    /// Let local runs execute a container component's command on this machine when its image
+    /// cannot be used (no podman or docker, or the image is not present). Off: such a task
+    /// fails and says which runtime to install.
+    #[arg(long, env = "PIPELINE_CANVAS_ALLOW_HOST_COMMANDS", value_parser = clap::builder::BoolishValueParser::new())]
+    pub allow_host_commands: bool,
 }
 
 /// Options of `compile`.
@@ -279,6 +297,9 @@ pub enum CliError {
     /// `runs` or `logs` failed.
     #[error(transparent)]
     Runs(#[from] crate::runs_command::RunsCommandError),
+    /// `endpoints` failed.
+    #[error(transparent)]
+    Endpoints(#[from] crate::endpoints_command::EndpointsCommandError),
 }
 
 impl CliError {
@@ -336,6 +357,10 @@ pub fn main() -> ExitCode {
             init_logging("warn");
             crate::runs_command::logs(&args).map_err(CliError::from)
         }
+        Command::Endpoints(args) => {
+            init_logging("warn");
+            crate::endpoints_command::endpoints(&args).map_err(CliError::from)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -370,6 +395,7 @@ pub fn serve(args: ServeArgs) -> Result<(), CliError> {
         static_dir: args.static_dir,
         token: args.token,
         allowed_hosts: args.allowed_hosts,
+        allow_host_commands: args.allow_host_commands,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

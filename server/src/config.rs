@@ -45,6 +45,9 @@ pub struct ServeConfig {
     pub token: Option<String>,
     /// More host names the server answers to (beyond loopback names and the bound address).
     pub allowed_hosts: Vec<String>,
+    /// Whether the local engine may run a container component's command on this machine when
+    /// its image cannot be used (`--allow-host-commands`).
+    pub allow_host_commands: bool,
 }
 
 /// The default data folder: `$XDG_DATA_HOME/pipeline-canvas`, i.e.
@@ -57,7 +60,10 @@ pub fn default_data_dir() -> Result<PathBuf, ConfigError> {
 
 /// The local engine's settings for `data_dir`, from the environment:
 /// `PIPELINE_CANVAS_CONCURRENCY` (tasks at once), `PIPELINE_CANVAS_PYTHON` (the base Python),
-/// `PIPELINE_CANVAS_CONTAINER_RUNTIME` (`podman`, `docker`, a path, or `none`).
+/// `PIPELINE_CANVAS_CONTAINER_RUNTIME` (`podman`, `docker`, a path, or `none`),
+/// `PIPELINE_CANVAS_ENVS_DIR` (the managed Python environments, default `<data-dir>/envs`).
+/// Whether host commands are allowed is a flag of `serve` and `run` (with its variable,
+/// `PIPELINE_CANVAS_ALLOW_HOST_COMMANDS`), set by the caller.
 pub fn engine_config(data_dir: &Path) -> engine::EngineConfig {
     let mut config = engine::EngineConfig::new(data_dir);
     if let Some(n) = env_text("PIPELINE_CANVAS_CONCURRENCY")
@@ -71,6 +77,9 @@ pub fn engine_config(data_dir: &Path) -> engine::EngineConfig {
     }
     if let Some(choice) = env_text("PIPELINE_CANVAS_CONTAINER_RUNTIME") {
         config.containers = engine::ContainerChoice::parse(&choice);
+    }
+    if let Some(dir) = env_text("PIPELINE_CANVAS_ENVS_DIR") {
+        config.envs_dir = PathBuf::from(dir);
     }
     config
 }

@@ -13,6 +13,8 @@
 //! - [`cancel_command`]: `pipeline-canvas cancel`, through the run's owner or its service.
 //! - [`progress`]: what `run` and `submit --wait` print (text, `--quiet`, `--json`).
 //! - [`runs_command`]: `pipeline-canvas runs` and `logs`, read from the run store.
+//! - [`runs_table`]: the runs table as text, JSON and CSV (the `runs` command and the API).
+//! - [`endpoints_command`]: `pipeline-canvas endpoints list|stop`, the local model endpoints.
 //! - [`examples`]: example pipelines embedded in the binary.
 //!
 //! The core is `pipeline`, the wire types `api`, the run store `runs`, the local engine
@@ -22,6 +24,7 @@ pub mod api;
 pub mod cancel_command;
 pub mod cli;
 pub mod config;
+pub mod endpoints_command;
 pub mod error;
 pub mod examples;
 pub mod guard;
@@ -29,6 +32,7 @@ pub mod lineage_command;
 pub mod progress;
 pub mod run_command;
 pub mod runs_command;
+pub mod runs_table;
 pub mod server;
 pub mod submit_command;
 

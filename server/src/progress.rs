@@ -248,7 +248,7 @@ impl Progress {
             "run {} {} in {}",
             s.id,
             s.state.as_str(),
-            crate::runs_command::human_duration(seconds)
+            crate::runs_table::human_duration(seconds)
         );
         if !counted.is_empty() {
             text.push_str(&format!(": {}", counted.join(", ")));

@@ -49,6 +49,16 @@ pub struct RunArgs {
     /// Print only the final summary (and errors).
     #[arg(short, long, conflicts_with = "json")]
     pub quiet: bool,
+    /// Let container components whose image cannot be used (no podman or docker, or the image
+    /// is not present) run their command on this machine. Off: such a task fails and says
+    /// which runtime to install.
+    #[arg(long, env = "PIPELINE_CANVAS_ALLOW_HOST_COMMANDS", value_parser = clap::builder::BoolishValueParser::new())]
+    pub allow_host_commands: bool,
+    /// Keep the model endpoints the run deploys (TorchServe) serving after the command ends;
+    /// stop them later with `pipeline-canvas endpoints stop`. Without it they stop with the
+    /// command.
+    #[arg(long)]
+    pub keep_endpoints: bool,
 }
 
 /// Why `run` failed.
@@ -236,6 +246,7 @@ pub fn run(args: &RunArgs) -> Result<(), RunCommandError> {
         if let Some(n) = args.concurrency {
             config.concurrency = n;
         }
+        config.allow_host_commands = args.allow_host_commands;
         let engine = Engine::open(config)?;
         use tokio::signal::unix::{signal, SignalKind};
         let mut interrupt = signal(SignalKind::interrupt()).map_err(RunCommandError::Runtime)?;
@@ -244,6 +255,11 @@ pub fn run(args: &RunArgs) -> Result<(), RunCommandError> {
         let mut progress = Progress::new(Mode::from_flags(args.json, args.quiet));
         let id = engine.submit(req)?;
         let folder = engine.run_dir(&id).display().to_string();
+        if args.allow_host_commands {
+            progress.say(
+                "host commands allowed: container components whose image cannot be used run their command on this machine",
+            );
+        }
         progress.say(&format!(
             "run {id}: {} (folder {folder})",
             engine
@@ -286,6 +302,28 @@ pub fn run(args: &RunArgs) -> Result<(), RunCommandError> {
             engine.cancel(&id)?;
         }
         let state = engine.wait(&id).await?;
+        // The endpoints the run deployed end with the command unless kept.
+        for ep in engine.endpoints().list().map_err(EngineError::from)? {
+            if ep.run_id != id || ep.state != api::EndpointState::Serving {
+                continue;
+            }
+            if args.keep_endpoints {
+                engine
+                    .endpoints()
+                    .set_keep(&ep.id, true)
+                    .map_err(EngineError::from)?;
+                progress.say(&format!(
+                    "endpoint {} keeps serving {} at {} (stop it with `pipeline-canvas endpoints stop {}`)",
+                    ep.id, ep.model_name, ep.url, ep.id
+                ));
+            } else {
+                progress.say(&format!(
+                    "endpoint {} ({}) stops with this command (--keep-endpoints keeps it)",
+                    ep.id, ep.url
+                ));
+            }
+        }
+        engine.shutdown(std::time::Duration::from_secs(1)).await;
         let detail = engine.store().get_run(&id).map_err(EngineError::from)?;
         if let Some(d) = &detail {
             progress.summary(d, Some(&folder));

@@ -3,9 +3,9 @@
 //! They only read: the run's owner (a `serve` process or a `run` command) keeps writing while
 //! they do, so `logs --follow` polls the store and the log files.
 //!
-//! The history is a [`RunTable`]: named columns of cells, so that more columns (a run's
-//! parameters, its metrics) are more data, and the three formats (`table`, `json`, `csv`) write
-//! whatever columns there are.
+//! The history is the runs table ([`runs::table`]): a row per run with its parameters and
+//! metrics as `param.`/`metric.` columns, filtered and sorted like the Runs tab's, written by
+//! [`crate::runs_table`] in three formats (`table`, `json`, `csv`).
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -14,8 +14,7 @@ use std::time::Duration;
 
 use api::{RunState, RunSummary, TaskState};
 use clap::{Args, ValueEnum};
-use runs::{RunFilter, RunStore, StoreError};
-use serde_json::Value;
+use runs::{RunFilter, RunStore, StoreError, TableError, TableQuery};
 
 use crate::api::logs::{LogReader, Start};
 
@@ -28,10 +27,21 @@ pub struct RunsArgs {
     /// Only runs of this pipeline (its `pipelineInfo.name`).
     #[arg(long, value_name = "NAME")]
     pub pipeline: Option<String>,
+    /// Only runs with a cell (name, state, parameter, metric…) that contains this text,
+    /// ignoring case.
+    #[arg(long, value_name = "TEXT")]
+    pub text: Option<String>,
+    /// Sort by this column (`state`, `duration`, `param.lr`, `metric.accuracy`, …) [default:
+    /// newest first]; runs without a value come last.
+    #[arg(long, value_name = "COLUMN")]
+    pub sort: Option<String>,
+    /// With `--sort`: from the largest value down.
+    #[arg(long, requires = "sort")]
+    pub desc: bool,
     /// How to write the list.
     #[arg(long, value_enum, default_value = "table")]
     pub format: ListFormat,
-    /// At most this many runs, newest first.
+    /// At most this many runs (at most 10000).
     #[arg(long, value_name = "N", default_value_t = 50)]
     pub limit: usize,
     /// Folder of the run store. [default: $XDG_DATA_HOME/pipeline-canvas]
@@ -44,9 +54,9 @@ pub struct RunsArgs {
 pub enum ListFormat {
     /// Aligned columns for people.
     Table,
-    /// One JSON array of objects keyed by column name.
+    /// One JSON array of objects keyed by column name (a duration in seconds).
     Json,
-    /// Comma-separated values with a header line (RFC 4180 quoting).
+    /// Comma-separated values with a header line (RFC 4180 quoting; a duration in seconds).
     Csv,
 }
 
@@ -79,6 +89,12 @@ pub enum RunsCommandError {
     /// The run store failed.
     #[error("cannot read the run store: {0}")]
     Store(#[from] StoreError),
+    /// `--sort` names no column.
+    #[error("--sort: {0}")]
+    Sort(String),
+    /// The CSV could not be written.
+    #[error(transparent)]
+    Csv(#[from] crate::runs_table::CsvError),
     /// `--state` names no state.
     #[error("--state {0:?} is not a run state; use one of {states}", states = run_states())]
     State(String),
@@ -166,174 +182,15 @@ fn open_store(dir: &Path) -> Result<Option<RunStore>, StoreError> {
     RunStore::open(dir).map(Some)
 }
 
-/// One cell of a [`RunTable`]: its value (as `json` writes it) and its text (as `table` and
-/// `csv` write it).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Cell {
-    /// The value.
-    pub value: Value,
-    /// The text.
-    pub text: String,
-}
-
-impl Cell {
-    /// A text cell (`null` and empty when `None`).
-    pub fn text(s: Option<&str>) -> Self {
-        Self {
-            value: s.map_or(Value::Null, |s| Value::String(s.to_string())),
-            text: s.unwrap_or_default().to_string(),
-        }
-    }
-}
-
-/// The run history as named columns of cells; the formats write whatever columns it has.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RunTable {
-    /// Column names, in order.
-    pub columns: Vec<String>,
-    /// One row per run, one cell per column.
-    pub rows: Vec<Vec<Cell>>,
-}
-
-/// Seconds between two RFC 3339 times, when both parse.
-fn seconds_between(from: &str, to: &str) -> Option<f64> {
-    use time::format_description::well_known::Rfc3339;
-    let a = time::OffsetDateTime::parse(from, &Rfc3339).ok()?;
-    let b = time::OffsetDateTime::parse(to, &Rfc3339).ok()?;
-    Some((b - a).as_seconds_f64().max(0.0))
-}
-
-/// A duration for people: `0.4s`, `12.3s`, `4m 05s`, `2h 03m`.
-pub fn human_duration(seconds: f64) -> String {
-    if seconds < 60.0 {
-        return format!("{seconds:.1}s");
-    }
-    // Whole seconds of at most a few years fit easily; beyond, the text only grows.
-    let s = seconds.round() as u64;
-    if s < 3600 {
-        format!("{}m {:02}s", s / 60, s % 60)
-    } else {
-        format!("{}h {:02}m", s / 3600, (s % 3600) / 60)
-    }
-}
-
-impl RunTable {
-    /// The history's base columns: `pipeline_name`, `run_id`, `state`, `target` (`local`,
-    /// `vertex`, `kfp`), `created`, `duration` (seconds in `json`; from start to end, or to
-    /// `now` while running; empty before it starts).
-    pub fn from_summaries(runs: &[RunSummary], now: &str) -> Self {
-        let columns = [
-            "pipeline_name",
-            "run_id",
-            "state",
-            "target",
-            "created",
-            "duration",
-        ];
-        let rows = runs
-            .iter()
-            .map(|r| {
-                let end = r.ended_at.as_deref().unwrap_or(now);
-                let duration = r
-                    .started_at
-                    .as_deref()
-                    .and_then(|s| seconds_between(s, end));
-                vec![
-                    Cell::text(Some(&r.pipeline_name)),
-                    Cell::text(Some(&r.id)),
-                    Cell::text(Some(r.state.as_str())),
-                    Cell::text(Some(r.target.as_deref().unwrap_or("local"))),
-                    Cell::text(Some(&r.created_at)),
-                    Cell {
-                        value: duration
-                            .and_then(|d| serde_json::Number::from_f64((d * 10.0).round() / 10.0))
-                            .map_or(Value::Null, Value::Number),
-                        text: duration.map(human_duration).unwrap_or_default(),
-                    },
-                ]
-            })
-            .collect();
-        Self {
-            columns: columns.iter().map(|c| c.to_string()).collect(),
-            rows,
-        }
-    }
-
-    /// Aligned columns under an upper-case header.
-    pub fn to_table(&self) -> String {
-        let mut widths: Vec<usize> = self.columns.iter().map(|c| c.chars().count()).collect();
-        for row in &self.rows {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.text.chars().count());
-            }
-        }
-        let mut out = String::new();
-        let mut line = |cells: &mut dyn Iterator<Item = String>| {
-            let mut l = String::new();
-            for (i, (text, w)) in cells.zip(&widths).enumerate() {
-                if i > 0 {
-                    l.push_str("  ");
-                }
-                l.push_str(&text);
-                let pad = w.saturating_sub(text.chars().count());
-                l.extend(std::iter::repeat_n(' ', pad));
-            }
-            out.push_str(l.trim_end());
-            out.push('\n');
-        };
-        line(&mut self.columns.iter().map(|c| c.to_uppercase()));
-        for row in &self.rows {
-            line(&mut row.iter().map(|c| c.text.clone()));
-        }
-        out
-    }
-
-    /// A JSON array of one object per run, keyed by column name.
-    pub fn to_json(&self) -> String {
-        let rows: Vec<Value> = self
-            .rows
-            .iter()
-            .map(|row| {
-                Value::Object(
-                    self.columns
-                        .iter()
-                        .cloned()
-                        .zip(row.iter().map(|c| c.value.clone()))
-                        .collect(),
-                )
-            })
-            .collect();
-        let mut s = serde_json::to_string_pretty(&rows).unwrap_or_else(|_| "[]".into());
-        s.push('\n');
-        s
-    }
-
-    /// CSV with a header line; fields holding a comma, quote or line break are quoted.
-    pub fn to_csv(&self) -> String {
-        fn field(s: &str) -> String {
-            if s.contains([',', '"', '\n', '\r']) {
-                format!("\"{}\"", s.replace('"', "\"\""))
-            } else {
-                s.to_string()
-            }
-        }
-        let mut out = String::new();
-        let header: Vec<String> = self.columns.iter().map(|c| field(c)).collect();
-        out.push_str(&header.join(","));
-        out.push_str("\r\n");
-        for row in &self.rows {
-            let cells: Vec<String> = row.iter().map(|c| field(&c.text)).collect();
-            out.push_str(&cells.join(","));
-            out.push_str("\r\n");
-        }
-        out
-    }
-}
-
 /// Writes `text` to standard output; a reader that went away (`| head`) is not an error.
 fn print(text: &str) -> Result<(), RunsCommandError> {
+    print_bytes(text.as_bytes())
+}
+
+/// Writes `bytes` to standard output; a reader that went away (`| head`) is not an error.
+fn print_bytes(bytes: &[u8]) -> Result<(), RunsCommandError> {
     let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    match out.write_all(bytes).and_then(|()| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         r => r.map_err(RunsCommandError::Write),
     }
@@ -349,24 +206,36 @@ pub fn list(args: &RunsArgs) -> Result<(), RunsCommandError> {
         None => None,
     };
     let dir = data_dir(args.data_dir.as_deref())?;
-    let summaries = match open_store(&dir)? {
-        Some(store) => store.list_runs(&RunFilter {
-            state,
-            pipeline: args.pipeline.clone(),
-            pipeline_id: None,
-            limit: args.limit.max(1),
-        })?,
-        None => Vec::new(),
+    let query = TableQuery {
+        pipeline: args.pipeline.clone(),
+        state,
+        text: args.text.clone(),
+        sort: args.sort.clone(),
+        descending: args.desc,
+        limit: args.limit.max(1),
     };
-    let table = RunTable::from_summaries(&summaries, &runs::now()?);
+    if let Some(column) = &query.sort {
+        runs::table::check_sort_column(column)
+            .map_err(|e| RunsCommandError::Sort(e.to_string()))?;
+    }
+    let table = match open_store(&dir)? {
+        Some(store) => store.run_table(&query).map_err(|e| match e {
+            TableError::Store(e) => RunsCommandError::Store(e),
+            e @ TableError::SortColumn(_) => RunsCommandError::Sort(e.to_string()),
+        })?,
+        None => api::RunTable::default(),
+    };
     let text = match args.format {
         ListFormat::Table if table.rows.is_empty() => {
             eprintln!("no runs in {}", dir.display());
             return Ok(());
         }
-        ListFormat::Table => table.to_table(),
-        ListFormat::Json => table.to_json(),
-        ListFormat::Csv => table.to_csv(),
+        ListFormat::Table => crate::runs_table::to_text(&table),
+        ListFormat::Json => crate::runs_table::to_json(&table),
+        ListFormat::Csv => {
+            let csv = crate::runs_table::to_csv(&table)?;
+            return print_bytes(&csv);
+        }
     };
     print(&text)
 }
@@ -602,92 +471,6 @@ async fn print_logs(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn summary(
-        id: &str,
-        state: RunState,
-        started: Option<&str>,
-        ended: Option<&str>,
-    ) -> RunSummary {
-        RunSummary {
-            id: id.into(),
-            pipeline_name: "p, \"q\"".into(),
-            pipeline_id: None,
-            state,
-            created_at: "2026-01-01T00:00:00.000Z".into(),
-            started_at: started.map(Into::into),
-            ended_at: ended.map(Into::into),
-            error: None,
-            rerun_of: None,
-            target: None,
-            remote_name: None,
-            console_link: None,
-        }
-    }
-
-    #[test]
-    fn the_history_is_columns_of_data_in_three_formats() {
-        let table = RunTable::from_summaries(
-            &[
-                summary(
-                    "r2",
-                    RunState::Running,
-                    Some("2026-01-01T00:00:01.000Z"),
-                    None,
-                ),
-                summary(
-                    "r1",
-                    RunState::Succeeded,
-                    Some("2026-01-01T00:00:00.000Z"),
-                    Some("2026-01-01T00:01:05.400Z"),
-                ),
-                summary("r0", RunState::Pending, None, None),
-            ],
-            "2026-01-01T00:00:03.500Z",
-        );
-        assert_eq!(
-            table.to_table(),
-            "PIPELINE_NAME  RUN_ID  STATE      TARGET  CREATED                   DURATION\n\
-             p, \"q\"         r2      RUNNING    local   2026-01-01T00:00:00.000Z  2.5s\n\
-             p, \"q\"         r1      SUCCEEDED  local   2026-01-01T00:00:00.000Z  1m 05s\n\
-             p, \"q\"         r0      PENDING    local   2026-01-01T00:00:00.000Z\n"
-        );
-        assert_eq!(
-            table.to_csv(),
-            "pipeline_name,run_id,state,target,created,duration\r\n\
-             \"p, \"\"q\"\"\",r2,RUNNING,local,2026-01-01T00:00:00.000Z,2.5s\r\n\
-             \"p, \"\"q\"\"\",r1,SUCCEEDED,local,2026-01-01T00:00:00.000Z,1m 05s\r\n\
-             \"p, \"\"q\"\"\",r0,PENDING,local,2026-01-01T00:00:00.000Z,\r\n"
-        );
-        let json: Value = serde_json::from_str(&table.to_json()).expect("JSON");
-        assert_eq!(json[1]["duration"], serde_json::json!(65.4));
-        assert_eq!(json[1]["run_id"], "r1");
-        assert_eq!(json[2]["duration"], Value::Null);
-        // A column added later is written by every format.
-        let mut more = table.clone();
-        more.columns.push("param.lr".into());
-        for (row, v) in more.rows.iter_mut().zip(["0.1", "0.2", "0.3"]) {
-            row.push(Cell::text(Some(v)));
-        }
-        assert!(more
-            .to_csv()
-            .starts_with("pipeline_name,run_id,state,target,created,duration,param.lr\r\n"));
-        let json: Value = serde_json::from_str(&more.to_json()).expect("JSON");
-        assert_eq!(json[0]["param.lr"], "0.1");
-    }
-
-    #[test]
-    fn durations_read_well() {
-        let cases = [
-            (0.04, "0.0s"),
-            (12.34, "12.3s"),
-            (65.4, "1m 05s"),
-            (7380.0, "2h 03m"),
-        ];
-        for (s, want) in cases {
-            assert_eq!(human_duration(s), want, "{s}");
-        }
-    }
 
     #[test]
     fn a_task_is_named_by_path_or_unique_name() {

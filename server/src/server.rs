@@ -205,7 +205,14 @@ pub async fn serve(config: ServeConfig) -> Result<(), StartError> {
         token: config.token.clone(),
         allowed_hosts: config.allowed_hosts.clone(),
     })?;
-    let mut state = AppState::open(&config.data_dir)?.with_guard(guard.clone());
+    let mut engine = crate::config::engine_config(&config.data_dir);
+    engine.allow_host_commands = config.allow_host_commands;
+    if config.allow_host_commands {
+        tracing::warn!("host commands are allowed: container components whose image cannot be used run their command on this machine");
+    }
+    let mut state =
+        AppState::open_with(&config.data_dir, engine, crate::config::targets_options())?
+            .with_guard(guard.clone());
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|source| StartError::Bind {

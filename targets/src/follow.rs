@@ -120,6 +120,9 @@ pub fn apply(
                         ended_at: t.ended_at.clone(),
                         error: t.error.clone(),
                         attempts: (t.started_at.is_some()).then_some(1),
+                        inputs: t.inputs.clone(),
+                        outputs: t.outputs.clone(),
+                        cached: (t.state == runs::TaskState::Cached).then_some(true),
                         ..TaskUpdate::default()
                     },
                 )
@@ -135,8 +138,9 @@ pub fn apply(
             started_at: t.started_at.clone(),
             ended_at: t.ended_at.clone(),
             error: t.error.clone(),
-            cached: false,
+            cached: t.state == runs::TaskState::Cached,
             attempt: 1,
+            backing: None,
         }));
         seen.tasks.insert(t.path.clone(), t.clone());
     }

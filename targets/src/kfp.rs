@@ -242,6 +242,8 @@ pub fn status_of(run: &Value) -> RemoteStatus {
                     .iter()
                     .any(|c| text(&c["parent_task_id"]).as_deref() == Some(id.as_str()))
             }),
+            inputs: None,
+            outputs: None,
         });
     }
     RemoteStatus {

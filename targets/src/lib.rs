@@ -171,6 +171,12 @@ pub struct RemoteTask {
     pub error: Option<String>,
     /// Whether it runs other tasks (a sub-DAG).
     pub is_dag: bool,
+    /// What it was given, in the engine's shape (`{"parameters": {…}, "artifacts": {port:
+    /// [{name, uri, type: {schemaTitle, schemaVersion}, metadata}]}}`), when the service says:
+    /// the run store records its lineage from it.
+    pub inputs: Option<serde_json::Value>,
+    /// What it made, in the same shape.
+    pub outputs: Option<serde_json::Value>,
 }
 
 /// How create and cancel requests are retried on HTTP 429/5xx and lost connections.

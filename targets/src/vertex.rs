@@ -12,8 +12,9 @@ use std::collections::HashMap;
 
 use google_cloud_aiplatform_v1::client::PipelineService;
 use google_cloud_aiplatform_v1::model::{
-    pipeline_job::RuntimeConfig, pipeline_task_detail::State as TaskStateV, EncryptionSpec,
-    PipelineJob, PipelineState,
+    execution::State as ExecutionState, pipeline_job::RuntimeConfig,
+    pipeline_task_detail::ArtifactList, pipeline_task_detail::State as TaskStateV, Artifact,
+    EncryptionSpec, Execution, PipelineJob, PipelineState,
 };
 use google_cloud_gax::retry_policy::NeverRetry;
 use serde_json::{Map, Value};
@@ -253,6 +254,68 @@ fn stamp<T: serde::Serialize>(t: Option<&T>) -> Option<String> {
         .and_then(|v| v.as_str().map(str::to_string))
 }
 
+/// A task's inputs or outputs (`side`: `input` or `output`) in the engine's shape, from its
+/// task detail: the artifacts by port as ML Metadata describes them (URI, schema, metadata,
+/// the resource name), and the parameters its execution's metadata records as
+/// `input:<name>` / `output:<name>`, as KFP writes them on Vertex AI. None when there is
+/// neither.
+fn task_io(
+    artifacts: &HashMap<String, ArtifactList>,
+    execution: Option<&Execution>,
+    side: &str,
+) -> Option<Value> {
+    let mut ports = Map::new();
+    for (port, list) in artifacts {
+        let items: Vec<Value> = list.artifacts.iter().map(artifact_json).collect();
+        ports.insert(port.clone(), Value::Array(items));
+    }
+    let prefix = format!("{side}:");
+    let parameters: Map<String, Value> = execution
+        .and_then(|e| e.metadata.as_ref())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.strip_prefix(&prefix)?.to_string(), v.clone())))
+                .collect()
+        })
+        .unwrap_or_default();
+    if ports.is_empty() && parameters.is_empty() {
+        return None;
+    }
+    let mut io = Map::new();
+    io.insert("parameters".into(), Value::Object(parameters));
+    io.insert("artifacts".into(), Value::Object(ports));
+    Some(Value::Object(io))
+}
+
+/// One ML Metadata artifact as the engine writes a runtime artifact.
+fn artifact_json(a: &Artifact) -> Value {
+    let name = if a.display_name.is_empty() {
+        a.name.rsplit('/').next().unwrap_or_default().to_string()
+    } else {
+        a.display_name.clone()
+    };
+    let mut ty = Map::new();
+    ty.insert("schemaTitle".into(), Value::String(a.schema_title.clone()));
+    if !a.schema_version.is_empty() {
+        ty.insert(
+            "schemaVersion".into(),
+            Value::String(a.schema_version.clone()),
+        );
+    }
+    let mut out = Map::new();
+    out.insert("name".into(), Value::String(name));
+    out.insert("uri".into(), Value::String(a.uri.clone()));
+    out.insert("type".into(), Value::Object(ty));
+    out.insert(
+        "metadata".into(),
+        Value::Object(a.metadata.clone().unwrap_or_default()),
+    );
+    if !a.name.is_empty() {
+        out.insert("resourceName".into(), Value::String(a.name.clone()));
+    }
+    Value::Object(out)
+}
+
 /// The run store's view of a job.
 pub fn status_of(job: &PipelineJob) -> RemoteStatus {
     let state = match &job.state {
@@ -330,11 +393,19 @@ pub fn status_of(job: &PipelineJob) -> RemoteStatus {
             .filter(|s| !s.message.is_empty())
             .map(|s| s.message.clone())
             .or(note);
+        // A task Vertex AI took from its cache has an execution in state CACHED.
+        let cached = t
+            .execution
+            .as_ref()
+            .is_some_and(|e| e.state == ExecutionState::Cached);
+        let state = if cached { TaskState::Cached } else { state };
         tasks.push(RemoteTask {
             path,
             parent,
             name: t.task_name.clone(),
             state,
+            inputs: task_io(&t.inputs, t.execution.as_ref(), "input"),
+            outputs: task_io(&t.outputs, t.execution.as_ref(), "output"),
             started_at: stamp(t.start_time.as_ref()),
             ended_at: stamp(t.end_time.as_ref()),
             error,

@@ -9,6 +9,9 @@
 //   E2E_KEEP_DATA=1       keep the temporary data directories (their paths are printed)
 //   PIPELINE_CANVAS_PYTHON  Python with kfp for runs on the local engine (default:
 //                         PIPELINE_CANVAS_TEST_PYTHON, else .venv/bin/python)
+//
+// Servers run with PIPELINE_CANVAS_ALLOW_HOST_COMMANDS=1 (container components run their
+// commands on this machine) unless a test's `env` says otherwise.
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -154,6 +157,9 @@ export class Server {
         // The local engine runs Python components with this interpreter (it needs kfp).
         ...(pythonForRuns() ? { PIPELINE_CANVAS_PYTHON: pythonForRuns() } : {}),
         PIPELINE_CANVAS_TOKEN: this.token,
+        // The test pipelines' container components run their commands on this machine (no
+        // container runtime has their images here); a test may set it to '0'.
+        PIPELINE_CANVAS_ALLOW_HOST_COMMANDS: '1',
         ...this.env,
       },
     });

@@ -174,15 +174,15 @@ test(
     await openApp(app);
     await open(page, 'machine_fields.yaml', compileTwin('machine_fields'));
     // The task `train`: its limits and requests come from parameters and task outputs.
-    let found = false;
+    let train;
     for (const id of await nodeIds(page)) {
       await selectNode(page, id);
       if ((await page.locator('[data-testid=prop-node-name]').inputValue()) === 'train') {
-        found = true;
+        train = id;
         break;
       }
     }
-    assert.ok(found, 'the task train is on the canvas');
+    assert.ok(train, 'the task train is on the canvas');
     const shown = async (input) =>
       page.locator(`[data-testid=prop-resource-${input}]`).evaluate((s) => s.selectedOptions[0]?.textContent ?? '');
     assert.equal(await shown('cpu_limit'), 'parameter cpu');
@@ -194,5 +194,14 @@ test(
     assert.equal(await errorCount(page), 0, 'the edits leave no errors');
     const spec = await yamlSpecMatching(page, /pipelinechannel--cpu:\s+componentInputParameter: gpus/, 'cpu bound to gpus');
     assert.match(spec, /pipelinechannel--pick-memory-Output:\s+componentInputParameter: memory/);
+
+    // A constant instead: the task's input holds the value, the channel it read goes.
+    await selectNode(page, train);
+    await page.locator('[data-testid=prop-resource-cpu_limit]').selectOption({ label: 'a constant' });
+    await fill(page, 'prop-resource-cpu_limit-value', '4');
+    assert.equal(await shown('cpu_limit'), 'a constant');
+    assert.equal(await errorCount(page), 0, 'a constant leaves no errors');
+    const constant = await yamlSpecMatching(page, /cpu_limit:\s+runtimeValue:\s+constant: '4'/, 'cpu_limit constant 4');
+    assert.doesNotMatch(constant, /pipelinechannel--cpu:/, 'the channel is gone');
   }),
 );

@@ -62,5 +62,19 @@ test(
     }
     await page.waitForTimeout(500);
     assert.equal(await page.locator('[data-testid=panic-banner]').count(), 0, 'no panic');
+
+    // A laptop's window, with the run's state in the toolbar: the toolbar's last button and
+    // the panel's last tab are in view.
+    await page.setViewportSize({ width: 1280, height: 800 });
+    for (const testid of ['btn-download-yaml', 'tab-runs']) {
+      await until(
+        async () => {
+          const box = await page.locator(`[data-testid=${testid}]`).boundingBox();
+          return box && box.x + box.width <= 1280;
+        },
+        async () =>
+          `${testid} is in a 1280-pixel window: ${JSON.stringify(await page.locator(`[data-testid=${testid}]`).boundingBox())}`,
+      );
+    }
   }),
 );

@@ -151,7 +151,7 @@ async function expectStatusError(page, needle) {
   );
 }
 
-/** Values of the example's parameters that have no default. */
+/** Values of the example's parameters for a Vertex AI run (its defaults are placeholders). */
 const PARAMS = {
   pipeline_job_id: 'e2e-job',
   gs_train_script_path: 'gs://e2e-bucket/train.py',
@@ -159,14 +159,16 @@ const PARAMS = {
   eval_acc_threshold: '0.8',
 };
 
-/** Run → the parameter dialog (the example has parameters; the empty ones are filled) → Start. */
+/**
+ * Run → the parameter dialog (a remote run shows the values first, defaults filled in) → the
+ * test's values → Start.
+ */
 async function run(page, title) {
   await page.locator('[data-testid=btn-run]').click();
   const dialog = page.locator('[data-testid=run-dialog]');
   assert.match(await dialog.locator('h3').textContent(), title);
   for (const [name, value] of Object.entries(PARAMS)) {
-    const input = page.locator(`[data-testid=run-param-${name}]`);
-    if (!(await input.inputValue())) await input.fill(value);
+    await page.locator(`[data-testid=run-param-${name}]`).fill(value);
   }
   await page.locator('[data-testid=btn-run-start]').click();
   await dialog.waitFor({ state: 'detached' });

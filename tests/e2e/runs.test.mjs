@@ -1,6 +1,7 @@
 // Runs on the local engine from the canvas: Run colours each node by its task state as it goes
 // (running, then succeeded or failed), a task's panel shows its log, outputs and artifacts,
-// runs are listed in the Runs tab and can be opened, re-run and cancelled.
+// runs are listed in the Runs tab (a table with the runs' parameters and metrics, sorted by a
+// header, filtered, its columns chosen, exported as CSV) and can be opened, re-run and cancelled.
 //
 // The pipelines are Python function components (tests/e2e/fixtures/run_pipelines.py) that the
 // engine runs with the KFP SDK of PIPELINE_CANVAS_PYTHON (scripts/test sets it to .venv).
@@ -98,8 +99,9 @@ test(
     const loop = doc.groups[0].id;
     await recordStates(page);
 
-    // Run: the pipeline has a parameter, so a dialog asks for its value (default filled in).
-    await page.locator('[data-testid=btn-run]').click();
+    // Run with parameter values (▾): a dialog asks for the parameter's value, default filled in.
+    // (Run alone starts at once with the defaults: the failing run below.)
+    await page.locator('[data-testid=btn-run-params]').click();
     const param = page.locator('[data-testid=run-param-name]');
     assert.equal(await param.inputValue(), 'canvas', 'the default is filled in');
     await param.fill('e2e');
@@ -194,6 +196,21 @@ test(
     await row.waitFor();
     assert.equal(await row.getAttribute('data-state'), 'succeeded');
     assert.match(await row.textContent(), /run-ok/);
+    // The runs table: the run's parameter and the metrics its tasks logged are columns.
+    await page.locator('[data-testid="runs-col-param.name"]').waitFor();
+    await page.locator('[data-testid="runs-col-metric.accuracy"]').waitFor();
+    assert.match(await row.textContent(), /e2e/);
+    assert.match(await row.textContent(), /0\.93/);
+    assert.match(await row.textContent(), /0\.21/);
+    // The column chooser hides one.
+    await page.locator('[data-testid=runs-columns] summary').click();
+    await page.locator('[data-testid="runs-column-metric.loss"]').uncheck();
+    await until(
+      async () => (await page.locator('[data-testid="runs-col-metric.loss"]').count()) === 0,
+      'the loss column is hidden',
+    );
+    assert.doesNotMatch(await row.textContent(), /0\.21/);
+    assert.match(await row.textContent(), /0\.93/, 'the accuracy column stays');
     // The run keeps its document.
     const stored = await server.api('GET', `/api/runs/${runs[0].id}/document`);
     assert.equal(stored.status, 200);
@@ -212,9 +229,10 @@ test(
     const doc = await openFixture(app, 'run-fail');
     const id = Object.fromEntries(doc.nodes.map((n) => [n.name, n.id]));
 
-    // Run with the default parameter value.
+    // Run: every parameter has a default, so the run starts at once, without a dialog.
     await page.locator('[data-testid=btn-run]').click();
-    await page.locator('[data-testid=btn-run-start]').click();
+    await page.locator('[data-testid=run-state]').waitFor();
+    assert.equal(await page.locator('[data-testid=run-dialog]').count(), 0, 'no parameter dialog');
     await expectRunState(page, 'failed');
     assert.equal(await stateOf(page, `node-${id.greet}`), 'succeeded');
     assert.equal(await stateOf(page, `node-${id.explode}`), 'failed');
@@ -265,6 +283,50 @@ test(
     await until(
       async () => (await stateOf(page, `run-${second.id}`)) === 'cancelled',
       'the Runs list shows the cancelled run',
+    );
+
+    // Sort by a column: a header click sorts by state (CANCELLED before FAILED), a second the
+    // other way.
+    const order = async () =>
+      JSON.stringify(
+        await page
+          .locator('[data-testid=runs-table] tbody tr[data-testid^="run-"]')
+          .evaluateAll((rows) => rows.map((r) => r.dataset.testid)),
+      );
+    const header = page.locator('[data-testid=runs-col-state]');
+    await header.click();
+    await until(
+      async () =>
+        (await header.textContent()).includes('▲') &&
+        (await order()) === JSON.stringify([`run-${second.id}`, `run-${failed.id}`]),
+      async () => `sorted by state, ascending; the rows are ${await order()}`,
+    );
+    await header.click();
+    await until(
+      async () => (await order()) === JSON.stringify([`run-${failed.id}`, `run-${second.id}`]),
+      async () => `sorted by state, descending; the rows are ${await order()}`,
+    );
+    // Export CSV: a download of the table as the server writes it, in the order shown.
+    const link = page.locator('[data-testid=runs-export-csv]');
+    const href = await link.getAttribute('href');
+    assert.match(href, /^\/api\/runs\/table\?/);
+    assert.match(href, /format=csv/);
+    assert.match(href, /sort=state&desc=true/);
+    assert.equal(await link.getAttribute('download'), 'runs.csv');
+    const csv = await page.evaluate(async (u) => {
+      const r = await fetch(u);
+      return `${r.headers.get('content-type')}\n${await r.text()}`;
+    }, href);
+    const [type, ...lines] = csv.trim().split(/\r?\n/);
+    assert.equal(type, 'text/csv; charset=utf-8');
+    assert.ok(lines[0].startsWith('pipeline_name,run_name,state,target,start_time,duration'), lines[0]);
+    assert.ok(lines[1].startsWith(`run-fail,${failed.id},FAILED,local,`), csv);
+    assert.ok(lines[2].startsWith(`run-fail,${second.id},CANCELLED,local,`), csv);
+    // The text filter: any cell, any case.
+    await page.locator('[data-testid=runs-filter-text]').fill('Cancelled');
+    await until(
+      async () => (await order()) === JSON.stringify([`run-${second.id}`]),
+      async () => `the filter keeps the cancelled run; the rows are ${await order()}`,
     );
     assert.deepEqual(app.errors, [], 'no browser errors');
   }),

@@ -2,8 +2,9 @@
 // stream (browsers allow six connections per server over HTTP/1.1, shared by every tab), the
 // log view starts at the tail of a big log, and three tabs following runs at once all work.
 //
-// The pipeline (fixtures/shell-logs.pipeline.json) runs shell commands on the host: `talk`
-// prints a tick every 0.25 s for 150 s (the test cancels it), `big` writes 1 MB of log at once. It was made with
+// The pipeline (fixtures/shell-logs.pipeline.json) runs shell commands on the host (the harness
+// allows host commands): `talk` prints a tick every 0.25 s for 150 s (the test cancels it), `big`
+// writes 1 MB of log at once. It was made with
 //   target/release/pipeline-canvas import tests/e2e/fixtures/shell-logs.yaml \
 //     -o tests/e2e/fixtures/shell-logs.pipeline.json
 

@@ -2,13 +2,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use pipeline::ir::{ComponentSpec, DagSpec, PipelineTaskSpec};
+use pipeline::ir::{ComponentSpec, DagSpec, OutputDefinitions, ParameterType, PipelineTaskSpec};
 
 use super::inputs::Scope;
 use super::{depth, task_path, Entry, Finished, Outcome, RunSpec, Work, MAX_DEPTH};
 use crate::cel;
 use crate::values::Io;
 use api::TaskState;
+use serde_json::Value;
 
 /// What the driver decided for a task that became ready.
 #[derive(Debug, Clone)]
@@ -57,6 +58,8 @@ pub struct Dag<'s> {
     run: RunSpec<'s>,
     prefix: Option<String>,
     dag: &'s DagSpec,
+    /// The types of the DAG's outputs (its component's output definitions).
+    output_types: Option<&'s OutputDefinitions>,
     inputs: Io,
     deps: BTreeMap<&'s str, BTreeSet<&'s str>>,
     decided: BTreeSet<&'s str>,
@@ -133,6 +136,7 @@ impl<'s> Dag<'s> {
             run,
             prefix: prefix.map(str::to_string),
             dag,
+            output_types: comp.output_definitions.as_ref(),
             inputs,
             deps: dependencies(dag),
             decided: BTreeSet::new(),
@@ -350,36 +354,78 @@ impl<'s> Dag<'s> {
     }
 
     /// The DAG's outputs: for each, the first of its selectors whose producer succeeded and has
-    /// the output (`dsl.OneOf` lists several).
+    /// the output (`dsl.OneOf` lists several). Where the pipeline itself (the root DAG)
+    /// declares a list output but its source is one value — `dsl.Collected` of one task inside a
+    /// condition — the output is the list of what ran: that value, or empty when it was
+    /// skipped. Inner DAGs pass values on as they are (a loop collects its iterations' values
+    /// itself).
     fn outputs(&self) -> Io {
         let mut io = Io::default();
         let Some(spec) = &self.dag.outputs else {
             return io;
         };
         let ran = |producer: &str| self.done.get(producer).filter(|f| f.outcome.ok());
+        let skipped = |producer: &str| {
+            self.done
+                .get(producer)
+                .is_some_and(|f| f.outcome == Outcome::Skipped)
+        };
         for (key, p) in &spec.parameters {
-            let selectors = p.value_from_parameter.iter().chain(
-                p.value_from_oneof
-                    .iter()
-                    .flat_map(|s| &s.parameter_selectors),
-            );
-            for s in selectors {
-                if let Some(v) = ran(&s.producer_subtask)
+            let selectors: Vec<_> = p
+                .value_from_parameter
+                .iter()
+                .chain(
+                    p.value_from_oneof
+                        .iter()
+                        .flat_map(|s| &s.parameter_selectors),
+                )
+                .collect();
+            let found = selectors.iter().find_map(|s| {
+                ran(&s.producer_subtask)
                     .and_then(|f| f.outputs.parameters.get(&s.output_parameter_key))
-                {
-                    io.parameters.insert(key.clone(), v.clone());
-                    break;
+            });
+            let pipeline_list = self.prefix.is_none()
+                && self
+                    .output_types
+                    .and_then(|d| d.parameters.get(key))
+                    .is_some_and(|d| d.parameter_type == ParameterType::List);
+            match found {
+                Some(v) if pipeline_list && !v.is_array() => {
+                    io.parameters
+                        .insert(key.clone(), Value::Array(vec![v.clone()]));
                 }
+                Some(v) => {
+                    io.parameters.insert(key.clone(), v.clone());
+                }
+                // Collected from a task that did not run: the empty list of what ran.
+                None if pipeline_list && selectors.iter().all(|s| skipped(&s.producer_subtask)) => {
+                    io.parameters.insert(key.clone(), Value::Array(Vec::new()));
+                }
+                None => {}
             }
         }
         for (key, a) in &spec.artifacts {
-            for s in &a.artifact_selectors {
-                if let Some(v) = ran(&s.producer_subtask)
+            let found = a.artifact_selectors.iter().find_map(|s| {
+                ran(&s.producer_subtask)
                     .and_then(|f| f.outputs.artifacts.get(&s.output_artifact_key))
-                {
+            });
+            let pipeline_list = self.prefix.is_none()
+                && self
+                    .output_types
+                    .and_then(|d| d.artifacts.get(key))
+                    .is_some_and(|d| d.is_artifact_list);
+            match found {
+                Some(v) => {
                     io.artifacts.insert(key.clone(), v.clone());
-                    break;
                 }
+                None if pipeline_list
+                    && a.artifact_selectors
+                        .iter()
+                        .all(|s| skipped(&s.producer_subtask)) =>
+                {
+                    io.artifacts.insert(key.clone(), Vec::new());
+                }
+                None => {}
             }
         }
         io

@@ -390,6 +390,9 @@ async fn container_components_run_on_the_host_with_placeholders() {
         note.contains("busybox:1.36") && note.contains("not in the image"),
         "{note}"
     );
+    // The node shows it too.
+    let backing = w.backing.as_deref().unwrap_or_default();
+    assert!(backing.starts_with("host: "), "{backing:?}");
     let uri = w.outputs.as_ref().expect("outputs")["artifacts"]["data"][0]["uri"]
         .as_str()
         .expect("uri")

@@ -1,6 +1,6 @@
 //! Each class of pipeline of issue #14 runs on the local engine: the SDK twins of
 //! `tests/oracle/pipelines/` (nested loops, loops in conditions, machine fields, final status
-//! in sub-pipelines, artifact lists, `OneOf` outputs, nested parameters, the Kubernetes
+//! in sub-pipelines, artifact lists, `OneOf` and collected outputs, nested parameters, the Kubernetes
 //! platform spec), compiled by the KFP SDK, run with real processes.
 
 use std::path::{Path, PathBuf};
@@ -50,7 +50,12 @@ async fn run_twin(dir: &Path, name: &str) -> RunDetail {
 
 /// Runs twin `name` with `parameters`; the run must succeed.
 async fn run_twin_with(dir: &Path, name: &str, parameters: &[(&str, Value)]) -> RunDetail {
-    let text = std::fs::read_to_string(twin(name)).expect("read twin");
+    run_spec_with(dir, &twin(name), parameters).await
+}
+
+/// Runs the compiled spec `path` with `parameters`; the run must succeed.
+async fn run_spec_with(dir: &Path, path: &Path, parameters: &[(&str, Value)]) -> RunDetail {
+    let text = std::fs::read_to_string(path).expect("read twin");
     let file = pipeline::import::parse_file(&text).expect("parse twin");
     let e = engine(dir, 8);
     let mut req = RunRequest::from_spec_file(file);
@@ -388,4 +393,41 @@ async fn a_missing_secret_fails_the_task_saying_where_it_is_read() {
     assert_run(&run, RunState::Failed);
     let error = task(&run, "write").error.clone().unwrap_or_default();
     assert!(error.contains("secrets/db-credentials/password"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collected_output_from_a_condition_is_the_list_of_what_ran() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The squares of the items ≥ 2 (4 + 9), collected out of the loop, summed in a condition;
+    // the pipeline's output collects that one value.
+    let run = run_twin(dir.path(), "collected_outputs").await;
+    assert_eq!(
+        run.outputs.clone().unwrap_or(Value::Null)["parameters"]["Output"],
+        json!([13]),
+        "{}",
+        states(&run)
+    );
+    let run = run_twin_with(dir.path(), "collected_outputs", &[("keep", json!(false))]).await;
+    assert_eq!(state(&run, "condition-4"), "SKIPPED");
+    assert_eq!(
+        run.outputs.clone().unwrap_or(Value::Null)["parameters"]["Output"],
+        json!([]),
+        "nothing ran: the collected output is empty"
+    );
+    // The artifact list: the one dataset made, or none.
+    let artifact_twin = twins().join("collected_outputs-artifact.yaml");
+    let run = run_spec_with(dir.path(), &artifact_twin, &[]).await;
+    let outputs = run.outputs.clone().unwrap_or(Value::Null);
+    let made = outputs["artifacts"]["Output"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(made.len(), 1, "{outputs}");
+    let uri = made[0]["uri"].as_str().unwrap_or_default();
+    assert_eq!(std::fs::read_to_string(uri).ok().as_deref(), Some("kept"));
+    let run = run_spec_with(dir.path(), &artifact_twin, &[("keep", json!(false))]).await;
+    assert_eq!(
+        run.outputs.clone().unwrap_or(Value::Null)["artifacts"]["Output"],
+        json!([])
+    );
 }

@@ -70,11 +70,14 @@ pub fn spec_file(path: &Path) -> PipelineSpec {
         .spec
 }
 
-/// An engine over `dir`, running up to `concurrency` tasks at once with the test Python.
+/// An engine over `dir`, running up to `concurrency` tasks at once with the test Python; the
+/// test pipelines' container components run their commands on this machine (no container
+/// runtime here), so host commands are allowed.
 pub fn engine(dir: &Path, concurrency: usize) -> Engine {
     let mut config = EngineConfig::new(dir);
     config.concurrency = concurrency;
     config.python = python();
+    config.allow_host_commands = true;
     Engine::open(config).expect("open engine")
 }
 

@@ -12,6 +12,7 @@ async fn logs_past_the_limit_are_truncated_and_the_task_goes_on() {
     config.concurrency = 2;
     config.python = python();
     config.log_limit = 64 * 1024;
+    config.allow_host_commands = true;
     let engine = Engine::open(config).expect("open engine");
     // 5 MB through a 64 KiB pipe: a task whose output is no longer read would block for ever.
     let run = execute(&engine, "chatty", &[("n_bytes", json!(5_000_000))]).await;

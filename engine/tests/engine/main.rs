@@ -10,6 +10,8 @@ mod cancel;
 mod classes;
 mod corpus;
 mod driver;
+mod endpoints;
+mod envs;
 mod limits;
 mod logs;
 mod props;

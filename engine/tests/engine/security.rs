@@ -1,5 +1,6 @@
 //! Parameter values never reach a shell as code, artifacts and outputs stay inside the
-//! pipeline root, and Pipeline Canvas's tokens never reach a task.
+//! pipeline root, Pipeline Canvas's tokens never reach a task, a local run never calls Google
+//! Cloud, and a container component runs on the host only when that is allowed.
 
 use crate::common::*;
 use engine::{RunState, TaskState};
@@ -120,4 +121,37 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
         }
     }
     out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_google_cloud_component_without_a_local_backing_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Even with host commands allowed, the launcher is never started.
+    let engine = engine(dir.path(), 2);
+    let run = execute(&engine, "google_cloud", &[]).await;
+    assert_run(&run, RunState::Failed);
+    let t = task(&run, "tabular-dataset-create");
+    assert_eq!(t.state, TaskState::Failed);
+    let err = t.error.as_deref().unwrap_or_default();
+    for part in ["Google Cloud", "remote_runner", "Vertex AI target"] {
+        assert!(err.contains(part), "{part}: {err}");
+    }
+    assert!(!t.has_log, "nothing ran");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn container_commands_run_on_the_host_only_when_allowed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = engine::EngineConfig::new(dir.path());
+    config.python = python();
+    config.containers = engine::ContainerChoice::None;
+    let engine = engine::Engine::open(config).expect("open engine");
+    let run = execute(&engine, "containers", &[]).await;
+    assert_run(&run, RunState::Failed);
+    let t = task(&run, "write-lines");
+    assert_eq!(t.state, TaskState::Failed);
+    let err = t.error.as_deref().unwrap_or_default();
+    for part in ["no container runtime", "podman", "--allow-host-commands"] {
+        assert!(err.contains(part), "{part}: {err}");
+    }
 }

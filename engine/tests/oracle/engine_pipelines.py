@@ -361,6 +361,15 @@ def missing_program():
     needs_gcloud().set_caching_options(False)
 
 
+@dsl.pipeline(name='google-cloud')
+def google_cloud():
+    from google_cloud_pipeline_components.v1.dataset import TabularDatasetCreateOp
+
+    TabularDatasetCreateOp(
+        project='my-project', display_name='d', gcs_source='gs://b/data.csv'
+    ).set_caching_options(False)
+
+
 @dsl.pipeline(name='importer')
 def importer_pipeline(uri: str) -> str:
     imp = dsl.importer(
@@ -465,6 +474,7 @@ PIPELINES = {
     'containers': containers,
     'escape': escape_pipeline,
     'missing_program': missing_program,
+    'google_cloud': google_cloud,
     'importer': importer_pipeline,
     'outer': outer,
     'artifact_loop': artifact_loop,

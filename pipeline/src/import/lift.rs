@@ -15,7 +15,7 @@ use crate::document::{
     ArtifactInput, Binding, ComponentDef, Document, Group, GroupKind, LoopItems, Node,
     PipelineOutput, PipelineParameter, PortRef, Wire, MAX_NESTING,
 };
-use crate::ir::{ComponentSpec, DagSpec, PipelineSpec, PipelineTaskSpec};
+use crate::ir::{ComponentSpec, DagSpec, ParameterType, PipelineSpec, PipelineTaskSpec};
 use crate::layout::Shape;
 use crate::map::Map;
 use crate::model::Elem;
@@ -361,6 +361,7 @@ impl<'s> Importer<'s> {
                 doc.outputs.push(PipelineOutput {
                     name: name.to_string(),
                     from,
+                    collected: false,
                     description,
                 });
             };
@@ -371,6 +372,7 @@ impl<'s> Importer<'s> {
                 add(name, self.dag_output(&tasks, dag, name, at)?);
             }
         }
+        mark_collected_outputs(&mut doc, comp);
         let shape = self.add_after(&mut doc, dag, &tasks, at)?;
         // Tasks that depend on each other in a cycle can never run: refused here, naming the
         // cycle, rather than imported as a document that cannot compile.
@@ -1029,5 +1031,40 @@ fn flatten_and(e: Expr, out: &mut Vec<Expr>) {
             flatten_and(*b, out);
         }
         other => out.push(other),
+    }
+}
+
+/// Marks the pipeline outputs the spec types as lists although their one source is a single
+/// value that leaves no loop: `dsl.Collected` of a task inside a condition.
+fn mark_collected_outputs(doc: &mut Document, comp: &ComponentSpec) {
+    let defs = comp.output_definitions.clone().unwrap_or_default();
+    let declared_list = |name: &str| {
+        defs.parameters
+            .get(name)
+            .is_some_and(|p| p.parameter_type == ParameterType::List)
+            || defs.artifacts.get(name).is_some_and(|a| a.is_artifact_list)
+    };
+    let marks: Vec<bool> = {
+        let (m, _) = crate::model::analyze(doc);
+        doc.outputs
+            .iter()
+            .zip(&m.outputs)
+            .map(|(o, sources)| match sources.as_slice() {
+                [(n, port)] => {
+                    let single = match m.output_type(*n, port) {
+                        Some(crate::document::PortType::Parameter(t)) => t != ParameterType::List,
+                        Some(crate::document::PortType::Artifact(_, list)) => !list,
+                        None => false,
+                    };
+                    declared_list(&o.name)
+                        && single
+                        && !crate::model::crossed_loop(&m, Elem::Node(*n), None)
+                }
+                _ => false,
+            })
+            .collect()
+    };
+    for (o, mark) in doc.outputs.iter_mut().zip(marks) {
+        o.collected = mark;
     }
 }

@@ -309,6 +309,24 @@ fn reachable(m: &Model<'_>, producer: Elem, consumer: Scope) -> Result<(), Strin
     }
 }
 
+/// Checks that the output of `producer` can be surfaced as a collected pipeline output
+/// (`dsl.Collected`): from the pipeline's own DAG, or out of loops and conditions, not out of an
+/// exit handler's group.
+fn collectable(m: &Model<'_>, producer: Elem) -> Result<(), String> {
+    match m
+        .chain(m.container(producer))
+        .into_iter()
+        .find(|&g| matches!(m.doc.groups[g].kind, GroupKind::ExitHandler { .. }))
+    {
+        Some(g) => Err(format!(
+            "{:?} is inside the exit handler {:?}; a collected output can leave loops and conditions only",
+            m.task_name(producer),
+            m.group_task[g]
+        )),
+        None => Ok(()),
+    }
+}
+
 /// The outermost group holding `producer` below DAG `lca` (the loop a collected value leaves).
 pub(crate) fn collected_from(m: &Model<'_>, producer: Elem, lca: Scope) -> Option<usize> {
     m.chain(m.container(producer))
@@ -418,7 +436,16 @@ pub(super) fn resolve_outputs(m: &mut Model<'_>, diags: &mut Vec<Diagnostic>) {
         }
         let check = match sources.len() {
             0 => Err("has no source".to_string()),
-            1 => reachable(m, Elem::Node(sources[0].0), None),
+            1 if o.collected => collectable(m, Elem::Node(sources[0].0)),
+            1 => reachable(m, Elem::Node(sources[0].0), None).map_err(|why| {
+                format!(
+                    "{why}; or make the output collected: the list of what ran (`dsl.Collected`)"
+                )
+            }),
+            _ if o.collected => Err(
+                "is collected, which takes one wire (one task's output, as a list of what ran)"
+                    .to_string(),
+            ),
             _ => one_of_group(m, &sources, None).map(|_| ()),
         };
         if let Err(why) = check {

@@ -16,6 +16,7 @@ use crate::server::AppState;
 
 pub mod compile;
 pub mod components;
+pub mod endpoints;
 pub mod examples;
 pub mod lineage;
 pub mod logs;
@@ -42,7 +43,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/targets", get(targets::get).put(targets::put))
         .route("/lineage", get(lineage::get))
+        .route("/endpoints", get(endpoints::list))
+        .route("/endpoints/{id}/stop", axum::routing::post(endpoints::stop))
+        .route("/endpoints/{id}/keep", axum::routing::post(endpoints::keep))
         .route("/runs", get(runs::list).post(runs::create))
+        .route("/runs/table", get(runs::table))
         .route("/runs/{id}", get(runs::get))
         .route("/runs/{id}/cancel", axum::routing::post(runs::cancel))
         .route("/runs/{id}/rerun", axum::routing::post(runs::rerun))

@@ -5,6 +5,9 @@
 //!   `"platformSpec"` and `"pipelineId"` → 201 `{"id"}`. With `"target": "vertex" | "kfp"`
 //!   (default `"local"`) the run is submitted there instead ([`super::targets`]).
 //! - `GET /api/runs?state=&pipeline=&pipelineId=&limit=`: runs, newest first.
+//! - `GET /api/runs/table?state=&pipeline=&q=&sort=&desc=&limit=&format=json|csv`: the runs
+//!   table ([`api::RunTable`]: `param.`/`metric.` columns), filtered and sorted; `format=csv`
+//!   downloads it as `runs.csv`.
 //! - `GET /api/runs/{id}`: the run and its tasks (state, times, inputs, outputs, artifacts,
 //!   error, cached, attempts, note).
 //! - `POST /api/runs/{id}/cancel`, `POST /api/runs/{id}/rerun` (→ 201 `{"id"}`).
@@ -146,11 +149,7 @@ pub async fn list(
 ) -> Result<Json<Vec<RunSummary>>, AppError> {
     let Query(q) = q?;
     let run_state = match &q.state {
-        Some(s) => Some(RunState::parse(&s.to_ascii_uppercase()).ok_or_else(|| {
-            AppError::BadRequest(format!(
-                "unknown run state {s:?}; use PENDING, RUNNING, SUCCEEDED, FAILED or CANCELLED"
-            ))
-        })?),
+        Some(s) => Some(parse_state(s)?),
         None => None,
     };
     let filter = RunFilter {
@@ -163,6 +162,88 @@ pub async fn list(
     Ok(Json(
         tokio::task::spawn_blocking(move || store.list_runs(&filter)).await??,
     ))
+}
+
+/// The runs table's query (`GET /api/runs/table`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TableParams {
+    /// Only runs in this state (`RUNNING`, `FAILED`, …; any case).
+    pub state: Option<String>,
+    /// Only runs of this pipeline name.
+    pub pipeline: Option<String>,
+    /// Only runs with a cell that contains this text, ignoring case.
+    pub q: Option<String>,
+    /// The column to sort by (`param.lr`, `metric.accuracy`, `state`, …); none: newest first.
+    pub sort: Option<String>,
+    /// Sort from the largest value down.
+    #[serde(default)]
+    pub desc: bool,
+    /// At most this many rows (0 or none: 200; at most 10,000).
+    pub limit: Option<usize>,
+    /// `json` (the default: an [`api::RunTable`]) or `csv` (a download, `runs.csv`).
+    pub format: Option<String>,
+}
+
+/// `GET /api/runs/table`: the runs table ([`runs::table`]) — a row per run with its
+/// `param.`/`metric.` columns, filtered, sorted and cut — as JSON, or with `format=csv` as the
+/// CSV `pipeline-canvas runs --format csv` writes.
+pub async fn table(
+    State(state): State<AppState>,
+    q: Result<Query<TableParams>, QueryRejection>,
+) -> Result<Response, AppError> {
+    let Query(q) = q?;
+    let csv = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(AppError::BadRequest(format!(
+                "unknown table format {other:?}; use json or csv"
+            )))
+        }
+    };
+    let query = runs::TableQuery {
+        pipeline: q.pipeline,
+        state: match &q.state {
+            Some(s) => Some(parse_state(s)?),
+            None => None,
+        },
+        text: q.q,
+        sort: q.sort,
+        descending: q.desc,
+        limit: q.limit.unwrap_or(0),
+    };
+    let store = state.engine.store().clone();
+    let table = tokio::task::spawn_blocking(move || store.run_table(&query))
+        .await?
+        .map_err(|e| match e {
+            runs::TableError::Store(e) => AppError::from(e),
+            e @ runs::TableError::SortColumn(_) => AppError::BadRequest(e.to_string()),
+        })?;
+    if !csv {
+        return Ok(Json(table).into_response());
+    }
+    let body = crate::runs_table::to_csv(&table).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"runs.csv\"",
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// A run state as a query gives it (any case).
+fn parse_state(s: &str) -> Result<RunState, AppError> {
+    RunState::parse(&s.to_ascii_uppercase()).ok_or_else(|| {
+        AppError::BadRequest(format!(
+            "unknown run state {s:?}; use PENDING, RUNNING, SUCCEEDED, FAILED or CANCELLED"
+        ))
+    })
 }
 
 fn not_found(id: &str) -> AppError {

@@ -6,10 +6,19 @@ use std::process::{Command, Output};
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_pipeline-canvas");
 
+/// The binary as the tests start it: the test pipelines' container components run their
+/// commands on this machine (there is no container runtime here), so host commands are
+/// allowed (`PIPELINE_CANVAS_ALLOW_HOST_COMMANDS`, read by `run` and `serve`).
+pub fn command() -> Command {
+    let mut c = Command::new(BIN);
+    c.env("PIPELINE_CANVAS_ALLOW_HOST_COMMANDS", "1");
+    c
+}
+
 /// Runs `pipeline-canvas <args> --data-dir <data>` with no container runtime, no log filter
 /// and no data folder from the environment.
 pub fn cli(args: &[&str], data: &Path) -> Output {
-    Command::new(BIN)
+    command()
         .args(args)
         .arg("--data-dir")
         .arg(data)

@@ -3,12 +3,10 @@
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_pipeline-canvas");
 
 fn seed_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -16,7 +14,7 @@ fn seed_path() -> PathBuf {
 }
 
 fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
+    crate::binary::command()
         .args(args)
         .env_remove("RUST_LOG")
         .output()
@@ -64,7 +62,7 @@ fn compile_writes_json_to_stdout() {
     assert!(o.stderr.is_empty(), "{}", stderr(&o));
 
     // --format yaml to stdout; the document may come from stdin.
-    let mut child = Command::new(BIN)
+    let mut child = crate::binary::command()
         .args(["compile", "-", "--format", "yaml"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -227,7 +225,7 @@ impl Server {
     }
 
     fn start_on(data: &Path, static_dir: &Path, addr: &str) -> Self {
-        let mut child = Command::new(BIN)
+        let mut child = crate::binary::command()
             .args(["serve", "--addr", addr])
             .env("PIPELINE_CANVAS_DATA_DIR", data)
             .env("PIPELINE_CANVAS_STATIC_DIR", static_dir)
@@ -482,7 +480,7 @@ fn serve_refuses_a_bad_token_or_host_option() {
         (vec!["--token", "short"], "16 to 256"),
         (vec!["--allow-host", "http://x/"], "--allow-host"),
     ] {
-        let o = Command::new(BIN)
+        let o = crate::binary::command()
             .args(["serve", "--addr", "127.0.0.1:0"])
             .args(&args)
             .env("PIPELINE_CANVAS_DATA_DIR", dir.path())
@@ -614,7 +612,7 @@ fn cancel_reaches_a_run_of_serve_through_its_api() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(started, "the task did not start");
-    let o = Command::new(BIN)
+    let o = crate::binary::command()
         .args(["cancel", &id, "--data-dir"])
         .arg(&data)
         .env_remove("RUST_LOG")

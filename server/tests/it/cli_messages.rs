@@ -2,11 +2,10 @@
 //! real binary, a temp data folder, no Python.
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::json;
 
-use crate::binary::{cli, err, BIN};
+use crate::binary::{cli, err};
 use crate::shell::shell_spec;
 
 /// A one-task pipeline with the parameters of the example.
@@ -162,7 +161,7 @@ fn compile_given_a_compiled_spec_says_to_run_or_import_it() {
     let path = dir.path().join("spec.json");
     std::fs::write(&path, shell_spec("p", &[("a", "true")]).to_string()).expect("write");
     let shown = path.to_str().expect("path");
-    let o = Command::new(BIN)
+    let o = crate::binary::command()
         .args(["compile", shown])
         .env_remove("RUST_LOG")
         .output()
@@ -187,7 +186,7 @@ fn start_slow_run(dir: &Path, data: &Path) -> (std::process::Child, String) {
         shell_spec("slow", &[("nap", "sleep 60")]).to_string(),
     )
     .expect("write");
-    let mut child = Command::new(BIN)
+    let mut child = crate::binary::command()
         .arg("run")
         .arg(&path)
         .arg("--data-dir")
@@ -269,7 +268,7 @@ fn every_subcommand_help_shows_examples() {
     for command in [
         "serve", "compile", "import", "run", "submit", "runs", "logs", "cancel",
     ] {
-        let o = Command::new(BIN)
+        let o = crate::binary::command()
             .args([command, "--help"])
             .output()
             .expect("run pipeline-canvas");

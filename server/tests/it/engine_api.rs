@@ -90,6 +90,7 @@ impl Fixture {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut engine = engine::EngineConfig::new(dir.path());
         engine.python = python();
+        engine.allow_host_commands = true;
         let state = AppState::open_with(dir.path(), engine, targets::TargetsOptions::default())
             .expect("open app state");
         Self {

@@ -1,16 +1,14 @@
 //! `pipeline-canvas run`: progress lines per task state change, exit status 0 only when the
 //! pipeline succeeded.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use engine::RunFilter;
 
 use crate::common::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_pipeline-canvas");
-
 fn run_cli(args: &[&str], data: &std::path::Path) -> Output {
-    Command::new(BIN)
+    crate::binary::command()
         .arg("run")
         .args(args)
         .arg("--data-dir")
@@ -148,7 +146,7 @@ async fn stopped_by(signal: libc::c_int, code: i32, name: &str) {
     use std::process::Stdio;
     let dir = tempfile::tempdir().expect("tempdir");
     let pid_file = dir.path().join("grandchild.pid");
-    let cli = Command::new(BIN)
+    let cli = crate::binary::command()
         .arg("run")
         .arg(pipelines().join("cancel_container.yaml"))
         .arg("--param")
@@ -218,7 +216,7 @@ async fn tokens_never_reach_a_task() {
         ("PIPELINE_CANVAS_KFP_TOKEN", "secret-kfp-token-5678"),
         ("PIPELINE_CANVAS_TOKEN", "secret-server-token-9012"),
     ];
-    let out = Command::new(BIN)
+    let out = crate::binary::command()
         .arg("run")
         .arg(pipelines().join("environment.yaml"))
         .arg("--data-dir")

@@ -3,13 +3,11 @@
 //! Python worker) die with the engine at once; what they started is killed when the engine
 //! next opens its data folder.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use crate::common::*;
 use engine::{RunFilter, RunState, TaskState};
-
-const BIN: &str = env!("CARGO_BIN_EXE_pipeline-canvas");
 
 /// The parent of process `pid`.
 fn parent_of(pid: u32) -> Option<u32> {
@@ -21,7 +19,7 @@ fn parent_of(pid: u32) -> Option<u32> {
 async fn crash_and_recover(pipeline: &str, task_path: &str, python_task: bool) {
     let dir = tempfile::tempdir().expect("tempdir");
     let pid_file = dir.path().join("grandchild.pid");
-    let mut cli = Command::new(BIN)
+    let mut cli = crate::binary::command()
         .arg("run")
         .arg(pipelines().join(format!("{pipeline}.yaml")))
         .arg("--param")

@@ -4,7 +4,7 @@
 //! request guard) and through `pipeline-canvas lineage` (the real binary; JSON and dot).
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
@@ -17,8 +17,6 @@ use api::{Lineage, LineageEventType, LineageExecution, RunState, TaskState};
 use pipeline_canvas::{app, AppState};
 
 use crate::common::*;
-
-const BIN: &str = env!("CARGO_BIN_EXE_pipeline-canvas");
 
 struct Fixture {
     /// The data folder, removed when the test ends.
@@ -313,7 +311,7 @@ async fn loops_a_sub_pipeline_and_a_failed_task() {
 }
 
 fn lineage_cli(args: &[&str], data: &Path) -> Output {
-    Command::new(BIN)
+    crate::binary::command()
         .arg("lineage")
         .args(args)
         .arg("--data-dir")

@@ -2,11 +2,11 @@
 //! pipelines of shell commands (no Python, no container runtime: the commands run on the host).
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use serde_json::Value;
 
-use crate::binary::{cli, err, out, BIN};
+use crate::binary::{cli, err, out};
 use crate::shell::shell_spec;
 
 fn write_spec(dir: &Path, name: &str, tasks: &[(&str, &str)]) -> String {
@@ -84,7 +84,7 @@ fn runs_lists_the_history_and_logs_prints_task_logs() {
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(lines.len(), 3, "{table}");
     assert!(
-        lines[0].starts_with("PIPELINE_NAME  RUN_ID") && lines[0].ends_with("DURATION"),
+        lines[0].starts_with("PIPELINE_NAME  RUN_NAME") && lines[0].contains("  DURATION"),
         "{table}"
     );
     assert!(
@@ -101,7 +101,7 @@ fn runs_lists_the_history_and_logs_prints_task_logs() {
     assert_eq!(all[1]["pipeline_name"], "hello");
     assert_eq!(all[1]["target"], "local");
     assert!(all[1]["duration"].is_number(), "{}", all[1]);
-    let hello = all[1]["run_id"].as_str().expect("run id").to_string();
+    let hello = all[1]["run_name"].as_str().expect("run id").to_string();
     let failed = runs_json(&data, &["--state", "FAILED"]);
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0]["pipeline_name"], "broken");
@@ -111,7 +111,7 @@ fn runs_lists_the_history_and_logs_prints_task_logs() {
     let csv = out(&o);
     let rows: Vec<&str> = csv.lines().collect();
     assert!(
-        csv.starts_with("pipeline_name,run_id,state,target,created,duration\r\n"),
+        csv.starts_with("pipeline_name,run_name,state,target,start_time,duration\r\n"),
         "{csv}"
     );
     assert!(
@@ -181,7 +181,7 @@ fn logs_follow_prints_until_the_task_ends() {
             "echo first; sleep 1; echo second; sleep 1; echo third",
         )],
     );
-    let mut run = Command::new(BIN)
+    let mut run = crate::binary::command()
         .args(["run", &spec, "--data-dir"])
         .arg(&data)
         .env("PIPELINE_CANVAS_CONTAINER_RUNTIME", "none")
@@ -195,7 +195,7 @@ fn logs_follow_prints_until_the_task_ends() {
     for _ in 0..200 {
         if data.join(runs::DB_FILE).exists() {
             if let Some(r) = runs_json(&data, &[]).first() {
-                id = r["run_id"].as_str().map(str::to_string);
+                id = r["run_name"].as_str().map(str::to_string);
                 break;
             }
         }

@@ -518,7 +518,7 @@ async fn runs_logs_and_cancel_work_on_a_remote_run() {
     let listed: Value = serde_json::from_str(&out).expect("JSON");
     assert_eq!(listed[0]["target"], "kfp");
     assert_eq!(listed[0]["pipeline_name"], "hello-pipeline");
-    let id = listed[0]["run_id"].as_str().expect("id").to_string();
+    let id = listed[0]["run_name"].as_str().expect("id").to_string();
     let (code, _, err) = cli_in(dir.path(), &base, &["logs", &id]).await;
     assert_eq!(code, 1);
     assert_eq!(

@@ -10,7 +10,7 @@ use crate::fake_remote::{google_error, ts, vs, Fake};
 use pipeline::ir::PipelineSpec;
 use runs::{EngineEvent, RunRequest, RunState, RunStore, TaskState};
 use serde_json::{json, Value};
-use targets::{SubmitRequest, Target, TargetError, VertexSettings};
+use targets::{SubmitRequest, Submitted, Target, TargetError, Targets, VertexSettings};
 
 /// A small compiled pipeline with three parameters.
 pub fn spec() -> PipelineSpec {
@@ -61,6 +61,16 @@ fn request(params: &[(&str, Value)], s: VertexSettings) -> SubmitRequest {
     let mut r = SubmitRequest::new(RunRequest::new(spec(), parameters));
     r.vertex = s;
     r
+}
+
+/// Submits the test pipeline with `message=hi` to Vertex AI through `t`.
+async fn submit_hi(t: &Targets) -> Submitted {
+    t.submit(
+        Target::Vertex,
+        request(&[("message", json!("hi"))], settings()),
+    )
+    .await
+    .expect("submit")
 }
 
 async fn wait_final(store: &RunStore, id: &str) -> RunState {
@@ -212,13 +222,7 @@ async fn states_and_task_details_reach_the_store_and_the_events() {
     let dir = tempfile::tempdir().expect("tempdir");
     let t = crate::fake_remote::targets(dir.path(), &base, ATTEMPTS);
     let mut rx = t.events().subscribe();
-    let submitted = t
-        .submit(
-            Target::Vertex,
-            request(&[("message", json!("hi"))], settings()),
-        )
-        .await
-        .expect("submit");
+    let submitted = submit_hi(&t).await;
     assert_eq!(
         wait_final(t.store(), &submitted.id).await,
         RunState::Succeeded
@@ -283,13 +287,7 @@ async fn a_failed_job_fails_the_run_with_its_error_and_failed_task() {
     let base = fake.start().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let t = crate::fake_remote::targets(dir.path(), &base, ATTEMPTS);
-    let submitted = t
-        .submit(
-            Target::Vertex,
-            request(&[("message", json!("hi"))], settings()),
-        )
-        .await
-        .expect("submit");
+    let submitted = submit_hi(&t).await;
     assert_eq!(wait_final(t.store(), &submitted.id).await, RunState::Failed);
     let run = t.store().get_run(&submitted.id).expect("get").expect("run");
     assert!(run
@@ -410,13 +408,7 @@ async fn rate_limits_and_unavailability_are_retried() {
     let base = fake.start().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let t = crate::fake_remote::targets(dir.path(), &base, ATTEMPTS);
-    let submitted = t
-        .submit(
-            Target::Vertex,
-            request(&[("message", json!("hi"))], settings()),
-        )
-        .await
-        .expect("submit after retries");
+    let submitted = submit_hi(&t).await;
     assert_eq!(
         wait_final(t.store(), &submitted.id).await,
         RunState::Succeeded
@@ -493,13 +485,7 @@ async fn cancel_asks_vertex_and_the_run_ends_cancelled() {
     let base = fake.start().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let t = crate::fake_remote::targets(dir.path(), &base, ATTEMPTS);
-    let submitted = t
-        .submit(
-            Target::Vertex,
-            request(&[("message", json!("hi"))], settings()),
-        )
-        .await
-        .expect("submit");
+    let submitted = submit_hi(&t).await;
     for _ in 0..200 {
         let s = t
             .store()
@@ -536,13 +522,7 @@ async fn a_job_that_disappeared_fails_the_run() {
     let base = fake.start().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let t = crate::fake_remote::targets(dir.path(), &base, ATTEMPTS);
-    let submitted = t
-        .submit(
-            Target::Vertex,
-            request(&[("message", json!("hi"))], settings()),
-        )
-        .await
-        .expect("submit");
+    let submitted = submit_hi(&t).await;
     fake.lock().jobs.clear();
     assert_eq!(wait_final(t.store(), &submitted.id).await, RunState::Failed);
     let s = t
@@ -555,4 +535,161 @@ async fn a_job_that_disappeared_fails_the_run() {
         .as_deref()
         .unwrap_or_default()
         .contains("no longer exists"));
+}
+
+/// `Execution.State` of ML Metadata as Vertex AI answers it (integers).
+mod es {
+    pub const COMPLETE: i64 = 3;
+    pub const CACHED: i64 = 5;
+}
+
+/// An ML Metadata artifact as a task detail carries it (`Artifact.State` LIVE = 2).
+fn mlmd_artifact(id: &str, title: &str, uri: &str, metadata: Value) -> Value {
+    json!({
+        "name": format!("projects/my-proj/locations/us-central1/metadataStores/default/artifacts/{id}"),
+        "displayName": id, "uri": uri, "schemaTitle": title, "schemaVersion": "0.0.1",
+        "state": 2, "metadata": metadata,
+    })
+}
+
+/// A finished job: `train` reads a dataset and makes a model and metrics (its execution in
+/// `execution_state`, Vertex's task state SKIPPED when it came from the cache), then `deploy`
+/// reads the model.
+fn lineage_job(execution_state: i64) -> Value {
+    let model = mlmd_artifact(
+        "model-1",
+        "system.Model",
+        "gs://bucket/root/train/model",
+        json!({"framework": "pytorch"}),
+    );
+    let train_state = if execution_state == es::CACHED {
+        ts::SKIPPED
+    } else {
+        ts::SUCCEEDED
+    };
+    json!({
+        "state": vs::SUCCEEDED, "endTime": "2026-01-01T00:00:10Z",
+        "jobDetail": {"taskDetails": [
+            {"taskId": "1", "taskName": "hello-pipeline", "state": ts::SUCCEEDED},
+            {"taskId": "2", "parentTaskId": "1", "taskName": "train", "state": train_state,
+             "startTime": "2026-01-01T00:00:01Z", "endTime": "2026-01-01T00:00:05Z",
+             "execution": {"name": "projects/my-proj/locations/us-central1/metadataStores/default/executions/7",
+                           "state": execution_state,
+                           "metadata": {"input:epochs": 3.0, "output:accuracy": 0.9}},
+             "inputs": {"dataset": {"artifacts": [mlmd_artifact("data", "system.Dataset", "gs://bucket/data.csv", json!({}))]}},
+             "outputs": {
+                 "model": {"artifacts": [model.clone()]},
+                 "metrics": {"artifacts": [mlmd_artifact("metrics-1", "system.Metrics", "gs://bucket/root/train/metrics", json!({"accuracy": 0.9}))]},
+             }},
+            {"taskId": "3", "parentTaskId": "1", "taskName": "deploy", "state": ts::SUCCEEDED,
+             "startTime": "2026-01-01T00:00:06Z", "endTime": "2026-01-01T00:00:09Z",
+             "execution": {"state": es::COMPLETE},
+             "inputs": {"model": {"artifacts": [model]}}},
+        ]},
+    })
+}
+
+#[tokio::test]
+async fn task_artifacts_become_lineage_and_a_cached_task_reaches_the_same_model() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut runs = Vec::new();
+    for execution_state in [es::COMPLETE, es::CACHED] {
+        let fake = Fake::with_script(vec![lineage_job(execution_state)]);
+        let base = fake.start().await;
+        let t = crate::fake_remote::targets(dir.path(), &base, ATTEMPTS);
+        let submitted = submit_hi(&t).await;
+        assert_eq!(
+            wait_final(t.store(), &submitted.id).await,
+            RunState::Succeeded
+        );
+        runs.push(submitted.id);
+    }
+    let store = RunStore::open(dir.path()).expect("store");
+    let second = store.get_run(&runs[1]).expect("get").expect("run");
+    let train = second
+        .tasks
+        .iter()
+        .find(|t| t.path == "train")
+        .expect("train");
+    assert_eq!(
+        train.state,
+        TaskState::Cached,
+        "an execution CACHED is a cache hit"
+    );
+
+    // The first run's graph: the dataset and model by URI, with their schema and metadata,
+    // the events by port, and the parameters the execution recorded.
+    let first = store
+        .lineage(&runs::LineageQuery::new(api::LineageStart::Run(
+            runs[0].clone(),
+        )))
+        .expect("lineage")
+        .expect("the run has lineage");
+    let artifact = |uri: &str| {
+        first
+            .artifacts
+            .iter()
+            .find(|a| a.uri == uri)
+            .unwrap_or_else(|| panic!("no artifact {uri}: {:?}", first.artifacts))
+    };
+    let model = artifact("gs://bucket/root/train/model");
+    assert_eq!(model.schema_title, "system.Model");
+    assert_eq!(model.metadata.get("framework"), Some(&json!("pytorch")));
+    assert_eq!(
+        artifact("gs://bucket/data.csv").schema_title,
+        "system.Dataset"
+    );
+    let exec = |path: &str| {
+        first
+            .executions
+            .iter()
+            .find(|e| e.task_path == path && e.run_id == runs[0])
+            .unwrap_or_else(|| panic!("no execution {path}: {:?}", first.executions))
+    };
+    assert_eq!(exec("train").parameters.get("epochs"), Some(&json!(3.0)));
+    assert_eq!(
+        exec("train").output_parameters.get("accuracy"),
+        Some(&json!(0.9))
+    );
+    let has = |e: &api::LineageExecution, ty: api::LineageEventType, port: &str| {
+        first.events.iter().any(|v| {
+            v.execution_id == e.id
+                && v.artifact_id == model.id
+                && v.event_type == ty
+                && v.port == port
+        })
+    };
+    assert!(
+        has(exec("train"), api::LineageEventType::Output, "model"),
+        "{:?}",
+        first.events
+    );
+    assert!(
+        has(exec("deploy"), api::LineageEventType::Input, "model"),
+        "{:?}",
+        first.events
+    );
+
+    // From the model: made by the first run's train and by the second run's cached train.
+    let id = store
+        .artifact_id("gs://bucket/root/train/model")
+        .expect("artifact id")
+        .expect("the model is recorded once");
+    let around = store
+        .lineage(&runs::LineageQuery::new(api::LineageStart::Artifact(id)))
+        .expect("lineage")
+        .expect("the artifact has lineage");
+    let producers: BTreeMap<&str, TaskState> = around
+        .executions
+        .iter()
+        .filter(|e| e.task_path == "train")
+        .map(|e| (e.run_id.as_str(), e.state))
+        .collect();
+    assert_eq!(
+        producers,
+        BTreeMap::from([
+            (runs[0].as_str(), TaskState::Succeeded),
+            (runs[1].as_str(), TaskState::Cached)
+        ])
+    );
 }
