@@ -69,7 +69,22 @@ pub fn key(
     format!("{:x}", h.finalize())
 }
 
-/// The cached outputs of `key`, if any and if their local artifacts are all still there.
+/// Artifact types whose content is their metadata: the KFP SDK writes no file for them.
+const METADATA_ONLY: [&str; 3] = [
+    "system.Metrics",
+    "system.ClassificationMetrics",
+    "system.SlicedClassificationMetrics",
+];
+
+/// Whether `a` is whole without a file (its type is one of [`METADATA_ONLY`]).
+fn is_metadata_only(a: &crate::values::RuntimeArtifact) -> bool {
+    a.ty.schema_title
+        .as_deref()
+        .is_some_and(|t| METADATA_ONLY.contains(&t))
+}
+
+/// The cached outputs of `key`, if any and if their local artifacts are all still there
+/// (metrics, which have no file, are whole in their metadata).
 pub fn lookup(store: &RunStore, key: &str) -> Option<Io> {
     let value = store.cache_get(key).ok()??;
     let io = Io::from_value(&value)?;
@@ -77,7 +92,7 @@ pub fn lookup(store: &RunStore, key: &str) -> Option<Io> {
         .artifacts
         .values()
         .flatten()
-        .all(|a| is_remote(&a.uri) || local_path(&a.uri).exists());
+        .all(|a| is_remote(&a.uri) || is_metadata_only(a) || local_path(&a.uri).exists());
     if !intact {
         let _ = store.cache_remove(key);
         return None;

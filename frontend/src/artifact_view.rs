@@ -61,8 +61,20 @@ pub fn ArtifactView(run: String, name: String, artifact: Value) -> impl IntoView
     let file = (local && matches!(title.as_str(), "system.Markdown" | "system.HTML")).then(|| {
         view! { <FileContent url=artifact_url(&run, &uri) html=title == "system.HTML" /> }
     });
+    let st = crate::state::use_state();
+    let lineage = (!uri.is_empty()).then(|| {
+        let uri = uri.clone();
+        view! {
+            <button class="link artifact-lineage" data-testid=format!("artifact-lineage-{name}")
+                title="Where this artifact came from and what used it"
+                on:click=move |_| st.lineage.set(Some(crate::state::LineageFrom::Uri(uri.clone())))>
+                "lineage"
+            </button>
+        }
+    });
     view! {
         <div class="artifact" data-testid=format!("artifact-{name}") data-type=title>
+            {lineage}
             <div inner_html=html></div>
             {file}
         </div>

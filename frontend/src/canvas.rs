@@ -575,6 +575,7 @@ pub fn Canvas() -> impl IntoView {
         <DragGhost />
         {move || st.menu.get().map(|at| chunks::view(crate::tools::context_menu(st, at)))}
         {move || st.overlay.get().then(|| chunks::view(crate::tools::shortcut_overlay(st)))}
+        {move || st.lineage.get().map(|from| chunks::view(crate::lineage_view::lineage_view(st, from)))}
     }
 }
 

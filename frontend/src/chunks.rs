@@ -3,7 +3,8 @@
 //! (`import`), the Run and Runs tabs (`runs`), starting, following and cancelling a run, the
 //! shown run's state in the toolbar and the run dialogs (`run`), the loop and exit-handler editors (`frames`), the Spec tab (`spec`), the editing
 //! tools (`tools`: connecting a wire, paste, duplicate, align, auto-layout, the context menu and the shortcut
-//! overlay), the minimap (`minimap`) and the benchmark hooks (`bench`).
+//! overlay), the minimap (`minimap`), the lineage view (`lineage`) and the benchmark hooks
+//! (`bench`).
 //! The editor itself starts without them.
 //!
 //! Every split function is `fallible`: a chunk that cannot be fetched becomes a message where

@@ -461,6 +461,13 @@ fn on_key(st: &AppState, e: &web_sys::KeyboardEvent) {
         crate::actions::save(*st);
         return;
     }
+    // The lineage view covers the editor: its keys do not reach the canvas; Escape closes it.
+    if st.lineage.get_untracked().is_some() {
+        if key == "Escape" {
+            st.lineage.set(None);
+        }
+        return;
+    }
     if key == "Escape" && (st.menu.get_untracked().is_some() || st.overlay.get_untracked()) {
         st.menu.set(None);
         st.overlay.set(false);

@@ -24,6 +24,8 @@ mod interaction;
 mod k8s_settings;
 mod kubernetes_section;
 mod layout;
+mod lineage_graph;
+mod lineage_view;
 mod log_view;
 mod markdown;
 mod minimap;

@@ -160,6 +160,7 @@ pub fn RunsPage() -> impl IntoView {
             "open" => run_live::open(st, ctx, id),
             "rerun" => run_live::rerun(st, ctx, id),
             "cancel" => run_live::cancel(st, ctx, id),
+            "lineage" => st.lineage.set(Some(crate::state::LineageFrom::Run(id))),
             _ => {}
         }
     };
@@ -351,7 +352,8 @@ fn row_html(r: &RunTableRow, shown: &[usize], current: bool) -> String {
         "<tr class=\"runs-table-row state-{state}{cur}\" data-testid=\"run-{id}\" data-state=\"{state}\">\
          <td class=\"run-row-actions\">\
          <button data-action=\"open\" data-id=\"{id}\" data-testid=\"run-open-{id}\">Open</button>\
-         <button data-action=\"rerun\" data-id=\"{id}\" data-testid=\"run-rerun-{id}\">Re-run</button>{cancel}</td>{cells}</tr>{error}",
+         <button data-action=\"rerun\" data-id=\"{id}\" data-testid=\"run-rerun-{id}\">Re-run</button>\
+         <button data-action=\"lineage\" data-id=\"{id}\" data-testid=\"run-lineage-{id}\" title=\"What this run made and used\">Lineage</button>{cancel}</td>{cells}</tr>{error}",
         cur = if current { " current" } else { "" },
     )
 }

@@ -286,6 +286,17 @@ pub fn now_ms() -> f64 {
         .map_or_else(js_sys::Date::now, |p| p.now())
 }
 
+/// Where the lineage view starts.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LineageFrom {
+    /// A run's executions.
+    Run(String),
+    /// The artifact at this URI.
+    Uri(String),
+    /// A node of the graph shown (re-centred on).
+    Node(crate::lineage_graph::NodeKey),
+}
+
 /// Everything the components share. Copy: all fields are reactive handles.
 #[derive(Clone, Copy)]
 pub struct AppState {
@@ -335,6 +346,8 @@ pub struct AppState {
     pub menu: RwSignal<Option<(f64, f64)>>,
     /// Whether the keyboard shortcut overlay is open.
     pub overlay: RwSignal<bool>,
+    /// The lineage view, open at this start (the `lineage` chunk).
+    pub lineage: RwSignal<Option<LineageFrom>>,
     /// The canvas element's box in client pixels (left, top, width, height; width 0 until
     /// measured), kept current on resize so pointer moves need no layout read.
     pub canvas_box: RwSignal<(f64, f64, f64, f64)>,
@@ -374,6 +387,7 @@ impl AppState {
             collapsed: RwSignal::new(Vec::new()),
             menu: RwSignal::new(None),
             overlay: RwSignal::new(false),
+            lineage: RwSignal::new(None),
             canvas_box: RwSignal::new((0.0, 0.0, 0.0, 0.0)),
             undo: RwSignal::new(Vec::new()),
             redo: RwSignal::new(Vec::new()),

@@ -149,6 +149,12 @@ fn RunSummary() -> impl IntoView {
             <Show when=move || ctx.run.with(|r| r.as_ref().is_some_and(|r| r.summary.error.is_some()))>
                 <div class="field-error block" data-testid="run-error">{field(|r| r.summary.error.clone().unwrap_or_default())}</div>
             </Show>
+            <button data-testid="run-lineage" title="The artifacts and executions of this run, and what they came from"
+                on:click=move |_| {
+                    if let Some(id) = ctx.run.with_untracked(|r| r.as_ref().map(|r| r.summary.id.clone())) {
+                        crate::state::use_state().lineage.set(Some(crate::state::LineageFrom::Run(id)));
+                    }
+                }>"Lineage"</button>
             <p class="muted">"Select a task on the canvas to see its state, log and outputs."</p>
         </div>
     }

@@ -81,6 +81,35 @@ async fn a_cache_entry_whose_artifact_is_gone_is_not_used() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_without_a_file_are_served_from_the_cache() {
+    // The KFP SDK writes no file for Metrics and ClassificationMetrics: their metadata is all.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = engine(dir.path(), 2);
+    let first = execute(&engine, "metrics_cache", &[]).await;
+    assert_run(&first, RunState::Succeeded);
+    let outputs = task(&first, "score").outputs.clone().expect("outputs");
+    let metrics = &outputs["artifacts"]["metrics"][0];
+    assert_eq!(metrics["metadata"]["lines"], json!(3));
+    assert!(
+        !std::path::Path::new(metrics["uri"].as_str().expect("uri")).exists(),
+        "no metrics file: {metrics}"
+    );
+    let second = execute(&engine, "metrics_cache", &[]).await;
+    assert_run(&second, RunState::Succeeded);
+    assert_eq!(task(&second, "make-data").state, TaskState::Cached);
+    assert_eq!(task(&second, "score").state, TaskState::Cached);
+    let reused = task(&second, "score").outputs.clone().expect("outputs");
+    assert_eq!(
+        reused["artifacts"]["metrics"],
+        outputs["artifacts"]["metrics"]
+    );
+    assert_eq!(
+        reused["artifacts"]["classes"][0]["metadata"]["confusionMatrix"],
+        outputs["artifacts"]["classes"][0]["metadata"]["confusionMatrix"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tasks_with_caching_off_always_run() {
     let dir = tempfile::tempdir().expect("tempdir");
     let engine = engine(dir.path(), 2);

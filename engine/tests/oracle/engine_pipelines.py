@@ -14,7 +14,7 @@ from typing import List, NamedTuple
 warnings.filterwarnings('ignore', category=FutureWarning)
 
 from kfp import compiler, dsl
-from kfp.dsl import Dataset, Input, Output
+from kfp.dsl import ClassificationMetrics, Dataset, Input, Metrics, Output
 
 
 # --- Python function components ------------------------------------------------------------
@@ -30,6 +30,13 @@ def make_data(lines: int, data: Output[Dataset]):
         for i in range(lines):
             f.write(f'line {i}\n')
     data.metadata['lines'] = lines
+
+
+@dsl.component
+def score(data: Input[Dataset], metrics: Output[Metrics], classes: Output[ClassificationMetrics]):
+    n = len(open(data.path).read().splitlines())
+    metrics.log_metric('lines', n)
+    classes.log_confusion_matrix(['a', 'b'], [[n, 0], [0, n]])
 
 
 @dsl.component
@@ -459,7 +466,14 @@ def bench_sleeps(seconds: float = 1.0):
         stamp(seconds=seconds).set_caching_options(False)
 
 
+@dsl.pipeline(name='metrics-cache')
+def metrics_cache(lines: int = 3):
+    data = make_data(lines=lines)
+    score(data=data.outputs['data'])
+
+
 PIPELINES = {
+    'metrics_cache': metrics_cache,
     'chain': chain,
     'parallel_sleeps': parallel_sleeps,
     'condition': condition,
