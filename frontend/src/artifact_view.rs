@@ -92,7 +92,7 @@ fn metrics_table(metadata: &Map<String, Value>) -> String {
 /// A confusion matrix as a table, actual classes down, predicted across. KFP writes
 /// `{annotationSpecs: [{displayName}], rows: [{row: [..]}]}`; `{categories: [..], rows}` is
 /// read too.
-fn confusion_matrix(m: &Value) -> String {
+pub(crate) fn confusion_matrix(m: &Value) -> String {
     let label = |v: &Value| {
         let v = v.get("displayName").unwrap_or(v);
         esc(&v.as_str().map_or_else(|| v.to_string(), str::to_string))

@@ -10,6 +10,7 @@ mod autosave;
 mod bench;
 mod canvas;
 mod chunks;
+mod compare_view;
 mod clipboard;
 mod diagnostics;
 mod edit;

@@ -100,6 +100,9 @@ pub fn RunsPage() -> impl IntoView {
     let hidden = RwSignal::new(BTreeSet::<String>::new());
     let table = RwSignal::new(None::<Result<RunTable, String>>);
     let tick = RwSignal::new(0u64);
+    // The runs picked for comparison, in the order picked; whether they are being compared.
+    let picked = RwSignal::new(Vec::<String>::new());
+    let comparing = RwSignal::new(false);
     // Answers can come back out of order while the filter is typed: only the latest counts.
     let asked = StoredValue::new(0u64);
     Effect::new(move |_| {
@@ -140,7 +143,7 @@ pub fn RunsPage() -> impl IntoView {
         Some(Ok(t)) if t.rows.is_empty() => "<div class=\"panel-empty\" data-testid=\"runs-empty\"><p>No runs yet.</p><p class=\"muted\">Press ▶ Run to run the pipeline on the local engine.</p></div>".to_string(),
         Some(Ok(t)) => {
             let shown = ctx.run_id();
-            hidden.with(|h| query.with(|q| table_html(&t, h, q, shown.as_deref())))
+            picked.with(|p| hidden.with(|h| query.with(|q| table_html(&t, h, q, shown.as_deref(), p))))
         }
     }
     });
@@ -161,6 +164,13 @@ pub fn RunsPage() -> impl IntoView {
             "rerun" => run_live::rerun(st, ctx, id),
             "cancel" => run_live::cancel(st, ctx, id),
             "lineage" => st.lineage.set(Some(crate::state::LineageFrom::Run(id))),
+            "pick" => picked.update(|p| {
+                if let Some(i) = p.iter().position(|x| *x == id) {
+                    p.remove(i);
+                } else {
+                    p.push(id);
+                }
+            }),
             _ => {}
         }
     };
@@ -214,9 +224,17 @@ pub fn RunsPage() -> impl IntoView {
                     <div class="runs-columns-list" on:change=on_choose inner_html=chooser></div>
                 </details>
                 <a class="button" data-testid="runs-export-csv" href=csv_url download="runs.csv">"Export CSV"</a>
+                <button data-testid="runs-compare" title="Tick two runs or more to compare them"
+                    disabled=move || picked.with(|p| p.len() < 2)
+                    on:click=move |_| comparing.set(true)>
+                    {move || format!("Compare ({})", picked.with(Vec::len))}
+                </button>
             </div>
             <div class="runs-list" data-testid="runs-list" on:click=on_click inner_html=rows></div>
             <crate::endpoints_view::EndpointsList refresh=tick />
+            {move || comparing.get().then(|| view! {
+                <crate::compare_view::CompareRuns table picked close=Callback::new(move |()| comparing.set(false)) />
+            })}
         </div>
     }
 }
@@ -256,7 +274,13 @@ fn chooser_html(columns: &[String], hidden: &BTreeSet<String>) -> String {
 
 /// The runs table as HTML text: the columns not hidden (headers sort), a row per run with its
 /// buttons, and a failed run's error beneath its row.
-fn table_html(t: &RunTable, hidden: &BTreeSet<String>, q: &Query, current: Option<&str>) -> String {
+fn table_html(
+    t: &RunTable,
+    hidden: &BTreeSet<String>,
+    q: &Query,
+    current: Option<&str>,
+    picked: &[String],
+) -> String {
     let shown: Vec<usize> = (0..t.columns.len())
         .filter(|&i| t.columns.get(i).is_some_and(|c| !hidden.contains(c)))
         .collect();
@@ -280,7 +304,12 @@ fn table_html(t: &RunTable, hidden: &BTreeSet<String>, q: &Query, current: Optio
     }
     out.push_str("</tr></thead><tbody>");
     for r in &t.rows {
-        out.push_str(&row_html(r, &shown, current == Some(r.id.as_str())));
+        out.push_str(&row_html(
+            r,
+            &shown,
+            current == Some(r.id.as_str()),
+            picked.contains(&r.id),
+        ));
     }
     out.push_str("</tbody></table>");
     if t.total > t.rows.len() {
@@ -294,7 +323,7 @@ fn table_html(t: &RunTable, hidden: &BTreeSet<String>, q: &Query, current: Optio
 }
 
 /// One run as table rows: its cells (the `shown` columns), its buttons, its error.
-fn row_html(r: &RunTableRow, shown: &[usize], current: bool) -> String {
+fn row_html(r: &RunTableRow, shown: &[usize], current: bool, picked: bool) -> String {
     let state = state_of(r).map_or("failed", RunState::label);
     let id = esc(&r.id);
     let cells: String = shown
@@ -351,9 +380,11 @@ fn row_html(r: &RunTableRow, shown: &[usize], current: bool) -> String {
     format!(
         "<tr class=\"runs-table-row state-{state}{cur}\" data-testid=\"run-{id}\" data-state=\"{state}\">\
          <td class=\"run-row-actions\">\
+         <input type=\"checkbox\" class=\"run-pick\" data-action=\"pick\" data-id=\"{id}\" data-testid=\"run-pick-{id}\" aria-label=\"Compare this run\"{checked}>\
          <button data-action=\"open\" data-id=\"{id}\" data-testid=\"run-open-{id}\">Open</button>\
          <button data-action=\"rerun\" data-id=\"{id}\" data-testid=\"run-rerun-{id}\">Re-run</button>\
          <button data-action=\"lineage\" data-id=\"{id}\" data-testid=\"run-lineage-{id}\" title=\"What this run made and used\">Lineage</button>{cancel}</td>{cells}</tr>{error}",
         cur = if current { " current" } else { "" },
+        checked = if picked { " checked" } else { "" },
     )
 }

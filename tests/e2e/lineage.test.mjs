@@ -141,5 +141,36 @@ test(
     assert.match(await page.locator('[data-testid=lineage-title]').textContent(), new RegExp(first.id));
     await page.keyboard.press('Escape');
     await page.locator('[data-testid=lineage-view]').waitFor({ state: 'detached' });
+
+    // Comparing the two runs: the same metrics (the second reused the first's), so "only
+    // differences" hides them; both runs' confusion matrices side by side.
+    await page.locator('[data-testid=btn-runs]').click();
+    const compare = page.locator('[data-testid=runs-compare]');
+    assert.ok(await compare.isDisabled(), 'one run cannot be compared');
+    await page.locator(`[data-testid=run-pick-${first.id}]`).check();
+    assert.ok(await compare.isDisabled(), 'nor can one ticked run');
+    await page.locator(`[data-testid=run-pick-${second.id}]`).check();
+    await until(async () => !(await compare.isDisabled()), 'two ticked runs can be compared');
+    assert.match(await compare.textContent(), /Compare \(2\)/);
+    await compare.click();
+    await page.locator('[data-testid=compare-view]').waitFor();
+    const table = page.locator('[data-testid=compare-table]');
+    await table.waitFor();
+    const head = await table.locator('thead th').allTextContents();
+    assert.deepEqual(head.slice(1), [first.id.slice(0, 8), second.id.slice(0, 8)], 'the runs in the order ticked');
+    const sameRow = page.locator('[data-testid="compare-row-metric.accuracy"]');
+    assert.match(await sameRow.textContent(), /0\.93.*0\.93/);
+    assert.equal(await sameRow.getAttribute('class'), 'same');
+    assert.equal(await page.locator('[data-testid="compare-row-duration"]').getAttribute('class'), 'differs');
+    await page.locator('[data-testid=compare-only-diff]').check();
+    await until(async () => (await sameRow.count()) === 0, 'equal rows are hidden');
+    assert.match(await page.locator('[data-testid=compare-hidden]').textContent(), /equal columns? hidden/);
+    await page.locator('[data-testid="compare-row-duration"]').waitFor();
+    for (const run of [first, second]) {
+      await page.locator(`[data-testid=compare-matrices-${run.id}] [data-testid=confusion-matrix]`).waitFor();
+    }
+    await page.screenshot({ path: path.join(ARTIFACTS, 'compare.png') });
+    await page.locator('[data-testid=compare-close]').click();
+    await page.locator('[data-testid=compare-view]').waitFor({ state: 'detached' });
   }),
 );
