@@ -2,7 +2,10 @@
 //! - `window.pipelineCanvasBench(n)`: compiles a generated `n`-task pipeline (with nested
 //!   conditions and loops) and resolves to the compile time in milliseconds;
 //! - `window.pipelineCanvasImportBench(n)`: imports and lays out that pipeline's compiled spec
-//!   (JSON, as a user's file would be) and resolves to the time in milliseconds.
+//!   (JSON, as a user's file would be) and resolves to the time in milliseconds;
+//! - `window.pipelineCanvasLineageBench(n)`: merges, lays out and draws (as SVG text) a
+//!   generated `n`-node lineage in the lineage view's chunk, and resolves to the time in
+//!   milliseconds.
 //!
 //! Both return promises: the pipeline generator lives in a wasm chunk of its own (users never
 //! need it), fetched on the first call; the import runs in the importer chunk, as a user's does.
@@ -13,12 +16,7 @@ use wasm_split_helpers::wasm_split;
 
 use crate::chunks::Unloaded;
 
-/// Milliseconds from the page's high-resolution clock.
-fn now() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map_or_else(js_sys::Date::now, |p| p.now())
-}
+use crate::state::now_ms as now;
 
 /// The compile time of a generated `tasks`-task pipeline, in ms (-1 if it did not compile).
 #[wasm_split(bench, fallible)]
@@ -64,7 +62,8 @@ fn set(window: &web_sys::Window, name: &str, f: Closure<dyn Fn(u32) -> js_sys::P
     f.forget();
 }
 
-/// Installs `window.pipelineCanvasBench` and `window.pipelineCanvasImportBench`.
+/// Installs `window.pipelineCanvasBench`, `window.pipelineCanvasImportBench` and
+/// `window.pipelineCanvasLineageBench`.
 pub fn expose() {
     let Some(window) = web_sys::window() else {
         return;
@@ -91,6 +90,18 @@ pub fn expose() {
                     None => -1.0,
                 };
                 Ok(JsValue::from_f64(ms))
+            })
+        }),
+    );
+    set(
+        &window,
+        "pipelineCanvasLineageBench",
+        Closure::new(|nodes: u32| {
+            wasm_bindgen_futures::future_to_promise(async move {
+                crate::lineage_view::lineage_bench(nodes)
+                    .await
+                    .map(JsValue::from_f64)
+                    .map_err(rejection)
             })
         }),
     );

@@ -171,7 +171,15 @@ mod tests {
     fn table() -> RunTable {
         let row = |id: &str, state: &str, lr: Value, acc: Value| RunTableRow {
             id: id.into(),
-            cells: vec![json!("p"), json!(id), json!(state), json!("local"), lr, acc, Value::Null],
+            cells: vec![
+                json!("p"),
+                json!(id),
+                json!(state),
+                json!("local"),
+                lr,
+                acc,
+                Value::Null,
+            ],
             error: None,
             console_link: None,
         };
@@ -201,11 +209,20 @@ mod tests {
         let t = table();
         let ids = ["run-b".to_string(), "run-a".to_string()];
         let all = compare_html(&t, &ids, false);
-        assert!(all.contains("data-testid=\"compare-row-param.lr\""), "{all}");
+        assert!(
+            all.contains("data-testid=\"compare-row-param.lr\""),
+            "{all}"
+        );
         assert!(all.contains("<tr class=\"differs\" data-testid=\"compare-row-param.lr\">"));
         assert!(all.contains("<tr class=\"same\" data-testid=\"compare-row-metric.accuracy\">"));
-        assert!(!all.contains("compare-row-metric.none"), "empty columns are left out");
-        assert!(!all.contains("compare-row-run_name"), "the runs are the header");
+        assert!(
+            !all.contains("compare-row-metric.none"),
+            "empty columns are left out"
+        );
+        assert!(
+            !all.contains("compare-row-run_name"),
+            "the runs are the header"
+        );
         // The runs in the order picked.
         assert!(all.find(">run-b<").unwrap_or(usize::MAX) < all.find(">run-a<").unwrap_or(0));
         let diff = compare_html(&t, &ids, true);
@@ -231,7 +248,10 @@ mod tests {
         }))
         .expect("lineage");
         let html = matrices_html(&l);
-        assert!(html.contains("<h4>classes</h4>") && html.contains("confusion-matrix"), "{html}");
+        assert!(
+            html.contains("<h4>classes</h4>") && html.contains("confusion-matrix"),
+            "{html}"
+        );
         assert!(!html.contains("metrics"));
         assert!(matrices_html(&Lineage::default()).contains("no confusion matrix"));
     }

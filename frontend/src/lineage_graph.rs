@@ -366,6 +366,72 @@ impl Graph {
     }
 }
 
+/// A generated lineage of about `nodes` nodes for the benchmark and the tests: chains of data
+/// set → train → model → evaluate → metrics, every fifth training run cached from the one
+/// before (it writes the same model), every chain reading the previous chain's data set too.
+pub fn synthetic(nodes: usize) -> Lineage {
+    use ::api::{LineageEvent, LineageEventType::Input, LineageEventType::Output};
+    let artifact = |id: i64, name: &str, title: &str| LineageArtifact {
+        id,
+        uri: format!("/runs/r{}/{name}", id / 5),
+        name: name.into(),
+        schema_title: title.into(),
+        schema_version: None,
+        metadata: Default::default(),
+        state: "LIVE".into(),
+        created_at: "2026-12-01T00:00:00Z".into(),
+    };
+    let execution = |id: i64, name: &str, state: TaskState| LineageExecution {
+        id,
+        run_id: format!("run-{}", id / 5),
+        pipeline_name: "bench".into(),
+        task_path: name.into(),
+        name: name.into(),
+        component: Some(format!("comp-{name}")),
+        execution_type: "system.ContainerExecution".into(),
+        state,
+        started_at: None,
+        ended_at: None,
+        cache_key: None,
+        parameters: Default::default(),
+        output_parameters: Default::default(),
+    };
+    let event = |e: i64, a: i64, event_type, port: &str| LineageEvent {
+        execution_id: e,
+        artifact_id: a,
+        event_type,
+        port: port.into(),
+        index: 0,
+    };
+    let mut l = Lineage::default();
+    for c in 0..(nodes / 5) as i64 {
+        let (data, model, metrics) = (c * 5, c * 5 + 1, c * 5 + 2);
+        let (train, eval) = (c * 5 + 3, c * 5 + 4);
+        let cached = c % 5 == 4;
+        l.artifacts.push(artifact(data, "data", "system.Dataset"));
+        l.artifacts.push(artifact(model, "model", "system.Model"));
+        l.artifacts
+            .push(artifact(metrics, "metrics", "system.Metrics"));
+        let state = if cached {
+            TaskState::Cached
+        } else {
+            TaskState::Succeeded
+        };
+        l.executions.push(execution(train, "train", state));
+        l.executions
+            .push(execution(eval, "evaluate", TaskState::Succeeded));
+        l.events.push(event(train, data, Input, "data"));
+        if c > 0 {
+            l.events.push(event(train, data - 5, Input, "previous"));
+        }
+        let written = if cached { model - 5 } else { model };
+        l.events.push(event(train, written, Output, "model"));
+        l.events.push(event(eval, written, Input, "model"));
+        l.events.push(event(eval, metrics, Output, "metrics"));
+    }
+    l
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -564,28 +630,19 @@ mod tests {
 
     #[test]
     fn five_thousand_nodes_lay_out_in_layers() {
-        use LineageEventType::{Input, Output};
-        // 1,250 chains of data → task → model → task.
-        let mut answer = Lineage::default();
-        for c in 0..1250 {
-            let (a1, a2, e1, e2) = (c * 4, c * 4 + 1, c * 4 + 2, c * 4 + 3);
-            answer.artifacts.push(artifact(a1, "d", "system.Dataset"));
-            answer.artifacts.push(artifact(a2, "m", "system.Model"));
-            answer
-                .executions
-                .push(execution(e1, "r", "train", TaskState::Succeeded));
-            answer
-                .executions
-                .push(execution(e2, "r", "eval", TaskState::Succeeded));
-            answer.events.push(event(e1, a1, Input, "d"));
-            answer.events.push(event(e1, a2, Output, "m"));
-            answer.events.push(event(e2, a2, Input, "m"));
-        }
         let mut g = Graph::default();
-        g.merge(answer);
+        g.merge(synthetic(5000));
         assert_eq!(g.len(), 5000);
         let l = g.layout(|_| true);
         assert_eq!(l.pos.len(), 5000);
-        assert_eq!(l.width, 3.0 * LAYER_GAP + NODE_W);
+        for (f, t, _) in g.edges() {
+            assert!(l.pos[&f].0 < l.pos[&t].0, "{f:?} → {t:?}");
+        }
+        assert!(g.is_cached(NodeKey::Execution(4 * 5 + 3)));
+        assert_eq!(
+            g.producers(4 * 5 + 1 - 5).len(),
+            2,
+            "a cached run reuses the model"
+        );
     }
 }

@@ -221,6 +221,26 @@ fn details(g: &Graph, key: NodeKey) -> String {
     }
 }
 
+/// The benchmark hook's work (`window.pipelineCanvasLineageBench`): merges a generated
+/// lineage of `nodes` nodes, lays it out and draws it as SVG text, as the view does on
+/// opening; the time in ms, or -1 when not every node was drawn.
+#[wasm_split(lineage, fallible)]
+pub fn lineage_bench(nodes: u32) -> Result<f64, Unloaded> {
+    let answer = crate::lineage_graph::synthetic(nodes as usize);
+    let start = crate::state::now_ms();
+    let mut g = Graph::default();
+    g.merge(answer);
+    let l = g.layout(|_| true);
+    let svg = render(&g, &l, None, None, "");
+    let elapsed = crate::state::now_ms() - start;
+    let drawn = svg.matches("<g class=\"lin-node").count();
+    Ok(if drawn == g.len() && drawn > 0 {
+        elapsed
+    } else {
+        -1.0
+    })
+}
+
 /// The lineage view over the editor, starting at `from`; closed by ✕ or Escape.
 #[wasm_split(lineage, fallible)]
 pub fn lineage_view(st: AppState, from: LineageFrom) -> Result<AnyView, Unloaded> {

@@ -65,6 +65,25 @@ try {
       ` [median of ${RUNS}; min ${Math.min(...imports).toFixed(1)}, max ${Math.max(...imports).toFixed(1)}]`,
   );
   if (imed > TARGET_MS) console.log(`  note: above the ${TARGET_MS} ms target`);
+
+  // The lineage view on 5,000 nodes: merge, layered layout and the SVG text (issue 16: ≤ 1 s).
+  const LINEAGE_NODES = 5000;
+  const LINEAGE_BUDGET_MS = 1000;
+  await page.evaluate((n) => window.pipelineCanvasLineageBench(n), LINEAGE_NODES);
+  const lineage = [];
+  for (let i = 0; i < RUNS; i++) {
+    const ms = Number(await page.evaluate((n) => window.pipelineCanvasLineageBench(n), LINEAGE_NODES));
+    if (!Number.isFinite(ms) || ms < 0) {
+      throw new Error(`pipelineCanvasLineageBench(${LINEAGE_NODES}) failed (${ms}): not every node was drawn`);
+    }
+    lineage.push(ms);
+  }
+  const lmed = median(lineage);
+  console.log(
+    `5,000-node lineage merge + layout + SVG (browser): ${lmed.toFixed(1)} ms (budget ≤ ${LINEAGE_BUDGET_MS} ms)` +
+      ` [median of ${RUNS}; min ${Math.min(...lineage).toFixed(1)}, max ${Math.max(...lineage).toFixed(1)}]`,
+  );
+  if (lmed > LINEAGE_BUDGET_MS) throw new Error(`the 5,000-node lineage took ${lmed.toFixed(1)} ms, over its ${LINEAGE_BUDGET_MS} ms budget`);
 } catch (e) {
   console.error(`browser benchmark failed: ${e.message}`);
   status = 1;
