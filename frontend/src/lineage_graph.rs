@@ -127,34 +127,28 @@ impl Graph {
 
     /// A node's name: the artifact's output name, the execution's task name.
     pub fn label(&self, key: NodeKey) -> String {
-        match key {
-            NodeKey::Artifact(id) => self
-                .artifacts
-                .get(&id)
-                .map(|a| a.name.clone())
-                .unwrap_or_default(),
-            NodeKey::Execution(id) => self
-                .executions
-                .get(&id)
-                .map(|e| e.name.clone())
-                .unwrap_or_default(),
-        }
+        self.field(key, |a| &a.name, |e| &e.name)
     }
 
     /// A node's type: the artifact's schema title, the execution's type.
     pub fn kind(&self, key: NodeKey) -> String {
+        self.field(key, |a| &a.schema_title, |e| &e.execution_type)
+    }
+
+    /// One text field of a node: `artifact`'s for an artifact, `execution`'s for an execution
+    /// (empty for a node not in the graph).
+    fn field(
+        &self,
+        key: NodeKey,
+        artifact: fn(&LineageArtifact) -> &String,
+        execution: fn(&LineageExecution) -> &String,
+    ) -> String {
         match key {
-            NodeKey::Artifact(id) => self
-                .artifacts
-                .get(&id)
-                .map(|a| a.schema_title.clone())
-                .unwrap_or_default(),
-            NodeKey::Execution(id) => self
-                .executions
-                .get(&id)
-                .map(|e| e.execution_type.clone())
-                .unwrap_or_default(),
+            NodeKey::Artifact(id) => self.artifacts.get(&id).map(artifact),
+            NodeKey::Execution(id) => self.executions.get(&id).map(execution),
         }
+        .cloned()
+        .unwrap_or_default()
     }
 
     /// Whether an execution's outputs came from an earlier run's cache.
