@@ -461,10 +461,12 @@ fn on_key(st: &AppState, e: &web_sys::KeyboardEvent) {
         crate::actions::save(*st);
         return;
     }
-    // The lineage view covers the editor: its keys do not reach the canvas; Escape closes it.
-    if st.lineage.get_untracked().is_some() {
+    // The lineage view and the run comparison cover the editor: keys do not reach the canvas;
+    // Escape closes them.
+    if st.lineage.get_untracked().is_some() || st.comparing.get_untracked() {
         if key == "Escape" {
             st.lineage.set(None);
+            st.comparing.set(false);
         }
         return;
     }

@@ -102,7 +102,7 @@ pub fn RunsPage() -> impl IntoView {
     let tick = RwSignal::new(0u64);
     // The runs picked for comparison, in the order picked; whether they are being compared.
     let picked = RwSignal::new(Vec::<String>::new());
-    let comparing = RwSignal::new(false);
+    let comparing = st.comparing;
     // Answers can come back out of order while the filter is typed: only the latest counts.
     let asked = StoredValue::new(0u64);
     Effect::new(move |_| {

@@ -348,6 +348,8 @@ pub struct AppState {
     pub overlay: RwSignal<bool>,
     /// The lineage view, open at this start (the `lineage` chunk).
     pub lineage: RwSignal<Option<LineageFrom>>,
+    /// Whether the runs picked in the Runs tab are being compared (over the editor).
+    pub comparing: RwSignal<bool>,
     /// The canvas element's box in client pixels (left, top, width, height; width 0 until
     /// measured), kept current on resize so pointer moves need no layout read.
     pub canvas_box: RwSignal<(f64, f64, f64, f64)>,
@@ -388,6 +390,7 @@ impl AppState {
             menu: RwSignal::new(None),
             overlay: RwSignal::new(false),
             lineage: RwSignal::new(None),
+            comparing: RwSignal::new(false),
             canvas_box: RwSignal::new((0.0, 0.0, 0.0, 0.0)),
             undo: RwSignal::new(Vec::new()),
             redo: RwSignal::new(Vec::new()),
