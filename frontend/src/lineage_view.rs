@@ -258,27 +258,40 @@ pub fn lineage_view(st: AppState, from: LineageFrom) -> Result<AnyView, Unloaded
     let drag = StoredValue::new(None::<(f64, f64, f64, f64)>);
     let fitted = StoredValue::new(false);
 
+    // Each start-over is a new generation: an answer of an older one (the depth changed
+    // again meanwhile, or the view re-centred) is dropped, as is an expansion of it.
+    let generation = StoredValue::new(0u64);
     let fetch = move |query: String, depth: u32, direction: &'static str, reset: bool| {
+        if reset {
+            generation.update_value(|g| *g += 1);
+        }
+        let asked = generation.get_value();
         loading.set(true);
         let url = format!(
             "/api/lineage?{query}&depth={depth}&direction={direction}&maxNodes={MAX_NODES}"
         );
+        // The view may be closed before the answer comes: every write is a `try_`.
         api::get::<Lineage>(url, move |answer| {
-            loading.set(false);
+            if generation.try_get_value() != Some(asked) {
+                return;
+            }
+            loading.try_set(false);
             match answer {
                 Ok(l) => {
-                    message.set(None);
-                    graph.update(|g| {
+                    message.try_set(None);
+                    graph.try_update(|g| {
                         if reset {
                             *g = Graph::default();
                         }
                         g.merge(l);
                     });
                     if reset {
-                        fitted.set_value(false);
+                        fitted.try_set_value(false);
                     }
                 }
-                Err(e) => message.set(Some(format!("Lineage could not be read: {e}"))),
+                Err(e) => {
+                    message.try_set(Some(format!("Lineage could not be read: {e}")));
+                }
             }
         });
     };
