@@ -360,25 +360,26 @@ impl Graph {
     }
 }
 
-/// A generated lineage of about `nodes` nodes for the benchmark and the tests: chains of data
-/// set → train → model → evaluate → metrics, every fifth training run cached from the one
-/// before (it writes the same model), every chain reading the previous chain's data set too.
-pub fn synthetic(nodes: usize) -> Lineage {
-    use ::api::{LineageEvent, LineageEventType::Input, LineageEventType::Output};
-    let artifact = |id: i64, name: &str, title: &str| LineageArtifact {
+/// An artifact of a generated lineage ([`synthetic`], the tests).
+fn artifact(id: i64, name: &str, title: &str) -> LineageArtifact {
+    LineageArtifact {
         id,
-        uri: format!("/runs/r{}/{name}", id / 5),
+        uri: format!("/runs/{id}/{name}"),
         name: name.into(),
         schema_title: title.into(),
         schema_version: None,
         metadata: Default::default(),
         state: "LIVE".into(),
         created_at: "2026-12-01T00:00:00Z".into(),
-    };
-    let execution = |id: i64, name: &str, state: TaskState| LineageExecution {
+    }
+}
+
+/// An execution of a generated lineage: task `name` of `run`.
+fn execution(id: i64, run: &str, name: &str, state: TaskState) -> LineageExecution {
+    LineageExecution {
         id,
-        run_id: format!("run-{}", id / 5),
-        pipeline_name: "bench".into(),
+        run_id: run.into(),
+        pipeline_name: "generated".into(),
         task_path: name.into(),
         name: name.into(),
         component: Some(format!("comp-{name}")),
@@ -389,14 +390,25 @@ pub fn synthetic(nodes: usize) -> Lineage {
         cache_key: None,
         parameters: Default::default(),
         output_parameters: Default::default(),
-    };
-    let event = |e: i64, a: i64, event_type, port: &str| LineageEvent {
+    }
+}
+
+/// An event of a generated lineage: execution `e` read or wrote artifact `a` through `port`.
+fn event(e: i64, a: i64, event_type: LineageEventType, port: &str) -> ::api::LineageEvent {
+    ::api::LineageEvent {
         execution_id: e,
         artifact_id: a,
         event_type,
         port: port.into(),
         index: 0,
-    };
+    }
+}
+
+/// A generated lineage of about `nodes` nodes for the benchmark and the tests: chains of data
+/// set → train → model → evaluate → metrics, every fifth training run cached from the one
+/// before (it writes the same model), every chain reading the previous chain's data set too.
+pub fn synthetic(nodes: usize) -> Lineage {
+    use ::api::LineageEventType::{Input, Output};
     let mut l = Lineage::default();
     for c in 0..(nodes / 5) as i64 {
         let (data, model, metrics) = (c * 5, c * 5 + 1, c * 5 + 2);
@@ -411,9 +423,10 @@ pub fn synthetic(nodes: usize) -> Lineage {
         } else {
             TaskState::Succeeded
         };
-        l.executions.push(execution(train, "train", state));
+        let run = format!("run-{c}");
+        l.executions.push(execution(train, &run, "train", state));
         l.executions
-            .push(execution(eval, "evaluate", TaskState::Succeeded));
+            .push(execution(eval, &run, "evaluate", TaskState::Succeeded));
         l.events.push(event(train, data, Input, "data"));
         if c > 0 {
             l.events.push(event(train, data - 5, Input, "previous"));
@@ -429,48 +442,6 @@ pub fn synthetic(nodes: usize) -> Lineage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ::api::LineageEvent;
-
-    fn artifact(id: i64, name: &str, title: &str) -> LineageArtifact {
-        LineageArtifact {
-            id,
-            uri: format!("/root/{name}"),
-            name: name.into(),
-            schema_title: title.into(),
-            schema_version: None,
-            metadata: Default::default(),
-            state: "LIVE".into(),
-            created_at: "2026-12-01T00:00:00Z".into(),
-        }
-    }
-
-    fn execution(id: i64, run: &str, name: &str, state: TaskState) -> LineageExecution {
-        LineageExecution {
-            id,
-            run_id: run.into(),
-            pipeline_name: "p".into(),
-            task_path: name.into(),
-            name: name.into(),
-            component: Some(format!("comp-{name}")),
-            execution_type: "system.ContainerExecution".into(),
-            state,
-            started_at: None,
-            ended_at: None,
-            cache_key: None,
-            parameters: Default::default(),
-            output_parameters: Default::default(),
-        }
-    }
-
-    fn event(e: i64, a: i64, t: LineageEventType, port: &str) -> LineageEvent {
-        LineageEvent {
-            execution_id: e,
-            artifact_id: a,
-            event_type: t,
-            port: port.into(),
-            index: 0,
-        }
-    }
 
     /// data (1) → train (10, run A) → model (2) → deploy (11) → endpoint (3); train again
     /// cached in run B (12) reusing the model; metrics (4) from train.
