@@ -104,6 +104,12 @@ pub struct FakeState {
     pub gets: u64,
     /// KFP experiments (`experiment_id`, `display_name`, `namespace`), in creation order.
     pub experiments: Vec<Value>,
+    /// KFP artifacts by id, as `GET /apis/v2beta1/artifacts/{id}` answers them (an unknown id
+    /// is a KFP `NotFound`).
+    pub artifacts: HashMap<String, Value>,
+    /// When set, every `GET /apis/v2beta1/artifacts/{id}` is answered with this (status, body):
+    /// a server without the artifacts API.
+    pub artifacts_reply: Option<(u16, Value)>,
     next_kfp: u64,
 }
 
@@ -239,6 +245,11 @@ async fn handle(
     if path == "/apis/v2beta1/experiments" {
         return experiments(&mut st, &method, &query, body);
     }
+    if let Some(id) = path.strip_prefix("/apis/v2beta1/artifacts/") {
+        if method == Method::GET {
+            return artifact(&st, id);
+        }
+    }
     let is_create =
         method == Method::POST && (path.ends_with("/pipelineJobs") || path == "/apis/v2beta1/runs");
     if is_create {
@@ -329,6 +340,22 @@ async fn handle(
         merge(&mut job.current, &step);
     }
     reply(200, job.current.clone())
+}
+
+/// KFP's artifact service (`GetArtifact`): the artifact, a KFP `NotFound` for an unknown id,
+/// or the scripted reply of a server without the service.
+fn artifact(st: &FakeState, id: &str) -> Response {
+    if let Some((status, body)) = &st.artifacts_reply {
+        return reply(*status, body.clone());
+    }
+    match st.artifacts.get(id) {
+        Some(a) => reply(200, a.clone()),
+        None => reply(
+            404,
+            json!({"error": format!("ResourceNotFoundError: Artifact {id} not found"), "code": 5,
+                   "message": format!("ResourceNotFoundError: Artifact {id} not found"), "details": []}),
+        ),
+    }
 }
 
 /// KFP's experiment service: a list filtered by display name (and namespace), or a create.

@@ -195,3 +195,161 @@ async fn kfp_cancel_and_errors() {
     assert!(err.to_string().contains("host"), "{err}");
     assert_eq!(fake.requests().len(), before, "nothing was sent");
 }
+
+/// A KFP 2.x run in two polls: `train` (reading dataset 7, making model 12) runs, then the run
+/// has ended and `deploy` has read model 12. Ids come as strings and as numbers, as int64s
+/// may.
+fn lineage_script() -> Vec<Value> {
+    let root = json!({"task_id": "t0", "display_name": "hello-pipeline", "state": "RUNNING"});
+    let train = |state: &str| {
+        json!({"task_id": "t1", "parent_task_id": "t0", "display_name": "train", "state": state,
+               "execution_id": "41", "start_time": "2026-01-01T00:00:01Z",
+               "inputs": {"dataset": {"artifact_ids": [7]}},
+               "outputs": {"model": {"artifact_ids": ["12"]}}})
+    };
+    let deploy = json!({"task_id": "t2", "parent_task_id": "t0", "display_name": "deploy",
+                        "state": "SUCCEEDED", "execution_id": "42",
+                        "start_time": "2026-01-01T00:00:06Z", "end_time": "2026-01-01T00:00:09Z",
+                        "inputs": {"model": {"artifact_ids": ["12"]}}});
+    vec![
+        json!({"state": "RUNNING", "run_details": {"task_details": [root.clone(), train("RUNNING")]}}),
+        json!({"state": "SUCCEEDED", "run_details": {"task_details": [
+            root, train("SUCCEEDED"), deploy]}}),
+    ]
+}
+
+/// Follows the lineage script to its end on `fake`; returns the run's id and the store.
+async fn follow_lineage_run(fake: &Fake) -> (String, String, tempfile::TempDir) {
+    let base = fake.start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let t = crate::fake_remote::targets(dir.path(), &base, ATTEMPTS);
+    let submitted = t.submit(Target::Kfp, request(&base)).await.expect("submit");
+    assert_eq!(
+        wait_final(t.store(), &submitted.id).await,
+        RunState::Succeeded
+    );
+    let summary = t
+        .store()
+        .get_summary(&submitted.id)
+        .expect("summary")
+        .expect("run");
+    assert_eq!(summary.error, None, "lineage never fails a run");
+    (submitted.id, base, dir)
+}
+
+/// The run's lineage: the artifact at `uri` (with `schema_title`), made by `train` on port
+/// `model` (one OUTPUT event) and read by `deploy` on port `model` (one INPUT event).
+fn assert_model_links_train_to_deploy(dir: &std::path::Path, run: &str, uri: &str, schema: &str) {
+    let store = RunStore::open(dir).expect("store");
+    let lineage = store
+        .lineage(&runs::LineageQuery::new(api::LineageStart::Run(
+            run.to_string(),
+        )))
+        .expect("lineage")
+        .expect("the run has lineage");
+    let model = lineage
+        .artifacts
+        .iter()
+        .find(|a| a.uri == uri)
+        .unwrap_or_else(|| panic!("no artifact {uri}: {:?}", lineage.artifacts));
+    assert_eq!(model.schema_title, schema);
+    let exec = |path: &str| {
+        lineage
+            .executions
+            .iter()
+            .find(|e| e.task_path == path && e.run_id == run)
+            .unwrap_or_else(|| panic!("no execution {path}: {:?}", lineage.executions))
+            .id
+    };
+    let events = |ty: api::LineageEventType| -> Vec<(i64, &str)> {
+        lineage
+            .events
+            .iter()
+            .filter(|e| e.artifact_id == model.id && e.event_type == ty)
+            .map(|e| (e.execution_id, e.port.as_str()))
+            .collect()
+    };
+    assert_eq!(
+        events(api::LineageEventType::Output),
+        [(exec("train"), "model")],
+        "{:?}",
+        lineage.events
+    );
+    assert_eq!(
+        events(api::LineageEventType::Input),
+        [(exec("deploy"), "model")],
+        "{:?}",
+        lineage.events
+    );
+}
+
+fn artifact_gets(fake: &Fake) -> Vec<String> {
+    fake.requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.path.starts_with("/apis/v2beta1/artifacts/"))
+        .map(|r| r.path)
+        .collect()
+}
+
+#[tokio::test]
+async fn kfp_task_artifacts_become_lineage_with_uris_from_the_artifacts_api() {
+    let fake = Fake::with_script(lineage_script());
+    let model_uri = "minio://mlpipeline/v2/artifacts/hello-pipeline/run-0001/train/model";
+    {
+        let mut st = fake.lock();
+        st.artifacts.insert(
+            "12".into(),
+            json!({"artifact_id": "12", "storage_provider": "minio",
+                   "storage_path": "v2/artifacts/hello-pipeline/run-0001/train/model",
+                   "uri": model_uri, "namespace": "team-a", "artifact_type": "system.Model",
+                   "artifact_size": "2048", "created_at": "2026-01-01T00:00:04Z"}),
+        );
+        st.artifacts.insert(
+            "7".into(),
+            json!({"artifact_id": "7", "uri": "minio://mlpipeline/data.csv",
+                   "artifact_type": "system.Dataset"}),
+        );
+    }
+    let (run, _base, dir) = follow_lineage_run(&fake).await;
+    assert_model_links_train_to_deploy(dir.path(), &run, model_uri, "system.Model");
+    let store = RunStore::open(dir.path()).expect("store");
+    let dataset = store
+        .artifact_id("minio://mlpipeline/data.csv")
+        .expect("artifact id");
+    assert!(dataset.is_some(), "the dataset train read is recorded");
+    // Each artifact is asked once, though named by two tasks over two polls.
+    let mut gets = artifact_gets(&fake);
+    gets.sort();
+    assert_eq!(
+        gets,
+        ["/apis/v2beta1/artifacts/12", "/apis/v2beta1/artifacts/7"]
+    );
+}
+
+#[tokio::test]
+async fn kfp_without_the_artifacts_api_still_links_tasks_by_artifact_id() {
+    let fake = Fake::with_script(lineage_script());
+    // grpc-gateway's answer for a route it does not know (KFP before the artifacts API).
+    fake.lock().artifacts_reply = Some((
+        404,
+        json!({"code": 5, "message": "Not Found", "details": []}),
+    ));
+    let (run, base, dir) = follow_lineage_run(&fake).await;
+    let place = base.trim_start_matches("http://");
+    assert_model_links_train_to_deploy(
+        dir.path(),
+        &run,
+        &format!("kfp-artifact://{place}/12"),
+        "system.Artifact",
+    );
+    let store = RunStore::open(dir.path()).expect("store");
+    assert!(
+        store
+            .artifact_id(&format!("kfp-artifact://{place}/7"))
+            .expect("artifact id")
+            .is_some(),
+        "the dataset is known by its id"
+    );
+    // The first answer tells there is no such API: nothing more is asked.
+    assert_eq!(artifact_gets(&fake).len(), 1, "{:?}", artifact_gets(&fake));
+}
