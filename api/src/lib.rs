@@ -4,13 +4,14 @@
 //! Only data and its JSON form live here (serde, no I/O): run and task states, runs and tasks
 //! as the API lists them, the events of a run's event stream (state changes and log pieces),
 //! the request bodies, target settings, error bodies, lineage subgraphs, the local model
-//! endpoints and the runs table.
+//! endpoints, the runs table and the difference between two runs.
 
 pub mod endpoints;
 pub mod errors;
 pub mod events;
 pub mod lineage;
 pub mod pipelines;
+pub mod run_diff;
 pub mod run_table;
 pub mod runs;
 pub mod targets;
@@ -23,6 +24,7 @@ pub use lineage::{
     LineageStart,
 };
 pub use pipelines::{IdBody, SavedPipeline};
+pub use run_diff::{DiffEdge, RunDiff, TaskChange, TaskDiff, ValueChange};
 pub use run_table::{RunTable, RunTableRow};
 pub use runs::{
     Cancelled, CreateRun, RunDetail, RunOptions, RunState, RunSummary, Started, TaskKind, TaskRow,

@@ -2,10 +2,11 @@
 //! by side — every column of the runs table (state, times, `param.*`, `metric.*`) as a row with
 //! one cell per run, rows whose values differ marked, "Only differences" hiding the rest — and
 //! each run's confusion matrices (its `system.ClassificationMetrics` artifacts, from
-//! `GET /api/lineage`) next to each other.
+//! `GET /api/lineage`) next to each other, and the graph diff of two of them
+//! ([`crate::run_diff_view`]).
 
 use ::api::run_table::cell_text;
-use ::api::{Lineage, RunTable};
+use ::api::{Lineage, RunDiff, RunTable};
 use leptos::prelude::*;
 use serde_json::Value;
 
@@ -115,6 +116,52 @@ pub fn CompareRuns(
             });
         });
     }
+    // The graph diff: run B against run A, two of the picked runs (the first two at first).
+    let pair = RwSignal::new((
+        ids.first().cloned().unwrap_or_default(),
+        ids.get(1).cloned().unwrap_or_default(),
+    ));
+    let graph = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        let (a, b) = pair.get();
+        graph.set(None);
+        if a.is_empty() || b.is_empty() {
+            return;
+        }
+        let url = format!("/api/runs/{}/diff/{}", api::encode(&a), api::encode(&b));
+        api::get::<RunDiff>(url, move |r| {
+            // An answer for a pair no longer chosen is dropped.
+            if pair.try_get_untracked() != Some((a, b)) {
+                return;
+            }
+            graph.try_set(Some(match r {
+                Ok(d) => crate::run_diff_view::diff_html(&d),
+                Err(e) => format!("<p class=\"field-error\">{}</p>", esc(&e)),
+            }));
+        });
+    });
+    let choice = move |side: usize| {
+        let options = ids
+            .iter()
+            .map(|id| {
+                let short: String = id.chars().take(8).collect();
+                view! { <option value=id.clone() selected={
+                    let id = id.clone();
+                    move || pair.with(|p| if side == 0 { p.0 == id } else { p.1 == id })
+                }>{short}</option> }
+            })
+            .collect_view();
+        view! {
+            <select data-testid=format!("compare-diff-{}", if side == 0 { "a" } else { "b" })
+                aria-label=if side == 0 { "Run A of the graph diff" } else { "Run B of the graph diff" }
+                on:change=move |ev| {
+                    let v = event_target_value(&ev);
+                    pair.update(|p| if side == 0 { p.0 = v } else { p.1 = v });
+                }>
+                {options}
+            </select>
+        }
+    };
     let body = move || {
         let only = only_diff.get();
         picked.with(|ids| {
@@ -157,6 +204,10 @@ pub fn CompareRuns(
                 <div inner_html=body></div>
                 <h3>"Confusion matrices"</h3>
                 <div class="compare-matrices" inner_html=columns></div>
+                <h3 class="diff-title">"Graph diff: run A "{choice(0)}" → run B "{choice(1)}</h3>
+                <div class="compare-diff" data-testid="compare-diff" inner_html=move || {
+                    graph.get().unwrap_or_else(|| "<p class=\"muted\">Loading…</p>".into())
+                }></div>
             </div>
         </div>
     }

@@ -269,80 +269,30 @@ impl Graph {
         let nodes: Vec<NodeKey> = self.nodes().filter(|k| shown(*k)).collect();
         let index: FxHashMap<NodeKey, usize> =
             nodes.iter().enumerate().map(|(i, k)| (*k, i)).collect();
-        let mut succ: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
-        let mut pred: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
-        for (f, t) in self.edges.keys() {
-            if let (Some(&f), Some(&t)) = (index.get(f), index.get(t)) {
-                succ[f].push(t);
-                pred[t].push(f);
-            }
-        }
-        // Longest-path layers, by Kahn's algorithm.
-        let mut indegree: Vec<usize> = pred.iter().map(Vec::len).collect();
-        let mut layer = vec![0usize; nodes.len()];
-        let mut done = vec![false; nodes.len()];
-        let mut queue: VecDeque<usize> = (0..nodes.len()).filter(|i| indegree[*i] == 0).collect();
-        loop {
-            while let Some(n) = queue.pop_front() {
-                if done[n] {
-                    continue;
-                }
-                done[n] = true;
-                for &m in &succ[n] {
-                    // An edge back into what is placed (a cycle) is left out.
-                    if done[m] {
-                        continue;
-                    }
-                    layer[m] = layer[m].max(layer[n] + 1);
-                    indegree[m] = indegree[m].saturating_sub(1);
-                    if indegree[m] == 0 {
-                        queue.push_back(m);
-                    }
-                }
-            }
-            // A cycle: release its first node as if what is left of its inputs were not there.
-            match (0..nodes.len()).find(|i| !done[*i] && !queue.contains(i)) {
-                Some(n) => {
-                    indegree[n] = 0;
-                    queue.push_back(n);
-                }
-                None => break,
-            }
-        }
+        let edges: Vec<(usize, usize)> = self
+            .edges
+            .keys()
+            .filter_map(|(f, t)| Some((*index.get(f)?, *index.get(t)?)))
+            .collect();
+        let layer = pipeline::layout::layers(nodes.len(), &edges);
+        let row = pipeline::layout::rows(&layer, &edges);
         let layers = layer.iter().copied().max().map_or(0, |m| m + 1);
-        let mut by_layer: Vec<Vec<usize>> = vec![Vec::new(); layers];
-        for (i, l) in layer.iter().enumerate() {
-            by_layer[*l].push(i);
+        let mut by_layer: Vec<usize> = vec![0; layers];
+        for l in &layer {
+            by_layer[*l] += 1;
         }
-        // Order: each layer by the mean row of what feeds it (one sweep, left to right).
-        let mut row = vec![0f64; nodes.len()];
-        for members in &mut by_layer {
-            let key = |i: usize| {
-                let p = &pred[i];
-                if p.is_empty() {
-                    f64::MAX
-                } else {
-                    p.iter().map(|j| row[*j]).sum::<f64>() / p.len() as f64
-                }
-            };
-            let mut keyed: Vec<(f64, usize)> = members.iter().map(|i| (key(*i), *i)).collect();
-            keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            *members = keyed.into_iter().map(|(_, i)| i).collect();
-            for (r, i) in members.iter().enumerate() {
-                row[*i] = r as f64;
-            }
-        }
-        let tallest = by_layer.iter().map(Vec::len).max().unwrap_or(0);
+        let tallest = by_layer.iter().copied().max().unwrap_or(0);
         let mut pos = FxHashMap::default();
-        for (l, members) in by_layer.iter().enumerate() {
+        for (i, key) in nodes.iter().enumerate() {
             // Each layer centred on the tallest.
-            let offset = (tallest - members.len()) as f64 * ROW_GAP / 2.0;
-            for (r, i) in members.iter().enumerate() {
-                pos.insert(
-                    nodes[*i],
-                    (l as f64 * LAYER_GAP, offset + r as f64 * ROW_GAP),
-                );
-            }
+            let offset = (tallest - by_layer[layer[i]]) as f64 * ROW_GAP / 2.0;
+            pos.insert(
+                *key,
+                (
+                    layer[i] as f64 * LAYER_GAP,
+                    offset + row[i] as f64 * ROW_GAP,
+                ),
+            );
         }
         Layout {
             pos,

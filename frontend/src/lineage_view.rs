@@ -44,13 +44,79 @@ fn short_type(t: &str) -> &str {
     t.rsplit('.').next().unwrap_or(t)
 }
 
-/// The whole drawing: edges, then nodes, as SVG markup.
+/// The part of the drawing that is put in the page (in layout units), and how much of each
+/// node: only what can come into view while panning a little is drawn, and at low zoom nodes
+/// are bare boxes (text is most of the cost of painting).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Window {
+    x: f64,
+    y: f64,
+    w: f64,
+    h: f64,
+    /// Names and types on the nodes.
+    detail: bool,
+}
+
+impl Window {
+    /// Everything, in full.
+    const ALL: Window = Window {
+        x: f64::MIN / 4.0,
+        y: f64::MIN / 4.0,
+        w: f64::MAX / 2.0,
+        h: f64::MAX / 2.0,
+        detail: true,
+    };
+
+    /// Whether the box at `(x, y)` of size `w × h` overlaps the window.
+    fn overlaps(&self, x: f64, y: f64, w: f64, h: f64) -> bool {
+        x < self.x + self.w && x + w > self.x && y < self.y + self.h && y + h > self.y
+    }
+
+    /// Whether `inner` lies inside the window.
+    fn holds(&self, inner: &Window) -> bool {
+        inner.x >= self.x
+            && inner.y >= self.y
+            && inner.x + inner.w <= self.x + self.w
+            && inner.y + inner.h <= self.y + self.h
+    }
+}
+
+/// Below this zoom, nodes are drawn without text.
+const DETAIL_ZOOM: f64 = 0.4;
+
+/// The window to draw for a view `(tx, ty, scale)` of a `w × h` pixel area, given the one
+/// drawn now: kept while the view stays inside it at the same level of detail, else the view
+/// with one view's size more on every side.
+fn window_for(view: (f64, f64, f64), w: f64, h: f64, drawn: Option<Window>) -> Window {
+    let (tx, ty, s) = view;
+    let s = s.max(1e-6);
+    let seen = Window {
+        x: -tx / s,
+        y: -ty / s,
+        w: w / s,
+        h: h / s,
+        detail: s >= DETAIL_ZOOM,
+    };
+    match drawn {
+        Some(d) if d.detail == seen.detail && d.holds(&seen) => d,
+        _ => Window {
+            x: seen.x - seen.w,
+            y: seen.y - seen.h,
+            w: seen.w * 3.0,
+            h: seen.h * 3.0,
+            detail: seen.detail,
+        },
+    }
+}
+
+/// The drawing inside `win`: edges, then nodes, as SVG markup.
 fn render(
     g: &Graph,
     l: &Layout,
     selected: Option<NodeKey>,
     second: Option<NodeKey>,
     search: &str,
+    win: Window,
 ) -> String {
     let path = match (selected, second) {
         (Some(a), Some(b)) => g.path(a, b).unwrap_or_default(),
@@ -63,26 +129,45 @@ fn render(
     };
     let searching = !search.trim().is_empty();
     let mut out = String::new();
+    let mut plain = String::new();
     for (f, t, port) in g.edges() {
         let (Some((fx, fy)), Some((tx, ty))) = (l.pos.get(&f), l.pos.get(&t)) else {
             continue;
         };
         let (x1, y1, x2, y2) = (fx + NODE_W, fy + NODE_H / 2.0, *tx, ty + NODE_H / 2.0);
+        if !win.overlaps(x1.min(x2), y1.min(y2), (x2 - x1).abs(), (y2 - y1).abs()) {
+            continue;
+        }
         let mid = (x1 + x2) / 2.0;
         let class = if path_edge(f, t) {
             "lin-edge on-path"
         } else {
             "lin-edge"
         };
-        out.push_str(&format!(
-            "<path class=\"{class}\" d=\"M{x1:.1} {y1:.1} C{mid:.1} {y1:.1} {mid:.1} {y2:.1} {x2:.1} {y2:.1}\"><title>{}</title></path>",
-            esc(port)
-        ));
+        if win.detail {
+            out.push_str(&format!(
+                "<path class=\"{class}\" d=\"M{x1:.1} {y1:.1} C{mid:.1} {y1:.1} {mid:.1} {y2:.1} {x2:.1} {y2:.1}\"><title>{}</title></path>",
+                esc(port)
+            ));
+        } else if class == "lin-edge" {
+            // Far away, the plain edges are one path of straight lines.
+            plain.push_str(&format!("M{x1:.0} {y1:.0}L{x2:.0} {y2:.0}"));
+        } else {
+            out.push_str(&format!(
+                "<path class=\"{class}\" d=\"M{x1:.0} {y1:.0}L{x2:.0} {y2:.0}\"></path>"
+            ));
+        }
+    }
+    if !plain.is_empty() {
+        out.push_str(&format!("<path class=\"lin-edge\" d=\"{plain}\"></path>"));
     }
     for k in g.nodes() {
         let Some((x, y)) = l.pos.get(&k) else {
             continue;
         };
+        if !win.overlaps(*x, *y, NODE_W, NODE_H) {
+            continue;
+        }
         let mut class = String::from(match k {
             NodeKey::Artifact(_) => "lin-node artifact",
             NodeKey::Execution(_) => "lin-node execution",
@@ -100,6 +185,19 @@ fn render(
                 class.push_str(name);
             }
         }
+        let token = k.token();
+        let r = if matches!(k, NodeKey::Artifact(_)) {
+            14
+        } else {
+            4
+        };
+        if !win.detail {
+            out.push_str(&format!(
+                "<g class=\"{class}\" data-node=\"{token}\" data-testid=\"lineage-node-{token}\" transform=\"translate({x:.0} {y:.0})\">\
+                 <rect width=\"{NODE_W}\" height=\"{NODE_H}\" rx=\"{r}\"></rect></g>"
+            ));
+            continue;
+        }
         let label = g.label(k);
         let kind = g.kind(k);
         let sub = if cached {
@@ -107,13 +205,11 @@ fn render(
         } else {
             short_type(&kind).to_string()
         };
-        let token = k.token();
         out.push_str(&format!(
             "<g class=\"{class}\" data-node=\"{token}\" data-testid=\"lineage-node-{token}\" transform=\"translate({x:.1} {y:.1})\">\
              <rect width=\"{NODE_W}\" height=\"{NODE_H}\" rx=\"{r}\"></rect>\
              <text class=\"lin-name\" x=\"10\" y=\"19\">{name}</text>\
              <text class=\"lin-kind\" x=\"10\" y=\"36\">{sub}</text><title>{name} ({kind})</title></g>",
-            r = if matches!(k, NodeKey::Artifact(_)) { 14 } else { 4 },
             name = esc(&label),
             sub = esc(&sub),
             kind = esc(&kind),
@@ -231,7 +327,7 @@ pub fn lineage_bench(nodes: u32) -> Result<f64, Unloaded> {
     let mut g = Graph::default();
     g.merge(answer);
     let l = g.layout(|_| true);
-    let svg = render(&g, &l, None, None, "");
+    let svg = render(&g, &l, None, None, "", Window::ALL);
     let elapsed = crate::state::now_ms() - start;
     let drawn = svg.matches("<g class=\"lin-node").count();
     Ok(if drawn == g.len() && drawn > 0 {
@@ -304,9 +400,23 @@ pub fn lineage_view(st: AppState, from: LineageFrom) -> Result<AnyView, Unloaded
         let only = only.get();
         graph.with(|g| g.layout(|k| g.shown(k, only.as_deref())))
     });
+    // The part drawn follows the view, and changes only when the view leaves it.
+    let window = RwSignal::new(None::<Window>);
+    Effect::new(move |_| {
+        let view = view_box.get();
+        let (_, _, w, h) = st.canvas_box.get();
+        let (w, h) = if w > 0.0 { (w, h) } else { (1600.0, 1000.0) };
+        let next = window_for(view, w, h, window.get_untracked());
+        if window.get_untracked() != Some(next) {
+            window.set(Some(next));
+        }
+    });
     let svg = Memo::new(move |_| {
         let (sel, sec, text) = (selected.get(), second.get(), search.get());
-        graph.with(|g| layout.with(|l| render(g, l, sel, sec, &text)))
+        let Some(win) = window.get() else {
+            return String::new();
+        };
+        graph.with(|g| layout.with(|l| render(g, l, sel, sec, &text, win)))
     });
     let fit = move || {
         let (w, h) = layout.with(|l| (l.width.max(1.0), l.height.max(1.0)));
@@ -478,4 +588,70 @@ pub fn lineage_view(st: AppState, from: LineageFrom) -> Result<AnyView, Unloaded
         </div>
     }
     .into_any())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_is_kept_while_the_view_stays_inside_and_follows_it_out() {
+        // A 1000 × 500 view at 100 %, at the origin.
+        let w = window_for((0.0, 0.0, 1.0), 1000.0, 500.0, None);
+        assert_eq!(
+            (w.x, w.y, w.w, w.h, w.detail),
+            (-1000.0, -500.0, 3000.0, 1500.0, true)
+        );
+        // Panned by less than a view: the same window, nothing redrawn.
+        assert_eq!(window_for((-900.0, 400.0, 1.0), 1000.0, 500.0, Some(w)), w);
+        // Further: a new window around where the view is.
+        let moved = window_for((-1500.0, 0.0, 1.0), 1000.0, 500.0, Some(w));
+        assert_ne!(moved, w);
+        assert_eq!(moved.x, 500.0);
+        // Zoomed out below DETAIL_ZOOM: bare boxes, over four times the area.
+        let far = window_for((0.0, 0.0, 0.25), 1000.0, 500.0, Some(w));
+        assert!(!far.detail);
+        assert_eq!((far.w, far.h), (12_000.0, 6_000.0));
+    }
+
+    #[test]
+    fn only_what_overlaps_the_window_is_drawn_and_text_only_up_close() {
+        let mut g = Graph::default();
+        g.merge(crate::lineage_graph::synthetic(500));
+        let l = g.layout(|_| true);
+        let nodes = |svg: &str| svg.matches("<g class=\"lin-node").count();
+        let all = render(&g, &l, None, None, "", Window::ALL);
+        assert_eq!(nodes(&all), g.len());
+        assert!(all.contains("<text class=\"lin-name\""));
+        let near = Window {
+            x: 0.0,
+            y: 0.0,
+            w: 600.0,
+            h: 300.0,
+            detail: true,
+        };
+        let inside = l
+            .pos
+            .values()
+            .filter(|(x, y)| near.overlaps(*x, *y, NODE_W, NODE_H))
+            .count();
+        let part = render(&g, &l, None, None, "", near);
+        assert!(inside > 0 && inside < g.len());
+        assert_eq!(nodes(&part), inside);
+        let bare = render(
+            &g,
+            &l,
+            None,
+            None,
+            "",
+            Window {
+                detail: false,
+                ..Window::ALL
+            },
+        );
+        assert_eq!(nodes(&bare), g.len());
+        assert!(!bare.contains("<text") && !bare.contains("<title"));
+        // Clicks find the node by its data-node either way.
+        assert_eq!(bare.matches("data-node=").count(), g.len());
+    }
 }

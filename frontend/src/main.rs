@@ -38,6 +38,7 @@ mod properties;
 mod resource_fields;
 mod run_badge;
 mod run_controls;
+mod run_diff_view;
 mod run_live;
 mod run_model;
 mod runs_page;

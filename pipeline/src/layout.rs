@@ -1,7 +1,7 @@
 //! Canvas geometry shared by the browser and the importer, and the automatic layout of imported
 //! pipelines: a layered DAG layout per group, groups drawn as frames around their members.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -162,28 +162,12 @@ fn layout_scope(
             );
         }
     }
-    // Longest-path layers (Kahn's order); members on a dependency cycle stay where their
-    // other predecessors put them.
     let index: HashMap<Elem, usize> = members.iter().enumerate().map(|(i, &e)| (e, i)).collect();
-    let mut next: Vec<Vec<usize>> = vec![Vec::new(); members.len()];
-    let mut incoming = vec![0usize; members.len()];
-    for (a, b) in edges {
-        if let (Some(&a), Some(&b)) = (index.get(a), index.get(b)) {
-            next[a].push(b);
-            incoming[b] += 1;
-        }
-    }
-    let mut layer = vec![0usize; members.len()];
-    let mut ready: Vec<usize> = (0..members.len()).filter(|&i| incoming[i] == 0).collect();
-    while let Some(i) = ready.pop() {
-        for &j in &next[i] {
-            layer[j] = layer[j].max(layer[i] + 1);
-            incoming[j] -= 1;
-            if incoming[j] == 0 {
-                ready.push(j);
-            }
-        }
-    }
+    let pairs: Vec<(usize, usize)> = edges
+        .iter()
+        .filter_map(|(a, b)| Some((*index.get(a)?, *index.get(b)?)))
+        .collect();
+    let layer = layers(members.len(), &pairs);
     let mut columns: BTreeMap<usize, Vec<Elem>> = BTreeMap::new();
     for (i, &e) in members.iter().enumerate() {
         columns.entry(layer[i]).or_default().push(e);
@@ -210,5 +194,120 @@ fn layout_scope(
     Size {
         width: width.max(NODE_WIDTH) + 2.0 * GROUP_PADDING,
         height: height.max(HEADER) + GROUP_HEADER + 2.0 * GROUP_PADDING,
+    }
+}
+
+/// The column of each of `n` nodes in a layered drawing of `edges` (`(from, to)` indexes):
+/// one after the furthest of what feeds it (longest path, so every edge points right). A node
+/// on a cycle goes after what feeds it so far: the cycle's first node is released as if its
+/// remaining inputs were not there. Linear in nodes and edges (plus the cycles' releases).
+pub fn layers(n: usize, edges: &[(usize, usize)]) -> Vec<usize> {
+    let mut succ: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut indegree = vec![0usize; n];
+    for &(f, t) in edges {
+        if f < n && t < n {
+            succ[f].push(t);
+            indegree[t] += 1;
+        }
+    }
+    let mut layer = vec![0usize; n];
+    let mut done = vec![false; n];
+    let mut queued = vec![false; n];
+    let mut queue: VecDeque<usize> = (0..n).filter(|i| indegree[*i] == 0).collect();
+    for &i in &queue {
+        queued[i] = true;
+    }
+    let mut next_release = 0;
+    loop {
+        while let Some(i) = queue.pop_front() {
+            if done[i] {
+                continue;
+            }
+            done[i] = true;
+            for &j in &succ[i] {
+                // An edge back into what is placed (a cycle) is left out.
+                if done[j] {
+                    continue;
+                }
+                layer[j] = layer[j].max(layer[i] + 1);
+                indegree[j] = indegree[j].saturating_sub(1);
+                if indegree[j] == 0 && !queued[j] {
+                    queued[j] = true;
+                    queue.push_back(j);
+                }
+            }
+        }
+        while next_release < n && (done[next_release] || queued[next_release]) {
+            next_release += 1;
+        }
+        if next_release == n {
+            break;
+        }
+        queued[next_release] = true;
+        queue.push_back(next_release);
+    }
+    layer
+}
+
+/// The row of each node in its column (`layer`, from [`layers`]): columns are ordered left
+/// to right, each by the mean row of what feeds its nodes (one sweep; nodes fed by nothing go
+/// last, ties keep the nodes' order).
+pub fn rows(layer: &[usize], edges: &[(usize, usize)]) -> Vec<usize> {
+    let n = layer.len();
+    let mut pred: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for &(f, t) in edges {
+        if f < n && t < n && f != t {
+            pred[t].push(f);
+        }
+    }
+    let columns = layer.iter().copied().max().map_or(0, |m| m + 1);
+    let mut by_layer: Vec<Vec<usize>> = vec![Vec::new(); columns];
+    for (i, l) in layer.iter().enumerate() {
+        by_layer[*l].push(i);
+    }
+    let mut row = vec![0usize; n];
+    for members in &mut by_layer {
+        let key = |i: usize| {
+            let p = &pred[i];
+            if p.is_empty() {
+                f64::MAX
+            } else {
+                p.iter().map(|j| row[*j] as f64).sum::<f64>() / p.len() as f64
+            }
+        };
+        let mut keyed: Vec<(f64, usize)> = members.iter().map(|i| (key(*i), *i)).collect();
+        keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        for (r, (_, i)) in keyed.into_iter().enumerate() {
+            row[i] = r;
+        }
+    }
+    row
+}
+
+#[cfg(test)]
+mod layer_tests {
+    use super::{layers, rows};
+
+    #[test]
+    fn every_edge_points_right_and_rows_follow_what_feeds_them() {
+        // 0 → 1 → 3, 0 → 2 → 3, 4 → 3, 5 alone.
+        let edges = [(0, 1), (1, 3), (0, 2), (2, 3), (4, 3)];
+        let l = layers(6, &edges);
+        assert_eq!(l, vec![0, 1, 1, 2, 0, 0]);
+        let r = rows(&l, &edges);
+        // Column 0: 0, 4, 5 (none fed: keep their order); column 1 fed by row 0.
+        assert_eq!((r[0], r[4], r[5]), (0, 1, 2));
+        assert_eq!((r[1], r[2]), (0, 1));
+        assert_eq!(r[3], 0);
+    }
+
+    #[test]
+    fn a_cycle_is_broken_and_out_of_range_edges_are_ignored() {
+        let edges = [(0, 1), (1, 2), (2, 1), (2, 9)];
+        let l = layers(3, &edges);
+        assert_eq!(l[0], 0);
+        assert!(l[1] >= 1 && l[2] >= 1 && l[1] != l[2], "{l:?}");
+        assert_eq!(rows(&l, &edges).len(), 3);
+        assert!(layers(0, &[]).is_empty());
     }
 }

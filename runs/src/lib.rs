@@ -11,6 +11,8 @@
 //!   their processes and owners, so none is orphaned.
 //! - [`table`]: the runs table — a row per run with its parameters and the metrics its tasks
 //!   logged (from the lineage), filtered and sorted by any column.
+//! - [`diff`]: the difference between two runs' graphs (tasks added, removed and changed,
+//!   parameter changes, cache flips, state differences), laid out to draw.
 //! - [`events`]: the broadcast of run and task state changes, sent after each is written.
 //! - [`recorder`]: one writer thread that does the store's work off the async threads, in
 //!   order, sending each change's event after its write.
@@ -18,6 +20,7 @@
 //! The states and wire shapes of runs and tasks are the API's ([`api`]); this crate stores them.
 
 pub mod db;
+pub mod diff;
 pub mod endpoints;
 pub mod events;
 pub mod lineage;
@@ -27,6 +30,7 @@ pub mod store;
 pub mod table;
 
 pub use db::{now, secure_data_dir, StoreError, DB_FILE, SCHEMA_VERSION};
+pub use diff::{diff_runs, DiffSide};
 pub use endpoints::{EndpointRecord, NewEndpoint};
 pub use events::{EngineEvent, Events, RunEvent, TaskEvent};
 pub use lineage::LineageQuery;

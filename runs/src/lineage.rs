@@ -25,7 +25,7 @@ use api::{
     Lineage, LineageArtifact, LineageDirection, LineageEvent, LineageEventType, LineageExecution,
     LineageStart, TaskKind, TaskState,
 };
-use pipeline::ir::PipelineSpec;
+use pipeline::ir::{PipelineSpec, PipelineTaskSpec};
 
 /// The most artifacts one task's inputs or outputs record (a loop's collected outputs are a
 /// list); the rest are left out with a warning.
@@ -69,18 +69,24 @@ fn load_spec(c: &Connection, run_id: &str) -> rusqlite::Result<Option<PipelineSp
     Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
 }
 
-/// The component task `path` (`condition-1/for-loop-2[0]/train`) runs in `spec`: each segment
-/// is a task of the DAG of the one before (an iteration, `for-loop-2[0]`, is its loop's task).
-pub fn component_of(spec: &PipelineSpec, path: &str) -> Option<String> {
+/// The task spec and component of task `path` (`condition-1/for-loop-2[0]/train`) in `spec`:
+/// each segment is a task of the DAG of the one before (an iteration, `for-loop-2[0]`, is its
+/// loop's task).
+pub fn task_of<'a>(spec: &'a PipelineSpec, path: &str) -> Option<(&'a PipelineTaskSpec, &'a str)> {
     let mut comp = &spec.root;
-    let mut name: Option<&str> = None;
+    let mut found = None;
     for seg in path.split('/') {
         let task_name = seg.split_once('[').map_or(seg, |(base, _)| base);
         let task = comp.dag.as_ref()?.tasks.get(task_name)?;
-        name = Some(&task.component_ref.name);
+        found = Some((task, task.component_ref.name.as_str()));
         comp = spec.components.get(&task.component_ref.name)?;
     }
-    name.map(str::to_string)
+    found
+}
+
+/// The component task `path` (`condition-1/for-loop-2[0]/train`) runs in `spec`.
+pub fn component_of(spec: &PipelineSpec, path: &str) -> Option<String> {
+    task_of(spec, path).map(|(_, c)| c.to_string())
 }
 
 /// The ML Metadata execution type of a task kind.

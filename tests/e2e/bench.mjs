@@ -8,6 +8,7 @@
 // enforced.
 
 import { Server, launchBrowser, openApp, VIEWPORT } from './harness.mjs';
+import { LINEAGE_NODES as VIEW_NODES, benchLineageView, pct } from './lineage-bench.mjs';
 
 const TASKS = 1000;
 const RUNS = 9;
@@ -84,6 +85,25 @@ try {
       ` [median of ${RUNS}; min ${Math.min(...lineage).toFixed(1)}, max ${Math.max(...lineage).toFixed(1)}]`,
   );
   if (lmed > LINEAGE_BUDGET_MS) throw new Error(`the 5,000-node lineage took ${lmed.toFixed(1)} ms, over its ${LINEAGE_BUDGET_MS} ms budget`);
+
+  // The same in the real view: opened, drawn and panned (tests/e2e/lineage-bench.mjs).
+  const view = await benchLineageView(browser, server);
+  const vmed = median(view.open);
+  const f = (xs) => `p50 ${pct(xs, 50).toFixed(1)} ms, p95 ${pct(xs, 95).toFixed(1)} ms`;
+  console.log(
+    `${VIEW_NODES}-node lineage view opened and drawn (browser): ${vmed.toFixed(0)} ms (budget ≤ ${LINEAGE_BUDGET_MS} ms)` +
+      ` [median of ${view.open.length}; ${view.open.map((x) => x.toFixed(0)).join(', ')}]`,
+  );
+  console.log(`  panning, fitted (${view.fittedNodes} node elements): frame ${f(view.fitted)}`);
+  console.log(`  panning at 100 % (${view.zoomedNodes} node elements): frame ${f(view.zoomed)}`);
+  if (vmed > LINEAGE_BUDGET_MS) throw new Error(`the ${VIEW_NODES}-node lineage view took ${vmed.toFixed(0)} ms to open, over its ${LINEAGE_BUDGET_MS} ms budget`);
+  // 60 fps: the median frame while panning is one frame (20 ms allows for timer jitter).
+  for (const [name, xs] of [['fitted', view.fitted], ['at 100 %', view.zoomed]]) {
+    if (pct(xs, 50) > 20) throw new Error(`panning the lineage view ${name}: median frame ${pct(xs, 50).toFixed(1)} ms, below 60 fps`);
+  }
+  if (view.zoomedNodes === 0 || view.zoomedNodes >= VIEW_NODES) {
+    throw new Error(`at 100 % the view should draw part of the graph, not ${view.zoomedNodes} of ${VIEW_NODES} nodes`);
+  }
 } catch (e) {
   console.error(`browser benchmark failed: ${e.message}`);
   status = 1;

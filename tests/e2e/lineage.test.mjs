@@ -169,7 +169,33 @@ test(
     for (const run of [first, second]) {
       await page.locator(`[data-testid=compare-matrices-${run.id}] [data-testid=confusion-matrix]`).waitFor();
     }
+    // The graph diff, first → second: the same tasks, each run by the first and taken from
+    // the cache by the second (a cache flip on every node); swapped, the other way round.
+    const tasks = (await server.api('GET', `/api/runs/${first.id}`)).json.tasks;
+    const again = new Map((await server.api('GET', `/api/runs/${second.id}`)).json.tasks.map((t) => [t.path, t]));
+    const flipped = tasks.filter((t) => again.get(t.path)?.cached && !t.cached);
+    assert.ok(tasks.length >= 2 && flipped.length >= 2, JSON.stringify(tasks));
+    const diffNodes = page.locator('[data-testid=compare-diff] [data-testid^=diff-task-]');
+    await until(async () => (await diffNodes.count()) === tasks.length, 'a node per task in the diff');
+    assert.match(
+      await page.locator('[data-testid=diff-summary]').textContent(),
+      new RegExp(`^${flipped.length} cache flips$`),
+    );
+    for (const t of tasks) {
+      const node = page.locator(`[data-testid="diff-task-${t.path}"]`);
+      assert.equal(await node.getAttribute('data-change'), 'same', t.path);
+      const flip = flipped.includes(t);
+      assert.equal(/diff-flip/.test(await node.getAttribute('class')), flip, t.path);
+      if (flip) assert.equal(await page.locator(`[data-testid="diff-state-${t.path}"]`).textContent(), 'cached');
+    }
+    const wires = await page.locator('[data-testid=diff-graph] path.diff-wire').count();
+    assert.ok(wires >= 1, 'dependencies are wired');
+    await page.locator('[data-testid=compare-diff]').scrollIntoViewIfNeeded();
     await page.screenshot({ path: path.join(ARTIFACTS, 'compare.png') });
+    await page.locator('[data-testid=compare-diff-a]').selectOption(second.id);
+    await page.locator('[data-testid=compare-diff-b]').selectOption(first.id);
+    const firstState = page.locator(`[data-testid="diff-state-${flipped[0].path}"]`);
+    await until(async () => (await firstState.count()) === 1 && (await firstState.textContent()) === 'succeeded', 'swapped: B ran it');
     await page.locator('[data-testid=compare-close]').click();
     await page.locator('[data-testid=compare-view]').waitFor({ state: 'detached' });
     // Again, closed by Escape this time; the editor's keys do not reach the canvas meanwhile.

@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/runs/{id}/events", get(runs::events))
         .route("/runs/{id}/artifact", get(runs::artifact))
         .route("/runs/{id}/document", get(runs::document))
+        .route("/runs/{id}/diff/{other}", get(runs::diff))
         .route("/runs/{id}/tasks/{*task}", get(runs::task))
         .fallback(not_found)
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })

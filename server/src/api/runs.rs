@@ -36,6 +36,9 @@
 //! - `GET /api/runs/{id}/artifact?uri=…`: the content of a local artifact file of the run.
 //! - `GET /api/runs/{id}/document`: the document the run was compiled from (404 when it was
 //!   started from a spec).
+//! - `GET /api/runs/{a}/diff/{b}`: how run `b`'s graph differs from run `a`'s
+//!   ([`api::RunDiff`]: tasks added, removed and changed, parameter changes, cache flips, state
+//!   differences, dependencies and a layout).
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -59,6 +62,7 @@ use engine::{
     EngineEvent, RunDetail, RunFilter, RunRequest, RunState, RunStore, RunSummary, TaskRow,
     TaskState,
 };
+use pipeline::ir::PipelineSpec;
 
 use super::logs;
 use crate::error::AppError;
@@ -256,6 +260,40 @@ async fn detail(state: &AppState, id: &str) -> Result<RunDetail, AppError> {
     tokio::task::spawn_blocking(move || store.get_run(&lookup))
         .await??
         .ok_or_else(|| not_found(id))
+}
+
+/// `GET /api/runs/{a}/diff/{b}`: how run `b` differs from run `a`.
+pub async fn diff(
+    State(state): State<AppState>,
+    ids: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Json<api::RunDiff>, AppError> {
+    let Path((a, b)) = ids?;
+    let store = state.engine.store().clone();
+    let load = move |id: &str| -> Result<
+        Result<(RunDetail, Option<PipelineSpec>), String>,
+        runs::StoreError,
+    > {
+        let (Some(run), Some(source)) = (store.get_run(id)?, store.run_source(id)?) else {
+            return Ok(Err(id.to_string()));
+        };
+        // A spec this version cannot read still compares by values and states.
+        Ok(Ok((run, serde_json::from_str(&source.spec).ok())))
+    };
+    let (da, db) =
+        tokio::task::spawn_blocking(move || Ok::<_, runs::StoreError>((load(&a)?, load(&b)?)))
+            .await??;
+    let (ra, sa) = da.map_err(|id| not_found(&id))?;
+    let (rb, sb) = db.map_err(|id| not_found(&id))?;
+    Ok(Json(runs::diff_runs(
+        &runs::DiffSide {
+            run: &ra,
+            spec: sa.as_ref(),
+        },
+        &runs::DiffSide {
+            run: &rb,
+            spec: sb.as_ref(),
+        },
+    )))
 }
 
 /// `GET /api/runs/{id}`: the run with its tasks.

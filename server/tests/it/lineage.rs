@@ -398,3 +398,55 @@ async fn the_command_prints_json_and_dot() {
     let usage = lineage_cli(&[&id, "--depth", "101"], dir.path());
     assert_eq!(usage.status.code(), Some(2));
 }
+
+/// `GET /api/runs/{a}/diff/{b}` of two real runs of `chain` on the local engine: the second
+/// with other parameters whose first sum is the same, so `add` changes, what follows is the
+/// same and taken from the cache; the dependencies come from the spec.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runs_diff_by_task() {
+    let f = Fixture::new();
+    let first = execute(&f.engine, "chain", &[("a", json!(1)), ("b", json!(2))]).await;
+    assert_run(&first, RunState::Succeeded);
+    let second = execute(&f.engine, "chain", &[("a", json!(2)), ("b", json!(1))]).await;
+    assert_run(&second, RunState::Succeeded);
+    let (r1, r2) = (first.summary.id.clone(), second.summary.id.clone());
+
+    let (status, body) = f.get(&format!("/api/runs/{r1}/diff/{r2}"), true).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let d: api::RunDiff = serde_json::from_value(body).expect("a RunDiff");
+    assert_eq!((d.a.as_str(), d.b.as_str()), (r1.as_str(), r2.as_str()));
+    let names: Vec<&str> = d.parameters.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["a", "b"]);
+    let t = |path: &str| {
+        d.tasks
+            .iter()
+            .find(|t| t.path == path)
+            .unwrap_or_else(|| panic!("no {path} in {:?}", d.tasks))
+    };
+    let add = t("add");
+    assert_eq!(add.change, api::TaskChange::Changed);
+    let changed: Vec<&str> = add.inputs.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(changed, ["a", "b"]);
+    assert!(!add.cache_flipped() && !add.component_changed);
+    for path in ["add-2", "make-data", "count-lines", "add-3"] {
+        let task = t(path);
+        assert_eq!(task.change, api::TaskChange::Same, "{path}");
+        assert!(task.cache_flipped(), "{path}: ran, then from the cache");
+        assert_eq!(
+            (task.state_a, task.state_b),
+            (Some(TaskState::Succeeded), Some(TaskState::Cached))
+        );
+    }
+    let edge = |from: &str, to: &str| d.edges.iter().any(|e| e.from == from && e.to == to);
+    assert!(edge("add", "add-2") && edge("make-data", "count-lines"));
+    assert!(t("add").layer < t("add-2").layer && t("count-lines").layer < t("add-3").layer);
+
+    let (status, body) = f.get(&format!("/api/runs/{r1}/diff/nope"), true).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(
+        body["error"].as_str().is_some_and(|e| e.contains("nope")),
+        "{body}"
+    );
+    let (status, _) = f.get(&format!("/api/runs/{r1}/diff/{r2}"), false).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
