@@ -1,7 +1,8 @@
 //! `pipeline-canvas lineage <run-id | artifact-id | --latest> [--depth N]
 //! [--direction upstream|downstream|both] [--max-nodes N] [--format json|dot]`: prints the
 //! lineage subgraph around a run (its executions), an artifact or the latest run, from the run
-//! store in the data folder — as JSON (`api::Lineage`: `artifacts`, each with its `uri`,
+//! store in the data folder; with `--vertex-artifact <resource name>` or `--vertex-run <id>`,
+//! from Vertex ML Metadata instead (`targets::vertex_lineage`) — as JSON (`api::Lineage`: `artifacts`, each with its `uri`,
 //! `executions`, `events`, `truncated`) or as a Graphviz `dot` graph.
 
 use std::io::Write as _;
@@ -22,8 +23,17 @@ const MAX_NODES_ARG: u64 = MAX_LINEAGE_NODES as u64;
 #[derive(Debug, Clone, Args)]
 pub struct LineageArgs {
     /// A run id, or an artifact id (a number) when no run has that id.
-    #[arg(required_unless_present = "latest", conflicts_with = "latest")]
+    #[arg(required_unless_present_any = ["latest", "vertex_artifact", "vertex_run"],
+          conflicts_with_all = ["latest", "vertex_artifact", "vertex_run"])]
     pub id: Option<String>,
+    /// Start at this Vertex ML Metadata artifact
+    /// (`projects/P/locations/L/metadataStores/default/artifacts/ID`), asked of Vertex AI.
+    #[arg(long, value_name = "RESOURCE_NAME", conflicts_with_all = ["latest", "vertex_run"])]
+    pub vertex_artifact: Option<String>,
+    /// The lineage of this Vertex run (its id in the run store), asked of Vertex ML Metadata
+    /// (its pipeline job's context; `--depth` and `--direction` do not apply).
+    #[arg(long, value_name = "RUN_ID", conflicts_with = "latest")]
+    pub vertex_run: Option<String>,
     /// Start at the newest run.
     #[arg(long)]
     pub latest: bool,
@@ -93,6 +103,12 @@ pub enum LineageCommandError {
     /// The answer could not be written.
     #[error("cannot write the lineage: {0}")]
     Write(#[from] std::io::Error),
+    /// Vertex AI failed, or the start is not a Vertex artifact or run.
+    #[error(transparent)]
+    Vertex(#[from] targets::TargetError),
+    /// The async runtime could not start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
     /// The answer could not be written as JSON (never expected).
     #[error("cannot write the lineage as JSON: {0}")]
     Json(#[from] serde_json::Error),
@@ -105,6 +121,10 @@ pub fn lineage(args: &LineageArgs) -> Result<(), LineageCommandError> {
         None => crate::config::default_data_dir()?,
     };
     let store = RunStore::open(&data_dir)?;
+    if args.vertex_artifact.is_some() || args.vertex_run.is_some() {
+        let lineage = vertex(store, &data_dir, args)?;
+        return print(&lineage, args.format);
+    }
     let start = start(&store, args)?;
     let q = LineageQuery {
         start: start.clone(),
@@ -119,13 +139,54 @@ pub fn lineage(args: &LineageArgs) -> Result<(), LineageCommandError> {
             LineageStart::Execution(id) => format!("no execution with id {id}"),
         })
     })?;
-    let text = match args.format {
+    print(&lineage, args.format)
+}
+
+/// The lineage of `--vertex-artifact` or `--vertex-run`, asked of Vertex ML Metadata with the
+/// targets' settings and credentials (as `submit` and `cancel` use them).
+fn vertex(
+    store: RunStore,
+    data_dir: &std::path::Path,
+    args: &LineageArgs,
+) -> Result<api::Lineage, LineageCommandError> {
+    if args.direction != DirectionArg::Both {
+        return Err(LineageCommandError::Vertex(targets::TargetError::Invalid(
+            "Vertex ML Metadata answers both directions: leave --direction out".into(),
+        )));
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(LineageCommandError::Runtime)?;
+    runtime.block_on(async {
+        let targets = targets::Targets::new(
+            store,
+            runs::Events::new(),
+            data_dir,
+            crate::config::targets_options(),
+        )?;
+        let lineage = match (&args.vertex_artifact, &args.vertex_run) {
+            (Some(name), _) => {
+                targets
+                    .vertex_artifact_lineage(name, args.depth, args.max_nodes)
+                    .await?
+            }
+            (_, Some(id)) => targets.vertex_run_lineage(id, args.max_nodes).await?,
+            _ => api::Lineage::default(),
+        };
+        Ok(lineage)
+    })
+}
+
+/// Prints the subgraph as JSON or dot.
+fn print(lineage: &api::Lineage, format: LineageFormat) -> Result<(), LineageCommandError> {
+    let text = match format {
         LineageFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&lineage)?;
+            let mut s = serde_json::to_string_pretty(lineage)?;
             s.push('\n');
             s
         }
-        LineageFormat::Dot => runs::lineage::to_dot(&lineage),
+        LineageFormat::Dot => runs::lineage::to_dot(lineage),
     };
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;

@@ -11,6 +11,8 @@
 //! - [`config`]: the settings of each target (`<data-dir>/targets.json`, `GET/PUT
 //!   /api/targets`), never secrets.
 //! - [`auth`]: credentials (ADC, or a static token).
+//! - [`vertex_lineage`]: lineage from Vertex ML Metadata
+//!   ([`Targets::vertex_artifact_lineage`], [`Targets::vertex_run_lineage`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
@@ -31,6 +33,7 @@ pub mod config;
 pub mod follow;
 pub mod kfp;
 pub mod vertex;
+pub mod vertex_lineage;
 
 pub use auth::AuthSource;
 pub use config::{ConfigFile, KfpSettings, TargetsConfig, VertexSettings};
@@ -341,6 +344,8 @@ struct Inner {
     file: ConfigFile,
     options: TargetsOptions,
     vertex: tokio::sync::Mutex<HashMap<String, vertex::VertexClient>>,
+    /// Vertex ML Metadata clients by endpoint.
+    metadata: tokio::sync::Mutex<HashMap<String, vertex_lineage::VertexMetadataClient>>,
     http: reqwest::Client,
     followed: Mutex<HashMap<String, Arc<Notify>>>,
 }
@@ -388,6 +393,7 @@ impl Targets {
                 file: ConfigFile::in_data_dir(data_dir),
                 options,
                 vertex: tokio::sync::Mutex::new(HashMap::new()),
+                metadata: tokio::sync::Mutex::new(HashMap::new()),
                 http,
                 followed: Mutex::new(HashMap::new()),
             }),

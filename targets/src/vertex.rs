@@ -249,7 +249,7 @@ pub fn from_gax(e: google_cloud_gax::error::Error) -> TargetError {
 }
 
 /// A timestamp as RFC 3339 text.
-fn stamp<T: serde::Serialize>(t: Option<&T>) -> Option<String> {
+pub(crate) fn stamp<T: serde::Serialize>(t: Option<&T>) -> Option<String> {
     t.and_then(|t| serde_json::to_value(t).ok())
         .and_then(|v| v.as_str().map(str::to_string))
 }

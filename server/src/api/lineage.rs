@@ -2,7 +2,9 @@
 //! with `depth=N` (hops, default 1, at most 100), `direction=upstream|downstream|both`
 //! (default `both`) and `maxNodes=N` (default 1,000, at most 10,000) → `api::Lineage`
 //! (`artifacts`, `executions`, `events`, `truncated`). Exactly one start; an unknown run,
-//! artifact, execution or URI is a 404.
+//! artifact, execution or URI is a 404. `vertexArtifact=<resource name>&depth=N&maxNodes=N`
+//! and `vertexRun=<run id>&maxNodes=N` ask Vertex ML Metadata instead of the run store
+//! (`targets::vertex_lineage`; both directions, so `direction` must be absent or `both`).
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -28,6 +30,10 @@ pub struct LineageParams {
     pub execution: Option<i64>,
     /// Start at the artifact with this URI.
     pub uri: Option<String>,
+    /// Start at this Vertex ML Metadata artifact (its resource name).
+    pub vertex_artifact: Option<String>,
+    /// The lineage of this Vertex run (its run id), from Vertex ML Metadata.
+    pub vertex_run: Option<String>,
     /// Hops to follow.
     pub depth: Option<u32>,
     /// `upstream`, `downstream` or `both`.
@@ -47,11 +53,14 @@ pub async fn get(
         p.artifact.is_some(),
         p.execution.is_some(),
         p.uri.is_some(),
+        p.vertex_artifact.is_some(),
+        p.vertex_run.is_some(),
     ];
     if starts.iter().filter(|s| **s).count() != 1 {
         return Err(AppError::BadRequest(
             "say where lineage starts with exactly one of run=<id>, artifact=<id>, \
-             execution=<id> or uri=<artifact URI>"
+             execution=<id>, uri=<artifact URI>, vertexArtifact=<resource name> or \
+             vertexRun=<run id>"
                 .into(),
         ));
     }
@@ -74,6 +83,24 @@ pub async fn get(
         return Err(AppError::BadRequest(format!(
             "maxNodes {max_nodes} is not between 1 and {MAX_LINEAGE_NODES}"
         )));
+    }
+    if p.vertex_artifact.is_some() || p.vertex_run.is_some() {
+        if direction != LineageDirection::Both {
+            return Err(AppError::BadRequest(
+                "Vertex ML Metadata answers both directions: leave direction out".into(),
+            ));
+        }
+        let lineage = match (p.vertex_artifact, p.vertex_run) {
+            (Some(name), _) => {
+                state
+                    .targets
+                    .vertex_artifact_lineage(&name, depth, max_nodes)
+                    .await?
+            }
+            (_, Some(id)) => state.targets.vertex_run_lineage(&id, max_nodes).await?,
+            _ => Lineage::default(),
+        };
+        return Ok(Json(lineage));
     }
     let store = state.engine.store().clone();
     let answer = tokio::task::spawn_blocking(move || {

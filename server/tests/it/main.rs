@@ -23,3 +23,4 @@ mod runs_table;
 mod seed_local;
 mod targets_api;
 mod targets_cli;
+mod vertex_lineage;

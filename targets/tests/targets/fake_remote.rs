@@ -110,7 +110,111 @@ pub struct FakeState {
     /// When set, every `GET /apis/v2beta1/artifacts/{id}` is answered with this (status, body):
     /// a server without the artifacts API.
     pub artifacts_reply: Option<(u16, Value)>,
+    /// Vertex ML Metadata: artifacts, executions and events in the REST wire format
+    /// (camelCase, enums as the client asks for them: integers).
+    pub metadata: MetadataGraph,
     next_kfp: u64,
+}
+
+/// Vertex ML Metadata as the fake serves it (`:queryArtifactLineageSubgraph`,
+/// `:queryExecutionInputsAndOutputs`, `:queryContextLineageSubgraph`, `ListExecutions` with
+/// `in_context("…")`). A hop is one artifact–execution edge.
+#[derive(Debug, Default, Clone)]
+pub struct MetadataGraph {
+    /// Artifacts (`name`, `displayName`, `uri`, `schemaTitle`, `state`, …).
+    pub artifacts: Vec<Value>,
+    /// Executions.
+    pub executions: Vec<Value>,
+    /// Events (`artifact`, `execution`, `type`, `labels`).
+    pub events: Vec<Value>,
+    /// Context resource name → the names of its executions.
+    pub contexts: HashMap<String, Vec<String>>,
+    /// When set, the service's size limit: `queryArtifactLineageSubgraph` with `maxHops` > 1
+    /// (or none) and `queryContextLineageSubgraph` answer HTTP 400 `FAILED_PRECONDITION`.
+    pub refuse_large: bool,
+    /// `ListExecutions` page size when the request names none.
+    pub page_size: usize,
+}
+
+impl MetadataGraph {
+    fn artifact(&self, name: &str) -> Option<&Value> {
+        self.artifacts.iter().find(|a| a["name"] == name)
+    }
+
+    fn execution(&self, name: &str) -> Option<&Value> {
+        self.executions.iter().find(|e| e["name"] == name)
+    }
+
+    /// The subgraph of the named nodes (events between them), nodes in graph order.
+    fn subgraph(&self, artifacts: &[String], executions: &[String]) -> Value {
+        let arts: Vec<Value> = self
+            .artifacts
+            .iter()
+            .filter(|a| artifacts.iter().any(|n| a["name"] == n.as_str()))
+            .cloned()
+            .collect();
+        let execs: Vec<Value> = self
+            .executions
+            .iter()
+            .filter(|e| executions.iter().any(|n| e["name"] == n.as_str()))
+            .cloned()
+            .collect();
+        let events: Vec<Value> = self
+            .events
+            .iter()
+            .filter(|ev| {
+                artifacts.iter().any(|n| ev["artifact"] == n.as_str())
+                    && executions.iter().any(|n| ev["execution"] == n.as_str())
+            })
+            .cloned()
+            .collect();
+        json!({"artifacts": arts, "executions": execs, "events": events})
+    }
+
+    /// Breadth-first from artifact `start`, `hops` edges (None: the transitive closure).
+    fn around(&self, start: &str, hops: Option<u64>) -> Value {
+        let mut arts = vec![start.to_string()];
+        let mut execs: Vec<String> = Vec::new();
+        let mut frontier = vec![(true, start.to_string())];
+        let mut d = 0;
+        while !frontier.is_empty() && hops.is_none_or(|h| d < h) {
+            let mut next = Vec::new();
+            for (is_art, name) in &frontier {
+                for ev in &self.events {
+                    let (this, other) = if *is_art {
+                        ("artifact", "execution")
+                    } else {
+                        ("execution", "artifact")
+                    };
+                    if ev[this] != name.as_str() {
+                        continue;
+                    }
+                    let o = ev[other].as_str().unwrap_or_default().to_string();
+                    let seen = if *is_art { &mut execs } else { &mut arts };
+                    if !seen.contains(&o) {
+                        seen.push(o.clone());
+                        next.push((!is_art, o));
+                    }
+                }
+            }
+            frontier = next;
+            d += 1;
+        }
+        self.subgraph(&arts, &execs)
+    }
+
+    /// An execution's artifacts and the events joining them.
+    fn io(&self, execution: &str) -> Value {
+        let arts: Vec<String> = self
+            .events
+            .iter()
+            .filter(|ev| ev["execution"] == execution)
+            .filter_map(|ev| ev["artifact"].as_str().map(str::to_string))
+            .collect();
+        let mut v = self.subgraph(&arts, &[execution.to_string()]);
+        v["executions"] = json!([]);
+        v
+    }
 }
 
 /// The fake service. Cheap to clone.
@@ -241,6 +345,11 @@ async fn handle(
             body: body.clone(),
         });
     }
+    if method == Method::GET {
+        if let Some(r) = metadata(&st.metadata, &path, &query) {
+            return r;
+        }
+    }
     let kfp = path.starts_with("/apis/v2beta1/");
     if path == "/apis/v2beta1/experiments" {
         return experiments(&mut st, &method, &query, body);
@@ -342,6 +451,101 @@ async fn handle(
     reply(200, job.current.clone())
 }
 
+/// The value of `key` in a decoded query string.
+fn query_param(query: &str, key: &str) -> Option<String> {
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+        .map(str::to_string)
+}
+
+/// Vertex ML Metadata's lineage routes; None for any other path.
+fn metadata(g: &MetadataGraph, path: &str, query: &str) -> Option<Response> {
+    let rest = path.strip_prefix("/v1/")?;
+    let not_found = |name: &str| {
+        reply(
+            404,
+            google_error(404, "NOT_FOUND", &format!("{name} not found"), json!([])),
+        )
+    };
+    let too_large = || {
+        reply(
+            400,
+            google_error(
+                400,
+                "FAILED_PRECONDITION",
+                "The lineage subgraph has more than 1000 nodes; reduce max_hops.",
+                json!([]),
+            ),
+        )
+    };
+    if let Some(name) = rest.strip_suffix(":queryArtifactLineageSubgraph") {
+        g.artifact(name)?;
+        let hops = query_param(query, "maxHops").and_then(|h| h.parse::<i64>().ok());
+        if hops.is_some_and(|h| h < 0) {
+            return Some(reply(
+                400,
+                google_error(400, "INVALID_ARGUMENT", "max_hops is negative", json!([])),
+            ));
+        }
+        if g.refuse_large && hops.is_none_or(|h| h > 1) {
+            return Some(too_large());
+        }
+        return Some(reply(200, g.around(name, hops.map(|h| h as u64))));
+    }
+    if let Some(name) = rest.strip_suffix(":queryExecutionInputsAndOutputs") {
+        if g.execution(name).is_none() {
+            return Some(not_found(name));
+        }
+        return Some(reply(200, g.io(name)));
+    }
+    if let Some(name) = rest.strip_suffix(":queryContextLineageSubgraph") {
+        let Some(execs) = g.contexts.get(name) else {
+            return Some(not_found(name));
+        };
+        if g.refuse_large {
+            return Some(too_large());
+        }
+        let arts: Vec<String> = g
+            .events
+            .iter()
+            .filter(|ev| execs.iter().any(|e| ev["execution"] == e.as_str()))
+            .filter_map(|ev| ev["artifact"].as_str().map(str::to_string))
+            .collect();
+        return Some(reply(200, g.subgraph(&arts, execs)));
+    }
+    if rest.contains("/metadataStores/") && rest.ends_with("/executions") {
+        let filter = query_param(query, "filter").unwrap_or_default();
+        let context = filter
+            .strip_prefix("in_context(\"")
+            .and_then(|f| f.strip_suffix("\")"))
+            .unwrap_or_default();
+        let Some(names) = g.contexts.get(context) else {
+            return Some(reply(200, json!({})));
+        };
+        let size = query_param(query, "pageSize")
+            .and_then(|p| p.parse::<usize>().ok())
+            .filter(|p| *p > 0)
+            .unwrap_or(g.page_size.max(1))
+            .min(g.page_size.max(1));
+        let from = query_param(query, "pageToken")
+            .and_then(|t| t.parse::<usize>().ok())
+            .unwrap_or(0);
+        let page: Vec<Value> = names
+            .iter()
+            .skip(from)
+            .take(size)
+            .filter_map(|n| g.execution(n).cloned())
+            .collect();
+        let mut body = json!({"executions": page});
+        if from + size < names.len() {
+            body["nextPageToken"] = json!((from + size).to_string());
+        }
+        return Some(reply(200, body));
+    }
+    None
+}
+
 /// KFP's artifact service (`GetArtifact`): the artifact, a KFP `NotFound` for an unknown id,
 /// or the scripted reply of a server without the service.
 fn artifact(st: &FakeState, id: &str) -> Response {
@@ -425,4 +629,82 @@ pub fn options(endpoint: &str, attempts: u32) -> TargetsOptions {
 pub fn targets(dir: &Path, endpoint: &str, attempts: u32) -> Targets {
     let store = RunStore::open(dir).expect("store");
     Targets::new(store, Events::new(), dir, options(endpoint, attempts)).expect("targets")
+}
+
+/// The metadata store of the lineage fixtures.
+pub const METADATA_STORE: &str = "projects/my-project/locations/us-central1/metadataStores/default";
+
+/// `projects/…/metadataStores/default/artifacts/{id}`.
+pub fn artifact_name(id: &str) -> String {
+    format!("{METADATA_STORE}/artifacts/{id}")
+}
+
+/// `projects/…/metadataStores/default/executions/{id}`.
+pub fn execution_name(id: &str) -> String {
+    format!("{METADATA_STORE}/executions/{id}")
+}
+
+/// dataset →(train)→ model →(deploy)→ endpoint →(monitor)→ report, in the wire format, enums
+/// as integers (or as strings with `strings`); the executions are the context of job
+/// `train-job-1`. From `dataset`, the whole graph is 6 hops (artifact–execution edges) away.
+pub fn lineage_chain(strings: bool) -> MetadataGraph {
+    let e = |i: i64, s: &str| if strings { json!(s) } else { json!(i) };
+    let art = |id: &str, title: &str| {
+        json!({
+            "name": artifact_name(id), "displayName": id, "uri": format!("gs://bucket/{id}"),
+            "schemaTitle": title, "schemaVersion": "0.0.1", "state": e(2, "LIVE"),
+            "metadata": {"rows": 10}, "createTime": "2026-01-01T00:00:00Z", "etag": "x"
+        })
+    };
+    let exec = |id: &str, state: (i64, &str)| {
+        json!({
+            "name": execution_name(id), "displayName": id, "state": e(state.0, state.1),
+            "schemaTitle": "system.ContainerExecution", "schemaVersion": "0.0.1",
+            "metadata": {"input:learning_rate": 0.1},
+            "createTime": "2026-01-01T00:00:00Z", "updateTime": "2026-01-01T00:05:00Z"
+        })
+    };
+    let ev = |a: &str, x: &str, input: bool, port: Option<&str>| {
+        let mut v = json!({
+            "artifact": artifact_name(a), "execution": execution_name(x),
+            "type": if input { e(1, "INPUT") } else { e(2, "OUTPUT") },
+            "eventTime": "2026-01-01T00:00:00Z"
+        });
+        if let Some(p) = port {
+            v["labels"] = json!({"port": p});
+        }
+        v
+    };
+    let mut contexts = HashMap::new();
+    contexts.insert(
+        format!("{METADATA_STORE}/contexts/train-job-1"),
+        ["train", "deploy", "monitor"]
+            .iter()
+            .map(|x| execution_name(x))
+            .collect(),
+    );
+    MetadataGraph {
+        artifacts: vec![
+            art("dataset", "system.Dataset"),
+            art("model", "system.Model"),
+            art("endpoint", "google.VertexEndpoint"),
+            art("report", "system.Metrics"),
+        ],
+        executions: vec![
+            exec("train", (3, "COMPLETE")),
+            exec("deploy", (5, "CACHED")),
+            exec("monitor", (4, "FAILED")),
+        ],
+        events: vec![
+            ev("dataset", "train", true, Some("examples")),
+            ev("model", "train", false, None),
+            ev("model", "deploy", true, None),
+            ev("endpoint", "deploy", false, None),
+            ev("endpoint", "monitor", true, None),
+            ev("report", "monitor", false, None),
+        ],
+        contexts,
+        refuse_large: false,
+        page_size: 2,
+    }
 }

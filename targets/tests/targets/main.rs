@@ -6,3 +6,4 @@ mod fake_remote;
 mod kfp;
 mod oracle;
 mod vertex;
+mod vertex_lineage;
