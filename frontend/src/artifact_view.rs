@@ -56,6 +56,9 @@ pub fn ArtifactView(run: String, name: String, artifact: Value) -> impl IntoView
         if let Some(m) = metadata.remove("confusionMatrix") {
             html.push_str(&confusion_matrix(&m));
         }
+        if let Some(points) = metadata.remove("confidenceMetrics") {
+            html.push_str(&roc_chart(&[(name.clone(), &points)]));
+        }
     }
     html.push_str(&metrics_table(&metadata));
     let file = (local && matches!(title.as_str(), "system.Markdown" | "system.HTML")).then(|| {
@@ -125,6 +128,93 @@ pub(crate) fn confusion_matrix(m: &Value) -> String {
     out
 }
 
+/// The points of a ROC curve from KFP's `confidenceMetrics` (`log_roc_curve`: one
+/// `{falsePositiveRate, recall, confidenceThreshold}` per threshold), by false positive rate
+/// then recall; points without both rates are left out.
+pub(crate) fn roc_points(m: &Value) -> Vec<(f64, f64)> {
+    let mut points: Vec<(f64, f64)> = m
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            let x = p["falsePositiveRate"].as_f64()?;
+            let y = p["recall"].as_f64()?;
+            (x.is_finite() && y.is_finite()).then_some((x.clamp(0.0, 1.0), y.clamp(0.0, 1.0)))
+        })
+        .collect();
+    points.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    points
+}
+
+/// The area under a ROC curve (trapezoids from (0, 0) to (1, 1) through `points`).
+pub(crate) fn auc(points: &[(f64, f64)]) -> f64 {
+    let mut all = Vec::with_capacity(points.len() + 2);
+    all.push((0.0, 0.0));
+    all.extend_from_slice(points);
+    all.push((1.0, 1.0));
+    all.windows(2)
+        .map(|w| (w[1].0 - w[0].0) * (w[0].1 + w[1].1) / 2.0)
+        .sum()
+}
+
+/// Colours of the curves of one chart, in order.
+const CURVE_COLOURS: [&str; 10] = [
+    "#6ea0ff", "#e5b443", "#3cc48a", "#ef5f5f", "#b58cf0", "#2cb9c9", "#f08cc4", "#9aa4b6",
+    "#c9a36b", "#7fd46b",
+];
+
+/// ROC curves in one chart (true positive rate up, false positive rate across), each named in
+/// the legend with its area under the curve; at most 10, as KFP's compare page.
+pub(crate) fn roc_chart(curves: &[(String, &Value)]) -> String {
+    const SIZE: f64 = 220.0;
+    const M: f64 = 34.0;
+    let at = |(x, y): (f64, f64)| (M + x * SIZE, M / 2.0 + (1.0 - y) * SIZE);
+    let mut lines = String::new();
+    let mut legend = String::new();
+    for (i, (label, m)) in curves.iter().take(CURVE_COLOURS.len()).enumerate() {
+        let points = roc_points(m);
+        if points.is_empty() {
+            continue;
+        }
+        let colour = CURVE_COLOURS[i];
+        let path: Vec<String> = std::iter::once((0.0, 0.0))
+            .chain(points.iter().copied())
+            .chain(std::iter::once((1.0, 1.0)))
+            .map(|p| {
+                let (x, y) = at(p);
+                format!("{x:.1},{y:.1}")
+            })
+            .collect();
+        let area = auc(&points);
+        lines.push_str(&format!(
+            "<polyline data-testid=\"roc-line-{i}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" points=\"{}\"><title>{} (AUC {area:.3})</title></polyline>",
+            path.join(" "),
+            esc(label)
+        ));
+        legend.push_str(&format!(
+            "<li><span class=\"swatch\" style=\"background:{colour}\"></span>{} <span class=\"muted\">AUC {area:.3}</span></li>",
+            esc(label)
+        ));
+    }
+    if lines.is_empty() {
+        return String::new();
+    }
+    let (x0, y0) = at((0.0, 0.0));
+    let (x1, y1) = at((1.0, 1.0));
+    format!(
+        "<figure class=\"roc\" data-testid=\"roc-curve\"><svg width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"ROC curve\">\
+         <rect class=\"roc-frame\" x=\"{x0}\" y=\"{y1}\" width=\"{SIZE}\" height=\"{SIZE}\"></rect>\
+         <line class=\"roc-chance\" x1=\"{x0}\" y1=\"{y0}\" x2=\"{x1}\" y2=\"{y1}\"></line>{lines}\
+         <text class=\"roc-axis\" x=\"{xm}\" y=\"{h}\" text-anchor=\"middle\">false positive rate</text>\
+         <text class=\"roc-axis\" x=\"10\" y=\"{ym}\" text-anchor=\"middle\" transform=\"rotate(-90 10 {ym})\">true positive rate</text>\
+         </svg><ul class=\"roc-legend\">{legend}</ul></figure>",
+        w = SIZE + M + 8.0,
+        h = SIZE + M + 2.0,
+        xm = M + SIZE / 2.0,
+        ym = M / 2.0 + SIZE / 2.0,
+    )
+}
+
 /// A Markdown or HTML artifact file, fetched from the server.
 #[component]
 fn FileContent(url: String, html: bool) -> impl IntoView {
@@ -144,4 +234,40 @@ fn FileContent(url: String, html: bool) -> impl IntoView {
         });
     });
     view! { <div inner_html=text(move || content.get())></div> }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_roc_curve_is_drawn_from_confidence_metrics_with_its_area() {
+        // What `log_roc_curve([0, .1, .3, 1], [0, .7, .9, 1], thresholds)` writes, unordered.
+        let m = json!([
+            {"confidenceThreshold": 0.5, "recall": 0.9, "falsePositiveRate": 0.3},
+            {"confidenceThreshold": 1.0, "recall": 0.0, "falsePositiveRate": 0.0},
+            {"confidenceThreshold": 0.8, "recall": 0.7, "falsePositiveRate": 0.1},
+            {"confidenceThreshold": 0.0, "recall": 1.0, "falsePositiveRate": 1.0},
+            {"confidenceThreshold": 0.7, "recall": "high"}
+        ]);
+        assert_eq!(
+            roc_points(&m),
+            vec![(0.0, 0.0), (0.1, 0.7), (0.3, 0.9), (1.0, 1.0)]
+        );
+        assert!((auc(&roc_points(&m)) - 0.86).abs() < 1e-9);
+        assert!((auc(&[]) - 0.5).abs() < 1e-9, "no points: the chance line");
+        let other = json!([{"recall": 0.5, "falsePositiveRate": 0.5}]);
+        let html = roc_chart(&[("run a <classes>".into(), &m), ("run b".into(), &other)]);
+        assert!(
+            html.contains("data-testid=\"roc-line-0\"")
+                && html.contains("data-testid=\"roc-line-1\"")
+        );
+        assert!(
+            html.contains("run a &lt;classes&gt; <span class=\"muted\">AUC 0.860</span>"),
+            "{html}"
+        );
+        assert!(html.contains("AUC 0.500"));
+        assert!(roc_chart(&[("none".into(), &json!([]))]).is_empty());
+    }
 }

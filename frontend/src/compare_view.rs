@@ -2,7 +2,8 @@
 //! by side — every column of the runs table (state, times, `param.*`, `metric.*`) as a row with
 //! one cell per run, rows whose values differ marked, "Only differences" hiding the rest — and
 //! each run's confusion matrices (its `system.ClassificationMetrics` artifacts, from
-//! `GET /api/lineage`) next to each other, and the graph diff of two of them
+//! `GET /api/lineage`) next to each other, their ROC curves in one chart, and the graph diff
+//! of two of them
 //! ([`crate::run_diff_view`]).
 
 use ::api::run_table::cell_text;
@@ -92,6 +93,36 @@ pub fn matrices_html(lineage: &Lineage) -> String {
     }
 }
 
+/// The ROC curves of the runs `ids` (their lineages `all`, in the same order) in one chart:
+/// one curve per `system.ClassificationMetrics` artifact with `confidenceMetrics`, named by
+/// run and artifact.
+pub fn roc_html(ids: &[String], all: &[Option<Result<Lineage, String>>]) -> String {
+    if all.iter().any(Option::is_none) {
+        return "<p class=\"muted\">Loading…</p>".into();
+    }
+    let curves: Vec<(String, &Value)> = ids
+        .iter()
+        .zip(all)
+        .filter_map(|(id, l)| Some((id, l.as_ref()?.as_ref().ok()?)))
+        .flat_map(|(id, l)| {
+            l.artifacts
+                .iter()
+                .filter(|a| a.schema_title == "system.ClassificationMetrics")
+                .filter_map(move |a| {
+                    let m = a.metadata.get("confidenceMetrics")?;
+                    let short: String = id.chars().take(8).collect();
+                    Some((format!("{short} {}", a.name), m))
+                })
+        })
+        .collect();
+    let html = crate::artifact_view::roc_chart(&curves);
+    if html.is_empty() {
+        "<p class=\"muted\">no ROC curve</p>".into()
+    } else {
+        html
+    }
+}
+
 /// The comparison of the runs `picked` of `table`, over the editor; `close` ends it.
 #[component]
 pub fn CompareRuns(
@@ -101,21 +132,22 @@ pub fn CompareRuns(
 ) -> impl IntoView {
     let only_diff = RwSignal::new(false);
     let ids = picked.get_untracked();
-    let matrices = RwSignal::new(vec![None::<String>; ids.len()]);
+    // Each run's lineage: its confusion matrices and ROC curves.
+    let lineages = RwSignal::new(vec![None::<Result<Lineage, String>>; ids.len()]);
     for (i, id) in ids.iter().enumerate() {
         let url = format!("/api/lineage?run={}", api::encode(id));
         api::get::<Lineage>(url, move |r| {
-            let html = match r {
-                Ok(l) => matrices_html(&l),
-                Err(e) => format!("<p class=\"field-error\">{}</p>", esc(&e)),
-            };
-            matrices.try_update(|m| {
+            lineages.try_update(|m| {
                 if let Some(slot) = m.get_mut(i) {
-                    *slot = Some(html);
+                    *slot = Some(r);
                 }
             });
         });
     }
+    let roc = {
+        let ids = ids.clone();
+        move || lineages.with(|all| roc_html(&ids, all))
+    };
     // The graph diff: run B against run A, two of the picked runs (the first two at first).
     let pair = RwSignal::new((
         ids.first().cloned().unwrap_or_default(),
@@ -173,14 +205,18 @@ pub fn CompareRuns(
     };
     let columns = move || {
         let ids = picked.get_untracked();
-        matrices.with(|m| {
+        lineages.with(|m| {
             ids.iter()
                 .zip(m.iter())
-                .map(|(id, html)| {
+                .map(|(id, lineage)| {
+                    let html = match lineage {
+                        None => "<p class=\"muted\">Loading…</p>".to_string(),
+                        Some(Ok(l)) => matrices_html(l),
+                        Some(Err(e)) => format!("<p class=\"field-error\">{}</p>", esc(e)),
+                    };
                     format!(
-                        "<div class=\"compare-run\" data-testid=\"compare-matrices-{id}\"><h3 class=\"mono\">{}</h3>{}</div>",
+                        "<div class=\"compare-run\" data-testid=\"compare-matrices-{id}\"><h3 class=\"mono\">{}</h3>{html}</div>",
                         esc(&id.chars().take(8).collect::<String>()),
-                        html.as_deref().unwrap_or("<p class=\"muted\">Loading…</p>"),
                         id = esc(id)
                     )
                 })
@@ -204,6 +240,8 @@ pub fn CompareRuns(
                 <div inner_html=body></div>
                 <h3>"Confusion matrices"</h3>
                 <div class="compare-matrices" inner_html=columns></div>
+                <h3>"ROC curves"</h3>
+                <div class="compare-roc" data-testid="compare-roc" inner_html=roc></div>
                 <h3 class="diff-title">"Graph diff: run A "{choice(0)}" → run B "{choice(1)}</h3>
                 <div class="compare-diff" data-testid="compare-diff" inner_html=move || {
                     graph.get().unwrap_or_else(|| "<p class=\"muted\">Loading…</p>".into())
@@ -305,5 +343,19 @@ mod tests {
         );
         assert!(!html.contains("metrics"));
         assert!(matrices_html(&Lineage::default()).contains("no confusion matrix"));
+        let ids = ["run-aaaaaaaa1".to_string(), "run-b".to_string()];
+        let mut with_roc = l.clone();
+        with_roc.artifacts[0].metadata.insert(
+            "confidenceMetrics".into(),
+            json!([{"falsePositiveRate": 0.1, "recall": 0.7, "confidenceThreshold": 0.8}]),
+        );
+        let roc = roc_html(&ids, &[Some(Ok(with_roc)), Some(Ok(l.clone()))]);
+        assert!(
+            roc.contains("roc-line-0") && !roc.contains("roc-line-1"),
+            "{roc}"
+        );
+        assert!(roc.contains("run-aaaa classes"), "{roc}");
+        assert!(roc_html(&ids, &[Some(Ok(l.clone())), None]).contains("Loading"));
+        assert!(roc_html(&ids, &[Some(Ok(l)), Some(Err("x".into()))]).contains("no ROC curve"));
     }
 }

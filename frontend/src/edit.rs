@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use rustc_hash::FxHashMap;
 
 use pipeline::{
-    Binding, ComponentDef, Document, Group, GroupKind, Node, Point, PortRef, Size, Wire,
+    Binding, ComponentDef, Document, Group, GroupKind, Node, Point, PortRef, PortType, Size, Wire,
 };
 
 use crate::layout::{self, Rect};
@@ -344,6 +344,60 @@ pub fn reaches(doc: &Document, start: &str, target: &str, skip: Option<&str>) ->
         }
     }
     false
+}
+
+/// The outputs that can feed input `to` (of type `ty`) by type, as `(output, "task.port
+/// (type)")`, by task name then port: every other task's, except those downstream of the input's
+/// task (a wire from them would close a cycle). What the choice would mean otherwise (a join of
+/// branches, a replaced value) is [`connect`]'s to say.
+pub fn sources_for(doc: &Document, to: &PortRef, ty: &PortType) -> Vec<(PortRef, String)> {
+    // Downstream of the consumer, once: every task it reaches.
+    let mut next: HashMap<&str, Vec<&str>> = HashMap::new();
+    for w in &doc.wires {
+        next.entry(&w.from.node).or_default().push(&w.to.node);
+    }
+    for n in &doc.nodes {
+        for a in &n.after {
+            next.entry(a.as_str()).or_default().push(&n.id);
+        }
+    }
+    let mut downstream = BTreeSet::new();
+    let mut stack = vec![to.node.as_str()];
+    while let Some(cur) = stack.pop() {
+        if downstream.insert(cur) {
+            stack.extend(next.get(cur).into_iter().flatten().copied());
+        }
+    }
+    let mut out: Vec<(PortRef, String)> = Vec::new();
+    for n in &doc.nodes {
+        if downstream.contains(n.id.as_str()) {
+            continue;
+        }
+        let Some(c) = doc.component_of(n) else {
+            continue;
+        };
+        let ports = c
+            .output_definitions
+            .parameters
+            .keys()
+            .chain(c.output_definitions.artifacts.keys());
+        for port in ports {
+            let Some(out_ty) = c.output_port(port) else {
+                continue;
+            };
+            if out_ty.can_feed(ty).is_ok() {
+                out.push((
+                    PortRef {
+                        node: n.id.clone(),
+                        port: port.clone(),
+                    },
+                    format!("{}.{port} ({})", n.name, out_ty.label()),
+                ));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.1.cmp(&b.1));
+    out
 }
 
 /// Sets (or with `None` clears) the constant or parameter bound to input `port` of a node.
@@ -760,6 +814,41 @@ mod tests {
         let err = connect(&mut doc, &port(&a, "out_str"), &port(&b, "model")).unwrap_err();
         assert!(err.contains("artifact"), "{err}");
         assert_eq!(doc.wires.len(), 1);
+    }
+
+    #[test]
+    fn sources_are_the_compatible_outputs_of_tasks_not_downstream() {
+        let (mut doc, a, b) = two_nodes();
+        let x = port(&b, "x");
+        let float = PortType::Parameter(ParameterType::NumberDouble);
+        let labels = |d: &Document, to: &PortRef, ty: &PortType| -> Vec<String> {
+            sources_for(d, to, ty).into_iter().map(|(_, l)| l).collect()
+        };
+        // An int feeds a float; the str does not, nor does the consumer's own output.
+        assert_eq!(labels(&doc, &x, &float), ["producer.out_int (int)"]);
+        let text = PortType::Parameter(ParameterType::String);
+        assert_eq!(
+            labels(&doc, &port(&b, "s"), &text),
+            ["producer.out_str (str)"]
+        );
+        assert!(labels(
+            &doc,
+            &port(&b, "model"),
+            &PortType::Artifact("system.Model".into(), false)
+        )
+        .is_empty());
+        // Once the producer runs after the consumer, it is downstream: no source.
+        doc.nodes.iter_mut().for_each(|n| {
+            if n.id == a {
+                n.after.push(b.clone());
+            }
+        });
+        assert!(labels(&doc, &x, &float).is_empty());
+        let (from, _) = sources_for(&two_nodes().0, &x, &float).remove(0);
+        assert_eq!(
+            (from.node.as_str(), from.port.as_str()),
+            (a.as_str(), "out_int")
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ const REFRESH: Duration = Duration::from_secs(2);
 #[component]
 pub fn EndpointsList(refresh: RwSignal<u64>) -> impl IntoView {
     let ctx = use_runs();
+    let st = crate::state::use_state();
     let list = RwSignal::new(None::<Result<Vec<Endpoint>, String>>);
     let tick = RwSignal::new(0u64);
     let error = RwSignal::new(None::<String>);
@@ -68,6 +69,19 @@ pub fn EndpointsList(refresh: RwSignal<u64>) -> impl IntoView {
         };
         let base = format!("/api/endpoints/{}", api::encode(&id));
         match action.as_str() {
+            "lineage" => {
+                let task = list.with_untracked(|l| match l {
+                    Some(Ok(v)) => v
+                        .iter()
+                        .find(|e| e.id == id)
+                        .map(|e| (e.run_id.clone(), e.task_path.clone())),
+                    _ => None,
+                });
+                if let Some((run, path)) = task {
+                    st.lineage
+                        .set(Some(crate::state::LineageFrom::Task(run, path)));
+                }
+            }
             "stop" => api::send("POST", format!("{base}/stop"), "{}".into(), done),
             "keep" | "unkeep" => {
                 let body = KeepBody {
@@ -93,6 +107,12 @@ fn row_html(e: &Endpoint) -> String {
     let id = esc(&e.id);
     let state = e.state.as_str();
     let open = e.state.is_open();
+    // Its lineage: the deploy task's execution — the endpoint, the model it serves, and
+    // upstream from there to the training data.
+    let lineage = format!(
+        "<button data-action=\"lineage\" data-id=\"{id}\" data-testid=\"endpoint-lineage-{id}\" \
+         title=\"The deploy task's lineage: the model served and what it was made from\">Lineage</button>"
+    );
     let buttons = if open {
         let (action, label) = if e.keep {
             ("unkeep", "Don't keep")
@@ -103,10 +123,10 @@ fn row_html(e: &Endpoint) -> String {
             "<div class=\"run-row-actions\">\
              <button class=\"danger\" data-action=\"stop\" data-id=\"{id}\" data-testid=\"endpoint-stop-{id}\">Stop</button>\
              <button data-action=\"{action}\" data-id=\"{id}\" data-testid=\"endpoint-keep-{id}\" \
-             title=\"A kept endpoint keeps serving after Pipeline Canvas stops\">{label}</button></div>"
+             title=\"A kept endpoint keeps serving after Pipeline Canvas stops\">{label}</button>{lineage}</div>"
         )
     } else {
-        String::new()
+        format!("<div class=\"run-row-actions\">{lineage}</div>")
     };
     let note = e
         .error

@@ -73,6 +73,7 @@ pub fn InputField(
     };
     let desc = description.map(|d| view! { <div class="field-desc">{d}</div> });
 
+    let connect = view! { <crate::connect_field::ConnectFrom node=node.clone() port=port.clone() ty=info.ty.clone() /> };
     let body = match info.ty.clone() {
         PortType::Artifact(..) => view! {
             <ArtifactEditor node=node.clone() port=port.clone() binding=binding wired_from=wired_from />
@@ -89,6 +90,7 @@ pub fn InputField(
             {header}
             {desc}
             {body}
+            {connect}
             <Show when=move || !diag.with(String::is_empty)>
                 <div class="field-error" data-testid=format!("prop-{}-diagnostic", info.name)>{diag}</div>
             </Show>
@@ -151,7 +153,7 @@ fn ArtifactEditor(
             {text(move || match (wired_from.get(), uses_item()) {
                 (Some((_, from)), _) => format!("wired from {from}"),
                 (None, true) => "The loop's item.".to_string(),
-                (None, false) => "Not connected — drag a wire here from a compatible output.".to_string(),
+                (None, false) => "Not connected — drag a wire here from a compatible output, or connect it from the list.".to_string(),
             })}
         </div>
         <Show when=move || loop_group.get().is_some() && wired_from.get().is_none()>

@@ -435,7 +435,7 @@ fn port_at(c: (f64, f64), attr: &str) -> Option<PortRef> {
 /// explaining any refusal.
 fn drop_wire(st: &AppState, from: &PortRef, c: (f64, f64)) {
     if let Some(to) = port_at(c, "data-port-in") {
-        crate::tools::connect(*st, from.clone(), to);
+        crate::tools::connect(*st, from.clone(), to, true);
     } else if port_at(c, "data-port-out").is_some() {
         st.error(
             "Cannot connect two outputs: drop the wire on an input port (left side of a task)",
@@ -444,6 +444,13 @@ fn drop_wire(st: &AppState, from: &PortRef, c: (f64, f64)) {
 }
 
 /// Whether keys typed now go to a form field.
+/// The tag of the element a key went to (`SELECT`).
+fn target_tag(e: &web_sys::KeyboardEvent) -> Option<String> {
+    e.target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .map(|el| el.tag_name())
+}
+
 fn typing(e: &web_sys::KeyboardEvent) -> bool {
     e.target()
         .and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok())
@@ -475,7 +482,10 @@ fn on_key(st: &AppState, e: &web_sys::KeyboardEvent) {
         st.overlay.set(false);
         return;
     }
-    if typing(e) {
+    // A list has no undo of its own: undo and redo work from one (say, after connecting an
+    // input from its "Connect from…" list).
+    let undo_key = cmd && (key.eq_ignore_ascii_case("z") || key.eq_ignore_ascii_case("y"));
+    if typing(e) && !(undo_key && target_tag(e).as_deref() == Some("SELECT")) {
         return;
     }
     let node_focused = focused_item(e);

@@ -25,6 +25,9 @@ fn start_query(from: &LineageFrom) -> String {
     match from {
         LineageFrom::Run(id) => format!("run={}", api::encode(id)),
         LineageFrom::Uri(uri) => format!("uri={}", api::encode(uri)),
+        LineageFrom::Task(run, path) => {
+            format!("run={}&task={}", api::encode(run), api::encode(path))
+        }
         LineageFrom::Node(NodeKey::Artifact(id)) => format!("artifact={id}"),
         LineageFrom::Node(NodeKey::Execution(id)) => format!("execution={id}"),
     }
@@ -35,6 +38,7 @@ fn start_title(from: &LineageFrom, g: &Graph) -> String {
     match from {
         LineageFrom::Run(id) => format!("Lineage of run {id}"),
         LineageFrom::Uri(uri) => format!("Lineage of {uri}"),
+        LineageFrom::Task(run, path) => format!("Lineage of task {path} of run {run}"),
         LineageFrom::Node(k) => format!("Lineage around {}", g.label(*k)),
     }
 }

@@ -12,6 +12,7 @@ mod canvas;
 mod chunks;
 mod clipboard;
 mod compare_view;
+mod connect_field;
 mod diagnostics;
 mod edit;
 mod endpoints_view;

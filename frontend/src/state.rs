@@ -293,6 +293,9 @@ pub enum LineageFrom {
     Run(String),
     /// The artifact at this URI.
     Uri(String),
+    /// The execution of a task of a run (run id, task path): say, a deploy task, to follow
+    /// its endpoint back to the model and the training data.
+    Task(String, String),
     /// A node of the graph shown (re-centred on).
     Node(crate::lineage_graph::NodeKey),
 }

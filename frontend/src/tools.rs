@@ -175,14 +175,15 @@ pub fn insert_fragment(doc: &mut Document, frag: Document, at: Point) -> Vec<Ite
 // Entry points from the editor (the chunk is fetched on first use).
 
 /// Wires output `from` to input `to` ([`edit::connect`]), saying in the status bar what it did
-/// or why it cannot, and selects the new wire.
-pub fn connect(st: AppState, from: PortRef, to: PortRef) {
-    chunks::run(st, "connect", connect_split(st, from, to));
+/// or why it cannot; with `select`, the new wire becomes the selection (a drag), else the
+/// selection stays (wiring from the properties of the input's task).
+pub fn connect(st: AppState, from: PortRef, to: PortRef, select: bool) {
+    chunks::run(st, "connect", connect_split(st, from, to, select));
 }
 
 /// [`connect`], from the tools chunk.
 #[wasm_split(tools, fallible)]
-fn connect_split(st: AppState, from: PortRef, to: PortRef) -> Result<(), Unloaded> {
+fn connect_split(st: AppState, from: PortRef, to: PortRef, select: bool) -> Result<(), Unloaded> {
     let mut result = Err(String::new());
     st.edit(|d| result = edit::connect(d, &from, &to));
     match result {
@@ -200,7 +201,9 @@ fn connect_split(st: AppState, from: PortRef, to: PortRef) -> Result<(), Unloade
             } else if done.dropped_binding {
                 msg.push_str(" (replaced the value that was set)");
             }
-            st.select(Selection::Wire(done.wire));
+            if select {
+                st.select(Selection::Wire(done.wire));
+            }
             st.success(msg);
         }
         Err(why) => st.error(why),

@@ -610,6 +610,16 @@ fn fetch_events(
 }
 
 /// The artifact with `uri`, if lineage has recorded one.
+pub(crate) fn execution_of_task(
+    c: &Connection,
+    run: &str,
+    path: &str,
+) -> rusqlite::Result<Option<i64>> {
+    c.prepare_cached("SELECT id FROM lineage_executions WHERE run_id = ?1 AND task_path = ?2")?
+        .query_row([run, path], |r| r.get(0))
+        .optional()
+}
+
 pub(crate) fn artifact_by_uri(c: &Connection, uri: &str) -> rusqlite::Result<Option<i64>> {
     c.prepare_cached("SELECT id FROM lineage_artifacts WHERE uri = ?1")?
         .query_row([uri], |r| r.get(0))

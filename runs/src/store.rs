@@ -285,6 +285,11 @@ impl RunStore {
         self.with_conn(|c| lineage::artifact_by_uri(c, uri))
     }
 
+    /// The lineage execution of task `path` of run `run` (recorded once the task ended).
+    pub fn execution_id(&self, run: &str, path: &str) -> Result<Option<i64>, StoreError> {
+        self.with_conn(|c| lineage::execution_of_task(c, run, path))
+    }
+
     /// Runs `f` on the store's connection (shared by the store's modules).
     pub(crate) fn with_conn<T>(
         &self,

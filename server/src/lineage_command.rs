@@ -34,6 +34,10 @@ pub struct LineageArgs {
     /// (its pipeline job's context; `--depth` and `--direction` do not apply).
     #[arg(long, value_name = "RUN_ID", conflicts_with = "latest")]
     pub vertex_run: Option<String>,
+    /// Start at this task of the run (its path, `train` or `for-loop-2[0]/train`): its
+    /// execution, e.g. a deploy task, to follow an endpoint back to its training data.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["vertex_artifact", "vertex_run"])]
+    pub task: Option<String>,
     /// Start at the newest run.
     #[arg(long)]
     pub latest: bool,
@@ -197,20 +201,40 @@ fn print(lineage: &api::Lineage, format: LineageFormat) -> Result<(), LineageCom
 /// Where the walk starts: the newest run, the run with the id given, or else the artifact
 /// whose id it is.
 fn start(store: &RunStore, args: &LineageArgs) -> Result<LineageStart, LineageCommandError> {
-    let Some(id) = args.id.as_deref().filter(|_| !args.latest) else {
-        let newest = store.list_runs(&RunFilter {
-            limit: 1,
-            ..RunFilter::default()
-        })?;
-        return newest
-            .into_iter()
-            .next()
-            .map(|r| LineageStart::Run(r.id))
-            .ok_or_else(|| LineageCommandError::NotFound("there are no runs yet".into()));
+    let run = match args.id.as_deref().filter(|_| !args.latest) {
+        Some(id) => store.get_summary(id)?.map(|r| r.id),
+        None => {
+            let newest = store.list_runs(&RunFilter {
+                limit: 1,
+                ..RunFilter::default()
+            })?;
+            let Some(r) = newest.into_iter().next() else {
+                return Err(LineageCommandError::NotFound(
+                    "there are no runs yet".into(),
+                ));
+            };
+            Some(r.id)
+        }
     };
-    if store.get_summary(id)?.is_some() {
-        return Ok(LineageStart::Run(id.to_string()));
+    match (run, &args.task) {
+        (Some(run), Some(path)) => {
+            return match store.execution_id(&run, path)? {
+                Some(e) => Ok(LineageStart::Execution(e)),
+                None => Err(LineageCommandError::NotFound(format!(
+                    "no lineage of task {path:?} in run {run:?}: no such task, or it has not ended"
+                ))),
+            };
+        }
+        (Some(run), None) => return Ok(LineageStart::Run(run)),
+        (None, Some(_)) => {
+            return Err(LineageCommandError::NotFound(format!(
+                "no run with id {:?}: --task names a task of a run",
+                args.id.as_deref().unwrap_or_default()
+            )))
+        }
+        (None, None) => {}
     }
+    let id = args.id.as_deref().unwrap_or_default();
     match id.parse::<i64>() {
         Ok(n) => Ok(LineageStart::Artifact(n)),
         Err(_) => Err(LineageCommandError::NotFound(format!(

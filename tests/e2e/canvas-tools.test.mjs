@@ -223,3 +223,50 @@ test(
     await expectNodeCount(page, 0);
   }),
 );
+
+test(
+  'a two-task pipeline built from the keyboard alone: add, wire, edit',
+  { timeout: 90_000 },
+  e2e('canvas-keyboard-build', async (app) => {
+    const { page } = app;
+    await openApp(app);
+    const active = () => page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? document.activeElement?.tagName);
+    /** Presses Tab until the element `testid` has the focus (at most 150 times). */
+    const tabTo = async (testid) => {
+      for (let i = 0; i < 150; i++) {
+        if ((await active()) === testid) return;
+        await page.keyboard.press('Tab');
+      }
+      throw new Error(`Tab never reached ${testid}; the focus is on ${await active()}`);
+    };
+    /** Searches the palette for `text` and adds the item `id` with Enter. */
+    const add = async (text, id) => {
+      await page.keyboard.press('/');
+      await until(async () => (await active()) === 'search-components', '/ focused the palette search');
+      await page.keyboard.press('Control+a');
+      await page.keyboard.type(text);
+      await tabTo(`palette-${id}`);
+      await page.keyboard.press('Enter');
+    };
+    await add('endpoint', 'endpoint-create');
+    await expectNodeCount(page, 1);
+    await add('deploy', 'model-deploy');
+    await expectNodeCount(page, 2);
+    // The new task is selected: its properties are a Tab away; its endpoint input is connected
+    // from the list of the outputs that can feed it (only the endpoint's: the type decides).
+    await tabTo('connect-endpoint');
+    const options = await page.locator('[data-testid=connect-endpoint] option').allTextContents();
+    assert.deepEqual(options, ['Connect from…', 'endpoint-create.endpoint (google.VertexEndpoint)'], 'only the compatible output');
+    await page.keyboard.press('ArrowDown');
+    await until(async () => (await wireIds(page)).length === 1, 'the wire was made');
+    assert.match((await status(page)).text, /Connected endpoint-create\.endpoint → model-deploy\.endpoint/);
+    assert.match(await page.locator('[data-testid=prop-endpoint]').textContent(), /wired from endpoint-create\.endpoint/);
+    // The model input has no compatible output here.
+    await tabTo('connect-model');
+    assert.deepEqual(await page.locator('[data-testid=connect-model] option').allTextContents(), ['Connect from…', 'no compatible output']);
+    // Undo from the keyboard, right there, takes the wire back.
+    await page.keyboard.press('Control+z');
+    await until(async () => (await wireIds(page)).length === 0, 'undo removed the wire');
+    await expectNodeCount(page, 2);
+  }),
+);

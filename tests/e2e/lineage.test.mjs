@@ -169,6 +169,16 @@ test(
     for (const run of [first, second]) {
       await page.locator(`[data-testid=compare-matrices-${run.id}] [data-testid=confusion-matrix]`).waitFor();
     }
+    // Both runs' ROC curves in one chart, each with its area under the curve (the second run
+    // reused the first's metrics: the same curve).
+    const roc = page.locator('[data-testid=compare-roc] [data-testid=roc-curve]');
+    await roc.waitFor();
+    assert.equal(await roc.locator('polyline').count(), 2, 'a curve per run');
+    const legend = await roc.locator('.roc-legend li').allTextContents();
+    assert.deepEqual(legend.map((l) => l.replace(/\s+/g, ' ').trim()), [
+      `${first.id.slice(0, 8)} classes AUC 0.860`,
+      `${second.id.slice(0, 8)} classes AUC 0.860`,
+    ]);
     // The graph diff, first → second: the same tasks, each run by the first and taken from
     // the cache by the second (a cache flip on every node); swapped, the other way round.
     const tasks = (await server.api('GET', `/api/runs/${first.id}`)).json.tasks;

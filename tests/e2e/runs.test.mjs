@@ -164,6 +164,11 @@ test(
       ['dog', '2', '9'],
     ]);
     assert.deepEqual(cells[0].slice(1), ['cat', 'dog']);
+    // The ROC curve the task logged, with its area under the curve.
+    const roc = page.locator('[data-testid=artifact-classes] [data-testid=roc-curve]');
+    await roc.waitFor();
+    assert.equal(await roc.locator('polyline').count(), 1);
+    assert.match(await roc.locator('.roc-legend').textContent(), /classes\s*AUC 0\.860/);
     // HTML in a sandboxed frame: shown, but its script cannot reach the app.
     const frame = page.locator('[data-testid=artifact-html]');
     await frame.waitFor();

@@ -147,6 +147,22 @@ test(
         );
         assert.equal(await page.locator(`[data-testid=endpoint-stop-${endpoint.id}]`).count(), 0, 'no Stop once stopped');
         assert.deepEqual(groupMembers(endpoint.pid), [], 'no TorchServe process is left');
+
+        // The endpoint's lineage: the deploy task, the endpoint and the model it served; more
+        // hops reach what the model was made from.
+        await page.locator(`[data-testid=endpoint-lineage-${endpoint.id}]`).click();
+        await page.locator('[data-testid=lineage-view]').waitFor();
+        assert.match(await page.locator('[data-testid=lineage-title]').textContent(), /task (.+\/)?model-deploy of run/);
+        const nodesText = () => page.locator('[data-testid=lineage-svg]').textContent();
+        await until(
+          async () => /VertexModel/.test(await nodesText()) && /VertexEndpoint/.test(await nodesText()),
+          async () => `the deploy's model and endpoint should show: ${await nodesText()}`,
+        );
+        const oneHop = await page.locator('[data-testid^=lineage-node-]').count();
+        await page.locator('[data-testid=lineage-depth]').selectOption('6');
+        await until(async () => (await page.locator('[data-testid^=lineage-node-]').count()) > oneHop, 'six hops reach further upstream');
+        await page.keyboard.press('Escape');
+        await page.locator('[data-testid=lineage-view]').waitFor({ state: 'detached' });
       } finally {
         // A failure may leave an endpoint serving: stopping the server stops the ones it
         // started (they are not kept); then nothing of theirs may be left.

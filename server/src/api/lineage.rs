@@ -1,8 +1,9 @@
 //! Lineage: `GET /api/lineage?run=<id> | artifact=<id> | execution=<id> | uri=<artifact URI>`
 //! with `depth=N` (hops, default 1, at most 100), `direction=upstream|downstream|both`
 //! (default `both`) and `maxNodes=N` (default 1,000, at most 10,000) → `api::Lineage`
-//! (`artifacts`, `executions`, `events`, `truncated`). Exactly one start; an unknown run,
-//! artifact, execution or URI is a 404. `vertexArtifact=<resource name>&depth=N&maxNodes=N`
+//! (`artifacts`, `executions`, `events`, `truncated`). Exactly one start (`run` with
+//! `task=<path>` starts at that task's execution); an unknown run, task, artifact, execution
+//! or URI is a 404. `vertexArtifact=<resource name>&depth=N&maxNodes=N`
 //! and `vertexRun=<run id>&maxNodes=N` ask Vertex ML Metadata instead of the run store
 //! (`targets::vertex_lineage`; both directions, so `direction` must be absent or `both`).
 
@@ -26,6 +27,8 @@ pub struct LineageParams {
     pub run: Option<String>,
     /// Start at this artifact.
     pub artifact: Option<i64>,
+    /// With `run`: start at this task's execution (`train`, `for-loop-2[0]/train`).
+    pub task: Option<String>,
     /// Start at this execution.
     pub execution: Option<i64>,
     /// Start at the artifact with this URI.
@@ -62,6 +65,11 @@ pub async fn get(
              execution=<id>, uri=<artifact URI>, vertexArtifact=<resource name> or \
              vertexRun=<run id>"
                 .into(),
+        ));
+    }
+    if p.task.is_some() && p.run.is_none() {
+        return Err(AppError::BadRequest(
+            "task=<path> says which task of a run: give run=<id> with it".into(),
         ));
     }
     let direction = match p.direction.as_deref() {
@@ -105,6 +113,18 @@ pub async fn get(
     let store = state.engine.store().clone();
     let answer = tokio::task::spawn_blocking(move || {
         let (start, what) = match (p.run, p.artifact, p.execution, p.uri) {
+            (Some(run), ..) if p.task.is_some() => {
+                let path = p.task.unwrap_or_default();
+                match store.execution_id(&run, &path)? {
+                    Some(id) => (LineageStart::Execution(id), String::new()),
+                    None => {
+                        return Ok(Err(format!(
+                            "no lineage of task {path:?} in run {run:?}: no such run or task, \
+                             or the task has not ended"
+                        )))
+                    }
+                }
+            }
             (Some(run), ..) => {
                 let what = format!("no run with id {run:?}");
                 (LineageStart::Run(run), what)

@@ -200,6 +200,19 @@ async fn artifact_passing_and_a_cached_rerun_through_the_api() {
         "{:?}",
         executions(&back)
     );
+    // A task of a run: its execution, one hop each way.
+    let at_task = f.lineage(&format!("run={r1}&task=count-lines")).await;
+    assert_eq!(
+        executions(&at_task),
+        vec![(r1.clone(), "count-lines".into(), TaskState::Succeeded)]
+    );
+    assert_eq!(at_task.artifacts.len(), 1, "its input");
+    let up = f
+        .lineage(&format!(
+            "run={r1}&task=count-lines&direction=upstream&depth=2"
+        ))
+        .await;
+    assert!(executions(&up).contains(&(r1.clone(), "make-data".into(), TaskState::Succeeded)));
     // The node cap.
     let capped = f.lineage(&format!("run={r1}&maxNodes=2")).await;
     assert!(capped.truncated);
@@ -221,6 +234,8 @@ async fn artifact_passing_and_a_cached_rerun_through_the_api() {
         (&format!("run={r1}&colour=red"), StatusCode::BAD_REQUEST),
         ("artifact=x", StatusCode::BAD_REQUEST),
         ("run=nope", StatusCode::NOT_FOUND),
+        (&format!("run={r1}&task=nope"), StatusCode::NOT_FOUND),
+        ("task=count-lines", StatusCode::BAD_REQUEST),
         ("artifact=999999", StatusCode::NOT_FOUND),
         ("execution=999999", StatusCode::NOT_FOUND),
         ("uri=%2Fno%2Fsuch", StatusCode::NOT_FOUND),
@@ -366,6 +381,35 @@ async fn the_command_prints_json_and_dot() {
         ["make-data"]
     );
 
+    // A task of the run, two hops upstream: its input and the task that made it.
+    let task = lineage_cli(
+        &[
+            &id,
+            "--task",
+            "count-lines",
+            "--direction",
+            "upstream",
+            "--depth",
+            "2",
+        ],
+        dir.path(),
+    );
+    assert!(task.status.success(), "{}", text(&task.stderr));
+    let task: Lineage = serde_json::from_slice(&task.stdout).expect("JSON lineage");
+    let mut paths: Vec<&str> = task
+        .executions
+        .iter()
+        .map(|e| e.task_path.as_str())
+        .collect();
+    paths.sort_unstable();
+    assert_eq!(paths, ["count-lines", "make-data"]);
+    let latest_task = lineage_cli(&["--latest", "--task", "count-lines"], dir.path());
+    assert!(
+        latest_task.status.success(),
+        "{}",
+        text(&latest_task.stderr)
+    );
+
     let dot = lineage_cli(&[&id, "--format", "dot", "--depth", "1"], dir.path());
     assert!(dot.status.success(), "{}", text(&dot.stderr));
     let dot = text(&dot.stdout);
@@ -388,6 +432,11 @@ async fn the_command_prints_json_and_dot() {
     for (args, message) in [
         (&["nope"] as &[&str], "no run with id \"nope\""),
         (&["424242"], "no run or artifact with id 424242"),
+        (
+            &[id.as_str(), "--task", "nope"],
+            "no lineage of task \"nope\"",
+        ),
+        (&["nope", "--task", "add"], "--task names a task of a run"),
     ] {
         let out = lineage_cli(args, dir.path());
         assert_eq!(out.status.code(), Some(1), "{args:?}");
