@@ -49,7 +49,7 @@ struct Copy {
 }
 
 /// The page's `localStorage`, if it may be used.
-fn local() -> Option<web_sys::Storage> {
+pub(crate) fn local() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
 }
 

@@ -1,11 +1,56 @@
 //! The component palette: catalog components by category, plus the control-flow frames (condition, loop, exit handler).
 //! Items are dragged onto the canvas with pointer events (or clicked, or Enter pressed on them,
-//! to add at the centre).
+//! to add at the centre). The search filters every item, word by word, and says when nothing
+//! matches; a component's tooltip tells its interface.
 
 use leptos::prelude::*;
 use pipeline::map::Map;
 
 use crate::state::{category_color, text, use_state, CatalogEntry, Drag, PaletteItem};
+
+/// The control-flow items: test id, item, title, description, tooltip.
+const CONTROL_FLOW: [(&str, PaletteItem, &str, &str, &str); 3] = [
+    (
+        "condition",
+        PaletteItem::Condition,
+        "Condition",
+        "Run tasks only when an expression holds",
+        "A frame whose tasks run only when its condition holds (dsl.If / dsl.Condition)",
+    ),
+    (
+        "loop",
+        PaletteItem::Loop,
+        "Loop",
+        "Run tasks for each item of a list",
+        "A frame whose tasks run once per item of a list (dsl.ParallelFor)",
+    ),
+    (
+        "exit-handler",
+        PaletteItem::ExitHandler,
+        "Exit handler",
+        "Always run a clean-up task afterwards",
+        "A frame whose exit task runs after its tasks, whether they succeed or fail (dsl.ExitHandler)",
+    ),
+];
+
+/// Whether every word of the search `f` (lower case) occurs in `text`.
+fn matches(text: &str, f: &str) -> bool {
+    let hay = text.to_ascii_lowercase();
+    f.split_whitespace().all(|w| hay.contains(w))
+}
+
+/// A component's tooltip: its description and its interface in numbers.
+fn details(e: &CatalogEntry) -> String {
+    let c = &e.component;
+    let inputs = c.input_definitions.parameters.len() + c.input_definitions.artifacts.len();
+    let outputs = c.output_definitions.parameters.len() + c.output_definitions.artifacts.len();
+    let about = if e.description.is_empty() {
+        &e.title
+    } else {
+        &e.description
+    };
+    format!("{about}\n{inputs} inputs · {outputs} outputs · {}", e.id)
+}
 
 /// The palette.
 #[component]
@@ -17,9 +62,8 @@ pub fn Palette() -> impl IntoView {
         st.catalog.with(|c| {
             let mut by_cat: Map<Vec<CatalogEntry>> = Map::new();
             for e in c {
-                let hay = format!("{} {} {} {}", e.id, e.title, e.description, e.category)
-                    .to_ascii_lowercase();
-                if f.is_empty() || hay.contains(&f) {
+                let hay = format!("{} {} {} {}", e.id, e.title, e.description, e.category);
+                if matches(&hay, &f) {
                     let cat = if e.category.is_empty() {
                         "Other".to_string()
                     } else {
@@ -31,6 +75,19 @@ pub fn Palette() -> impl IntoView {
             by_cat.into_iter().collect::<Vec<_>>()
         })
     });
+    let flow_shown = move |title: &str, desc: &str| {
+        filter.with(|f| {
+            matches(
+                &format!("{title} {desc} control flow"),
+                &f.to_ascii_lowercase(),
+            )
+        })
+    };
+    let nothing = move || {
+        !filter.with(String::is_empty)
+            && groups.with(Vec::is_empty)
+            && !CONTROL_FLOW.iter().any(|(_, _, t, d, _)| flow_shown(t, d))
+    };
     let start = move |item: PaletteItem, label: String, ev: &web_sys::PointerEvent| {
         if ev.button() != 0 {
             return;
@@ -65,48 +122,46 @@ pub fn Palette() -> impl IntoView {
             <div class="palette-scroll">
                 // Shown once the catalog has loaded, so a visible palette item means "ready".
                 <Show when=move || st.catalog_loaded.get()>
-                <div class="palette-cat">
-                    <div class="palette-cat-title">
-                        <span class="dot" style:background=category_color("Control flow")></span>
-                        "Control flow"
-                    </div>
-                    <div
-                        class="palette-item"
-                        data-testid="palette-condition"
-                        title="A frame whose tasks run only when its condition holds (dsl.If / dsl.Condition)"
-                        on:pointerdown=move |ev| start(PaletteItem::Condition, "Condition".to_string(), &ev)
-                        tabindex="0"
-                        role="button"
-                        on:keydown=move |ev| key(PaletteItem::Condition, &ev)
-                    >
-                        <span class="palette-item-title">"Condition"</span>
-                        <span class="palette-item-desc">"Run tasks only when an expression holds"</span>
-                    </div>
-                    <div
-                        class="palette-item"
-                        data-testid="palette-loop"
-                        title="A frame whose tasks run once per item of a list (dsl.ParallelFor)"
-                        on:pointerdown=move |ev| start(PaletteItem::Loop, "Loop".to_string(), &ev)
-                        tabindex="0"
-                        role="button"
-                        on:keydown=move |ev| key(PaletteItem::Loop, &ev)
-                    >
-                        <span class="palette-item-title">"Loop"</span>
-                        <span class="palette-item-desc">"Run tasks for each item of a list"</span>
-                    </div>
-                    <div
-                        class="palette-item"
-                        data-testid="palette-exit-handler"
-                        title="A frame whose exit task runs after its tasks, whether they succeed or fail (dsl.ExitHandler)"
-                        on:pointerdown=move |ev| start(PaletteItem::ExitHandler, "Exit handler".to_string(), &ev)
-                        tabindex="0"
-                        role="button"
-                        on:keydown=move |ev| key(PaletteItem::ExitHandler, &ev)
-                    >
-                        <span class="palette-item-title">"Exit handler"</span>
-                        <span class="palette-item-desc">"Always run a clean-up task afterwards"</span>
-                    </div>
-                </div>
+                {move || {
+                    let items: Vec<_> = CONTROL_FLOW
+                        .into_iter()
+                        .filter(|(_, _, title, desc, _)| flow_shown(title, desc))
+                        .map(|(id, item, title, desc, tip)| {
+                            let item2 = item.clone();
+                            view! {
+                                <div
+                                    class="palette-item"
+                                    data-testid=format!("palette-{id}")
+                                    title=tip
+                                    on:pointerdown=move |ev| start(item.clone(), title.to_string(), &ev)
+                                    tabindex="0"
+                                    role="button"
+                                    on:keydown=move |ev| key(item2.clone(), &ev)
+                                >
+                                    <span class="palette-item-title">{title}</span>
+                                    <span class="palette-item-desc">{desc}</span>
+                                </div>
+                            }
+                        })
+                        .collect();
+                    let any = !items.is_empty();
+                    let empty = nothing().then(|| {
+                        let message = format!("No component matches “{}”.", filter.get_untracked().trim());
+                        view! { <p class="muted small pad" data-testid="components-empty">{message}</p> }
+                    });
+                    view! {
+                        {any.then(|| view! {
+                            <div class="palette-cat">
+                                <div class="palette-cat-title">
+                                    <span class="dot" style:background=category_color("Control flow")></span>
+                                    "Control flow"
+                                </div>
+                                {items}
+                            </div>
+                        })}
+                        {empty}
+                    }
+                }}
                 {move || {
                     groups
                         .get()
@@ -130,7 +185,7 @@ pub fn Palette() -> impl IntoView {
                                                     class="palette-item"
                                                     style:border-left-color=color
                                                     data-testid=format!("palette-{}", e.id)
-                                                    title=if e.description.is_empty() { e.title.clone() } else { e.description.clone() }
+                                                    title=details(&e)
                                                     on:pointerdown=move |ev| start(PaletteItem::Component(id.clone()), title.clone(), &ev)
                                                     tabindex="0"
                                                     role="button"
@@ -153,5 +208,25 @@ pub fn Palette() -> impl IntoView {
                 </Show>
             </div>
         </aside>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches;
+
+    #[test]
+    fn every_word_of_the_search_must_occur_in_any_case_and_order() {
+        let hay = "model-deploy Deploy model to endpoint Serving";
+        for (search, hit) in [
+            ("", true),
+            ("deploy", true),
+            ("endpoint deploy", true),
+            ("  serving   model ", true),
+            ("endpoint training", false),
+            ("xyz", false),
+        ] {
+            assert_eq!(matches(hay, search), hit, "{search:?}");
+        }
     }
 }

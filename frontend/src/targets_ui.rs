@@ -61,13 +61,9 @@ const FIELDS: [(&str, &str, &str, &str); 12] = [
     ),
 ];
 
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok()?
-}
-
 /// The target chosen last in this browser (`local` when none or unknown).
 pub fn load_target() -> String {
-    storage()
+    crate::autosave::local()
         .and_then(|s| s.get_item(STORAGE_KEY).ok().flatten())
         .filter(|t| TARGETS.contains(&t.as_str()))
         .unwrap_or_else(|| "local".to_string())
@@ -75,7 +71,7 @@ pub fn load_target() -> String {
 
 /// Remembers the chosen target in this browser.
 pub fn save_target(target: &str) {
-    if let Some(s) = storage() {
+    if let Some(s) = crate::autosave::local() {
         // A browser refusing storage (private mode, quota) only loses the preference.
         let _ = s.set_item(STORAGE_KEY, target);
     }

@@ -270,3 +270,31 @@ test(
     await expectNodeCount(page, 2);
   }),
 );
+
+test(
+  'palette search covers every item, word by word, and says when nothing matches',
+  { timeout: 60_000 },
+  e2e('canvas-palette-search', async (app) => {
+    const { page } = app;
+    await openApp(app);
+    const search = page.locator('[data-testid=search-components]');
+    const shown = (testid) => page.locator(`[data-testid=${testid}]`).isVisible();
+    // Control flow is searched too.
+    await search.fill('loop');
+    await until(async () => !(await shown('palette-condition')), 'the condition is filtered out');
+    assert.ok(await shown('palette-loop'));
+    assert.equal(await page.locator('[data-testid=components-empty]').count(), 0);
+    // Words match anywhere, in any order; the tooltip tells the interface.
+    await search.fill('endpoint deploy');
+    await until(async () => await shown('palette-model-deploy'), 'deploy matches');
+    assert.ok(!(await shown('palette-loop')) && !(await shown('palette-endpoint-create')));
+    assert.match(await page.locator('[data-testid=palette-model-deploy]').getAttribute('title'), /\d+ inputs · \d+ outputs · model-deploy/);
+    // Nothing matches: said so.
+    await search.fill('no such thing');
+    await until(async () => await shown('components-empty'), 'no match is said');
+    assert.match(await page.locator('[data-testid=components-empty]').textContent(), /No component matches “no such thing”/);
+    await search.fill('');
+    await until(async () => await shown('palette-condition'), 'all shown again');
+    await expectNodeCount(page, 0);
+  }),
+);
