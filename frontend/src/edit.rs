@@ -376,22 +376,14 @@ pub fn sources_for(doc: &Document, to: &PortRef, ty: &PortType) -> Vec<(PortRef,
         let Some(c) = doc.component_of(n) else {
             continue;
         };
-        let ports = c
-            .output_definitions
-            .parameters
-            .keys()
-            .chain(c.output_definitions.artifacts.keys());
-        for port in ports {
-            let Some(out_ty) = c.output_port(port) else {
-                continue;
-            };
-            if out_ty.can_feed(ty).is_ok() {
+        for p in layout::output_ports(c) {
+            if p.ty.can_feed(ty).is_ok() {
                 out.push((
                     PortRef {
                         node: n.id.clone(),
-                        port: port.clone(),
+                        port: p.name.clone(),
                     },
-                    format!("{}.{port} ({})", n.name, out_ty.label()),
+                    format!("{}.{} ({})", n.name, p.name, p.ty.label()),
                 ));
             }
         }

@@ -114,7 +114,7 @@ export function syntheticDocument(n) {
 }
 
 /** p-th percentile (0–100) of `xs`. */
-function pct(xs, p) {
+export function pct(xs, p) {
   const s = [...xs].sort((a, b) => a - b);
   if (!s.length) return NaN;
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
@@ -129,13 +129,16 @@ export async function settled(page) {
 
 /**
  * Presses the pointer on the element at client point `at` and moves it `FRAMES` times, once
- * per animation frame, by `step` pixels each; releases. Returns the frame times in ms.
+ * per animation frame, by `step` pixels each; releases. Returns the frame times in ms. The
+ * moves go to the window (the canvas follows a pointer anywhere), or with `onTarget` to the
+ * element pressed (a view that listens on itself, as the lineage view).
  */
-export async function frameTimes(page, at, step) {
+export async function frameTimes(page, at, step, { onTarget = false } = {}) {
   return page.evaluate(
-    ({ at, step, frames }) =>
+    ({ at, step, frames, onTarget }) =>
       new Promise((resolve) => {
         const target = document.elementFromPoint(at.x, at.y);
+        const sink = onTarget ? target : window;
         const opts = (x, y) => ({
           clientX: x,
           clientY: y,
@@ -154,17 +157,17 @@ export async function frameTimes(page, at, step) {
           if (last !== null) times.push(now - last);
           last = now;
           if (i >= frames) {
-            window.dispatchEvent(new PointerEvent('pointerup', opts(at.x + step.x * i, at.y + step.y * i)));
+            sink.dispatchEvent(new PointerEvent('pointerup', opts(at.x + step.x * i, at.y + step.y * i)));
             resolve(times);
             return;
           }
           i += 1;
-          window.dispatchEvent(new PointerEvent('pointermove', opts(at.x + step.x * i, at.y + step.y * i)));
+          sink.dispatchEvent(new PointerEvent('pointermove', opts(at.x + step.x * i, at.y + step.y * i)));
           requestAnimationFrame(tick);
         };
         requestAnimationFrame(tick);
       }),
-    { at, step, frames: FRAMES },
+    { at, step, frames: FRAMES, onTarget },
   );
 }
 

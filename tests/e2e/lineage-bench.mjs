@@ -9,12 +9,12 @@
 //   pan   frame times while the drawing is dragged with one pointer move per animation frame,
 //         fitted (every node in view) and at 100 % zoom
 
+import { frameTimes } from './canvas-bench.mjs';
 import { openApp, VIEWPORT } from './harness.mjs';
 
 /** Nodes of the generated lineage. */
 export const LINEAGE_NODES = 5001;
 const RUN = 'bench-lineage-run';
-const FRAMES = 90;
 
 /** A `Lineage` answer (api::Lineage JSON) of the sweep shape with `trainings` trainings. */
 export function sweepLineage(trainings) {
@@ -52,41 +52,11 @@ export function sweepLineage(trainings) {
   return { artifacts, executions, events, truncated: false };
 }
 
-/** The value at percentile `p` of `xs`. */
-export function pct(xs, p) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-}
-
-/** Drags the lineage drawing by `step` px per animation frame; the frame times in ms. */
+/** Drags the lineage drawing by `step` px per animation frame from its middle; the frame times. */
 async function panFrames(page, step) {
-  return page.evaluate(
-    ({ step, frames }) =>
-      new Promise((resolve) => {
-        const svg = document.querySelector('[data-testid=lineage-svg]');
-        const box = svg.getBoundingClientRect();
-        const at = { x: box.left + box.width / 2, y: box.top + box.height / 2 };
-        const opts = (x, y) => ({ clientX: x, clientY: y, button: 0, buttons: 1, pointerId: 1, isPrimary: true, bubbles: true });
-        svg.dispatchEvent(new PointerEvent('pointerdown', opts(at.x, at.y)));
-        const times = [];
-        let last = null;
-        let i = 0;
-        const tick = (now) => {
-          if (last !== null) times.push(now - last);
-          last = now;
-          if (i >= frames) {
-            svg.dispatchEvent(new PointerEvent('pointerup', opts(at.x + step * i, at.y)));
-            resolve(times);
-            return;
-          }
-          i += 1;
-          svg.dispatchEvent(new PointerEvent('pointermove', opts(at.x + step * i, at.y + (i % 2))));
-          requestAnimationFrame(tick);
-        };
-        requestAnimationFrame(tick);
-      }),
-    { step, frames: FRAMES },
-  );
+  const box = await page.locator('[data-testid=lineage-svg]').boundingBox();
+  const at = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+  return frameTimes(page, at, { x: step, y: 0 }, { onTarget: true });
 }
 
 /**
