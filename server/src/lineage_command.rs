@@ -1,6 +1,7 @@
-//! `pipeline-canvas lineage <run-id | artifact-id | --latest> [--depth N]
+//! `pipeline-canvas lineage <run-id | artifact-id | --latest> [--task PATH] [--depth N]
 //! [--direction upstream|downstream|both] [--max-nodes N] [--format json|dot]`: prints the
-//! lineage subgraph around a run (its executions), an artifact or the latest run, from the run
+//! lineage subgraph around a run (its executions; with `--task`, one task's execution), an
+//! artifact or the latest run, from the run
 //! store in the data folder; with `--vertex-artifact <resource name>` or `--vertex-run <id>`,
 //! from Vertex ML Metadata instead (`targets::vertex_lineage`) — as JSON (`api::Lineage`: `artifacts`, each with its `uri`,
 //! `executions`, `events`, `truncated`) or as a Graphviz `dot` graph.

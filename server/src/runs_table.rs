@@ -93,7 +93,9 @@ pub fn to_json(t: &RunTable) -> String {
 }
 
 /// CSV with a header line and CRLF line ends; a field holding a comma, quote or line break is
-/// quoted (quotes doubled).
+/// quoted (quotes doubled). A text that a spreadsheet would run as a formula (it starts with
+/// `=`, `+`, `-`, `@`, a tab or a carriage return — a run parameter is anybody's text) is
+/// written with a leading `'`, which spreadsheets show as text; numbers are written as they are.
 pub fn to_csv(t: &RunTable) -> Result<Vec<u8>, CsvError> {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
@@ -101,10 +103,22 @@ pub fn to_csv(t: &RunTable) -> Result<Vec<u8>, CsvError> {
     w.write_record(&t.columns)
         .map_err(|e| CsvError(e.to_string()))?;
     for row in &t.rows {
-        w.write_record(row.cells.iter().map(cell_text))
-            .map_err(|e| CsvError(e.to_string()))?;
+        w.write_record(row.cells.iter().map(|v| match v {
+            Value::String(s) => as_text(s.clone()),
+            v => cell_text(v),
+        }))
+        .map_err(|e| CsvError(e.to_string()))?;
     }
     w.into_inner().map_err(|e| CsvError(e.to_string()))
+}
+
+/// `s`, kept from being read as a formula by a spreadsheet (OWASP's CSV injection advice).
+fn as_text(s: String) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s
+    }
 }
 
 #[cfg(test)]
@@ -177,6 +191,31 @@ mod tests {
         assert_eq!(json[1]["run_name"], "r1");
         assert_eq!(json[2]["duration"], Value::Null);
         assert_eq!(json[0]["param.label"], "a, \"b\"\nc");
+    }
+
+    #[test]
+    fn text_a_spreadsheet_would_run_is_written_as_text() {
+        let mut t = table();
+        t.columns.push("param.=name".into());
+        for (row, v) in t.rows.iter_mut().zip([
+            json!("=HYPERLINK(\"http://x\")"),
+            json!("@SUM(A1)"),
+            json!(-1.5),
+        ]) {
+            row.cells.push(v);
+        }
+        let csv = String::from_utf8(to_csv(&t).expect("csv")).expect("UTF-8");
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        // A column name starts with its kind: never a formula.
+        assert_eq!(
+            reader.headers().expect("header").get(8),
+            Some("param.=name")
+        );
+        let last: Vec<String> = reader
+            .records()
+            .map(|r| r.expect("CSV").get(8).unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(last, ["'=HYPERLINK(\"http://x\")", "'@SUM(A1)", "-1.5"]);
     }
 
     #[test]
