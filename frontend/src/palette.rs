@@ -8,25 +8,22 @@ use pipeline::map::Map;
 
 use crate::state::{category_color, text, use_state, CatalogEntry, Drag, PaletteItem};
 
-/// The control-flow items: test id, item, title, description, tooltip.
-const CONTROL_FLOW: [(&str, PaletteItem, &str, &str, &str); 3] = [
+/// The control-flow items: id (`data-item`), title, description, tooltip.
+const CONTROL_FLOW: [(&str, &str, &str, &str); 3] = [
     (
         "condition",
-        PaletteItem::Condition,
         "Condition",
         "Run tasks only when an expression holds",
         "A frame whose tasks run only when its condition holds (dsl.If / dsl.Condition)",
     ),
     (
         "loop",
-        PaletteItem::Loop,
         "Loop",
         "Run tasks for each item of a list",
         "A frame whose tasks run once per item of a list (dsl.ParallelFor)",
     ),
     (
         "exit-handler",
-        PaletteItem::ExitHandler,
         "Exit handler",
         "Always run a clean-up task afterwards",
         "A frame whose exit task runs after its tasks, whether they succeed or fail (dsl.ExitHandler)",
@@ -50,6 +47,25 @@ fn details(e: &CatalogEntry) -> String {
         &e.description
     };
     format!("{about}\n{inputs} inputs · {outputs} outputs · {}", e.id)
+}
+
+/// The item an event went to, and its title: `data-item` is `condition`, `loop`,
+/// `exit-handler` or `c:<component id>`.
+fn item_of(ev: &web_sys::Event) -> Option<(PaletteItem, String)> {
+    use wasm_bindgen::JsCast as _;
+    let el = ev
+        .target()?
+        .dyn_into::<web_sys::Element>()
+        .ok()?
+        .closest("[data-item]")
+        .ok()??;
+    let item = match el.get_attribute("data-item")?.as_str() {
+        "condition" => PaletteItem::Condition,
+        "loop" => PaletteItem::Loop,
+        "exit-handler" => PaletteItem::ExitHandler,
+        other => PaletteItem::Component(other.strip_prefix("c:")?.to_string()),
+    };
+    Some((item, el.get_attribute("data-label").unwrap_or_default()))
 }
 
 /// The palette.
@@ -86,9 +102,14 @@ pub fn Palette() -> impl IntoView {
     let nothing = move || {
         !filter.with(String::is_empty)
             && groups.with(Vec::is_empty)
-            && !CONTROL_FLOW.iter().any(|(_, _, t, d, _)| flow_shown(t, d))
+            && !CONTROL_FLOW.iter().any(|(_, t, d, _)| flow_shown(t, d))
     };
-    let start = move |item: PaletteItem, label: String, ev: &web_sys::PointerEvent| {
+    // One pair of handlers for every item (each item says what it adds in `data-item`):
+    // pressing starts a drag, Enter or Space on a focused item adds it at the centre.
+    let on_down = move |ev: web_sys::PointerEvent| {
+        let Some((item, label)) = item_of(&ev) else {
+            return;
+        };
         if ev.button() != 0 {
             return;
         }
@@ -101,11 +122,12 @@ pub fn Palette() -> impl IntoView {
             client: c,
         }));
     };
-    // Enter or Space on a focused item adds it at the centre of the view.
-    let key = move |item: PaletteItem, ev: &web_sys::KeyboardEvent| {
+    let on_key = move |ev: web_sys::KeyboardEvent| {
         if ev.key() == "Enter" || ev.key() == " " {
-            ev.prevent_default();
-            crate::interaction::add_palette_item_by_key(&st, item);
+            if let Some((item, _)) = item_of(&ev) {
+                ev.prevent_default();
+                crate::interaction::add_palette_item_by_key(&st, item);
+            }
         }
     };
     view! {
@@ -119,24 +141,23 @@ pub fn Palette() -> impl IntoView {
                     on:input=move |ev| filter.set(event_target_value(&ev))
                 />
             </div>
-            <div class="palette-scroll">
+            <div class="palette-scroll" on:pointerdown=on_down on:keydown=on_key>
                 // Shown once the catalog has loaded, so a visible palette item means "ready".
                 <Show when=move || st.catalog_loaded.get()>
                 {move || {
                     let items: Vec<_> = CONTROL_FLOW
                         .into_iter()
-                        .filter(|(_, _, title, desc, _)| flow_shown(title, desc))
-                        .map(|(id, item, title, desc, tip)| {
-                            let item2 = item.clone();
+                        .filter(|(_, title, desc, _)| flow_shown(title, desc))
+                        .map(|(id, title, desc, tip)| {
                             view! {
                                 <div
                                     class="palette-item"
                                     data-testid=format!("palette-{id}")
+                                    data-item=id
+                                    data-label=title
                                     title=tip
-                                    on:pointerdown=move |ev| start(item.clone(), title.to_string(), &ev)
                                     tabindex="0"
                                     role="button"
-                                    on:keydown=move |ev| key(item2.clone(), &ev)
                                 >
                                     <span class="palette-item-title">{title}</span>
                                     <span class="palette-item-desc">{desc}</span>
@@ -178,18 +199,16 @@ pub fn Palette() -> impl IntoView {
                                     {entries
                                         .into_iter()
                                         .map(|e| {
-                                            let (id, title) = (e.id.clone(), e.title.clone());
-                                            let key_id = e.id.clone();
                                             view! {
                                                 <div
                                                     class="palette-item"
                                                     style:border-left-color=color
                                                     data-testid=format!("palette-{}", e.id)
+                                                    data-item=format!("c:{}", e.id)
+                                                    data-label=e.title.clone()
                                                     title=details(&e)
-                                                    on:pointerdown=move |ev| start(PaletteItem::Component(id.clone()), title.clone(), &ev)
                                                     tabindex="0"
                                                     role="button"
-                                                    on:keydown=move |ev| key(PaletteItem::Component(key_id.clone()), &ev)
                                                 >
                                                     <span class="palette-item-title">{e.title.clone()}</span>
                                                     <span class="palette-item-desc mono">{e.id.clone()}</span>
