@@ -7,6 +7,7 @@
 //! Analyses return their result together with every problem found
 //! ([`compile()`] → [`Compiled`]), so the canvas can show all problems at once.
 
+pub mod authoring;
 pub mod compile;
 pub mod condition;
 pub mod diagnostic;

@@ -1,0 +1,691 @@
+//! Component authoring: a component described by a form ([`ComponentDraft`]: a name, its
+//! inputs and outputs, and either a Python function body or a container command line) becomes
+//! the component file the KFP SDK writes for it (`kfp.compiler.Compiler().compile(component,
+//! path)`), loadable by `kfp.components.load_component_from_file` and by the canvas.
+//!
+//! A Python draft is turned into the function the SDK would be given: the signature is written
+//! from the draft's interface (`Input[Dataset]`, `Output[Model]`, defaults, a `NamedTuple` of the
+//! parameter outputs), the body is the user's. The source is embedded exactly as the SDK's
+//! `@dsl.component` embeds it, so the file equals the SDK's (checked against the SDK in
+//! `tests/kfp_oracle.rs`). A container draft writes its command and arguments with `{{name}}`
+//! references to its inputs and outputs, which become KFP placeholders.
+//!
+//! [`author`] returns the component or *every* problem of the draft, each naming its field.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::document::ComponentDef;
+use crate::ir::{
+    ArtifactSelector, ArtifactSpec, ArtifactTypeSchema, CachingOptions, ComponentRef,
+    ComponentSpec, ContainerSpec, DagOutputArtifactSpec, DagOutputParameterSpec, DagOutputsSpec,
+    DagSpec, DeploymentSpec, ExecutorSpec, InputArtifactSpec, InputDefinitions,
+    InputParameterSpec, OutputDefinitions, ParameterSelector, ParameterSpec, ParameterType,
+    PipelineInfo, PipelineSpec, PipelineTaskSpec, TaskInfo, TaskInputsSpec,
+};
+use crate::map::Map;
+
+/// The KFP SDK whose output authored components reproduce (its `sdkVersion`, and the `kfp`
+/// a Python component installs at run time).
+pub const KFP_VERSION: &str = "2.17.3";
+
+/// The artifact types a draft can use, by their Python names (`system.<name>` in the IR).
+pub const ARTIFACT_TYPES: [&str; 8] = [
+    "Artifact",
+    "Dataset",
+    "Model",
+    "Metrics",
+    "ClassificationMetrics",
+    "SlicedClassificationMetrics",
+    "HTML",
+    "Markdown",
+];
+
+/// Longest name of a component or port.
+pub const MAX_NAME: usize = 63;
+
+/// A component as described by the authoring form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ComponentDraft {
+    /// The Python function name (`train_model`); the component is named `train-model`.
+    pub name: String,
+    /// What it does; the Python function's docstring.
+    #[serde(default)]
+    pub description: String,
+    /// The inputs, in the function signature's order.
+    #[serde(default)]
+    pub inputs: Vec<DraftPort>,
+    /// The outputs.
+    #[serde(default)]
+    pub outputs: Vec<DraftPort>,
+    /// How it runs.
+    pub implementation: Implementation,
+}
+
+/// An input or output of a draft.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DraftPort {
+    /// A Python identifier.
+    pub name: String,
+    /// A parameter type's Python name (`str`, `int`, `float`, `bool`, `list`, `dict`) or an
+    /// artifact type of [`ARTIFACT_TYPES`].
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// An input parameter's default, as typed in a field (`0.1`, `[1, 2]`, `text`); none means
+    /// the input is required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+}
+
+/// How an authored component runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase", deny_unknown_fields)]
+pub enum Implementation {
+    /// A KFP lightweight Python component (`@dsl.component`).
+    #[serde(rename_all = "camelCase")]
+    Python {
+        /// The image it runs in (`python:3.11`).
+        base_image: String,
+        /// pip requirements installed before it runs (`pandas==2.2.2`).
+        #[serde(default)]
+        packages: Vec<String>,
+        /// The function body (indentation is added).
+        body: String,
+    },
+    /// A container component (`@dsl.container_component`).
+    #[serde(rename_all = "camelCase")]
+    Container {
+        /// The image.
+        image: String,
+        /// The entry point, one item per element; may hold `{{name}}` references.
+        #[serde(default)]
+        command: Vec<String>,
+        /// The arguments, one per element; may hold `{{name}}` references.
+        #[serde(default)]
+        args: Vec<String>,
+    },
+}
+
+/// A problem with a draft: which field, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct DraftProblem {
+    /// The field, as a path into the draft: `name`, `inputs[1].default`, `args[0]`.
+    pub field: String,
+    /// What is wrong, and what would do.
+    pub message: String,
+}
+
+/// A draft made into a component.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Authored {
+    /// The component, as the palette and documents hold it.
+    pub component: ComponentDef,
+    /// The component file (one task running the component), as the KFP SDK writes it.
+    pub spec: PipelineSpec,
+    /// A Python draft's function source, as embedded in the file.
+    pub python: Option<String>,
+}
+
+/// What a port of the draft is, once its type has been read.
+#[derive(Clone, Copy)]
+enum Kind<'a> {
+    Parameter(ParameterType),
+    Artifact(&'a str),
+}
+
+/// Makes `draft` into a component, or says everything that is wrong with it.
+pub fn author(draft: &ComponentDraft) -> Result<Authored, Vec<DraftProblem>> {
+    let mut problems = Vec::new();
+    let mut problem = |field: String, message: String| problems.push(DraftProblem { field, message });
+
+    check_name(&draft.name, "name", &mut problem, true);
+    let mut seen = std::collections::HashSet::new();
+    let mut inputs = InputDefinitions::default();
+    let mut outputs = OutputDefinitions::default();
+    let mut kinds: Vec<(&str, Kind, bool)> = Vec::new();
+    for (side, ports) in [("inputs", &draft.inputs), ("outputs", &draft.outputs)] {
+        let input = side == "inputs";
+        for (i, port) in ports.iter().enumerate() {
+            let at = format!("{side}[{i}]");
+            if check_name(&port.name, &format!("{at}.name"), &mut problem, false)
+                && !seen.insert(port.name.as_str())
+            {
+                problem(
+                    format!("{at}.name"),
+                    format!("{:?} is already the name of another input or output", port.name),
+                );
+            }
+            let Some(kind) = kind_of(&port.ty) else {
+                problem(
+                    format!("{at}.type"),
+                    format!(
+                        "unknown type {:?}; use str, int, float, bool, list, dict or an \
+                         artifact type ({})",
+                        port.ty,
+                        ARTIFACT_TYPES.join(", ")
+                    ),
+                );
+                continue;
+            };
+            kinds.push((&port.name, kind, input));
+            match kind {
+                Kind::Parameter(ty) => {
+                    let mut spec = ParameterSpec::of(ty);
+                    if let Some(text) = &port.default {
+                        if !input {
+                            problem(
+                                format!("{at}.default"),
+                                "an output has no default".into(),
+                            );
+                        }
+                        match ty.parse_text(text) {
+                            Ok(v) => {
+                                spec.default_value = Some(crate::compile::normalize(&v));
+                                spec.is_optional = true;
+                            }
+                            Err(e) => problem(format!("{at}.default"), e.to_string()),
+                        }
+                    }
+                    if input {
+                        inputs.parameters.insert(port.name.clone(), spec);
+                    } else {
+                        outputs.parameters.insert(port.name.clone(), spec);
+                    }
+                }
+                Kind::Artifact(title) => {
+                    if port.default.is_some() {
+                        problem(
+                            format!("{at}.default"),
+                            "an artifact has no default value; leave it empty".into(),
+                        );
+                    }
+                    let spec = ArtifactSpec {
+                        artifact_type: ArtifactTypeSchema::titled(&format!("system.{title}")),
+                        description: None,
+                        is_artifact_list: false,
+                        is_optional: false,
+                        properties: None,
+                        custom_properties: None,
+                        metadata: None,
+                    };
+                    if input {
+                        inputs.artifacts.insert(port.name.clone(), spec);
+                    } else {
+                        outputs.artifacts.insert(port.name.clone(), spec);
+                    }
+                }
+            }
+        }
+    }
+
+    let (container, python) = match &draft.implementation {
+        Implementation::Python {
+            base_image,
+            packages,
+            body,
+        } => {
+            check_image(base_image, "baseImage", &mut problem);
+            for (i, p) in packages.iter().enumerate() {
+                let p = p.trim();
+                if p.is_empty() || p.contains(['\'', '\n', '\r', '\0']) {
+                    problem(
+                        format!("packages[{i}]"),
+                        "a package is a pip requirement on one line without ' (e.g. \
+                         pandas==2.2.2)"
+                            .into(),
+                    );
+                }
+            }
+            if body.contains('\0') {
+                problem("body".into(), "the body holds a NUL character".into());
+            }
+            let source = python_source(draft, &kinds);
+            let container = python_container(&draft.name, base_image, packages, &source);
+            (container, Some(source))
+        }
+        Implementation::Container {
+            image,
+            command,
+            args,
+        } => {
+            check_image(image, "image", &mut problem);
+            let mut expand = |field: &str, items: &[String]| -> Vec<String> {
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| {
+                        expand_references(item, &kinds).unwrap_or_else(|message| {
+                            problem(format!("{field}[{i}]"), message);
+                            String::new()
+                        })
+                    })
+                    .collect()
+            };
+            let command = expand("command", command);
+            let args = expand("args", args);
+            (
+                ContainerSpec {
+                    args,
+                    command,
+                    env: Vec::new(),
+                    image: image.trim().to_string(),
+                    lifecycle: None,
+                    resources: None,
+                },
+                None,
+            )
+        }
+    };
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let description = Some(draft.description.trim())
+        .filter(|d| !d.is_empty())
+        .map(str::to_string);
+    let component = ComponentDef {
+        name: component_name(&draft.name),
+        title: None,
+        description,
+        input_definitions: inputs,
+        output_definitions: outputs,
+        executor: Some(ExecutorSpec::Container(container)),
+        pipeline: None,
+    };
+    let spec = component_file(&component);
+    Ok(Authored {
+        component,
+        spec,
+        python,
+    })
+}
+
+/// The component name of a function name, as the SDK makes it (`train_model` → `train-model`).
+pub fn component_name(function: &str) -> String {
+    crate::names::sanitize(function)
+}
+
+/// The file the KFP SDK writes for a component: its definition and executor, and a root DAG
+/// with one task running it, fed by the root's inputs and giving the root its outputs.
+pub fn component_file(component: &ComponentDef) -> PipelineSpec {
+    let name = component.name.clone();
+    let key = format!("comp-{name}");
+    let label = format!("exec-{name}");
+    let inputs = &component.input_definitions;
+    let outputs = &component.output_definitions;
+    let task_inputs = TaskInputsSpec {
+        artifacts: map(inputs.artifacts.keys().map(|k| {
+            (
+                k.clone(),
+                InputArtifactSpec {
+                    component_input_artifact: Some(k.clone()),
+                    ..Default::default()
+                },
+            )
+        })),
+        parameters: map(inputs.parameters.keys().map(|k| {
+            (
+                k.clone(),
+                InputParameterSpec {
+                    component_input_parameter: Some(k.clone()),
+                    ..Default::default()
+                },
+            )
+        })),
+    };
+    let dag_outputs = DagOutputsSpec {
+        artifacts: map(outputs.artifacts.keys().map(|k| {
+            (
+                k.clone(),
+                DagOutputArtifactSpec {
+                    artifact_selectors: vec![ArtifactSelector {
+                        output_artifact_key: k.clone(),
+                        producer_subtask: name.clone(),
+                    }],
+                },
+            )
+        })),
+        parameters: map(outputs.parameters.keys().map(|k| {
+            (
+                k.clone(),
+                DagOutputParameterSpec {
+                    value_from_parameter: Some(ParameterSelector {
+                        output_parameter_key: k.clone(),
+                        producer_subtask: name.clone(),
+                    }),
+                    value_from_oneof: None,
+                },
+            )
+        })),
+    };
+    let no_outputs = dag_outputs.artifacts.is_empty() && dag_outputs.parameters.is_empty();
+    let task = PipelineTaskSpec {
+        caching_options: Some(CachingOptions {
+            enable_cache: true,
+            cache_key: None,
+        }),
+        component_ref: ComponentRef { name: key.clone() },
+        inputs: Some(task_inputs).filter(|i| !(i.artifacts.is_empty() && i.parameters.is_empty())),
+        task_info: TaskInfo { name: name.clone() },
+        ..Default::default()
+    };
+    let interface_inputs = Some(inputs.clone()).filter(|i| !i.is_empty());
+    let interface_outputs = Some(outputs.clone()).filter(|o| !o.is_empty());
+    let spec = ComponentSpec {
+        executor_label: Some(label.clone()),
+        input_definitions: interface_inputs.clone(),
+        output_definitions: interface_outputs.clone(),
+        ..Default::default()
+    };
+    PipelineSpec {
+        components: map([(key, spec)]),
+        default_pipeline_root: None,
+        deployment_spec: component.executor.clone().map(|e| DeploymentSpec {
+            executors: map([(label, e)]),
+        }),
+        pipeline_info: PipelineInfo {
+            name: name.clone(),
+            display_name: None,
+            description: component.description.clone(),
+        },
+        root: ComponentSpec {
+            dag: Some(DagSpec {
+                outputs: Some(dag_outputs).filter(|_| !no_outputs),
+                tasks: map([(name, task)]),
+            }),
+            input_definitions: interface_inputs,
+            output_definitions: interface_outputs,
+            ..Default::default()
+        },
+        schema_version: "2.1.0".into(),
+        sdk_version: format!("kfp-{KFP_VERSION}"),
+    }
+}
+
+fn map<V>(items: impl IntoIterator<Item = (String, V)>) -> Map<V> {
+    items.into_iter().collect()
+}
+
+const PYTHON_KEYWORDS: [&str; 35] = [
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
+    "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if",
+    "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try",
+    "while", "with", "yield",
+];
+
+/// Checks a component (`function`) or port name; says what is wrong at `field`.
+fn check_name(
+    name: &str,
+    field: &str,
+    problem: &mut impl FnMut(String, String),
+    function: bool,
+) -> bool {
+    let what = if function { "the component" } else { "a port" };
+    let message = if name.is_empty() {
+        format!("{what} needs a name")
+    } else if name.len() > MAX_NAME {
+        format!("the name is {} characters long; at most {MAX_NAME}", name.len())
+    } else if !crate::names::is_valid_identifier(name) {
+        format!(
+            "{name:?} is not a Python identifier: use letters, digits and _, not starting with \
+             a digit (e.g. {})",
+            if function { "train_model" } else { "learning_rate" }
+        )
+    } else if function && !name.bytes().all(|b| !b.is_ascii_uppercase()) {
+        format!("{name:?}: a component's function name is in lower case (e.g. train_model)")
+    } else if function && name.starts_with('_') {
+        format!("{name:?}: a component's name starts with a letter")
+    } else if PYTHON_KEYWORDS.contains(&name) {
+        format!("{name:?} is a Python keyword")
+    } else {
+        return true;
+    };
+    problem(field.to_string(), message);
+    false
+}
+
+fn check_image(image: &str, field: &str, problem: &mut impl FnMut(String, String)) {
+    let image = image.trim();
+    if image.is_empty() {
+        problem(field.into(), "the image is required (e.g. python:3.11)".into());
+    } else if image.chars().any(|c| c.is_whitespace() || c.is_control() || c == '\'') {
+        problem(
+            field.into(),
+            format!("{image:?} is not an image reference: it holds a space, quote or control character"),
+        );
+    }
+}
+
+fn kind_of(ty: &str) -> Option<Kind<'static>> {
+    if let Some(p) = ParameterType::USER_TYPES
+        .into_iter()
+        .find(|p| p.python_name() == ty)
+    {
+        return Some(Kind::Parameter(p));
+    }
+    ARTIFACT_TYPES
+        .iter()
+        .find(|a| **a == ty)
+        .map(|a| Kind::Artifact(a))
+}
+
+/// The Python function the SDK would be given for a Python draft.
+fn python_source(draft: &ComponentDraft, kinds: &[(&str, Kind, bool)]) -> String {
+    let Implementation::Python { body, .. } = &draft.implementation else {
+        return String::new();
+    };
+    let defaults: std::collections::HashMap<&str, &str> = draft
+        .inputs
+        .iter()
+        .filter_map(|p| p.default.as_deref().map(|d| (p.name.as_str(), d)))
+        .collect();
+    // Python wants the parameters without defaults first.
+    let mut required = Vec::new();
+    let mut defaulted = Vec::new();
+    let mut returned = Vec::new();
+    for (name, kind, input) in kinds {
+        match (kind, input) {
+            (Kind::Parameter(ty), true) => match defaults.get(name) {
+                Some(text) => {
+                    let literal = ty
+                        .parse_text(text)
+                        .map(|v| python_literal(&v))
+                        .unwrap_or_default();
+                    defaulted.push(format!("{name}: {} = {literal}", ty.python_name()));
+                }
+                None => required.push(format!("{name}: {}", ty.python_name())),
+            },
+            (Kind::Artifact(t), true) => required.push(format!("{name}: Input[{t}]")),
+            (Kind::Artifact(t), false) => required.push(format!("{name}: Output[{t}]")),
+            (Kind::Parameter(ty), false) => returned.push((*name, ty.python_name())),
+        }
+    }
+    let mut out = format!("def {}(", draft.name);
+    let params: Vec<String> = required.into_iter().chain(defaulted).collect();
+    if !params.is_empty() {
+        out.push('\n');
+        for p in params {
+            out.push_str("    ");
+            out.push_str(&p);
+            out.push_str(",\n");
+        }
+    }
+    out.push(')');
+    match returned.as_slice() {
+        [] => {}
+        [("Output", ty)] => {
+            out.push_str(" -> ");
+            out.push_str(ty);
+        }
+        fields => {
+            out.push_str(" -> NamedTuple(\"Outputs\", [");
+            let fields: Vec<String> = fields
+                .iter()
+                .map(|(n, t)| format!("(\"{n}\", {t})"))
+                .collect();
+            out.push_str(&fields.join(", "));
+            out.push_str("])");
+        }
+    }
+    out.push_str(":\n");
+    let description = draft.description.trim();
+    if !description.is_empty() {
+        let escaped = description.replace('\\', "\\\\").replace("\"\"\"", "\\\"\\\"\\\"");
+        out.push_str("    \"\"\"");
+        out.push_str(&escaped.replace('\n', "\n    "));
+        out.push_str("\"\"\"\n");
+    }
+    let body = dedent(body);
+    if body.trim().is_empty() {
+        if description.is_empty() {
+            out.push_str("    pass\n");
+        }
+    } else {
+        for line in body.lines() {
+            if !line.trim().is_empty() {
+                out.push_str("    ");
+                out.push_str(line);
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// `text` with the indentation its non-blank lines share taken off (Python's `textwrap.dedent`,
+/// tabs and trailing blank lines aside).
+fn dedent(text: &str) -> String {
+    let text = text.replace("\r\n", "\n");
+    let indent = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(|l| if l.trim().is_empty() { "" } else { &l[indent..] })
+        .collect();
+    lines.join("\n").trim_end().to_string()
+}
+
+/// A JSON value as a Python literal.
+fn python_literal(v: &Value) -> String {
+    match v {
+        Value::Null => "None".into(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Number(n) => n.to_string(),
+        // JSON string escapes are Python string escapes.
+        Value::String(s) => Value::String(s.clone()).to_string(),
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(python_literal).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Value::Object(fields) => {
+            let fields: Vec<String> = fields
+                .iter()
+                .map(|(k, v)| format!("{}: {}", Value::String(k.clone()), python_literal(v)))
+                .collect();
+            format!("{{{}}}", fields.join(", "))
+        }
+    }
+}
+
+/// The container the SDK writes for a lightweight Python component.
+fn python_container(function: &str, image: &str, packages: &[String], source: &str) -> ContainerSpec {
+    let mut install = String::new();
+    let packages: Vec<&str> = packages.iter().map(|p| p.trim()).collect();
+    if !packages.is_empty() {
+        let quoted: Vec<String> = packages.iter().map(|p| format!("'{p}'")).collect();
+        install = format!(
+            "python3 -m pip install --quiet --no-warn-script-location {}  &&  ",
+            quoted.join(" ")
+        );
+    }
+    let pip = format!(
+        "\nif ! [ -x \"$(command -v pip)\" ]; then\n    python3 -m ensurepip || python3 -m \
+         ensurepip --user || apt-get install python3-pip\nfi\n\nPIP_DISABLE_PIP_VERSION_CHECK=1 \
+         {install}python3 -m pip install --quiet --no-warn-script-location 'kfp=={KFP_VERSION}' \
+         '--no-deps' 'typing-extensions>=3.7.4,<5; python_version<\"3.9\"' && \"$0\" \"$@\"\n"
+    );
+    let gap = " ".repeat(25);
+    let runner = format!(
+        "program_path=$(mktemp -d)\n\nprintf \"%s\" \"$0\" > \"$program_path/ephemeral_component.py\"\n\
+         _KFP_RUNTIME=true python3 -m kfp.dsl.executor_main{gap}--component_module_path{gap}\
+         \"$program_path/ephemeral_component.py\"{gap}\"$@\"\n"
+    );
+    let program = format!(
+        "\nimport kfp\nfrom kfp import dsl\nfrom kfp.dsl import *\nfrom typing import *\n\n{source}\n"
+    );
+    ContainerSpec {
+        args: vec![
+            "--executor_input".into(),
+            "{{$}}".into(),
+            "--function_to_execute".into(),
+            function.into(),
+        ],
+        command: vec![
+            "sh".into(),
+            "-c".into(),
+            pip,
+            "sh".into(),
+            "-ec".into(),
+            runner,
+            program,
+        ],
+        env: Vec::new(),
+        image: image.trim().to_string(),
+        lifecycle: None,
+        resources: None,
+    }
+}
+
+/// A command or argument with its `{{name}}` references made KFP placeholders: an input
+/// parameter's value, an input artifact's path, an output's path (`output_file` for a parameter).
+/// KFP placeholders written out (`{{$.…}}`) are kept.
+fn expand_references(item: &str, kinds: &[(&str, Kind, bool)]) -> Result<String, String> {
+    let mut out = String::with_capacity(item.len());
+    let mut rest = item;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            return Err(format!("{:?} opens {{{{ without closing it with }}}}", item));
+        };
+        let name = after[..end].trim();
+        if name.starts_with('$') {
+            out.push_str(&rest[start..start + 2 + end + 2]);
+        } else {
+            let Some((_, kind, input)) = kinds.iter().find(|(n, _, _)| *n == name) else {
+                return Err(format!(
+                    "{{{{{name}}}}} names no input or output; the names are: {}",
+                    if kinds.is_empty() {
+                        "(none declared)".to_string()
+                    } else {
+                        kinds.iter().map(|(n, _, _)| *n).collect::<Vec<_>>().join(", ")
+                    }
+                ));
+            };
+            out.push_str(&match (kind, input) {
+                (Kind::Parameter(_), true) => format!("{{{{$.inputs.parameters['{name}']}}}}"),
+                (Kind::Artifact(_), true) => format!("{{{{$.inputs.artifacts['{name}'].path}}}}"),
+                (Kind::Parameter(_), false) => {
+                    format!("{{{{$.outputs.parameters['{name}'].output_file}}}}")
+                }
+                (Kind::Artifact(_), false) => {
+                    format!("{{{{$.outputs.artifacts['{name}'].path}}}}")
+                }
+            });
+        }
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+#[path = "authoring_tests.rs"]
+mod tests;
