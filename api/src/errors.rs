@@ -14,6 +14,9 @@ pub struct ErrorBody {
     /// Every problem of a pipeline that does not compile (422).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diagnostics: Option<Vec<Diagnostic>>,
+    /// Every problem of a component draft that cannot be saved (422).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problems: Option<Vec<pipeline::authoring::DraftProblem>>,
     /// The remote service's answer, when one refused the request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote: Option<RemoteError>,
@@ -25,6 +28,7 @@ impl ErrorBody {
         Self {
             error: error.into(),
             diagnostics: None,
+            problems: None,
             remote: None,
         }
     }

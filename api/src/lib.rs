@@ -4,8 +4,9 @@
 //! Only data and its JSON form live here (serde, no I/O): run and task states, runs and tasks
 //! as the API lists them, the events of a run's event stream (state changes and log pieces),
 //! the request bodies, target settings, error bodies, lineage subgraphs, the local model
-//! endpoints, the runs table and the difference between two runs.
+//! endpoints, component authoring, the runs table and the difference between two runs.
 
+pub mod components;
 pub mod endpoints;
 pub mod errors;
 pub mod events;
@@ -16,6 +17,7 @@ pub mod run_table;
 pub mod runs;
 pub mod targets;
 
+pub use components::{ComponentPreview, SaveComponent, SavedComponent};
 pub use endpoints::{Endpoint, EndpointState, KeepBody};
 pub use errors::{ErrorBody, RemoteError};
 pub use events::{Event, LogEnd, LogPiece, RunEvent, TaskEvent};

@@ -46,6 +46,15 @@ pub enum AppError {
         /// Every problem found, errors and warnings.
         diagnostics: Vec<Diagnostic>,
     },
+    /// A component draft has problems (422).
+    #[error("the component has problems")]
+    Draft {
+        /// Every problem, each naming its field.
+        problems: Vec<pipeline::authoring::DraftProblem>,
+    },
+    /// The request conflicts with what is there, e.g. a file it would overwrite (409).
+    #[error("{0}")]
+    Conflict(String),
     /// A remote service refused the request; its answer is passed on as it sent it (its
     /// client errors keep their status, anything else is 502).
     #[error("{message}")]
@@ -78,7 +87,8 @@ impl AppError {
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::Compile { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Compile { .. } | AppError::Draft { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Remote { status, .. } if (400..500).contains(status) => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY)
             }
@@ -101,6 +111,16 @@ impl IntoResponse for AppError {
                 diagnostics: Some(diagnostics),
                 ..ErrorBody::new("pipeline has errors")
             },
+            AppError::Draft { problems } => {
+                let error = match problems.as_slice() {
+                    [one] => format!("the component has a problem: {one}"),
+                    many => format!("the component has {} problems", many.len()),
+                };
+                ErrorBody {
+                    problems: Some(problems),
+                    ..ErrorBody::new(error)
+                }
+            }
             AppError::Remote {
                 message,
                 service,

@@ -1,8 +1,17 @@
-//! `GET /api/components`: the palette, built-in components first, then user components.
+//! The palette's components: `GET /api/components` (built-in components first, then the user's
+//! library), and component authoring: `POST /api/components/preview` (a draft's component file)
+//! and `POST /api/components` (a draft saved to the library, the data folder's `components/`).
 
+use std::path::Path;
+
+use api::{ComponentPreview, SaveComponent, SavedComponent};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::Json;
 use components::CatalogEntry;
+use pipeline::authoring::{author, ComponentDraft};
 
 use crate::error::AppError;
 use crate::server::AppState;
@@ -26,4 +35,77 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<CatalogEntry
     all.extend(state.builtin.iter().cloned());
     all.extend(user);
     Ok(Json(all))
+}
+
+/// `POST /api/components/preview`: the component file a draft makes (YAML, as the KFP SDK
+/// writes it) and a Python draft's function, or every problem of the draft. A draft with
+/// problems is an answer, not an error: 400 only when the body is not a draft.
+pub async fn preview(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<ComponentPreview>, AppError> {
+    let draft: ComponentDraft = parse(&body?, "component draft")?;
+    let preview = tokio::task::spawn_blocking(move || match author(&draft) {
+        Ok(a) => ComponentPreview {
+            yaml: Some(pipeline::to_yaml(&a.spec)),
+            python: a.python,
+            problems: Vec::new(),
+        },
+        Err(problems) => ComponentPreview {
+            yaml: None,
+            python: None,
+            problems,
+        },
+    })
+    .await?;
+    Ok(Json(preview))
+}
+
+/// `POST /api/components`: saves a draft's component file to the library as
+/// `<function name>.yaml`; 201 with its palette id. 422 with every problem when the draft has
+/// any, 409 when the library has a component file of that name and `replace` is not set.
+pub async fn save(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<SavedComponent>), AppError> {
+    let SaveComponent { draft, replace } = parse(&body?, "component save request")?;
+    let dir = state.user_components_dir.clone();
+    let saved = tokio::task::spawn_blocking(move || -> Result<SavedComponent, AppError> {
+        let authored = author(&draft).map_err(|problems| AppError::Draft { problems })?;
+        // The name is a checked Python identifier: a plain file name, never a path.
+        let file = format!("{}.yaml", draft.name);
+        let path = dir.join(&file);
+        write_component(&dir, &path, &pipeline::to_yaml(&authored.spec), replace)?;
+        Ok(SavedComponent {
+            id: format!("user/{file}"),
+            path: path.display().to_string(),
+        })
+    })
+    .await??;
+    tracing::info!(id = %saved.id, "component saved to the library");
+    Ok((StatusCode::CREATED, Json(saved)))
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, AppError> {
+    serde_json::from_slice(body).map_err(|e| AppError::BadRequest(format!("invalid {what}: {e}")))
+}
+
+/// Writes `text` to `path` whole or not at all (a temporary file renamed over it), refusing to
+/// replace an existing file unless `replace`.
+fn write_component(dir: &Path, path: &Path, text: &str, replace: bool) -> Result<(), AppError> {
+    std::fs::create_dir_all(dir).map_err(AppError::internal)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if !replace && path.exists() {
+        return Err(AppError::Conflict(format!(
+            "the library already has a component file {name}; save with replace to overwrite it"
+        )));
+    }
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&temp, text).map_err(AppError::internal)?;
+    std::fs::rename(&temp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        AppError::internal(e)
+    })
 }

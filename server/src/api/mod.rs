@@ -29,7 +29,11 @@ pub mod yaml;
 /// bodies limited to [`MAX_BODY_BYTES`].
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/components", get(components::list))
+        .route("/components", get(components::list).post(components::save))
+        .route(
+            "/components/preview",
+            axum::routing::post(components::preview),
+        )
         .route("/examples", get(examples::list))
         .route("/examples/{id}", get(examples::get))
         .route("/compile", axum::routing::post(compile::compile))

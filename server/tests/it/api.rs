@@ -991,3 +991,144 @@ async fn beyond_loopback_the_page_needs_the_token_once() {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+/// A Python component draft in its wire form.
+fn add_draft(name: &str) -> Value {
+    json!({
+        "name": name,
+        "description": "Adds two numbers.",
+        "inputs": [{"name": "a", "type": "int"}, {"name": "b", "type": "int", "default": "2"}],
+        "outputs": [{"name": "Output", "type": "int"}],
+        "implementation": {"kind": "python", "baseImage": "python:3.11", "body": "return a + b"}
+    })
+}
+
+#[tokio::test]
+async fn previews_a_component_draft_or_says_what_is_wrong() {
+    let f = Fixture::new();
+    let r = f
+        .post(
+            "/api/components/preview",
+            add_draft("add_numbers").to_string(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let preview = r.json();
+    let yaml = preview["yaml"].as_str().expect("yaml");
+    assert!(
+        yaml.starts_with("# PIPELINE DEFINITION\n# Name: add-numbers\n"),
+        "{yaml}"
+    );
+    assert!(yaml.contains("defaultValue: 2.0"), "{yaml}");
+    let python = preview["python"].as_str().expect("python");
+    assert!(
+        python.starts_with("def add_numbers(\n    a: int,\n    b: int = 2,\n) -> int:\n"),
+        "{python}"
+    );
+    assert_eq!(preview["problems"], json!([]));
+
+    // Problems are an answer, each naming its field.
+    let mut bad = add_draft("Add");
+    bad["inputs"][1]["default"] = json!("two");
+    bad["implementation"]["baseImage"] = json!("");
+    let preview = f
+        .post("/api/components/preview", bad.to_string())
+        .await
+        .json();
+    assert!(preview.get("yaml").is_none(), "{preview}");
+    let fields: Vec<&str> = preview["problems"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .filter_map(|p| p["field"].as_str())
+        .collect();
+    assert_eq!(
+        fields,
+        ["name", "inputs[1].default", "baseImage"],
+        "{preview}"
+    );
+
+    // Not a draft at all: 400 naming what is wrong.
+    let r = f
+        .post(
+            "/api/components/preview",
+            r#"{"name": "x", "implementation": {"kind": "rust"}}"#,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.error().starts_with("invalid component draft: "),
+        "{}",
+        r.text()
+    );
+}
+
+#[tokio::test]
+async fn saves_an_authored_component_to_the_library() {
+    let f = Fixture::new();
+    let save =
+        |draft: Value, replace: bool| json!({"draft": draft, "replace": replace}).to_string();
+    let r = f
+        .post("/api/components", save(add_draft("add_numbers"), false))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.json()["id"], "user/add_numbers.yaml");
+    let file = f.data().join("components/add_numbers.yaml");
+    let text = std::fs::read_to_string(&file).expect("the component file");
+    assert!(
+        text.starts_with("# PIPELINE DEFINITION\n# Name: add-numbers\n"),
+        "{text}"
+    );
+
+    // It is in the palette at once, under User, with its interface.
+    let list = f.get("/api/components").await.json();
+    let entry = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|e| e["id"] == "user/add_numbers.yaml")
+        .unwrap_or_else(|| panic!("not listed: {list}"))
+        .clone();
+    assert_eq!(entry["category"], "User");
+    assert_eq!(entry["description"], "Adds two numbers.");
+    assert_eq!(entry["component"]["name"], "add-numbers");
+    assert_eq!(
+        entry["component"]["inputDefinitions"]["parameters"]["b"]["defaultValue"],
+        json!(2.0)
+    );
+
+    // A second save of the same name is refused, and leaves the file as it was; replace wins.
+    let mut changed = add_draft("add_numbers");
+    changed["description"] = json!("Adds them again.");
+    let r = f
+        .post("/api/components", save(changed.clone(), false))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert!(r.error().contains("add_numbers.yaml"), "{}", r.text());
+    assert_eq!(std::fs::read_to_string(&file).expect("file"), text);
+    let r = f.post("/api/components", save(changed, true)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert!(std::fs::read_to_string(&file)
+        .expect("file")
+        .contains("Adds them again."));
+
+    // A draft with problems is 422 with every problem; a name is never a path.
+    for name in ["../escape", "a/b", "nul\u{0}", ""] {
+        let r = f
+            .post("/api/components", save(add_draft(name), false))
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{name:?}: {}",
+            r.text()
+        );
+        assert_eq!(r.json()["problems"][0]["field"], "name", "{}", r.text());
+    }
+    let names: Vec<String> = std::fs::read_dir(f.data().join("components"))
+        .expect("list")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    assert_eq!(names, ["add_numbers.yaml"], "nothing else was written");
+    assert!(!f.data().join("escape.yaml").exists());
+}
