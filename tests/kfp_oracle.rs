@@ -351,3 +351,161 @@ fn every_sdk_pipeline_imports_and_compiles_back_identical() {
     );
     assert!(failures.is_empty(), "these differ: {failures:?}");
 }
+
+/// The module the KFP SDK is given for a Python draft: the imports the SDK's own program has,
+/// the decorator, and our function source, in a real file so that `inspect.getsource` reads it.
+fn python_component_module(base_image: &str, packages: &[String], source: &str) -> String {
+    // JSON strings and lists of strings are Python literals.
+    let text = |s: &str| serde_json::Value::from(s).to_string();
+    let packages: Vec<String> = packages.iter().map(|p| text(p)).collect();
+    format!(
+        "from kfp import dsl\nfrom kfp.dsl import *\nfrom typing import *\n\n\
+         @dsl.component(base_image={}, packages_to_install=[{}])\n{source}",
+        text(base_image),
+        packages.join(", ")
+    )
+}
+
+/// Runs the test Python; returns whether it succeeded and what it printed (both streams).
+fn python_outcome(args: &[&Path]) -> (bool, String) {
+    let out = std::process::Command::new(canvas_tests::python())
+        .args(args)
+        .output()
+        .expect("python runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// Components made with the authoring form (`tests/oracle/authoring/<case>.draft.json`) are
+/// exactly the component files the KFP SDK compiles from the same component written in Python:
+/// for a Python draft the SDK compiles our generated function under `@dsl.component`, for a
+/// container draft the hand-written `@dsl.container_component` twin `<case>.py`. The SDK also
+/// loads our file with `load_component_from_file` (reading the same interface) and compiles a
+/// pipeline using it, and our importer reads the SDK's file as the authored component.
+#[test]
+fn authored_components_match_the_kfp_sdk() {
+    use pipeline::authoring::{author, component_name, ComponentDraft, Implementation};
+
+    let dir = repo().join("tests/oracle/authoring");
+    let script = dir.join("compile_draft.py");
+    let compare = repo().join("tests/oracle/compare_specs.py");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut cases: Vec<String> = std::fs::read_dir(&dir)
+        .expect("authoring cases")
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".draft.json").map(str::to_string)
+        })
+        .collect();
+    cases.sort();
+    let (mut python_cases, mut container_cases) = (0, 0);
+    let mut failures = Vec::new();
+    for case in &cases {
+        let text = std::fs::read_to_string(dir.join(format!("{case}.draft.json"))).expect("draft");
+        let draft: ComponentDraft =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{case}: {e}"));
+        let authored = author(&draft).unwrap_or_else(|p| panic!("{case}: {p:#?}"));
+        let module = match &draft.implementation {
+            Implementation::Python {
+                base_image,
+                packages,
+                ..
+            } => {
+                python_cases += 1;
+                let source = authored.python.as_deref().expect("a Python draft's source");
+                let path = tmp.path().join(format!("{case}_component.py"));
+                std::fs::write(&path, python_component_module(base_image, packages, source))
+                    .expect("write module");
+                path
+            }
+            Implementation::Container { .. } => {
+                container_cases += 1;
+                assert!(authored.python.is_none(), "{case}");
+                dir.join(format!("{case}.py"))
+            }
+        };
+        let path = |suffix: &str| tmp.path().join(format!("{case}.{suffix}"));
+        let (theirs, ours_json, ours_yaml, uses) = (
+            path("sdk.yaml"),
+            path("ours.json"),
+            path("ours.yaml"),
+            path("pipeline.yaml"),
+        );
+        std::fs::write(&ours_json, pipeline::to_json(&authored.spec)).expect("write");
+        std::fs::write(&ours_yaml, pipeline::to_yaml(&authored.spec)).expect("write");
+        let (ok, report) = python_outcome(&[
+            &script,
+            &module,
+            Path::new(&draft.name),
+            &theirs,
+            &ours_yaml,
+            &uses,
+        ]);
+        if !ok {
+            failures.push(format!("{case}: the SDK side failed:\n{report}"));
+            continue;
+        }
+        let report: serde_json::Value = serde_json::from_str(report.trim())
+            .unwrap_or_else(|e| panic!("{case}: report {report:?}: {e}"));
+        let names = |ports: &[pipeline::authoring::DraftPort]| {
+            let mut n: Vec<&str> = ports.iter().map(|p| p.name.as_str()).collect();
+            n.sort_unstable();
+            serde_json::json!(n)
+        };
+        assert_eq!(
+            report["name"],
+            component_name(&draft.name),
+            "{case}: {report}"
+        );
+        assert_eq!(report["inputs"], names(&draft.inputs), "{case}: {report}");
+        assert_eq!(report["outputs"], names(&draft.outputs), "{case}: {report}");
+        let task = component_name(&draft.name);
+        let tasks = report["tasks"].as_array().expect("tasks");
+        for name in [task.clone(), format!("{task}-2")] {
+            assert!(
+                tasks.contains(&name.into()),
+                "{case}: the pipeline runs it twice: {report}"
+            );
+        }
+        if authored.python.is_some() {
+            // The SDK reads a Python component's description from its docstring.
+            assert_eq!(
+                report["description"],
+                serde_json::json!(authored.component.description),
+                "{case}: {report}"
+            );
+        }
+        for ours in [&ours_json, &ours_yaml] {
+            let (ok, out) = python_outcome(&[&compare, Path::new("--exact"), ours, &theirs]);
+            if !ok || !out.contains("0 differences") {
+                failures.push(format!("{case} ({}): {out}", ours.display()));
+            }
+        }
+        // The SDK's file read by our importer is the authored component (the SDK's file keeps
+        // the description only in its header comment).
+        let sdk_text = std::fs::read_to_string(&theirs).expect("SDK output");
+        let sdk = pipeline::component_from_yaml(&sdk_text)
+            .unwrap_or_else(|e| panic!("{case}: reading the SDK's file: {e}"));
+        let ours = pipeline::ComponentDef {
+            description: None,
+            ..authored.component.clone()
+        };
+        if doubles(serde_json::to_value(&sdk).expect("json"))
+            != doubles(serde_json::to_value(&ours).expect("json"))
+        {
+            failures.push(format!(
+                "{case}: the SDK's file imports as another component:\n{sdk:#?}\nours:\n{ours:#?}"
+            ));
+        }
+    }
+    assert!(
+        python_cases >= 3 && container_cases >= 1,
+        "cases: {cases:?}"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

@@ -19,9 +19,9 @@ use crate::document::ComponentDef;
 use crate::ir::{
     ArtifactSelector, ArtifactSpec, ArtifactTypeSchema, CachingOptions, ComponentRef,
     ComponentSpec, ContainerSpec, DagOutputArtifactSpec, DagOutputParameterSpec, DagOutputsSpec,
-    DagSpec, DeploymentSpec, ExecutorSpec, InputArtifactSpec, InputDefinitions,
-    InputParameterSpec, OutputDefinitions, ParameterSelector, ParameterSpec, ParameterType,
-    PipelineInfo, PipelineSpec, PipelineTaskSpec, TaskInfo, TaskInputsSpec,
+    DagSpec, DeploymentSpec, ExecutorSpec, InputArtifactSpec, InputDefinitions, InputParameterSpec,
+    OutputDefinitions, ParameterSelector, ParameterSpec, ParameterType, PipelineInfo, PipelineSpec,
+    PipelineTaskSpec, TaskInfo, TaskInputsSpec,
 };
 use crate::map::Map;
 
@@ -139,7 +139,8 @@ enum Kind<'a> {
 /// Makes `draft` into a component, or says everything that is wrong with it.
 pub fn author(draft: &ComponentDraft) -> Result<Authored, Vec<DraftProblem>> {
     let mut problems = Vec::new();
-    let mut problem = |field: String, message: String| problems.push(DraftProblem { field, message });
+    let mut problem =
+        |field: String, message: String| problems.push(DraftProblem { field, message });
 
     check_name(&draft.name, "name", &mut problem, true);
     let mut seen = std::collections::HashSet::new();
@@ -155,7 +156,10 @@ pub fn author(draft: &ComponentDraft) -> Result<Authored, Vec<DraftProblem>> {
             {
                 problem(
                     format!("{at}.name"),
-                    format!("{:?} is already the name of another input or output", port.name),
+                    format!(
+                        "{:?} is already the name of another input or output",
+                        port.name
+                    ),
                 );
             }
             let Some(kind) = kind_of(&port.ty) else {
@@ -176,12 +180,14 @@ pub fn author(draft: &ComponentDraft) -> Result<Authored, Vec<DraftProblem>> {
                     let mut spec = ParameterSpec::of(ty);
                     if let Some(text) = &port.default {
                         if !input {
-                            problem(
-                                format!("{at}.default"),
-                                "an output has no default".into(),
-                            );
+                            problem(format!("{at}.default"), "an output has no default".into());
                         }
                         match ty.parse_text(text) {
+                            // The SDK refuses None in a default (it has no protobuf value).
+                            Ok(v) if holds_null(&v) => problem(
+                                format!("{at}.default"),
+                                "null is not a value a KFP parameter can hold; leave it out".into(),
+                            ),
                             Ok(v) => {
                                 spec.default_value = Some(crate::compile::normalize(&v));
                                 spec.is_optional = true;
@@ -221,6 +227,7 @@ pub fn author(draft: &ComponentDraft) -> Result<Authored, Vec<DraftProblem>> {
         }
     }
 
+    check_description(&draft.description, &mut problem);
     let (container, python) = match &draft.implementation {
         Implementation::Python {
             base_image,
@@ -230,17 +237,43 @@ pub fn author(draft: &ComponentDraft) -> Result<Authored, Vec<DraftProblem>> {
             check_image(base_image, "baseImage", &mut problem);
             for (i, p) in packages.iter().enumerate() {
                 let p = p.trim();
-                if p.is_empty() || p.contains(['\'', '\n', '\r', '\0']) {
+                // The SDK writes each package as Python's repr() of it, which is '<package>'
+                // for printable ASCII without ' or \.
+                if p.is_empty()
+                    || !p
+                        .bytes()
+                        .all(|b| (b' '..=b'~').contains(&b) && b != b'\'' && b != b'\\')
+                {
                     problem(
                         format!("packages[{i}]"),
-                        "a package is a pip requirement on one line without ' (e.g. \
-                         pandas==2.2.2)"
+                        "a package is a pip requirement in printable ASCII without ' or \\ \
+                         (e.g. pandas==2.2.2)"
                             .into(),
                     );
                 }
             }
             if body.contains('\0') {
                 problem("body".into(), "the body holds a NUL character".into());
+            }
+            // A NamedTuple's fields cannot start with _.
+            let returned: Vec<&str> = kinds
+                .iter()
+                .filter(|(_, k, input)| !input && matches!(k, Kind::Parameter(_)))
+                .map(|(n, _, _)| *n)
+                .collect();
+            if returned != ["Output"] {
+                for (i, port) in draft.outputs.iter().enumerate() {
+                    if returned.contains(&port.name.as_str()) && port.name.starts_with('_') {
+                        problem(
+                            format!("outputs[{i}].name"),
+                            format!(
+                                "{:?}: a Python component's parameter outputs are the fields \
+                                 of a NamedTuple, which cannot start with _",
+                                port.name
+                            ),
+                        );
+                    }
+                }
             }
             let source = python_source(draft, &kinds);
             let container = python_container(&draft.name, base_image, packages, &source);
@@ -282,9 +315,10 @@ pub fn author(draft: &ComponentDraft) -> Result<Authored, Vec<DraftProblem>> {
     if !problems.is_empty() {
         return Err(problems);
     }
-    let description = Some(draft.description.trim())
+    // As the SDK reads it back from the docstring (`inspect.cleandoc`).
+    let description = Some(docstring(&draft.description).1)
         .filter(|d| !d.is_empty())
-        .map(str::to_string);
+        .map(|d| cleandoc(&d));
     let component = ComponentDef {
         name: component_name(&draft.name),
         title: None,
@@ -385,10 +419,12 @@ pub fn component_file(component: &ComponentDef) -> PipelineSpec {
         deployment_spec: component.executor.clone().map(|e| DeploymentSpec {
             executors: map([(label, e)]),
         }),
+        // The SDK writes a component's description only in the YAML file's header comment
+        // (and a Python component's in its docstring), not in the spec.
         pipeline_info: PipelineInfo {
             name: name.clone(),
             display_name: None,
-            description: component.description.clone(),
+            description: None,
         },
         root: ComponentSpec {
             dag: Some(DagSpec {
@@ -408,11 +444,43 @@ fn map<V>(items: impl IntoIterator<Item = (String, V)>) -> Map<V> {
     items.into_iter().collect()
 }
 
-const PYTHON_KEYWORDS: [&str; 35] = [
-    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
-    "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if",
-    "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try",
-    "while", "with", "yield",
+const PYTHON_KEYWORDS: [&str; 36] = [
+    "False",
+    "None",
+    "True",
+    "and",
+    "as",
+    "assert",
+    "async",
+    "await",
+    "break",
+    "class",
+    "continue",
+    "def",
+    "del",
+    "elif",
+    "else",
+    "except",
+    "finally",
+    "for",
+    "from",
+    "global",
+    "if",
+    "import",
+    "in",
+    "is",
+    "lambda",
+    "nonlocal",
+    "not",
+    "or",
+    "pass",
+    "raise",
+    "return",
+    "try",
+    "while",
+    "with",
+    "yield",
+    "__debug__",
 ];
 
 /// Checks a component (`function`) or port name; says what is wrong at `field`.
@@ -423,25 +491,29 @@ fn check_name(
     function: bool,
 ) -> bool {
     let what = if function { "the component" } else { "a port" };
-    let message = if name.is_empty() {
-        format!("{what} needs a name")
-    } else if name.len() > MAX_NAME {
-        format!("the name is {} characters long; at most {MAX_NAME}", name.len())
-    } else if !crate::names::is_valid_identifier(name) {
-        format!(
+    let message =
+        if name.is_empty() {
+            format!("{what} needs a name")
+        } else if name.len() > MAX_NAME {
+            format!(
+                "the name is {} characters long; at most {MAX_NAME}",
+                name.len()
+            )
+        } else if !crate::names::is_valid_identifier(name) {
+            format!(
             "{name:?} is not a Python identifier: use letters, digits and _, not starting with \
              a digit (e.g. {})",
             if function { "train_model" } else { "learning_rate" }
         )
-    } else if function && !name.bytes().all(|b| !b.is_ascii_uppercase()) {
-        format!("{name:?}: a component's function name is in lower case (e.g. train_model)")
-    } else if function && name.starts_with('_') {
-        format!("{name:?}: a component's name starts with a letter")
-    } else if PYTHON_KEYWORDS.contains(&name) {
-        format!("{name:?} is a Python keyword")
-    } else {
-        return true;
-    };
+        } else if function && !name.bytes().all(|b| !b.is_ascii_uppercase()) {
+            format!("{name:?}: a component's function name is in lower case (e.g. train_model)")
+        } else if function && name.starts_with('_') {
+            format!("{name:?}: a component's name starts with a letter")
+        } else if PYTHON_KEYWORDS.contains(&name) {
+            format!("{name:?} is a Python keyword")
+        } else {
+            return true;
+        };
     problem(field.to_string(), message);
     false
 }
@@ -449,11 +521,19 @@ fn check_name(
 fn check_image(image: &str, field: &str, problem: &mut impl FnMut(String, String)) {
     let image = image.trim();
     if image.is_empty() {
-        problem(field.into(), "the image is required (e.g. python:3.11)".into());
-    } else if image.chars().any(|c| c.is_whitespace() || c.is_control() || c == '\'') {
         problem(
             field.into(),
-            format!("{image:?} is not an image reference: it holds a space, quote or control character"),
+            "the image is required (e.g. python:3.11)".into(),
+        );
+    } else if image
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '\'')
+    {
+        problem(
+            field.into(),
+            format!(
+                "{image:?} is not an image reference: it holds a space, quote or control character"
+            ),
         );
     }
 }
@@ -530,16 +610,11 @@ fn python_source(draft: &ComponentDraft, kinds: &[(&str, Kind, bool)]) -> String
         }
     }
     out.push_str(":\n");
-    let description = draft.description.trim();
-    if !description.is_empty() {
-        let escaped = description.replace('\\', "\\\\").replace("\"\"\"", "\\\"\\\"\\\"");
-        out.push_str("    \"\"\"");
-        out.push_str(&escaped.replace('\n', "\n    "));
-        out.push_str("\"\"\"\n");
-    }
+    let (docstring, _) = docstring(&draft.description);
+    out.push_str(&docstring);
     let body = dedent(body);
     if body.trim().is_empty() {
-        if description.is_empty() {
+        if docstring.is_empty() {
             out.push_str("    pass\n");
         }
     } else {
@@ -554,21 +629,220 @@ fn python_source(draft: &ComponentDraft, kinds: &[(&str, Kind, bool)]) -> String
     out
 }
 
-/// `text` with the indentation its non-blank lines share taken off (Python's `textwrap.dedent`,
-/// tabs and trailing blank lines aside).
+/// `text` with the line breaks Python reads in a source file (universal newlines): `\r\n` and
+/// `\r` become `\n`.
+fn universal_newlines(text: &str) -> String {
+    text.replace("\r\n", "\n").replace('\r', "\n")
+}
+
+/// `text` with the leading spaces and tabs its non-blank lines share taken off (Python's
+/// `textwrap.dedent`), blank lines emptied and trailing ones dropped.
 fn dedent(text: &str) -> String {
-    let text = text.replace("\r\n", "\n");
-    let indent = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.len() - l.trim_start().len())
-        .min()
-        .unwrap_or(0);
+    let text = universal_newlines(text);
+    let indent_of = |l: &str| l.len() - l.trim_start_matches([' ', '\t']).len();
+    let mut margin: Option<&str> = None;
+    for line in text.split('\n').filter(|l| !l.trim().is_empty()) {
+        let indent = &line[..indent_of(line)];
+        margin = Some(match margin {
+            None => indent,
+            // Spaces and tabs are one byte each: any prefix length is a char boundary.
+            Some(m) => {
+                let common = m
+                    .bytes()
+                    .zip(indent.bytes())
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                &m[..common]
+            }
+        });
+    }
+    let margin = margin.map_or(0, str::len);
     let lines: Vec<&str> = text
-        .lines()
-        .map(|l| if l.trim().is_empty() { "" } else { &l[indent..] })
+        .split('\n')
+        .map(|l| {
+            if l.trim().is_empty() {
+                ""
+            } else {
+                l.get(margin..).unwrap_or(l)
+            }
+        })
         .collect();
     lines.join("\n").trim_end().to_string()
+}
+
+/// Python's whitespace (`str.isspace`): Unicode's, and the four separators U+001C–U+001F.
+fn is_python_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
+/// The function's docstring for a description: the source lines (indented, quotes and
+/// backslashes escaped, empty when there is no description) and the string they hold.
+///
+/// The source is already what the SDK makes of it (`textwrap.dedent` empties lines of only
+/// spaces and tabs), so that it embeds it unchanged.
+fn docstring(description: &str) -> (String, String) {
+    let text = universal_newlines(description.trim());
+    if text.is_empty() {
+        return (String::new(), String::new());
+    }
+    let lines: Vec<&str> = text
+        .split('\n')
+        .enumerate()
+        .map(|(i, l)| {
+            if i > 0 && l.chars().all(|c| c == ' ' || c == '\t') {
+                ""
+            } else {
+                l
+            }
+        })
+        .collect();
+    let value = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 || l.is_empty() {
+                l.to_string()
+            } else {
+                format!("    {l}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    // In a """ string, a backslash starts an escape, and three quotes in a row (or one at the
+    // end, before the closing three) end the string: escape those.
+    let chars: Vec<char> = value.chars().collect();
+    let mut escaped = String::with_capacity(value.len() + 8);
+    let mut i = 0;
+    while let Some(&c) = chars.get(i) {
+        if c == '"' {
+            let run = chars[i..].iter().take_while(|&&q| q == '"').count();
+            let quote = if run >= 3 || i + run == chars.len() {
+                "\\\""
+            } else {
+                "\""
+            };
+            escaped.push_str(&quote.repeat(run));
+            i += run;
+        } else {
+            if c == '\\' {
+                escaped.push('\\');
+            }
+            escaped.push(c);
+            i += 1;
+        }
+    }
+    (format!("    \"\"\"{escaped}\"\"\"\n"), value)
+}
+
+/// Python's `inspect.cleandoc`: tabs expanded, the first line's leading whitespace and the
+/// indentation the other lines share taken off, blank lines at either end dropped. What
+/// `ast.get_docstring` (so the SDK loading a component file) makes of a docstring.
+fn cleandoc(doc: &str) -> String {
+    let mut lines: Vec<Vec<char>> = doc
+        .split('\n')
+        .map(|line| {
+            let mut out = Vec::with_capacity(line.len());
+            for c in line.chars() {
+                if c == '\t' {
+                    out.extend(std::iter::repeat_n(' ', 8 - out.len() % 8));
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        })
+        .collect();
+    let margin = lines
+        .iter()
+        .skip(1)
+        .filter_map(|l| {
+            let indent = l.iter().take_while(|&&c| is_python_space(c)).count();
+            (indent < l.len()).then_some(indent)
+        })
+        .min();
+    if let Some(first) = lines.first_mut() {
+        let indent = first.iter().take_while(|&&c| is_python_space(c)).count();
+        first.drain(..indent);
+    }
+    if let Some(margin) = margin {
+        for l in lines.iter_mut().skip(1) {
+            l.drain(..margin.min(l.len()));
+        }
+    }
+    while lines.last().is_some_and(Vec::is_empty) {
+        lines.pop();
+    }
+    let start = lines.iter().take_while(|l| l.is_empty()).count();
+    lines[start..]
+        .iter()
+        .map(|l| l.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The lines of a description the SDK would read as documenting the ports (docstring sections:
+/// Google's `Args:` and `Returns:`, which the SDK makes an `Args:` to read the outputs' from,
+/// numpydoc's `Parameters`, reST's `:param x:`, epydoc's `@param x:`), so writing them would
+/// give the ports descriptions the draft has no place for; and NUL, which Python refuses.
+fn check_description(description: &str, problem: &mut impl FnMut(String, String)) {
+    const TITLES: [&str; 14] = [
+        "Args",
+        "Arguments",
+        "Parameters",
+        "Params",
+        "Attributes",
+        "Attribute",
+        "Other Args",
+        "Other Arguments",
+        "Other Parameters",
+        "Other Params",
+        "Receives",
+        "Receive",
+        "Returns",
+        "Return",
+    ];
+    if description.contains('\0') {
+        problem(
+            "description".into(),
+            "the description holds a NUL character".into(),
+        );
+        return;
+    }
+    let text = universal_newlines(description);
+    for (i, line) in text.split('\n').enumerate() {
+        let t = line.trim_matches(is_python_space);
+        let title = t
+            .strip_suffix(':')
+            .unwrap_or(t)
+            .trim_end_matches(is_python_space);
+        let section = TITLES.contains(&title);
+        if section || t.starts_with(':') || t.starts_with('@') {
+            problem(
+                "description".into(),
+                format!(
+                    "line {} ({t:?}) reads as a docstring {}, which the KFP SDK would make the \
+                     description of an input or output; reword it",
+                    i + 1,
+                    if section {
+                        "section heading"
+                    } else {
+                        "field (like :param x: or @param x:)"
+                    }
+                ),
+            );
+            return;
+        }
+    }
+}
+
+/// Whether a value holds a null anywhere.
+fn holds_null(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Array(items) => items.iter().any(holds_null),
+        Value::Object(fields) => fields.values().any(holds_null),
+        _ => false,
+    }
 }
 
 /// A JSON value as a Python literal.
@@ -595,21 +869,33 @@ fn python_literal(v: &Value) -> String {
 }
 
 /// The container the SDK writes for a lightweight Python component.
-fn python_container(function: &str, image: &str, packages: &[String], source: &str) -> ContainerSpec {
-    let mut install = String::new();
+fn python_container(
+    function: &str,
+    image: &str,
+    packages: &[String],
+    source: &str,
+) -> ContainerSpec {
     let packages: Vec<&str> = packages.iter().map(|p| p.trim()).collect();
+    let mut installs = Vec::new();
     if !packages.is_empty() {
         let quoted: Vec<String> = packages.iter().map(|p| format!("'{p}'")).collect();
-        install = format!(
-            "python3 -m pip install --quiet --no-warn-script-location {}  &&  ",
+        installs.push(format!(
+            "python3 -m pip install --quiet --no-warn-script-location {}",
             quoted.join(" ")
-        );
+        ));
+    }
+    // The SDK installs its own kfp unless a package the user asks for starts with "kfp".
+    if !packages.iter().any(|p| p.starts_with("kfp")) {
+        installs.push(format!(
+            "python3 -m pip install --quiet --no-warn-script-location 'kfp=={KFP_VERSION}' \
+             '--no-deps' 'typing-extensions>=3.7.4,<5; python_version<\"3.9\"'"
+        ));
     }
     let pip = format!(
         "\nif ! [ -x \"$(command -v pip)\" ]; then\n    python3 -m ensurepip || python3 -m \
          ensurepip --user || apt-get install python3-pip\nfi\n\nPIP_DISABLE_PIP_VERSION_CHECK=1 \
-         {install}python3 -m pip install --quiet --no-warn-script-location 'kfp=={KFP_VERSION}' \
-         '--no-deps' 'typing-extensions>=3.7.4,<5; python_version<\"3.9\"' && \"$0\" \"$@\"\n"
+         {} && \"$0\" \"$@\"\n",
+        installs.join("  &&  ")
     );
     let gap = " ".repeat(25);
     let runner = format!(
@@ -653,7 +939,10 @@ fn expand_references(item: &str, kinds: &[(&str, Kind, bool)]) -> Result<String,
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
         let Some(end) = after.find("}}") else {
-            return Err(format!("{:?} opens {{{{ without closing it with }}}}", item));
+            return Err(format!(
+                "{:?} opens {{{{ without closing it with }}}}",
+                item
+            ));
         };
         let name = after[..end].trim();
         if name.starts_with('$') {
@@ -665,7 +954,11 @@ fn expand_references(item: &str, kinds: &[(&str, Kind, bool)]) -> Result<String,
                     if kinds.is_empty() {
                         "(none declared)".to_string()
                     } else {
-                        kinds.iter().map(|(n, _, _)| *n).collect::<Vec<_>>().join(", ")
+                        kinds
+                            .iter()
+                            .map(|(n, _, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     }
                 ));
             };

@@ -16,7 +16,12 @@ fn python(body: &str, packages: &[&str]) -> Implementation {
     }
 }
 
-fn draft(name: &str, inputs: Vec<DraftPort>, outputs: Vec<DraftPort>, i: Implementation) -> ComponentDraft {
+fn draft(
+    name: &str,
+    inputs: Vec<DraftPort>,
+    outputs: Vec<DraftPort>,
+    i: Implementation,
+) -> ComponentDraft {
     ComponentDraft {
         name: name.into(),
         description: String::new(),
@@ -63,9 +68,12 @@ fn python_signature_follows_the_interface() {
             port("lr", "float", Some("0.1")),
             port("epochs", "int", None),
             port("data", "Dataset", None),
-            port("tags", "list", Some("[\"a\", true, null]")),
+            port("tags", "list", Some("[\"a\", true, 2.5]")),
         ],
-        vec![port("model", "Model", None), port("accuracy", "float", None)],
+        vec![
+            port("model", "Model", None),
+            port("accuracy", "float", None),
+        ],
         python("  x = 1\n\n  return (x,)\n", &[]),
     );
     d.description = "Trains it.".into();
@@ -74,14 +82,21 @@ fn python_signature_follows_the_interface() {
     assert_eq!(
         source,
         "def train(\n    epochs: int,\n    data: Input[Dataset],\n    model: Output[Model],\n    \
-         lr: float = 0.1,\n    tags: list = [\"a\", True, None],\n) -> NamedTuple(\"Outputs\", \
+         lr: float = 0.1,\n    tags: list = [\"a\", True, 2.5],\n) -> NamedTuple(\"Outputs\", \
          [(\"accuracy\", float)]):\n    \"\"\"Trains it.\"\"\"\n    x = 1\n\n    return (x,)\n"
     );
-    let lr = &a.component.input_definitions.parameters.get("lr").expect("lr");
+    let lr = &a
+        .component
+        .input_definitions
+        .parameters
+        .get("lr")
+        .expect("lr");
     assert!(lr.is_optional);
     assert_eq!(lr.default_value, Some(serde_json::json!(0.1)));
     assert_eq!(a.component.name, "train");
-    assert_eq!(a.spec.pipeline_info.description.as_deref(), Some("Trains it."));
+    assert_eq!(a.component.description.as_deref(), Some("Trains it."));
+    // The SDK keeps a component's description out of its spec (in the file's header comment).
+    assert_eq!(a.spec.pipeline_info.description, None);
 
     d.outputs = vec![port("Output", "str", None)];
     d.inputs.clear();
@@ -125,8 +140,16 @@ fn every_problem_is_reported_with_its_field() {
         "{problems:#?}"
     );
     assert!(problems[1].message.contains("unknown type \"double\""));
-    assert!(problems[2].message.contains("int"), "{}", problems[2].message);
-    assert!(problems[7].message.contains("nope"), "{}", problems[7].message);
+    assert!(
+        problems[2].message.contains("int"),
+        "{}",
+        problems[2].message
+    );
+    assert!(
+        problems[7].message.contains("nope"),
+        "{}",
+        problems[7].message
+    );
 }
 
 #[test]
@@ -194,4 +217,164 @@ fn a_draft_reads_from_its_wire_form() {
         "name": "hello", "implementation": {"kind": "shell", "body": ""}
     }));
     assert!(bad.is_err());
+}
+
+#[test]
+fn the_docstring_is_what_the_sdk_embeds_and_reads_back() {
+    let mut d = draft(
+        "f",
+        vec![],
+        vec![],
+        python("\r\n  x = 1\r\n\r\n  # done\r\n", &[]),
+    );
+    d.description =
+        " Sums it up.\r\n\n  Then \"\"\"more\"\"\" and a \\ backslash,\n   \n  ends in \"x\"\n"
+            .into();
+    let a = author(&d).expect("authored");
+    assert_eq!(
+        a.python.as_deref(),
+        Some(
+            "def f():\n    \"\"\"Sums it up.\n\n      Then \\\"\\\"\\\"more\\\"\\\"\\\" and a \\\\ \
+             backslash,\n\n      ends in \"x\\\"\"\"\"\n\n    x = 1\n\n    # done\n"
+        )
+    );
+    // inspect.cleandoc: the shared indentation of the lines after the first is taken off.
+    assert_eq!(
+        a.component.description.as_deref(),
+        Some("Sums it up.\n\nThen \"\"\"more\"\"\" and a \\ backslash,\n\nends in \"x\"")
+    );
+
+    // No body and no description: `pass`. A description alone is a body.
+    d.implementation = python("  \n\t\n", &[]);
+    d.description.clear();
+    assert_eq!(
+        author(&d).expect("authored").python.as_deref(),
+        Some("def f():\n    pass\n")
+    );
+    d.description = "Nothing.".into();
+    assert_eq!(
+        author(&d).expect("authored").python.as_deref(),
+        Some("def f():\n    \"\"\"Nothing.\"\"\"\n")
+    );
+}
+
+#[test]
+fn the_body_loses_only_the_indentation_its_lines_share() {
+    let source = |body: &str| {
+        let d = draft("f", vec![], vec![], python(body, &[]));
+        author(&d).expect("authored").python.expect("source")
+    };
+    assert_eq!(
+        source("\tif x:\n\t\ty()\n"),
+        "def f():\n    if x:\n    \ty()\n"
+    );
+    // Tabs and spaces are not the same indentation (textwrap.dedent); nothing is shared here.
+    assert_eq!(
+        source("\tx()\n    y()"),
+        "def f():\n    \tx()\n        y()\n"
+    );
+    // Other whitespace is not indentation, and never splits a character.
+    assert_eq!(source("\u{a0}x\n y"), "def f():\n    \u{a0}x\n     y\n");
+}
+
+#[test]
+fn descriptions_the_sdk_would_read_as_port_documentation_are_refused() {
+    let problems = |description: &str| {
+        let mut d = draft(
+            "f",
+            vec![port("a", "int", None)],
+            vec![port("Output", "int", None)],
+            python("return a", &[]),
+        );
+        d.description = description.into();
+        author(&d).err().unwrap_or_default()
+    };
+    for refused in [
+        "Adds.\n\nArgs:\n    a: the number",
+        "Adds.\n\nReturns:\n    the sum",
+        "Adds.\nReturns\n  Output: the sum",
+        "Adds.\n\nParameters\n----------\na : int",
+        "Adds.\n\n:param a: the number",
+        "Adds.\n  @param a: the number",
+    ] {
+        let p = problems(refused);
+        assert_eq!(p.len(), 1, "{refused:?}: {p:?}");
+        assert_eq!(p[0].field, "description");
+        assert!(p[0].message.contains("docstring"), "{}", p[0].message);
+    }
+    for accepted in [
+        "Returns the sum of a and b.",
+        "Args are checked.\na: not a field",
+        "Adds, see http://example.com/x:y",
+        "Email me @ home",
+    ] {
+        assert_eq!(problems(accepted), [], "{accepted:?}");
+    }
+    assert_eq!(problems("nul\0")[0].field, "description");
+}
+
+#[test]
+fn what_the_sdk_cannot_write_is_refused() {
+    let d = draft(
+        "f",
+        vec![
+            port("xs", "list", Some("[1, null]")),
+            port("m", "dict", Some("{\"k\": null}")),
+        ],
+        vec![port("_hidden", "int", None), port("shown", "int", None)],
+        python("pass", &["pandas==2.2.2", "caf\u{e9}", "a\\b", "x'y"]),
+    );
+    let problems = author(&d).expect_err("problems");
+    let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "inputs[0].default",
+            "inputs[1].default",
+            "packages[1]",
+            "packages[2]",
+            "packages[3]",
+            "outputs[0].name"
+        ],
+        "{problems:#?}"
+    );
+    // A lone parameter output named Output is returned as is, not in a NamedTuple.
+    let d = draft("f", vec![], vec![port("_x", "int", None)], python("", &[]));
+    assert!(author(&d).is_err());
+    let d = draft(
+        "f",
+        vec![],
+        vec![port("_x", "Model", None)],
+        python("", &[]),
+    );
+    assert!(
+        author(&d).is_ok(),
+        "an artifact output is a parameter, not a field"
+    );
+}
+
+#[test]
+fn the_sdk_installs_kfp_unless_a_package_starts_with_kfp() {
+    let launcher = |packages: &[&str]| {
+        let d = draft("f", vec![], vec![], python("pass", packages));
+        container(&author(&d).expect("authored").component).command[2].clone()
+    };
+    let own = launcher(&["kfp-kubernetes==1.4.0"]);
+    assert!(
+        own.contains(
+            "PIP_DISABLE_PIP_VERSION_CHECK=1 python3 -m pip install --quiet \
+             --no-warn-script-location 'kfp-kubernetes==1.4.0' && \"$0\" \"$@\"\n"
+        ),
+        "{own}"
+    );
+    assert!(!own.contains("'kfp==2"), "{own}");
+    let ours = launcher(&["numpy"]);
+    assert!(
+        ours.contains(
+            "'numpy'  &&  python3 -m pip install --quiet --no-warn-script-location 'kfp==2"
+        ),
+        "{ours}"
+    );
+    let none = launcher(&[]);
+    assert!(none.contains("PIP_DISABLE_PIP_VERSION_CHECK=1 python3 -m pip install --quiet --no-warn-script-location 'kfp=="), "{none}");
 }
