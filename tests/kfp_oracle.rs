@@ -197,13 +197,8 @@ fn v1_components_convert_like_the_kfp_sdk() {
             .unwrap_or_else(|e| panic!("{name}: our v1 import failed: {e}"));
         let sdk = pipeline::component_from_yaml(&sdk_text)
             .unwrap_or_else(|e| panic!("{name}: reading the SDK's compiled component: {e}"));
-        // The SDK's compiled file has no place for the component's description (we keep it for
-        // the palette; it is not compiled into specs), and numbers are protobuf doubles.
-        assert!(sdk.description.is_none() || sdk.description == ours.description);
-        let ours = pipeline::ComponentDef {
-            description: None,
-            ..ours
-        };
+        // The SDK's compiled file keeps the description in its header comment, which our
+        // importer reads; numbers are protobuf doubles.
         let (ours, sdk) = (
             doubles(serde_json::to_value(&ours).expect("json")),
             doubles(serde_json::to_value(&sdk).expect("json")),
@@ -393,6 +388,7 @@ fn authored_components_match_the_kfp_sdk() {
     let dir = repo().join("tests/oracle/authoring");
     let script = dir.join("compile_draft.py");
     let compare = repo().join("tests/oracle/compare_specs.py");
+    let compare_headers = repo().join("tests/oracle/compare_headers.py");
     let tmp = tempfile::tempdir().expect("tempdir");
     let mut cases: Vec<String> = std::fs::read_dir(&dir)
         .expect("authoring cases")
@@ -437,7 +433,7 @@ fn authored_components_match_the_kfp_sdk() {
             path("pipeline.yaml"),
         );
         std::fs::write(&ours_json, pipeline::to_json(&authored.spec)).expect("write");
-        std::fs::write(&ours_yaml, pipeline::to_yaml(&authored.spec)).expect("write");
+        std::fs::write(&ours_yaml, authored.yaml()).expect("write");
         let (ok, report) = python_outcome(&[
             &script,
             &module,
@@ -486,21 +482,53 @@ fn authored_components_match_the_kfp_sdk() {
                 failures.push(format!("{case} ({}): {out}", ours.display()));
             }
         }
-        // The SDK's file read by our importer is the authored component (the SDK's file keeps
-        // the description only in its header comment).
+        // Our header comment is the SDK's, byte for byte (a dict default's keys aside, which
+        // the SDK writes in no fixed order).
+        let (ok, out) = python_outcome(&[&compare_headers, &ours_yaml, &theirs]);
+        if !ok {
+            failures.push(format!("{case}: the header differs from the SDK's:\n{out}"));
+        }
+        println!("{case}: {}", out.trim());
+        // The SDK's file read by our importer is the authored component, with the description
+        // of its header comment; without the header, a Python component's comes from its
+        // docstring, as the SDK's loader reads it.
         let sdk_text = std::fs::read_to_string(&theirs).expect("SDK output");
-        let sdk = pipeline::component_from_yaml(&sdk_text)
-            .unwrap_or_else(|e| panic!("{case}: reading the SDK's file: {e}"));
-        let ours = pipeline::ComponentDef {
-            description: None,
+        let ours_text = std::fs::read_to_string(&ours_yaml).expect("our file");
+        let described = pipeline::ComponentDef {
+            description: authored.header_description(),
             ..authored.component.clone()
         };
-        if doubles(serde_json::to_value(&sdk).expect("json"))
-            != doubles(serde_json::to_value(&ours).expect("json"))
-        {
-            failures.push(format!(
-                "{case}: the SDK's file imports as another component:\n{sdk:#?}\nours:\n{ours:#?}"
-            ));
+        let headless = |text: &str| {
+            text.lines()
+                .skip_while(|l| l.starts_with('#'))
+                .map(|l| format!("{l}\n"))
+                .collect::<String>()
+        };
+        let docstring = pipeline::ComponentDef {
+            description: authored
+                .python
+                .as_ref()
+                .and(authored.component.description.clone()),
+            ..authored.component.clone()
+        };
+        for (what, text, expected) in [
+            ("the SDK's file", sdk_text.clone(), &described),
+            ("our file", ours_text, &described),
+            (
+                "the SDK's file without its header",
+                headless(&sdk_text),
+                &docstring,
+            ),
+        ] {
+            let read = pipeline::component_from_yaml(&text)
+                .unwrap_or_else(|e| panic!("{case}: reading {what}: {e}"));
+            if doubles(serde_json::to_value(&read).expect("json"))
+                != doubles(serde_json::to_value(expected).expect("json"))
+            {
+                failures.push(format!(
+                    "{case}: {what} imports as another component:\n{read:#?}\nexpected:\n{expected:#?}"
+                ));
+            }
         }
     }
     assert!(
@@ -508,4 +536,61 @@ fn authored_components_match_the_kfp_sdk() {
         "cases: {cases:?}"
     );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Our importer reads a component file's description as the KFP SDK's loader does: every
+/// built-in and local component file (`components/builtin`, `components/local`) without its
+/// header comment gives the description the SDK reads from it (a Python component's docstring,
+/// none for the others); with the header, the header's description.
+#[test]
+fn component_descriptions_read_like_the_kfp_sdk() {
+    let mut files = Vec::new();
+    for dir in ["components/builtin", "components/local"] {
+        let mut yaml: Vec<_> = std::fs::read_dir(repo().join(dir))
+            .expect("component folder")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+            .collect();
+        yaml.sort();
+        files.extend(yaml);
+    }
+    assert!(files.len() >= 10, "{files:?}");
+    let script = repo().join("tests/oracle/component_descriptions.py");
+    let mut args: Vec<&Path> = vec![&script];
+    args.extend(files.iter().map(|p| p.as_path()));
+    let sdk: serde_json::Value =
+        serde_json::from_str(run_python(&args).trim()).expect("descriptions JSON");
+    let mut python_docstrings = 0;
+    for path in &files {
+        let text = std::fs::read_to_string(path).expect("component file");
+        let headless: String = text
+            .split_inclusive('\n')
+            .skip_while(|l| l.starts_with('#'))
+            .collect();
+        let theirs = &sdk[path.to_string_lossy().as_ref()];
+        let ours = pipeline::component_from_yaml(&headless)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(
+            serde_json::json!(ours.description),
+            theirs["headless"],
+            "{}: the docstring",
+            path.display()
+        );
+        python_docstrings += usize::from(ours.description.is_some());
+        // With its header, the header's description (which the SDK writes from the docstring's
+        // first paragraphs).
+        let ours = pipeline::component_from_yaml(&text).expect("component");
+        let header: Vec<&str> = text.lines().take_while(|l| l.starts_with('#')).collect();
+        if header.iter().any(|l| l.starts_with("# Description: ")) {
+            let description = ours.description.expect("a description");
+            assert!(
+                header
+                    .join("\n")
+                    .contains(&description.replace('\n', "\n#              ")),
+                "{}: {description:?}",
+                path.display()
+            );
+        }
+    }
+    assert!(python_docstrings >= 5, "{python_docstrings}");
 }

@@ -123,10 +123,50 @@ pub struct DraftProblem {
 pub struct Authored {
     /// The component, as the palette and documents hold it.
     pub component: ComponentDef,
-    /// The component file (one task running the component), as the KFP SDK writes it.
+    /// The component file (one task running the component), as the KFP SDK writes it. It has
+    /// no description, as the SDK's has none: write the file with [`Authored::yaml`], whose
+    /// header comment holds it.
     pub spec: PipelineSpec,
     /// A Python draft's function source, as embedded in the file.
     pub python: Option<String>,
+}
+
+impl Authored {
+    /// The component file as the KFP SDK writes it: the spec, headed by the SDK's comment block,
+    /// whose `# Description:` is the only place the file keeps the description (besides a
+    /// Python component's docstring).
+    #[cfg(feature = "yaml")]
+    pub fn yaml(&self) -> String {
+        crate::output::to_yaml_described(&self.spec, self.header_description().as_deref())
+    }
+
+    /// The description the KFP SDK writes in the file's header for this component: what
+    /// `docstring_parser` makes of its docstring, the first line and the rest (the blank lines
+    /// between them dropped) — the SDK's `get_pipeline_description`.
+    pub fn header_description(&self) -> Option<String> {
+        self.component
+            .description
+            .as_deref()
+            .and_then(sdk_description)
+    }
+}
+
+/// The description the KFP SDK takes from a docstring (already `inspect.cleandoc`ed, as
+/// [`Authored::component`] holds it) whose every line is description: `docstring_parser`'s
+/// short description (the first line) and long description (the rest, stripped), joined by one
+/// line break and stripped.
+fn sdk_description(doc: &str) -> Option<String> {
+    let (short, long) = doc.split_once('\n').unwrap_or((doc, ""));
+    let long = long.trim_matches(is_python_space);
+    if short.is_empty() {
+        return None;
+    }
+    let joined = if long.is_empty() {
+        short.to_string()
+    } else {
+        format!("{short}\n{long}")
+    };
+    Some(joined.trim_matches(is_python_space).to_string()).filter(|d| !d.is_empty())
 }
 
 /// What a port of the draft is, once its type has been read.
@@ -631,7 +671,7 @@ fn python_source(draft: &ComponentDraft, kinds: &[(&str, Kind, bool)]) -> String
 
 /// `text` with the line breaks Python reads in a source file (universal newlines): `\r\n` and
 /// `\r` become `\n`.
-fn universal_newlines(text: &str) -> String {
+pub(crate) fn universal_newlines(text: &str) -> String {
     text.replace("\r\n", "\n").replace('\r', "\n")
 }
 
@@ -737,7 +777,7 @@ fn docstring(description: &str) -> (String, String) {
 /// Python's `inspect.cleandoc`: tabs expanded, the first line's leading whitespace and the
 /// indentation the other lines share taken off, blank lines at either end dropped. What
 /// `ast.get_docstring` (so the SDK loading a component file) makes of a docstring.
-fn cleandoc(doc: &str) -> String {
+pub(crate) fn cleandoc(doc: &str) -> String {
     let mut lines: Vec<Vec<char>> = doc
         .split('\n')
         .map(|line| {
@@ -780,12 +820,15 @@ fn cleandoc(doc: &str) -> String {
         .join("\n")
 }
 
-/// The lines of a description the SDK would read as documenting the ports (docstring sections:
-/// Google's `Args:` and `Returns:`, which the SDK makes an `Args:` to read the outputs' from,
-/// numpydoc's `Parameters`, reST's `:param x:`, epydoc's `@param x:`), so writing them would
-/// give the ports descriptions the draft has no place for; and NUL, which Python refuses.
+/// The lines of a description the SDK would read as docstring sections rather than as
+/// description: the section headings of `docstring_parser`'s Google and numpydoc styles (Google's
+/// `Args:` and `Returns:`, which the SDK makes an `Args:` to read the outputs' from, numpydoc's
+/// `Parameters`, and the rest: `Raises`, `Examples`, `Notes`, …), reST's `:param x:` and
+/// `.. deprecated::`, epydoc's `@param x:`. Writing them would give the ports descriptions the
+/// draft has no place for, or end the description the SDK writes in the file's header there.
+/// And NUL, which Python refuses.
 fn check_description(description: &str, problem: &mut impl FnMut(String, String)) {
-    const TITLES: [&str; 14] = [
+    const TITLES: [&str; 32] = [
         "Args",
         "Arguments",
         "Parameters",
@@ -800,6 +843,24 @@ fn check_description(description: &str, problem: &mut impl FnMut(String, String)
         "Receive",
         "Returns",
         "Return",
+        "Raises",
+        "Raise",
+        "Exceptions",
+        "Except",
+        "Warns",
+        "Warn",
+        "Yields",
+        "Yield",
+        "Examples",
+        "Example",
+        "Warnings",
+        "Warning",
+        "See Also",
+        "Related",
+        "Notes",
+        "Note",
+        "References",
+        "Reference",
     ];
     if description.contains('\0') {
         problem(
@@ -815,13 +876,23 @@ fn check_description(description: &str, problem: &mut impl FnMut(String, String)
             .strip_suffix(':')
             .unwrap_or(t)
             .trim_end_matches(is_python_space);
-        let section = TITLES.contains(&title);
+        let section = TITLES.contains(&title) || {
+            // reST's `.. deprecated::`, a numpydoc section.
+            let directive = t
+                .strip_prefix("..")
+                .map(|r| r.trim_start_matches(is_python_space));
+            directive.is_some_and(|r| {
+                r.strip_prefix("deprecated")
+                    .is_some_and(|r| r.trim_start_matches(is_python_space).starts_with("::"))
+            })
+        };
         if section || t.starts_with(':') || t.starts_with('@') {
             problem(
                 "description".into(),
                 format!(
                     "line {} ({t:?}) reads as a docstring {}, which the KFP SDK would make the \
-                     description of an input or output; reword it",
+                     description of an input or output, or where it would end the component's \
+                     description; reword it",
                     i + 1,
                     if section {
                         "section heading"

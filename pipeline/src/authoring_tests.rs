@@ -296,6 +296,13 @@ fn descriptions_the_sdk_would_read_as_port_documentation_are_refused() {
         "Adds.\n\nParameters\n----------\na : int",
         "Adds.\n\n:param a: the number",
         "Adds.\n  @param a: the number",
+        // Sections where the SDK would end the description it writes in the header.
+        "Adds.\n\nRaises:\n    ValueError: never",
+        "Adds.\n\nExamples:\n    f(1)",
+        "Adds.\nYields:\n  numbers",
+        "Adds.\n\nNotes\n-----\nnone",
+        "Adds.\n\nSee Also\n--------\nsubtract",
+        "Adds.\n\n.. deprecated:: 1.0",
     ] {
         let p = problems(refused);
         assert_eq!(p.len(), 1, "{refused:?}: {p:?}");
@@ -307,6 +314,9 @@ fn descriptions_the_sdk_would_read_as_port_documentation_are_refused() {
         "Args are checked.\na: not a field",
         "Adds, see http://example.com/x:y",
         "Email me @ home",
+        "Noted: it adds.",
+        "Raises the sum.",
+        "... and more",
     ] {
         assert_eq!(problems(accepted), [], "{accepted:?}");
     }
@@ -377,4 +387,71 @@ fn the_sdk_installs_kfp_unless_a_package_starts_with_kfp() {
     );
     let none = launcher(&[]);
     assert!(none.contains("PIP_DISABLE_PIP_VERSION_CHECK=1 python3 -m pip install --quiet --no-warn-script-location 'kfp=="), "{none}");
+}
+
+#[test]
+fn the_file_keeps_the_description_in_its_header_as_the_sdk_writes_it() {
+    let mut d = draft(
+        "add_numbers",
+        vec![port("a", "int", None), port("b", "int", Some("2"))],
+        vec![port("Output", "int", None)],
+        python("return a + b", &[]),
+    );
+    d.description = "Adds two numbers.\n\nThe sum, as an int.\n  Indented.\n\nLast.".into();
+    let a = author(&d).expect("authored");
+    // The docstring as Python cleans it; the header as docstring_parser makes it: the blank
+    // lines after the first line dropped.
+    assert_eq!(
+        a.component.description.as_deref(),
+        Some("Adds two numbers.\n\nThe sum, as an int.\n  Indented.\n\nLast.")
+    );
+    assert_eq!(
+        a.header_description().as_deref(),
+        Some("Adds two numbers.\nThe sum, as an int.\n  Indented.\n\nLast.")
+    );
+    let text = a.yaml();
+    assert!(
+        text.starts_with(
+            "# PIPELINE DEFINITION\n# Name: add-numbers\n# Description: Adds two numbers.\n\
+             #              The sum, as an int.\n#                Indented.\n#              \n\
+             #              Last.\n# Inputs:\n#    a: int\n#    b: int [Default: 2.0]\n\
+             # Outputs:\n#    Output: int\ncomponents:\n"
+        ),
+        "{text}"
+    );
+    assert_eq!(a.spec.pipeline_info.description, None);
+    // Read back, the description is the header's.
+    let back = crate::component_from_yaml(&text).expect("reads back");
+    assert_eq!(back.description, a.header_description());
+    assert_eq!(
+        ComponentDef {
+            description: a.component.description.clone(),
+            ..back
+        },
+        a.component
+    );
+
+    // One line: the same everywhere; none: no line.
+    d.description = "  Adds.  ".into();
+    let a = author(&d).expect("authored");
+    assert_eq!(a.component.description.as_deref(), Some("Adds."));
+    assert_eq!(a.header_description().as_deref(), Some("Adds."));
+    assert!(a.yaml().contains("\n# Description: Adds.\n# Inputs:\n"));
+    d.description.clear();
+    let a = author(&d).expect("authored");
+    assert_eq!(a.header_description(), None);
+    assert!(!a.yaml().contains("# Description"));
+}
+
+#[test]
+fn the_sdk_description_is_the_first_line_and_the_rest() {
+    for (doc, header) in [
+        ("One.", Some("One.")),
+        ("One.\nTwo.", Some("One.\nTwo.")),
+        ("One.\n\n\nTwo.\n\nThree.", Some("One.\nTwo.\n\nThree.")),
+        ("One.  \n   \n", Some("One.")),
+        ("", None),
+    ] {
+        assert_eq!(sdk_description(doc).as_deref(), header, "{doc:?}");
+    }
 }

@@ -46,7 +46,7 @@ pub async fn preview(
     let draft: ComponentDraft = parse(&body?, "component draft")?;
     let preview = tokio::task::spawn_blocking(move || match author(&draft) {
         Ok(a) => ComponentPreview {
-            yaml: Some(pipeline::to_yaml(&a.spec)),
+            yaml: Some(a.yaml()),
             python: a.python,
             problems: Vec::new(),
         },
@@ -74,7 +74,7 @@ pub async fn save(
         // The name is a checked Python identifier: a plain file name, never a path.
         let file = format!("{}.yaml", draft.name);
         let path = dir.join(&file);
-        write_component(&dir, &path, &pipeline::to_yaml(&authored.spec), replace)?;
+        write_component(&dir, &path, &authored.yaml(), replace)?;
         Ok(SavedComponent {
             id: format!("user/{file}"),
             path: path.display().to_string(),
