@@ -594,3 +594,217 @@ fn component_descriptions_read_like_the_kfp_sdk() {
     }
     assert!(python_docstrings >= 5, "{python_docstrings}");
 }
+
+/// Strings at and around every scalar type YAML 1.1 reads implicitly (bools, ints in each base,
+/// sexagesimals, floats, infinities, NaNs, nulls, timestamps, merge keys, `=`), for the YAML
+/// string tests: the words, every string of up to three characters over the characters those
+/// patterns turn on, of four and five over fewer, and each timestamp with one character taken
+/// out, doubled or changed.
+fn yaml11_corpus() -> Vec<String> {
+    let words = [
+        "yes",
+        "Yes",
+        "YES",
+        "yEs",
+        "no",
+        "No",
+        "NO",
+        "nO",
+        "true",
+        "True",
+        "TRUE",
+        "tRue",
+        "false",
+        "False",
+        "FALSE",
+        "on",
+        "On",
+        "ON",
+        "oN",
+        "off",
+        "Off",
+        "OFF",
+        "y",
+        "Y",
+        "n",
+        "N",
+        "null",
+        "Null",
+        "NULL",
+        "nULL",
+        "~",
+        "",
+        "=",
+        "<<",
+        "<",
+        "!",
+        "&",
+        "*",
+        ".inf",
+        ".Inf",
+        ".INF",
+        "-.inf",
+        "+.inf",
+        ".iNf",
+        ".nan",
+        ".NaN",
+        ".NAN",
+        "-.nan",
+        "inf",
+        "nan",
+        "0o17",
+        "0x1F",
+        "0x",
+        "0b101",
+        "0b2",
+        "-0x_a",
+        "12:30:00",
+        "190:20:30.15",
+        "1_000",
+        "1__0",
+        "_1",
+        "1e3",
+        "1.5e+3",
+        "1.5E-3",
+        "1.5e3",
+        "6.8523015e+5",
+        "685.230_15e+03",
+        "685_230.15",
+        "+685_230",
+        "02472256",
+        "0_",
+        "0o",
+        "v1",
+        "2.1.0",
+        "0.0.1",
+        "kfp-2.17.3",
+    ];
+    let stamps = [
+        "2024-01-01",
+        "2001-12-14t21:59:43.10-05:00",
+        "2001-12-14 21:59:43.10 -5",
+        "2001-12-14\t21:59:43.10",
+        "2001-12-14 21:59:43 +05:30",
+        "2001-12-15T02:59:43.1Z",
+        "2001-1-4 1:59:43",
+    ];
+    let mut out: Vec<String> = words.iter().chain(&stamps).map(|s| s.to_string()).collect();
+    for (alphabet, longest) in [("0159_:.-+eExXbo~=<ZTt ", 3), ("05:._-+e", 4), ("06:.x", 5)] {
+        let chars: Vec<char> = alphabet.chars().collect();
+        let mut level = vec![String::new()];
+        for _ in 0..longest {
+            level = level
+                .iter()
+                .flat_map(|s| chars.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            out.extend(level.iter().cloned());
+        }
+    }
+    for stamp in stamps {
+        let chars: Vec<char> = stamp.chars().collect();
+        for i in 0..chars.len() {
+            let with = |middle: &str| {
+                let (a, b) = chars.split_at(i);
+                format!(
+                    "{}{middle}{}",
+                    a.iter().collect::<String>(),
+                    b[1..].iter().collect::<String>()
+                )
+            };
+            out.push(with(""));
+            out.push(with(&format!("{0}{0}", chars[i])));
+            out.push(with("9"));
+            out.push(with(" "));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Our YAML 1.1 patterns (which strings must be quoted) are PyYAML's resolver's, over the whole
+/// corpus (the one-letter YAML 1.1 bools aside, which we quote and PyYAML reads as strings).
+#[test]
+fn our_yaml11_patterns_are_pyyamls() {
+    let corpus = yaml11_corpus();
+    assert!(corpus.len() > 15_000, "{}", corpus.len());
+    let strings = write_temp(
+        "yaml11_strings.json",
+        &serde_json::to_string(&corpus).expect("json"),
+    );
+    let script = repo().join("tests/oracle/yaml_reads_back.py");
+    let out = run_python(&[&script, Path::new("resolve"), &strings]);
+    let theirs: Vec<bool> = serde_json::from_str(out.trim()).expect("booleans");
+    assert_eq!(theirs.len(), corpus.len());
+    let differ: Vec<(&String, bool)> = corpus
+        .iter()
+        .zip(theirs)
+        .filter(|(s, other)| {
+            let ours = pipeline::output::yaml11_reads_as_other(s)
+                && !matches!(s.as_str(), "y" | "Y" | "n" | "N");
+            ours != *other
+        })
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "(string, PyYAML reads it as another type): {differ:?}"
+    );
+}
+
+/// PyYAML (`yaml.safe_load_all`, as the KFP SDK reads files) reads our YAML back as exactly the
+/// values we wrote (types included): a spec whose parameter names and defaults are the corpus's
+/// strings (alone, in a list, as a dict's keys and values), with a platform spec of them too.
+#[test]
+fn pyyaml_reads_our_yaml_strings_as_written() {
+    use serde_json::{json, Map, Value};
+    let mut corpus = yaml11_corpus();
+    // Long ones too, which are written as complex keys (`? `) beyond 128 characters.
+    corpus.extend([
+        "1".repeat(200),
+        format!("1{}:30", "_".repeat(300)),
+        "1_0".repeat(60),
+        format!("2001-12-14{}21:59:43", " ".repeat(140)),
+    ]);
+    let mut parameters = Map::new();
+    for (i, s) in corpus.iter().enumerate().take(400) {
+        parameters.insert(
+            format!("p{i}"),
+            json!({"parameterType": "STRING", "defaultValue": s, "isOptional": true}),
+        );
+        parameters.insert(s.clone(), json!({"parameterType": "STRING"}));
+    }
+    let pairs: Map<String, Value> = corpus.iter().map(|s| (s.clone(), json!(s))).collect();
+    parameters.insert(
+        "list".into(),
+        json!({"parameterType": "LIST", "defaultValue": corpus, "isOptional": true}),
+    );
+    parameters.insert(
+        "dict".into(),
+        json!({"parameterType": "STRUCT", "defaultValue": pairs, "isOptional": true}),
+    );
+    let spec: pipeline::ir::PipelineSpec = serde_json::from_value(json!({
+        "components": {},
+        "pipelineInfo": {"name": "yaml-strings", "description": "on\nno"},
+        "root": {"inputDefinitions": {"parameters": parameters}},
+        "schemaVersion": "2.1.0",
+        "sdkVersion": "kfp-2.17.3",
+    }))
+    .expect("spec");
+    let platform = json!({"platforms": {"kubernetes": {"deploymentSpec": {"executors": {
+        "exec-a": {"nodeSelector": {"labels": {"on": "yes", "gpu": "no", "zone": "2024-01-01"}}},
+        "exec-b": {"tolerations": [{"key": "y", "value": "~", "operator": "="}]},
+    }}}}});
+    let yaml = pipeline::OutputFormat::Yaml
+        .write(&spec, Some(&platform))
+        .expect("yaml");
+    assert!(
+        yaml.contains("\n  description: |-\n    on\n    no\n"),
+        "block scalars stay"
+    );
+    let expected = json!([serde_json::to_value(&spec).expect("json"), platform]);
+    let ours = write_temp("yaml11_spec.yaml", &yaml);
+    let expected = write_temp("yaml11_spec.json", &expected.to_string());
+    let script = repo().join("tests/oracle/yaml_reads_back.py");
+    let out = run_python(&[&script, Path::new("read"), &ours, &expected]);
+    assert_eq!(out.trim(), "same");
+}

@@ -3,6 +3,10 @@
 //!
 //! YAML files open with the comment block the SDK writes (`# PIPELINE DEFINITION`, the name, the
 //! description over as many lines as it has, the root's inputs and outputs: [`yaml_header`]).
+//! Their strings are written so that PyYAML (YAML 1.1, which the KFP SDK and
+//! `kfp.components.load_component_from_file` read with) reads each back as that string: a
+//! string PyYAML's resolver would take for something else (`on`, `no`, `12:30:00`, `1_000`,
+//! `2024-01-01`, `=`, …) is quoted, though YAML 1.2 would read it plain.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -407,16 +411,651 @@ fn python_float(f: f64) -> String {
     }
 }
 
-/// `value` as YAML.
+/// `value` as YAML (what serde_yaml_ng writes), but with every string that PyYAML would read
+/// as something else quoted (see [`yaml11_reads_as_other`]).
+///
+/// serde_yaml_ng decides how to write a string by YAML 1.2's rules and cannot be told to quote
+/// one, so each string that needs quotes is written as a marker — a run of `q`s longer than any
+/// in the value's strings, its number, and `_`s up to the string's length (so that a long key
+/// is written as the long string would be) — which serde_yaml_ng writes as a plain scalar, key
+/// or value, and no other text can hold; each marker is then replaced by its string in single
+/// quotes. Nothing else changes. Should a marker not stand alone as a plain scalar (it cannot),
+/// the YAML is written without the quotes.
 #[cfg(feature = "yaml")]
-fn yaml_text(value: &Value) -> String {
-    serde_yaml_ng::to_string(value).unwrap_or_default()
+pub(crate) fn yaml_text(value: &Value) -> String {
+    let mut quoted: Vec<&str> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut longest_q = 0;
+    collect_strings(value, &mut |s| {
+        longest_q = longest_q.max(longest_run(s, b'q'));
+        if yaml11_reads_as_other(s) && seen.insert(s) {
+            quoted.push(s);
+        }
+    });
+    let plain = || serde_yaml_ng::to_string(value).unwrap_or_default();
+    if quoted.is_empty() {
+        return plain();
+    }
+    let run = "q".repeat(longest_q.max(2) + 1);
+    let markers: std::collections::HashMap<&str, String> = quoted
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let mut marker = format!("{run}{i}");
+            let pad = s.chars().count().saturating_sub(marker.len());
+            marker.extend(std::iter::repeat_n('_', pad));
+            (*s, marker)
+        })
+        .collect();
+    let Ok(text) = serde_yaml_ng::to_string(&Marked {
+        value,
+        markers: &markers,
+    }) else {
+        return plain();
+    };
+    replace_markers(&text, &run, &quoted).unwrap_or_else(plain)
+}
+
+/// The longest run of `b` in `s`.
+#[cfg(feature = "yaml")]
+fn longest_run(s: &str, b: u8) -> usize {
+    let (mut best, mut now) = (0, 0);
+    for &c in s.as_bytes() {
+        now = if c == b { now + 1 } else { 0 };
+        best = best.max(now);
+    }
+    best
+}
+
+/// Calls `f` with every string of `value`, keys and values.
+#[cfg(feature = "yaml")]
+fn collect_strings<'a>(value: &'a Value, f: &mut impl FnMut(&'a str)) {
+    match value {
+        Value::String(s) => f(s),
+        Value::Array(items) => items.iter().for_each(|v| collect_strings(v, f)),
+        Value::Object(fields) => {
+            for (k, v) in fields {
+                f(k);
+                collect_strings(v, f);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `text` with each marker (`run`, a number and `_`s, standing alone as a plain scalar: after
+/// the indentation and any `- `, `? ` or `: `, or after `key: `, and before `:` or the end of
+/// the line) replaced by its string in single quotes; `None` when a run of `q`s as long as
+/// `run` is anything else.
+#[cfg(feature = "yaml")]
+fn replace_markers(text: &str, run: &str, quoted: &[&str]) -> Option<String> {
+    let mut out = String::with_capacity(text.len() + 16 * quoted.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(run) {
+        let before = &rest[..at];
+        let after = &rest[at + run.len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        let index: usize = after[..digits].parse().ok()?;
+        let s = quoted.get(index)?;
+        let pad = after[digits..].bytes().take_while(|&b| b == b'_').count();
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let lead = &before[line_start..];
+        let starts_scalar = lead.bytes().all(|b| matches!(b, b' ' | b'-' | b'?' | b':'))
+            && (lead.is_empty() || lead.ends_with(' '))
+            || lead.ends_with(": ");
+        let tail = &after[digits + pad..];
+        let ends_scalar = tail.is_empty() || tail.starts_with('\n') || tail.starts_with(':');
+        if !starts_scalar || !ends_scalar {
+            return None;
+        }
+        out.push_str(before);
+        out.push('\'');
+        out.push_str(&s.replace('\'', "''"));
+        out.push('\'');
+        rest = tail;
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// A JSON value serialized with the strings of `markers` replaced by their markers.
+#[cfg(feature = "yaml")]
+struct Marked<'a> {
+    value: &'a Value,
+    markers: &'a std::collections::HashMap<&'a str, String>,
+}
+
+#[cfg(feature = "yaml")]
+impl Marked<'_> {
+    fn text<'s>(&'s self, s: &'s str) -> &'s str {
+        self.markers.get(s).map_or(s, String::as_str)
+    }
+}
+
+#[cfg(feature = "yaml")]
+impl Serialize for Marked<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap as _, SerializeSeq as _};
+        match self.value {
+            Value::String(s) => serializer.serialize_str(self.text(s)),
+            Value::Array(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for value in items {
+                    seq.serialize_element(&Marked {
+                        value,
+                        markers: self.markers,
+                    })?;
+                }
+                seq.end()
+            }
+            Value::Object(fields) => {
+                let mut map = serializer.serialize_map(Some(fields.len()))?;
+                for (k, value) in fields {
+                    map.serialize_entry(
+                        self.text(k),
+                        &Marked {
+                            value,
+                            markers: self.markers,
+                        },
+                    )?;
+                }
+                map.end()
+            }
+            other => other.serialize(serializer),
+        }
+    }
+}
+
+/// Whether YAML 1.1 reads `s`, written as a plain scalar, as something other than that string:
+/// what PyYAML's implicit resolver (`yaml/resolver.py`, used by `yaml.safe_load`) resolves to
+/// another tag — a bool, int, float, null, timestamp, merge key (`<<`), value (`=`) or the
+/// `!`/`&`/`*` it reserves — and the one-letter bools of the YAML 1.1 spec (`y`, `Y`, `n`, `N`),
+/// which PyYAML reads as strings but other YAML 1.1 readers (Go's yaml.v2) do not. A string
+/// with a line break is never written plain, so it never needs quotes.
+///
+/// resolver.py's patterns are matched by hand (each function below quotes its pattern); the
+/// KFP SDK oracle (`tests/kfp_oracle.rs`, `our_yaml11_patterns_are_pyyamls`) checks them
+/// against PyYAML's resolver over more than 15,000 strings around every pattern.
+#[cfg(feature = "yaml")]
+pub fn yaml11_reads_as_other(s: &str) -> bool {
+    if s.contains(['\n', '\r']) {
+        return false;
+    }
+    let b = s.as_bytes();
+    yaml11_bool(s)
+        || matches!(s, "y" | "Y" | "n" | "N")
+        || yaml11_float(b)
+        || yaml11_int(b)
+        || s == "<<"
+        || matches!(s, "~" | "null" | "Null" | "NULL" | "")
+        || yaml11_timestamp(b)
+        || s == "="
+        || matches!(s, "!" | "&" | "*")
+}
+
+/// `^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$`
+#[cfg(feature = "yaml")]
+fn yaml11_bool(s: &str) -> bool {
+    matches!(
+        s,
+        "yes"
+            | "Yes"
+            | "YES"
+            | "no"
+            | "No"
+            | "NO"
+            | "true"
+            | "True"
+            | "TRUE"
+            | "false"
+            | "False"
+            | "FALSE"
+            | "on"
+            | "On"
+            | "ON"
+            | "off"
+            | "Off"
+            | "OFF"
+    )
+}
+
+/// A cursor over the bytes of a scalar, for matching PyYAML's patterns by hand.
+#[cfg(feature = "yaml")]
+struct Scan<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+#[cfg(feature = "yaml")]
+impl<'a> Scan<'a> {
+    fn new(b: &'a [u8]) -> Self {
+        Scan { b, i: 0 }
+    }
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+    fn at_end(&self) -> bool {
+        self.i == self.b.len()
+    }
+    /// Takes one byte that `f` accepts.
+    fn one(&mut self, f: impl Fn(u8) -> bool) -> bool {
+        match self.peek() {
+            Some(c) if f(c) => {
+                self.i += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+    /// Takes the bytes `f` accepts; how many.
+    fn many(&mut self, f: impl Fn(u8) -> bool) -> usize {
+        let start = self.i;
+        while self.one(&f) {}
+        self.i - start
+    }
+    /// Takes `text` if it comes next.
+    fn text(&mut self, text: &str) -> bool {
+        if self.b[self.i..].starts_with(text.as_bytes()) {
+            self.i += text.len();
+            true
+        } else {
+            false
+        }
+    }
+    /// `[-+]?`
+    fn sign(&mut self) {
+        self.one(|c| c == b'-' || c == b'+');
+    }
+    /// `(?::[0-5]?[0-9])+`: the sexagesimal parts (each one digit, or two of which the first is
+    /// at most 5, as the next byte is never a digit).
+    fn sexagesimal(&mut self) -> bool {
+        let mut parts = 0;
+        while self.peek() == Some(b':') {
+            let start = self.i;
+            self.i += 1;
+            let n = self.many(digit);
+            let ok = n == 1 || (n == 2 && self.b[self.i - 2] <= b'5');
+            if !ok {
+                self.i = start;
+                break;
+            }
+            parts += 1;
+        }
+        parts > 0
+    }
+    /// `(?:[eE][-+][0-9]+)?`
+    fn exponent(&mut self) {
+        let start = self.i;
+        if !(self.one(|c| c == b'e' || c == b'E')
+            && self.one(|c| c == b'-' || c == b'+')
+            && self.many(digit) > 0)
+        {
+            self.i = start;
+        }
+    }
+}
+
+#[cfg(feature = "yaml")]
+fn digit(c: u8) -> bool {
+    c.is_ascii_digit()
+}
+
+#[cfg(feature = "yaml")]
+fn digit_(c: u8) -> bool {
+    c.is_ascii_digit() || c == b'_'
+}
+
+/// PyYAML's float pattern:
+///
+/// ```text
+/// ^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+///   |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+///   |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+///   |[-+]?\.(?:inf|Inf|INF)
+///   |\.(?:nan|NaN|NAN))$
+/// ```
+#[cfg(feature = "yaml")]
+fn yaml11_float(b: &[u8]) -> bool {
+    let whole = |f: &dyn Fn(&mut Scan) -> bool| {
+        let mut s = Scan::new(b);
+        f(&mut s) && s.at_end()
+    };
+    whole(&|s| {
+        s.sign();
+        s.one(digit)
+            && {
+                s.many(digit_);
+                s.one(|c| c == b'.')
+            }
+            && {
+                s.many(digit_);
+                s.exponent();
+                true
+            }
+    }) || whole(&|s| {
+        s.one(|c| c == b'.') && s.one(digit) && {
+            s.many(digit_);
+            s.exponent();
+            true
+        }
+    }) || whole(&|s| {
+        s.sign();
+        s.one(digit)
+            && {
+                s.many(digit_);
+                s.sexagesimal()
+            }
+            && s.one(|c| c == b'.')
+            && {
+                s.many(digit_);
+                true
+            }
+    }) || whole(&|s| {
+        s.sign();
+        s.one(|c| c == b'.') && (s.text("inf") || s.text("Inf") || s.text("INF"))
+    }) || whole(&|s| s.text(".nan") || s.text(".NaN") || s.text(".NAN"))
+}
+
+/// PyYAML's int pattern:
+///
+/// ```text
+/// ^(?:[-+]?0b[0-1_]+
+///   |[-+]?0[0-7_]+
+///   |[-+]?(?:0|[1-9][0-9_]*)
+///   |[-+]?0x[0-9a-fA-F_]+
+///   |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$
+/// ```
+#[cfg(feature = "yaml")]
+fn yaml11_int(b: &[u8]) -> bool {
+    let whole = |f: &dyn Fn(&mut Scan) -> bool| {
+        let mut s = Scan::new(b);
+        s.sign();
+        f(&mut s) && s.at_end()
+    };
+    whole(&|s| s.text("0b") && s.many(|c| c == b'0' || c == b'1' || c == b'_') > 0)
+        || whole(&|s| s.text("0") && s.many(|c| (b'0'..=b'7').contains(&c) || c == b'_') > 0)
+        || whole(&|s| {
+            s.text("0")
+                || (s.one(|c| (b'1'..=b'9').contains(&c)) && {
+                    s.many(digit_);
+                    true
+                })
+        })
+        || whole(&|s| s.text("0x") && s.many(|c| c.is_ascii_hexdigit() || c == b'_') > 0)
+        || whole(&|s| {
+            s.one(|c| (b'1'..=b'9').contains(&c)) && {
+                s.many(digit_);
+                s.sexagesimal()
+            }
+        })
+}
+
+/// PyYAML's timestamp pattern:
+///
+/// ```text
+/// ^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+///   |[0-9][0-9][0-9][0-9] -[0-9][0-9]? -[0-9][0-9]?
+///    (?:[Tt]|[ \t]+)[0-9][0-9]?
+///    :[0-9][0-9] :[0-9][0-9] (?:\.[0-9]*)?
+///    (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$
+/// ```
+///
+/// (in verbose mode: the spaces outside `[…]` are not part of it).
+#[cfg(feature = "yaml")]
+fn yaml11_timestamp(b: &[u8]) -> bool {
+    let n_digits = |s: &mut Scan, n: usize| (0..n).all(|_| s.one(digit));
+    let one_or_two = |s: &mut Scan| {
+        s.one(digit) && {
+            s.one(digit);
+            true
+        }
+    };
+    let mut s = Scan::new(b);
+    if n_digits(&mut s, 4)
+        && s.one(|c| c == b'-')
+        && n_digits(&mut s, 2)
+        && s.one(|c| c == b'-')
+        && n_digits(&mut s, 2)
+        && s.at_end()
+    {
+        return true;
+    }
+    let space = |c: u8| c == b' ' || c == b'\t';
+    let mut s = Scan::new(b);
+    let date_time = n_digits(&mut s, 4)
+        && s.one(|c| c == b'-')
+        && one_or_two(&mut s)
+        && s.one(|c| c == b'-')
+        && one_or_two(&mut s)
+        && (s.one(|c| c == b'T' || c == b't') || s.many(space) > 0)
+        && one_or_two(&mut s)
+        && s.one(|c| c == b':')
+        && n_digits(&mut s, 2)
+        && s.one(|c| c == b':')
+        && n_digits(&mut s, 2);
+    if !date_time {
+        return false;
+    }
+    if s.one(|c| c == b'.') {
+        s.many(digit);
+    }
+    if s.at_end() {
+        return true;
+    }
+    s.many(space);
+    if s.one(|c| c == b'Z') {
+        return s.at_end();
+    }
+    if !(s.one(|c| c == b'-' || c == b'+') && one_or_two(&mut s)) {
+        return false;
+    }
+    if s.one(|c| c == b':') && !n_digits(&mut s, 2) {
+        return false;
+    }
+    s.at_end()
 }
 
 #[cfg(all(test, feature = "yaml"))]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Strings PyYAML reads as something else when written plain.
+    const OTHER: &[&str] = &[
+        "on",
+        "On",
+        "ON",
+        "off",
+        "Off",
+        "OFF",
+        "yes",
+        "Yes",
+        "YES",
+        "no",
+        "No",
+        "NO",
+        "true",
+        "True",
+        "TRUE",
+        "false",
+        "False",
+        "FALSE",
+        "y",
+        "Y",
+        "n",
+        "N",
+        "null",
+        "Null",
+        "NULL",
+        "~",
+        "",
+        "12:30:00",
+        "1:20",
+        "-1:30",
+        "190:20:30.15",
+        "1_000",
+        "1_0.5",
+        "0b1010",
+        "-0b1_0",
+        "017",
+        "0_7",
+        "0x1F",
+        "+0x_a",
+        "0",
+        "-0",
+        "+12",
+        "685230",
+        "2024-01-01",
+        "2001-12-14t21:59:43.10-05:00",
+        "2001-12-14 21:59:43.10 -5",
+        "2001-12-14\t21:59:43.10",
+        "2001-1-4 1:59:43",
+        "2001-12-15T02:59:43.1Z",
+        "2001-12-14 21:59:43.10 +05:30",
+        "=",
+        "<<",
+        ".inf",
+        "-.inf",
+        "+.Inf",
+        ".INF",
+        ".nan",
+        ".NaN",
+        ".NAN",
+        "1.5",
+        "1.",
+        "-1.5e+3",
+        ".5",
+        "1.0e-10",
+        "6.8523015e+5",
+        "1__2.3_",
+        "1_",
+        "!",
+        "&",
+        "*",
+    ];
+
+    /// Strings PyYAML reads back as themselves.
+    const SAME: &[&str] = &[
+        "o",
+        "yES",
+        "nO",
+        "tRUE",
+        "maybe",
+        "none",
+        "NONE",
+        "nan",
+        "inf",
+        ".infinity",
+        "1e3",
+        "1.5e3",
+        "1.5e+",
+        "0o",
+        "0o17",
+        "._5",
+        "0x",
+        "0xG",
+        "0b2",
+        "08",
+        "09",
+        "1:60",
+        "1:2:",
+        "12:30:00x",
+        "2024-1-01",
+        "2024-01-1",
+        "2024-01-01x",
+        "20240-01-01",
+        "2001-12-14 21:59",
+        "2001-12-14 21:59:43 +123",
+        "2001-12-14 21:59:43 +1:2",
+        "==",
+        "<",
+        "<<<",
+        "~~",
+        "._",
+        "v1.0",
+        "2.1.0",
+        "0.0.1",
+        "system.Model",
+        "a b",
+        "-",
+        "+",
+        ".",
+        "pipelinechannel--x",
+        "kfp-2.17.3",
+        "qqq",
+    ];
+
+    #[test]
+    fn the_yaml11_patterns_tell_strings_from_other_scalars() {
+        for s in OTHER {
+            assert!(yaml11_reads_as_other(s), "{s:?} reads as another type");
+        }
+        for s in SAME {
+            assert!(!yaml11_reads_as_other(s), "{s:?} reads as itself");
+        }
+        // Never written plain.
+        assert!(!yaml11_reads_as_other("yes\n"));
+    }
+
+    #[test]
+    fn strings_yaml11_reads_as_other_scalars_are_quoted_as_values_keys_and_items() {
+        let mut map = serde_json::Map::new();
+        for (i, s) in OTHER.iter().chain(SAME).enumerate() {
+            map.insert(format!("value{i}"), json!(s));
+            map.insert((*s).to_string(), json!([s, [s], {"k": s}]));
+        }
+        // Long ones, which are written as complex keys (`? `) when longer than 128 characters.
+        for s in [
+            "1".repeat(200),
+            format!("1{}:30", "_".repeat(150)),
+            "1_0".repeat(50),
+        ] {
+            map.insert(s.clone(), json!([s.clone()]));
+        }
+        // A string holding the marker's letters, and quotes, stays itself.
+        map.insert("qqqq7".into(), json!("qqqqqq12"));
+        map.insert("it's".into(), json!("say 'no'"));
+        let value = Value::Object(map);
+        let text = yaml_text(&value);
+        let back = crate::import::yaml_documents(&text).expect("reads back");
+        assert_eq!(back, vec![value.clone()], "{text}");
+        for s in OTHER.iter().filter(|s| !s.is_empty()) {
+            let quoted = format!("'{s}'");
+            assert!(text.contains(&format!("- {quoted}\n")), "{s:?}: {text}");
+            assert!(text.contains(&format!("\n{quoted}:\n")), "{s:?}: {text}");
+            assert!(text.contains(&format!("- k: {quoted}\n")), "{s:?}: {text}");
+        }
+        for s in SAME
+            .iter()
+            .filter(|s| s.bytes().all(|b| b.is_ascii_alphabetic()))
+        {
+            assert!(
+                !text.contains(&format!("'{s}'")),
+                "{s:?} is left plain: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn yaml_without_such_strings_is_what_serde_yaml_writes() {
+        let value = json!({
+            "a": ["x", 1, 2.5, true, null, "multi\nline", "it's", "true", "1.5"],
+            "qqq": {"b": "", "c": "plain text", "d": "  padded "},
+        });
+        assert_eq!(
+            yaml_text(&value),
+            serde_yaml_ng::to_string(&value).expect("yaml")
+        );
+        // Strings serde_yaml_ng already quotes come out the same with ours, a long key as a
+        // complex key (`? '1…1'`).
+        let long = "1".repeat(200);
+        let value =
+            json!({"k": ["true", "1.5", "null", "", "0x1F"], "true": "x", long.clone(): [long]});
+        assert_eq!(
+            yaml_text(&value),
+            serde_yaml_ng::to_string(&value).expect("yaml")
+        );
+    }
 
     #[test]
     fn python_writes_floats_and_values_so() {
