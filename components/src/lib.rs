@@ -167,10 +167,10 @@ pub fn builtin() -> Result<Vec<CatalogEntry>, CatalogError> {
             (None, Some(importer)) => importer_component(&importer.schema_title),
             _ => return Err(CatalogError::Source(r.id)),
         };
+        // The catalog's title and description are written for the palette: they win over the
+        // file's (its header comment, or its function's docstring).
         component.title = Some(r.title.clone());
-        if component.description.is_none() {
-            component.description = Some(r.description.clone());
-        }
+        component.description = Some(r.description.clone());
         entries.push(CatalogEntry {
             id: r.id,
             title: r.title,

@@ -166,7 +166,13 @@ mod tests {
         assert_eq!(e.category, "User");
         assert_eq!(e.title, "generate-mar-file");
         assert_eq!(e.component.title.as_deref(), Some("generate-mar-file"));
-        assert_eq!(e.description, "User component from a_mar.yaml.");
+        // The description the KFP SDK wrote in the file's header.
+        assert!(
+            e.description
+                .starts_with("Runs torch-model-archiver on the trained model"),
+            "{}",
+            e.description
+        );
         assert!(e.component.input_port("model").is_some());
 
         let mut seen: Vec<(String, String)> = problems
