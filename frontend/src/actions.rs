@@ -157,38 +157,14 @@ pub fn download_document(st: AppState) {
     }
 }
 
-/// Downloads the compiled spec as JSON (written here) or YAML (written by the server, which has
-/// the YAML writer the browser build leaves out).
+/// Downloads the compiled spec (the `spec` chunk writes it: its JSON writer is the IR's,
+/// which the editor does not need at start).
 pub fn download_spec(st: AppState, format: OutputFormat) {
-    let spec = st
-        .analysis
-        .with_untracked(|a| a.spec.as_ref().map(pipeline::to_json));
-    let Some(json) = spec else {
-        let n = st.analysis.with_untracked(|a| a.errors());
-        st.error(format!(
-            "Cannot export the spec: the pipeline has {n} error{} (see Problems)",
-            if n == 1 { "" } else { "s" }
-        ));
-        return;
-    };
-    let (name, doc) = st.doc.with_untracked(|d| (d.name.clone(), d.to_json()));
-    let file = format!("{}.{}", files::safe_name(&name), format.extension());
-    let save = move |text: &str| match files::download(&file, format.mime(), text) {
-        Ok(()) => st.info(format!("Downloaded {file}")),
-        Err(e) => st.error(format!("Download failed: {e}")),
-    };
-    match format {
-        OutputFormat::Json => save(&json),
-        OutputFormat::Yaml => crate::api::send_text(
-            "POST",
-            "/api/compile?format=yaml".to_string(),
-            doc,
-            move |r| match r {
-                Ok(text) => save(&text),
-                Err(e) => st.error(format!("Could not write the YAML: {e}")),
-            },
-        ),
-    }
+    crate::chunks::run(
+        st,
+        "export the spec",
+        crate::spec_panel::download_spec(st, format),
+    );
 }
 
 /// Forgets which saved pipeline the canvas shows (after opening a file): Save creates a new one.

@@ -411,6 +411,8 @@ pub fn Canvas() -> impl IntoView {
         st.scene.node_ids.with(Vec::is_empty) && st.scene.group_ids.with(Vec::is_empty)
     });
     let panning = Memo::new(move |_| st.drag.with(|d| matches!(d, Some(Drag::Pan { .. }))));
+    // The comments' chunk is fetched once the document has a comment.
+    let has_comments = Memo::new(move |_| st.doc.with(|d| !d.comments.is_empty()));
 
     // The canvas box is read once and again on resize, never during pointer moves.
     Effect::new(move |_| {
@@ -533,6 +535,7 @@ pub fn Canvas() -> impl IntoView {
                     </g>
                 </svg>
                 <IdList ids=node_ids child=node_child />
+                {move || has_comments.get().then(|| chunks::view(crate::comments::comments_layer(st)))}
                 <Band />
             </div>
             <Show when=move || empty.get()>
@@ -576,6 +579,7 @@ pub fn Canvas() -> impl IntoView {
         {move || st.menu.get().map(|at| chunks::view(crate::tools::context_menu(st, at)))}
         {move || st.overlay.get().then(|| chunks::view(crate::tools::shortcut_overlay(st)))}
         {move || st.lineage.get().map(|from| chunks::view(crate::lineage_view::lineage_view(st, from)))}
+        {move || st.authoring.get().then(|| chunks::view(crate::authoring_view::authoring_view(st)))}
     }
 }
 

@@ -3,7 +3,8 @@
 //! (`import`), the Run and Runs tabs (`runs`), starting, following and cancelling a run, the
 //! shown run's state in the toolbar and the run dialogs (`run`), the loop and exit-handler editors (`frames`), the Spec tab (`spec`), the editing
 //! tools (`tools`: connecting a wire, paste, duplicate, align, auto-layout, the context menu and the shortcut
-//! overlay), the minimap (`minimap`), the lineage view (`lineage`) and the benchmark hooks
+//! overlay), the minimap (`minimap`), the toolbar's dropdowns (`menus`), the comments on the canvas
+//! (`comments`), the component editor (`authoring`), the lineage view (`lineage`) and the benchmark hooks
 //! (`bench`).
 //! The editor itself starts without them.
 //!
@@ -12,6 +13,7 @@
 //! whole app.
 
 use std::future::Future;
+use std::pin::Pin;
 
 use leptos::prelude::*;
 use wasm_split_helpers::SplitLoaderError;
@@ -41,6 +43,12 @@ impl std::fmt::Display for Unloaded {
 
 /// Shows the view a chunk gives once it has loaded, or says that it could not be loaded.
 pub fn view(view: impl Future<Output = Result<AnyView, Unloaded>> + 'static) -> AnyView {
+    // Boxed here, so the suspense below is compiled once rather than once per chunk view.
+    boxed_view(Box::pin(view))
+}
+
+/// The view of a chunk's boxed future.
+fn boxed_view(view: Pin<Box<dyn Future<Output = Result<AnyView, Unloaded>>>>) -> AnyView {
     Suspend::new(send_wrapper::SendWrapper::new(async move {
         view.await.unwrap_or_else(|e| {
             let message = format!("This panel did not load: {e}.");
@@ -56,6 +64,15 @@ pub fn run(
     st: AppState,
     what: &'static str,
     action: impl Future<Output = Result<(), Unloaded>> + 'static,
+) {
+    run_boxed(st, what, Box::pin(action));
+}
+
+/// Runs a chunk's boxed action (compiled once for every action).
+fn run_boxed(
+    st: AppState,
+    what: &'static str,
+    action: Pin<Box<dyn Future<Output = Result<(), Unloaded>>>>,
 ) {
     leptos::task::spawn_local(async move {
         if let Err(e) = action.await {

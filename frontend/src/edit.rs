@@ -567,6 +567,17 @@ pub fn remove_items(doc: &mut Document, items: &[Item]) {
         })
         .collect();
     if !nodes.is_empty() {
+        // A comment on a removed task stays where it was, on its own.
+        for c in &mut doc.comments {
+            let Some(at) = c.node.as_deref().filter(|n| nodes.contains(n)) else {
+                continue;
+            };
+            if let Some(n) = doc.nodes.iter().find(|n| n.id == at) {
+                c.position.x += n.position.x;
+                c.position.y += n.position.y;
+            }
+            c.node = None;
+        }
         doc.nodes.retain(|n| !nodes.contains(n.id.as_str()));
         doc.wires.retain(|w| {
             !nodes.contains(w.from.node.as_str()) && !nodes.contains(w.to.node.as_str())
@@ -693,6 +704,27 @@ pub fn group_with_members(doc: &Document, gid: &str) -> Vec<(Item, Point)> {
         }
     }
     out
+}
+
+/// Adds an empty comment at `at` (on the canvas, or from the corner of task `node`); returns
+/// its id.
+pub fn add_comment(doc: &mut Document, at: Point, node: Option<String>) -> String {
+    let mut n = doc.comments.len() + 1;
+    let id = loop {
+        let id = format!("c{n}");
+        if !doc.comments.iter().any(|c| c.id == id) {
+            break id;
+        }
+        n += 1;
+    };
+    doc.comments.push(pipeline::Comment {
+        id: id.clone(),
+        text: String::new(),
+        position: at,
+        width: pipeline::document::COMMENT_WIDTH,
+        node,
+    });
+    id
 }
 
 #[cfg(test)]
@@ -1077,6 +1109,30 @@ mod tests {
             doc.components.get("producer").is_none(),
             "its component went with it"
         );
+    }
+
+    #[test]
+    fn a_comment_on_a_removed_task_stays_where_it_was() {
+        let mut doc = Document::new("p");
+        let def = comp("c", &[], &[]);
+        let p = Point { x: 100.0, y: 40.0 };
+        let n = add_node(&mut doc, "c", &def, p, p);
+        let at = doc.nodes[0].position;
+        let on_task = add_comment(&mut doc, Point { x: 0.0, y: -96.0 }, Some(n.clone()));
+        let free = add_comment(&mut doc, Point { x: 5.0, y: 6.0 }, None);
+        assert_eq!((on_task.as_str(), free.as_str()), ("c1", "c2"));
+        remove_items(&mut doc, &[Item::Node(n)]);
+        assert!(doc.nodes.is_empty());
+        let c = &doc.comments[0];
+        assert_eq!(c.node, None);
+        assert_eq!((c.position.x, c.position.y), (at.x, at.y - 96.0));
+        assert_eq!(
+            (doc.comments[1].position.x, doc.comments[1].position.y),
+            (5.0, 6.0)
+        );
+        // Ids stay unique after a removal.
+        doc.comments.remove(0);
+        assert_eq!(add_comment(&mut doc, p, None), "c3");
     }
 
     #[test]

@@ -468,12 +468,16 @@ fn on_key(st: &AppState, e: &web_sys::KeyboardEvent) {
         crate::actions::save(*st);
         return;
     }
-    // The lineage view and the run comparison cover the editor: keys do not reach the canvas;
-    // Escape closes them.
-    if st.lineage.get_untracked().is_some() || st.comparing.get_untracked() {
+    // The lineage view, the run comparison and the component editor cover the editor: keys do
+    // not reach the canvas; Escape closes them (the component editor keeps its draft).
+    if st.lineage.get_untracked().is_some()
+        || st.comparing.get_untracked()
+        || st.authoring.get_untracked()
+    {
         if key == "Escape" {
             st.lineage.set(None);
             st.comparing.set(false);
+            st.authoring.set(false);
         }
         return;
     }

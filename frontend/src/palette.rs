@@ -30,6 +30,17 @@ const CONTROL_FLOW: [(&str, &str, &str, &str); 3] = [
     ),
 ];
 
+/// Where the favourite components' ids are kept (one per line).
+const FAVOURITES_KEY: &str = "pipeline-canvas.favourites";
+
+/// The favourite components' ids, as this browser keeps them.
+fn load_favourites() -> Vec<String> {
+    crate::autosave::local()
+        .and_then(|s| s.get_item(FAVOURITES_KEY).ok().flatten())
+        .map(|t| t.lines().map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
 /// Whether every word of the search `f` (lower case) occurs in `text`.
 fn matches(text: &str, f: &str) -> bool {
     let hay = text.to_ascii_lowercase();
@@ -73,13 +84,34 @@ fn item_of(ev: &web_sys::Event) -> Option<(PaletteItem, String)> {
 pub fn Palette() -> impl IntoView {
     let st = use_state();
     let filter = RwSignal::new(String::new());
+    let favourites = RwSignal::new(load_favourites());
+    // Adds or removes a favourite, kept in this browser (a refusing browser only forgets it).
+    let toggle = move |id: String| {
+        favourites.update(|f| match f.iter().position(|x| *x == id) {
+            Some(i) => {
+                f.remove(i);
+            }
+            None => f.push(id),
+        });
+        if let Some(s) = crate::autosave::local() {
+            let _ = s.set_item(FAVOURITES_KEY, &favourites.get_untracked().join("\n"));
+        }
+    };
     let groups = Memo::new(move |_| {
         let f = filter.get().to_ascii_lowercase();
+        let favs = favourites.get();
         st.catalog.with(|c| {
             let mut by_cat: Map<Vec<CatalogEntry>> = Map::new();
             for e in c {
                 let hay = format!("{} {} {} {}", e.id, e.title, e.description, e.category);
                 if matches(&hay, &f) {
+                    if favs.contains(&e.id) {
+                        // Listed first (a space sorts before letters), and in its category too.
+                        by_cat
+                            .entry(" Favourites".into())
+                            .or_default()
+                            .push(e.clone());
+                    }
                     let cat = if e.category.is_empty() {
                         "Other".to_string()
                     } else {
@@ -123,16 +155,40 @@ pub fn Palette() -> impl IntoView {
         }));
     };
     let on_key = move |ev: web_sys::KeyboardEvent| {
-        if ev.key() == "Enter" || ev.key() == " " {
+        let key = ev.key();
+        if key == "Enter" || key == " " || key.eq_ignore_ascii_case("f") {
             if let Some((item, _)) = item_of(&ev) {
                 ev.prevent_default();
-                crate::interaction::add_palette_item_by_key(&st, item);
+                match item {
+                    PaletteItem::Component(id) if key.eq_ignore_ascii_case("f") => {
+                        // Not the canvas's F (fit the view).
+                        ev.stop_propagation();
+                        toggle(id);
+                    }
+                    _ if key.eq_ignore_ascii_case("f") => {}
+                    item => crate::interaction::add_palette_item_by_key(&st, item),
+                }
             }
+        }
+    };
+    // A star toggles its component's favourite (`data-fav`).
+    let on_click = move |ev: web_sys::MouseEvent| {
+        use wasm_bindgen::JsCast as _;
+        let id = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|el| el.closest("[data-fav]").ok().flatten())
+            .and_then(|el| el.get_attribute("data-fav"));
+        if let Some(id) = id {
+            toggle(id);
         }
     };
     view! {
         <aside class="palette" data-testid="palette" aria-label="Components">
             <div class="palette-head">
+                // First in the page (drawn last), so Tab goes from the search to the items.
+                <button data-testid="btn-new-component" title="Write a component: a Python function or a container"
+                    on:click=move |_| st.authoring.set(true)>"+ New"</button>
                 <input
                     type="search"
                     placeholder="Search components"
@@ -141,7 +197,7 @@ pub fn Palette() -> impl IntoView {
                     on:input=move |ev| filter.set(event_target_value(&ev))
                 />
             </div>
-            <div class="palette-scroll" on:pointerdown=on_down on:keydown=on_key>
+            <div class="palette-scroll" on:pointerdown=on_down on:keydown=on_key on:click=on_click>
                 // Shown once the catalog has loaded, so a visible palette item means "ready".
                 <Show when=move || st.catalog_loaded.get()>
                 {move || {
@@ -188,30 +244,48 @@ pub fn Palette() -> impl IntoView {
                         .get()
                         .into_iter()
                         .map(|(cat, entries)| {
+                            let favs = cat == " Favourites";
                             let color = category_color(&cat);
+                            let favourite = move |id: &str| favourites.with(|f| f.iter().any(|x| x == id));
                             view! {
                                 <div class="palette-cat">
                                     <div class="palette-cat-title">
                                         <span class="dot" style:background=color></span>
-                                        {cat.clone()}
+                                        {cat.trim().to_string()}
                                         <span class="muted small">{entries.len()}</span>
                                     </div>
                                     {entries
                                         .into_iter()
                                         .map(|e| {
+                                            let starred = favourite(&e.id);
+                                            let testid = if favs { "favourite" } else { "palette" };
                                             view! {
-                                                <div
-                                                    class="palette-item"
-                                                    style:border-left-color=color
-                                                    data-testid=format!("palette-{}", e.id)
-                                                    data-item=format!("c:{}", e.id)
-                                                    data-label=e.title.clone()
-                                                    title=details(&e)
-                                                    tabindex="0"
-                                                    role="button"
-                                                >
-                                                    <span class="palette-item-title">{e.title.clone()}</span>
-                                                    <span class="palette-item-desc mono">{e.id.clone()}</span>
+                                                <div class="palette-row">
+                                                    <div
+                                                        class="palette-item"
+                                                        style:border-left-color=color
+                                                        data-testid=format!("{testid}-{}", e.id)
+                                                        data-item=format!("c:{}", e.id)
+                                                        data-label=e.title.clone()
+                                                        title=details(&e)
+                                                        tabindex="0"
+                                                        role="button"
+                                                        aria-keyshortcuts="F"
+                                                    >
+                                                        <span class="palette-item-title">{e.title.clone()}</span>
+                                                        <span class="palette-item-desc mono">{e.id.clone()}</span>
+                                                    </div>
+                                                    <button
+                                                        class="fav"
+                                                        tabindex="-1"
+                                                        data-fav=e.id.clone()
+                                                        data-testid=format!("{testid}-star-{}", e.id)
+                                                        aria-pressed=starred.to_string()
+                                                        aria-label=format!("Favourite: {}", e.title)
+                                                        title="Favourite (F on a focused item)"
+                                                    >
+                                                        {if starred { "★" } else { "☆" }}
+                                                    </button>
                                                 </div>
                                             }
                                         })

@@ -4,6 +4,10 @@
 
 use leptos::prelude::*;
 use pipeline::OutputFormat;
+use wasm_split_helpers::wasm_split;
+
+use crate::chunks::Unloaded;
+use crate::state::AppState;
 
 use crate::state::{flag, text, use_state};
 
@@ -90,4 +94,40 @@ pub fn SpecPanel() -> impl IntoView {
             </pre>
         </div>
     }
+}
+
+/// Downloads the compiled spec as JSON (written here) or YAML (written by the server, which has
+/// the YAML writer the browser build leaves out).
+#[wasm_split(spec, fallible)]
+pub fn download_spec(st: AppState, format: OutputFormat) -> Result<(), Unloaded> {
+    let spec = st
+        .analysis
+        .with_untracked(|a| a.spec.as_ref().map(pipeline::to_json));
+    let Some(json) = spec else {
+        let n = st.analysis.with_untracked(|a| a.errors());
+        st.error(format!(
+            "Cannot export the spec: the pipeline has {n} error{} (see Problems)",
+            if n == 1 { "" } else { "s" }
+        ));
+        return Ok(());
+    };
+    let (name, doc) = st.doc.with_untracked(|d| (d.name.clone(), d.to_json()));
+    let file = format!("{}.{}", crate::files::safe_name(&name), format.extension());
+    let save = move |text: &str| match crate::files::download(&file, format.mime(), text) {
+        Ok(()) => st.info(format!("Downloaded {file}")),
+        Err(e) => st.error(format!("Download failed: {e}")),
+    };
+    match format {
+        OutputFormat::Json => save(&json),
+        OutputFormat::Yaml => crate::api::send_text(
+            "POST",
+            "/api/compile?format=yaml".to_string(),
+            doc,
+            move |r| match r {
+                Ok(text) => save(&text),
+                Err(e) => st.error(format!("Could not write the YAML: {e}")),
+            },
+        ),
+    }
+    Ok(())
 }

@@ -353,6 +353,10 @@ pub struct AppState {
     pub lineage: RwSignal<Option<LineageFrom>>,
     /// Whether the runs picked in the Runs tab are being compared (over the editor).
     pub comparing: RwSignal<bool>,
+    /// Whether the component editor is open (over the editor; the `authoring` chunk).
+    pub authoring: RwSignal<bool>,
+    /// A comment just added, to be opened for writing when it is drawn.
+    pub comment_edit: RwSignal<Option<String>>,
     /// The canvas element's box in client pixels (left, top, width, height; width 0 until
     /// measured), kept current on resize so pointer moves need no layout read.
     pub canvas_box: RwSignal<(f64, f64, f64, f64)>,
@@ -394,6 +398,8 @@ impl AppState {
             overlay: RwSignal::new(false),
             lineage: RwSignal::new(None),
             comparing: RwSignal::new(false),
+            authoring: RwSignal::new(false),
+            comment_edit: RwSignal::new(None),
             canvas_box: RwSignal::new((0.0, 0.0, 0.0, 0.0)),
             undo: RwSignal::new(Vec::new()),
             redo: RwSignal::new(Vec::new()),

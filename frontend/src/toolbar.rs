@@ -9,9 +9,12 @@ use crate::state::{flag, text, use_state, Selection};
 
 /// Which dropdown is open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Menu {
+pub enum Menu {
+    /// The examples.
     Examples,
+    /// The saved pipelines.
     Open,
+    /// Import from a URL.
     Url,
 }
 
@@ -21,14 +24,14 @@ pub fn Toolbar() -> impl IntoView {
     let st = use_state();
     let menu = RwSignal::new(None::<Menu>);
     let upload_ref = NodeRef::<leptos::html::Input>::new();
-    let url = RwSignal::new(String::new());
     let has_errors = Memo::new(move |_| st.analysis.with(|a| a.errors() > 0));
     let toggle = move |m: Menu| {
         let open = menu.get_untracked() == Some(m);
         menu.set((!open).then_some(m));
-        if !open && m == Menu::Open {
-            actions::refresh_saved(st);
-        }
+    };
+    // The menus' contents are the `menus` chunk (`menus.rs`), fetched when one first opens.
+    let shown = move |m: Menu| {
+        (menu.get() == Some(m)).then(|| crate::chunks::view(crate::menus::menu(st, m, menu)))
     };
     let on_upload = move |ev: web_sys::Event| {
         let Some(input) = ev
@@ -43,59 +46,6 @@ pub fn Toolbar() -> impl IntoView {
         // Picking the same file again should load it again.
         input.set_value("");
     };
-    let examples_menu = move || {
-        let list = st.examples.get();
-        if list.is_empty() {
-            return view! { <div class="menu-empty">"No examples available"</div> }.into_any();
-        }
-        list.into_iter()
-            .map(|x| {
-                let id = x.id.clone();
-                view! {
-                    <button
-                        class="menu-item"
-                        data-testid=format!("example-{}", x.id)
-                        on:click=move |_| {
-                            menu.set(None);
-                            actions::open_example(st, id.clone());
-                        }
-                    >
-                        <span>{x.title.clone()}</span>
-                        <span class="menu-sub mono">{x.id.clone()}</span>
-                    </button>
-                }
-            })
-            .collect_view()
-            .into_any()
-    };
-    let open_menu = move || {
-        let list = st.saved.get();
-        if list.is_empty() {
-            return view! { <div class="menu-empty" data-testid="open-empty">"No saved pipelines yet"</div> }.into_any();
-        }
-        list.into_iter()
-            .map(|p| {
-                let id = p.id.clone();
-                let when = p.updated_at.replace('T', " ");
-                let when = when.get(..16).unwrap_or(&when).to_string();
-                view! {
-                    <button
-                        class="menu-item"
-                        data-testid=format!("open-{}", p.id)
-                        on:click=move |_| {
-                            menu.set(None);
-                            actions::open_saved(st, id.clone());
-                        }
-                    >
-                        <span>{p.name.clone()}</span>
-                        <span class="menu-sub">{when}</span>
-                    </button>
-                }
-            })
-            .collect_view()
-            .into_any()
-    };
-
     view! {
         <header class="toolbar">
             <div class="brand">
@@ -122,9 +72,7 @@ pub fn Toolbar() -> impl IntoView {
                     >
                         "Examples ▾"
                     </button>
-                    <Show when=move || menu.get() == Some(Menu::Examples)>
-                        <div class="menu" data-testid="menu-examples">{examples_menu}</div>
-                    </Show>
+                    {move || shown(Menu::Examples)}
                 </div>
                 <div class="menu-anchor">
                     <button
@@ -134,9 +82,7 @@ pub fn Toolbar() -> impl IntoView {
                     >
                         "Open ▾"
                     </button>
-                    <Show when=move || menu.get() == Some(Menu::Open)>
-                        <div class="menu" data-testid="menu-open">{open_menu}</div>
-                    </Show>
+                    {move || shown(Menu::Open)}
                 </div>
                 <button class="primary" data-testid="btn-save" title="Save (Ctrl+S)" on:click=move |_| actions::save(st)>"Save"</button>
             </div>
@@ -169,26 +115,7 @@ pub fn Toolbar() -> impl IntoView {
                     >
                         "Import URL ▾"
                     </button>
-                    <Show when=move || menu.get() == Some(Menu::Url)>
-                        <form
-                            class="menu url-form"
-                            data-testid="menu-import-url"
-                            on:submit=move |ev| {
-                                ev.prevent_default();
-                                menu.set(None);
-                                crate::import_ui::open_url(st, url.get_untracked());
-                            }
-                        >
-                            <input
-                                type="url"
-                                data-testid="input-import-url"
-                                placeholder="https://…/component.yaml"
-                                prop:value=move || url.get()
-                                on:input=move |ev| url.set(event_target_value(&ev))
-                            />
-                            <button type="submit" class="primary" data-testid="btn-import-url-go">"Import"</button>
-                        </form>
-                    </Show>
+                    {move || shown(Menu::Url)}
                 </div>
                 <input
                     type="file"

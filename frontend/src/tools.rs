@@ -490,6 +490,23 @@ struct Entry {
 }
 
 /// The context menu, at client point `at`, for what is selected.
+/// Adds a comment where the menu was opened, or above the selected task, attached to it, and
+/// opens it for writing.
+fn add_comment(st: AppState, at: (f64, f64), sel: &Selection) {
+    let node = match sel {
+        Selection::Node(id) => Some(id.clone()),
+        _ => None,
+    };
+    let place = match &node {
+        Some(_) => Point { x: 0.0, y: -96.0 },
+        None => crate::canvas::world_from_client(&st, at.0, at.1)
+            .unwrap_or_else(|| crate::canvas::view_center(&st)),
+    };
+    let mut id = String::new();
+    st.edit(|d| id = edit::add_comment(d, place, node));
+    st.comment_edit.set(Some(id));
+}
+
 #[wasm_split(tools, fallible)]
 pub fn context_menu(st: AppState, at: (f64, f64)) -> Result<AnyView, Unloaded> {
     let sel = st.selection.get_untracked();
@@ -555,6 +572,20 @@ pub fn context_menu(st: AppState, at: (f64, f64)) -> Result<AnyView, Unloaded> {
             "menu-duplicate",
             has,
             Box::new(move || duplicate(st)),
+        ),
+        e(
+            if matches!(sel, Selection::Node(_)) {
+                "Comment on the task"
+            } else {
+                "Add comment"
+            },
+            "",
+            "menu-comment",
+            true,
+            Box::new({
+                let sel = sel.clone();
+                move || add_comment(st, at, &sel)
+            }),
         ),
         e(
             "Delete",
@@ -761,7 +792,7 @@ fn move_focus(ev: &web_sys::KeyboardEvent, down: bool) {
 }
 
 /// The keyboard shortcuts, as (keys, what they do).
-pub const SHORTCUTS: [(&str, &str); 22] = [
+pub const SHORTCUTS: [(&str, &str); 24] = [
     (
         "Click · Shift/Ctrl+click",
         "Select · add to or take from the selection",
@@ -799,9 +830,20 @@ pub const SHORTCUTS: [(&str, &str); 22] = [
         "Enter on a palette item",
         "Add it at the centre of the view",
     ),
+    (
+        "F on a palette item",
+        "Favourite: listed first in the palette",
+    ),
     ("Enter on a task", "Edit it in the Properties tab"),
+    (
+        "Enter · Delete on a comment",
+        "Write it (Ctrl+Enter keeps, Escape drops) · delete it",
+    ),
     ("Shift+F10 / context-menu key", "Actions for the selection"),
-    ("Right-click", "Actions for what is under the pointer"),
+    (
+        "Right-click",
+        "Actions for what is under the pointer (and Add comment)",
+    ),
     ("Escape", "Cancel a drag, close a menu, clear the selection"),
     ("/", "Search the palette"),
     ("?", "This list"),

@@ -66,6 +66,37 @@ pub struct Document {
     /// back together ([`crate::Compiled::platform_spec`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform_spec: Option<Value>,
+    /// Notes on the canvas (Markdown), free or attached to a task. They are the document's
+    /// own: nothing of them goes into the compiled spec.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comments: Vec<Comment>,
+}
+
+/// The width a new comment is drawn at.
+pub const COMMENT_WIDTH: f64 = 220.0;
+
+fn comment_width() -> f64 {
+    COMMENT_WIDTH
+}
+
+/// A note on the canvas.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Comment {
+    /// Stable id (`c1`).
+    pub id: String,
+    /// The note, in Markdown.
+    #[serde(default)]
+    pub text: String,
+    /// Top-left corner: on the canvas, or from the task's corner when attached to one.
+    #[serde(default)]
+    pub position: Point,
+    /// Width on the canvas; the height follows the text.
+    #[serde(default = "comment_width")]
+    pub width: f64,
+    /// The task (node id) it is attached to: it moves with the task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 impl Document {
@@ -85,6 +116,7 @@ impl Document {
             wires: Vec::new(),
             groups: Vec::new(),
             platform_spec: None,
+            comments: Vec::new(),
         }
     }
 
@@ -729,5 +761,33 @@ mod tests {
                 .push(group(format!("g{i}"), format!("g{}", i + 1)));
         }
         assert_eq!(doc.group_chain(Some("g0")).len(), MAX_NESTING);
+    }
+}
+
+#[cfg(test)]
+mod comment_tests {
+    use super::*;
+
+    #[test]
+    fn comments_are_kept_in_the_document_and_left_out_of_the_spec() {
+        let mut doc = crate::synthetic::document(3);
+        let plain = doc.to_json();
+        assert!(!plain.contains("\"comments\""), "no comments, no field");
+        let spec = crate::compile(&doc).spec.expect("compiles");
+        doc.comments.push(Comment {
+            id: "c1".into(),
+            text: "**Why** this threshold: see the *eval* notes".into(),
+            position: Point { x: 0.0, y: -96.0 },
+            width: COMMENT_WIDTH,
+            node: Some(doc.nodes[0].id.clone()),
+        });
+        let back = Document::from_json(&doc.to_json()).expect("reads back");
+        assert_eq!(back, doc);
+        assert_eq!(crate::compile(&back).spec.expect("compiles"), spec);
+        // The width has a default; unknown fields are refused as everywhere in the document.
+        let minimal: Comment =
+            serde_json::from_str(r#"{"id": "c2", "text": "x"}"#).expect("minimal comment");
+        assert_eq!(minimal.width, COMMENT_WIDTH);
+        assert!(serde_json::from_str::<Comment>(r#"{"id": "c3", "colour": "red"}"#).is_err());
     }
 }

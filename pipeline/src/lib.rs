@@ -28,8 +28,8 @@ pub mod validate;
 pub use compile::{compile, Compiled};
 pub use diagnostic::{Diagnostic, Severity};
 pub use document::{
-    Binding, ComponentDef, Document, Group, GroupKind, Node, PipelineParameter, Point, PortRef,
-    PortType, Size, Wire, FORMAT,
+    Binding, Comment, ComponentDef, Document, Group, GroupKind, Node, PipelineParameter, Point,
+    PortRef, PortType, Size, Wire, FORMAT,
 };
 pub use import::{component_from_yaml, ImportError};
 #[cfg(feature = "yaml")]

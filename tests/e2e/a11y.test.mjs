@@ -1,6 +1,6 @@
 // Accessibility, checked by axe-core (the engine of Lighthouse's and Chrome's audits) in the
 // real browser: the editor empty, with the seed pipeline open, a task selected and each panel
-// shown, in the light and the dark theme — no violations of the WCAG 2.1 A and AA rules
+// shown, the component editor, in the light and the dark theme — no violations of the WCAG 2.1 A and AA rules
 // (contrast, names of controls, ARIA roles and attributes, …).
 
 import assert from 'node:assert/strict';
@@ -64,6 +64,15 @@ for (const scheme of ['light', 'dark']) {
         await page.waitForTimeout(300);
         assert.deepEqual(await violations(page), [], `the ${tab} tab`);
       }
+
+      // The component editor, with a port of each side and a problem shown.
+      await page.locator('[data-testid=btn-new-component]').click();
+      await page.locator('[data-testid=author-add-input]').click();
+      await page.locator('[data-testid=author-add-output]').click();
+      await page.locator('[data-testid=author-problem]').first().waitFor();
+      assert.deepEqual(await violations(page), [], 'the component editor');
+      await page.locator('[data-testid=author-kind-container]').click();
+      assert.deepEqual(await violations(page), [], 'the component editor, container');
     }),
   );
 }

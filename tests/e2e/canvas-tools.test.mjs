@@ -215,7 +215,7 @@ test(
     await page.keyboard.press('Enter');
     await until(async () => (await groupIds(page)).length === 1, 'Enter added a condition frame');
     // A component: focus its item, Space adds a task.
-    const item = page.locator('[data-testid^=palette-]:not([data-testid=palette-condition]):not([data-testid=palette-loop]):not([data-testid=palette-exit-handler])').nth(1);
+    const item = page.locator('[data-testid^=palette-]:not([data-testid=palette-condition]):not([data-testid=palette-loop]):not([data-testid=palette-exit-handler]):not([data-testid^=palette-star-])').nth(1);
     await item.focus();
     await page.keyboard.press(' ');
     await expectNodeCount(page, 1);
@@ -296,5 +296,125 @@ test(
     await search.fill('');
     await until(async () => await shown('palette-condition'), 'all shown again');
     await expectNodeCount(page, 0);
+  }),
+);
+
+test(
+  'favourite components are listed first and kept in the browser',
+  { timeout: 60_000 },
+  e2e('canvas-favourites', async (app) => {
+    const { page } = app;
+    await openApp(app);
+    const favourites = () => page.locator('[data-testid^=favourite-]:not([data-testid^=favourite-star-])');
+    assert.equal(await favourites().count(), 0, 'none at first');
+    // The star of a component: it is listed under Favourites, first, and still in its category.
+    const first = page.locator('[data-testid^=palette-star-]').nth(2);
+    const id = (await first.getAttribute('data-testid')).slice('palette-star-'.length);
+    await first.click();
+    await until(async () => (await favourites().count()) === 1, 'one favourite');
+    assert.equal(await favourites().first().getAttribute('data-testid'), `favourite-${id}`);
+    const firstCategory = (await page.locator('.palette-cat-title').nth(1).textContent()).trim();
+    assert.ok(firstCategory.startsWith('Favourites'), `after control flow: ${firstCategory}`);
+    assert.equal(await page.locator(`[data-testid="palette-${id}"]`).count(), 1, 'still in its category');
+    assert.equal(await page.locator(`[data-testid="palette-star-${id}"]`).getAttribute('aria-pressed'), 'true');
+    // F on a focused item toggles too.
+    const other = page.locator('[data-testid^=palette-star-]').nth(4);
+    const otherId = (await other.getAttribute('data-testid')).slice('palette-star-'.length);
+    await page.locator(`[data-testid="palette-${otherId}"]`).focus();
+    await page.keyboard.press('f');
+    await until(async () => (await favourites().count()) === 2, 'F added a favourite');
+    // The search filters favourites like everything else; kept across a reload.
+    await page.reload();
+    await openApp(app);
+    await until(async () => (await favourites().count()) === 2, 'kept after a reload');
+    // Enter on a favourite adds its task; the star again removes it.
+    await favourites().first().focus();
+    await page.keyboard.press('Enter');
+    await expectNodeCount(page, 1);
+    await page.locator(`[data-testid="favourite-star-${id}"]`).click();
+    await until(async () => (await favourites().count()) === 1, 'the star removed it');
+  }),
+);
+
+test(
+  'comments: a Markdown note on a task moves with it, is edited in place, saved and undone',
+  { timeout: 90_000 },
+  e2e('canvas-comments', async (app) => {
+    const { page, server } = app;
+    await openApp(app);
+    await openExample(page, EXAMPLE);
+    const menu = page.locator('[data-testid=context-menu]');
+
+    // On a task: "Comment on the task" adds a note above it, open for writing.
+    await page.locator('[data-testid=node-n1]').click({ button: 'right' });
+    await menu.waitFor({ state: 'visible' });
+    assert.equal((await page.locator('[data-testid=menu-comment]').textContent()).trim(), 'Comment on the task');
+    await page.locator('[data-testid=menu-comment]').click();
+    const note = page.locator('[data-testid=comment-c1]');
+    const field = note.locator('[data-testid=comment-text]');
+    await field.waitFor();
+    await until(async () => (await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))) === 'comment-text', 'the new note has the focus');
+    await field.fill('**Threshold** chosen from the eval set\n- see `eval_acc_threshold`');
+    // Delete while writing is text editing, not a canvas command.
+    await page.keyboard.press('End');
+    await page.keyboard.press('Delete');
+    await page.keyboard.press('Control+Enter');
+    const body = note.locator('[data-testid=comment-body]');
+    await body.waitFor();
+    assert.equal(await body.locator('strong').textContent(), 'Threshold');
+    assert.equal(await body.locator('li code').textContent(), 'eval_acc_threshold');
+    assert.match(await note.textContent(), /Comment on /);
+    assert.equal(await page.locator('[data-testid=node-n1]').count(), 1, 'the task is still there');
+
+    // Attached: it moves with its task.
+    const before = await note.boundingBox();
+    const header = page.locator('[data-testid=node-header-n1]');
+    const h = await header.boundingBox();
+    await page.mouse.move(h.x + 20, h.y + h.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(h.x + 120, h.y + h.height / 2 + 60, { steps: 8 });
+    await page.mouse.up();
+    await until(async () => {
+      const after = await note.boundingBox();
+      return Math.abs(after.x - before.x - 100) < 2 && Math.abs(after.y - before.y - 60) < 2;
+    }, 'the note followed its task');
+
+    // Its bar moves it alone (one Undo step).
+    const moved = await note.boundingBox();
+    const bar = note.locator('.comment-bar');
+    const b = await bar.boundingBox();
+    await page.mouse.move(b.x + 30, b.y + b.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(b.x + 30 - 80, b.y + b.height / 2 - 40, { steps: 6 });
+    await page.mouse.up();
+    await until(async () => Math.abs((await note.boundingBox()).x - (moved.x - 80)) < 2, 'the note moved by its bar');
+    await page.keyboard.press('Control+z');
+    await until(async () => Math.abs((await note.boundingBox()).x - moved.x) < 2, 'Undo put it back');
+
+    // Saved with the pipeline and read back; the compiled spec has no trace of it.
+    await page.keyboard.press('Control+s');
+    await until(async () => /Saved/.test((await status(page)).text), 'saved');
+    const saved = (await server.api('GET', '/api/pipelines')).json;
+    const stored = (await server.api('GET', `/api/pipelines/${saved[0].id}`)).json;
+    assert.equal(stored.comments.length, 1);
+    assert.equal(stored.comments[0].node, 'n1');
+    assert.match(stored.comments[0].text, /\*\*Threshold\*\*/);
+    const compiled = await server.api('POST', '/api/compile', JSON.stringify(stored));
+    assert.ok(!JSON.stringify(compiled.json).includes('Threshold'), 'not in the spec');
+    // Reload: the URL's hash names the saved pipeline.
+    await page.reload();
+    await until(async () => (await page.locator('[data-testid=comment-c1] strong').count()) === 1, 'the note is back after a reload', 30_000);
+
+    // Escape drops a change; Delete on the focused note removes it, Ctrl+Z brings it back.
+    await page.locator('[data-testid=comment-c1] [data-testid=comment-body]').dblclick();
+    await page.locator('[data-testid=comment-text]').fill('changed');
+    await page.keyboard.press('Escape');
+    await until(async () => (await page.locator('[data-testid=comment-c1] strong').count()) === 1, 'Escape kept the old text');
+    await page.locator('[data-testid=comment-c1] [data-testid=comment-body]').focus();
+    await page.keyboard.press('Delete');
+    await until(async () => (await page.locator('[data-testid=comment-c1]').count()) === 0, 'Delete removed the note');
+    assert.equal(await page.locator('[data-testid=node-n1]').count(), 1, 'and only the note');
+    await page.keyboard.press('Control+z');
+    await page.locator('[data-testid=comment-c1]').waitFor();
   }),
 );
