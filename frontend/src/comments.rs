@@ -90,14 +90,19 @@ fn comment_view(st: AppState, id: String) -> AnyView {
     };
     // The id, as a copyable handle for the handlers below.
     let sid = StoredValue::new(id.clone());
+    // Leaving the field keeps the text. It may be left because the note is going away (the
+    // document was replaced): then there is nothing to keep it in.
     let keep = move |value: String| {
-        editing.set(false);
-        if dropped.get_value() {
-            dropped.set_value(false);
+        editing.try_set(false);
+        if dropped.try_get_value() != Some(false) {
+            dropped.try_set_value(false);
             return;
         }
-        if comment.with_untracked(|c| c.as_ref().is_some_and(|c| c.text != value)) {
-            sid.with_value(|id| change(st, id, |c| c.text = value));
+        let changed = comment
+            .try_with_untracked(|c| c.as_ref().is_some_and(|c| c.text != value))
+            .unwrap_or(false);
+        if let Some(id) = sid.try_get_value().filter(|_| changed) {
+            change(st, &id, |c| c.text = value);
         }
     };
     let on_down = move |ev: web_sys::PointerEvent| {
