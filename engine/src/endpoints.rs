@@ -276,14 +276,34 @@ fn tail(path: &Path, max: u64) -> String {
 /// told otherwise, so two servers would collide).
 const PORTS: usize = 5;
 
-/// [`PORTS`] distinct free TCP ports on the loopback interface.
+/// Where [`free_ports`] looks: below Linux's default ephemeral range (32768–60999), from which
+/// the system gives ports to outgoing connections and to `bind(0)`. A port probed there and
+/// released could be taken by any of those before TorchServe binds it (seen in tests running
+/// side by side); one from this range is only taken by a program asking for it by number.
+const PORT_RANGE: std::ops::Range<u16> = 20_000..32_768;
+
+/// [`PORTS`] distinct free TCP ports on the loopback interface, picked at random in
+/// [`PORT_RANGE`] (any free port when that range has none to give).
 fn free_ports() -> std::io::Result<[u16; PORTS]> {
+    use std::hash::BuildHasher as _;
+    let random = std::collections::hash_map::RandomState::new();
+    let span = u64::from(PORT_RANGE.end - PORT_RANGE.start);
     let mut listeners = Vec::with_capacity(PORTS);
     let mut ports = [0; PORTS];
+    let mut tries = 0u64;
     for port in &mut ports {
-        let l = std::net::TcpListener::bind(("127.0.0.1", 0))?;
-        *port = l.local_addr()?.port();
         // Held until all are picked, so no port is picked twice.
+        let l = loop {
+            tries += 1;
+            if tries > 200 {
+                break std::net::TcpListener::bind(("127.0.0.1", 0))?;
+            }
+            let offset = u16::try_from(random.hash_one(tries) % span).unwrap_or(0);
+            if let Ok(l) = std::net::TcpListener::bind(("127.0.0.1", PORT_RANGE.start + offset)) {
+                break l;
+            }
+        };
+        *port = l.local_addr()?.port();
         listeners.push(l);
     }
     Ok(ports)
@@ -997,5 +1017,11 @@ mod tests {
         let distinct: HashSet<u16> = ports.iter().copied().collect();
         assert_eq!(distinct.len(), PORTS, "{ports:?}");
         assert!(!distinct.contains(&0));
+        // Outside the range the system hands out by itself.
+        assert!(ports.iter().all(|p| PORT_RANGE.contains(p)), "{ports:?}");
+        // Free: each can be bound now.
+        for p in ports {
+            std::net::TcpListener::bind(("127.0.0.1", p)).expect("the port is free");
+        }
     }
 }
