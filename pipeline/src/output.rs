@@ -415,8 +415,8 @@ fn python_float(f: f64) -> String {
 /// as something else quoted (see [`yaml11_reads_as_other`]).
 ///
 /// serde_yaml_ng decides how to write a string by YAML 1.2's rules and cannot be told to quote
-/// one, so each string that needs quotes is written as a marker — a run of `q`s longer than any
-/// in the value's strings, its number, and `_`s up to the string's length (so that a long key
+/// one, so each string that needs quotes is written as a marker — a prefix no string of the
+/// value holds ([`marker_prefix`]), its number, and `_`s up to the string's length (so that a long key
 /// is written as the long string would be) — which serde_yaml_ng writes as a plain scalar, key
 /// or value, and no other text can hold; each marker is then replaced by its string in single
 /// quotes. Nothing else changes. Should a marker not stand alone as a plain scalar (it cannot),
@@ -424,10 +424,10 @@ fn python_float(f: f64) -> String {
 #[cfg(feature = "yaml")]
 pub(crate) fn yaml_text(value: &Value) -> String {
     let mut quoted: Vec<&str> = Vec::new();
+    let mut all: Vec<&str> = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    let mut longest_q = 0;
     collect_strings(value, &mut |s| {
-        longest_q = longest_q.max(longest_run(s, b'q'));
+        all.push(s);
         if yaml11_reads_as_other(s) && seen.insert(s) {
             quoted.push(s);
         }
@@ -436,7 +436,9 @@ pub(crate) fn yaml_text(value: &Value) -> String {
     if quoted.is_empty() {
         return plain();
     }
-    let run = "q".repeat(longest_q.max(2) + 1);
+    let Some(run) = marker_prefix(&all) else {
+        return plain();
+    };
     let markers: std::collections::HashMap<&str, String> = quoted
         .iter()
         .enumerate()
@@ -456,15 +458,34 @@ pub(crate) fn yaml_text(value: &Value) -> String {
     replace_markers(&text, &run, &quoted).unwrap_or_else(plain)
 }
 
-/// The longest run of `b` in `s`.
+/// A marker prefix no string of the value holds: 16 lowercase letters from a hash of the
+/// strings themselves (so the same value is always written the same way, and no value can
+/// hold the prefix its own hash gives), hashed again in the unlikely case one does. Its length
+/// is fixed, so markers never make the text longer than its strings do (a prefix sized by
+/// the strings, say longer than any run of one letter in them, would let one long string
+/// multiply the size of every marker).
 #[cfg(feature = "yaml")]
-fn longest_run(s: &str, b: u8) -> usize {
-    let (mut best, mut now) = (0, 0);
-    for &c in s.as_bytes() {
-        now = if c == b { now + 1 } else { 0 };
-        best = best.max(now);
+fn marker_prefix(strings: &[&str]) -> Option<String> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    strings.hash(&mut hasher);
+    for round in 0u64..8 {
+        round.hash(&mut hasher);
+        let mut h = hasher.finish();
+        let mut prefix = String::with_capacity(16);
+        for _ in 0..16 {
+            // Letters only: the index that follows a marker's prefix starts at its first digit.
+            prefix.push(char::from(b'a' + (h % 26) as u8));
+            h /= 26;
+            if h == 0 {
+                h = hasher.finish().rotate_left(17) | 1;
+            }
+        }
+        if !strings.iter().any(|s| s.contains(&prefix)) {
+            return Some(prefix);
+        }
     }
-    best
+    None
 }
 
 /// Calls `f` with every string of `value`, keys and values.
@@ -485,8 +506,8 @@ fn collect_strings<'a>(value: &'a Value, f: &mut impl FnMut(&'a str)) {
 
 /// `text` with each marker (`run`, a number and `_`s, standing alone as a plain scalar: after
 /// the indentation and any `- `, `? ` or `: `, or after `key: `, and before `:` or the end of
-/// the line) replaced by its string in single quotes; `None` when a run of `q`s as long as
-/// `run` is anything else.
+/// the line) replaced by its string in single quotes; `None` when the prefix `run` stands
+/// anywhere else.
 #[cfg(feature = "yaml")]
 fn replace_markers(text: &str, run: &str, quoted: &[&str]) -> Option<String> {
     let mut out = String::with_capacity(text.len() + 16 * quoted.len());
@@ -1169,5 +1190,23 @@ mod tests {
             t.starts_with("# PIPELINE DEFINITION\n# Name: p\npipelineInfo:"),
             "{t}"
         );
+    }
+
+    #[test]
+    fn markers_stay_small_whatever_the_strings() {
+        // A long run of one letter beside many strings to quote: the text stays the size of
+        // its strings (a marker as long as that run, once per string, would not).
+        let strings: Vec<Value> = (0..2_000)
+            .map(|i| json!(format!("1_{i}")))
+            .chain([json!("q".repeat(200_000)), json!("a".repeat(200_000))])
+            .collect();
+        let value = Value::Array(strings);
+        let text = yaml_text(&value);
+        assert!(text.len() < 450_000, "{} bytes", text.len());
+        assert!(text.contains("- '1_1999'\n"), "the strings are quoted");
+        let back = crate::import::yaml_documents(&text).expect("reads back");
+        assert_eq!(back, vec![value]);
+        // The same value is written the same way.
+        assert_eq!(yaml_text(&back[0]), text);
     }
 }
