@@ -140,6 +140,43 @@ fn clock(ms: f64) -> String {
     format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
 }
 
+/// Writes the copy of unsaved work to `slot` (and this tab's session key) [`DELAY`] from now,
+/// or later while a gesture (a drag) is under way: encoding a large pipeline takes a while and
+/// must not cost the gesture a frame.
+fn copy_later(
+    st: AppState,
+    slot: String,
+    pending: StoredValue<Option<TimeoutHandle>>,
+    failed: StoredValue<bool>,
+) {
+    let write = move || {
+        pending.try_set_value(None);
+        if st.drag.try_with_untracked(Option::is_some) != Some(false) {
+            // Dragging (or the page is gone): try again once it is over.
+            if st.drag.try_with_untracked(|_| ()).is_some() {
+                copy_later(st, slot, pending, failed);
+            }
+            return;
+        }
+        let text = st
+            .doc
+            .with_untracked(|d| encode(st.saved_id.get_untracked().as_deref(), d));
+        let kept = [(session(), KEY), (local(), slot.as_str())]
+            .into_iter()
+            .all(|(s, key)| s.is_some_and(|s| s.set_item(key, &text).is_ok()));
+        if !kept && !failed.get_value() {
+            failed.set_value(true);
+            st.error(
+                "Could not keep a copy of your changes in this browser (its storage is full \
+                 or turned off): save to keep them",
+            );
+        }
+    };
+    if let Ok(h) = set_timeout_with_handle(write, DELAY) {
+        pending.set_value(Some(h));
+    }
+}
+
 /// Brings back unsaved work (before anything else opens) and keeps copying it from now on.
 pub fn install(st: AppState) {
     let tab = tab_id();
@@ -180,26 +217,7 @@ pub fn install(st: AppState) {
             }
             return;
         }
-        let slot = slot.clone();
-        let write = move || {
-            pending.set_value(None);
-            let text = st
-                .doc
-                .with_untracked(|d| encode(st.saved_id.get_untracked().as_deref(), d));
-            let kept = [(session(), KEY), (local(), slot.as_str())]
-                .into_iter()
-                .all(|(s, key)| s.is_some_and(|s| s.set_item(key, &text).is_ok()));
-            if !kept && !failed.get_value() {
-                failed.set_value(true);
-                st.error(
-                    "Could not keep a copy of your changes in this browser (its storage is full \
-                     or turned off): save to keep them",
-                );
-            }
-        };
-        if let Ok(h) = set_timeout_with_handle(write, DELAY) {
-            pending.set_value(Some(h));
-        }
+        copy_later(st, slot.clone(), pending, failed);
     });
 
     // The heartbeat that tells other tabs this one is open.

@@ -599,7 +599,8 @@ pub fn remove_items(doc: &mut Document, items: &[Item]) {
 
 /// The part of `doc` that `items` make up, as a document of its own (what Copy puts on the
 /// clipboard): the nodes and frames (with everything inside the frames), the wires between
-/// them, the components they run and the parameters their inputs read. `None` when nothing.
+/// them, the components they run, the parameters their inputs read, and the comments on those
+/// tasks or inside those frames. `None` when nothing.
 pub fn fragment(doc: &Document, items: &[Item]) -> Option<Document> {
     let mut groups: Vec<&str> = Vec::new();
     let mut nodes: Vec<&str> = Vec::new();
@@ -630,7 +631,18 @@ pub fn fragment(doc: &Document, items: &[Item]) -> Option<Document> {
     }
     let node_ids: BTreeSet<&str> = kept_nodes.iter().map(|n| n.id.as_str()).collect();
     let group_ids: BTreeSet<&str> = kept_groups.iter().map(|g| g.id.as_str()).collect();
+    let frames: Vec<Rect> = kept_groups.iter().map(|g| layout::group_rect(g)).collect();
+    let comments = doc
+        .comments
+        .iter()
+        .filter(|c| match &c.node {
+            Some(n) => node_ids.contains(n.as_str()),
+            None => frames.iter().any(|f| f.contains(c.position)),
+        })
+        .cloned()
+        .collect();
     let mut out = Document::new(&doc.name);
+    out.comments = comments;
     out.groups = kept_groups
         .into_iter()
         .map(|g| {
@@ -706,17 +718,22 @@ pub fn group_with_members(doc: &Document, gid: &str) -> Vec<(Item, Point)> {
     out
 }
 
+/// An id no comment of `doc` has (`c<n>`).
+pub fn comment_id(doc: &Document) -> String {
+    let mut n = doc.comments.len() + 1;
+    loop {
+        let id = format!("c{n}");
+        if !doc.comments.iter().any(|c| c.id == id) {
+            return id;
+        }
+        n += 1;
+    }
+}
+
 /// Adds an empty comment at `at` (on the canvas, or from the corner of task `node`); returns
 /// its id.
 pub fn add_comment(doc: &mut Document, at: Point, node: Option<String>) -> String {
-    let mut n = doc.comments.len() + 1;
-    let id = loop {
-        let id = format!("c{n}");
-        if !doc.comments.iter().any(|c| c.id == id) {
-            break id;
-        }
-        n += 1;
-    };
+    let id = comment_id(doc);
     doc.comments.push(pipeline::Comment {
         id: id.clone(),
         text: String::new(),

@@ -267,7 +267,7 @@ fn on_up(st: &AppState, e: &web_sys::PointerEvent) {
             mut base,
         } => {
             let band = Rect::spanning(start, cursor);
-            let (nodes, groups) = st.scene.boxes();
+            let (nodes, groups) = st.scene.boxes_meeting(&band);
             base.extend(
                 nodes
                     .into_iter()

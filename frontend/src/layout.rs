@@ -136,11 +136,12 @@ pub fn row_top(index: usize) -> f64 {
 
 /// The rectangle a node covers.
 pub fn node_rect(doc: &Document, node: &Node) -> Rect {
+    let s = pipeline::layout::node_size(doc, node);
     Rect {
         x: node.position.x,
         y: node.position.y,
-        w: NODE_WIDTH,
-        h: node_height(doc.component_of(node)),
+        w: s.width,
+        h: s.height,
     }
 }
 

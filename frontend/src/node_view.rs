@@ -36,6 +36,7 @@ pub fn NodeView(id: String) -> impl IntoView {
     let NodeSlot {
         node,
         pos,
+        expanded,
         shape,
         wired,
         diags,
@@ -82,6 +83,21 @@ pub fn NodeView(id: String) -> impl IntoView {
         }
     });
     let pos: Signal<pipeline::Point> = pos.into();
+    let expanded: Signal<bool> = expanded.into();
+    let size = Memo::new(move |_| {
+        let open = expanded.get();
+        shape.with(|c| {
+            c.as_ref().map_or(
+                pipeline::Size {
+                    width: layout::NODE_WIDTH,
+                    height: layout::node_height(None),
+                },
+                |c| c.size(open),
+            )
+        })
+    });
+    let inner = Memo::new(move |_| shape.with(|c| c.as_ref().and_then(|c| c.inner.clone())));
+    let toggle_id = id.clone();
 
     let on_pointerdown = {
         let item = item.clone();
@@ -158,8 +174,9 @@ pub fn NodeView(id: String) -> impl IntoView {
             aria-current=text(move || selected.get().to_string())
             style:left=text(move || layout::px(pos.get().x))
             style:top=text(move || layout::px(pos.get().y))
-            style:width=layout::px(layout::NODE_WIDTH)
-            style:height=text(move || layout::px(shape.with(|c| c.as_ref().map_or(layout::node_height(None), |c| c.height))))
+            class:open=flag(move || expanded.get() && inner.with(Option::is_some))
+            style:width=text(move || layout::px(size.get().width))
+            style:height=text(move || layout::px(size.get().height))
             title=text(move || tooltip.get())
             on:pointerdown=on_pointerdown
             on:focus=on_focus
@@ -178,7 +195,12 @@ pub fn NodeView(id: String) -> impl IntoView {
                     </Show>
                 </div>
                 <div class="node-sub">{subtitle}</div>
+                {move || inner.get().map(|d| view! { <crate::sub_pipeline_view::OpenToggle id=toggle_id.clone() tasks=d.tasks.len() expanded=expanded /> })}
             </div>
+            {move || {
+                let top = shape.with(|c| c.as_ref().map_or(0.0, |c| c.height));
+                inner.get().filter(|_| expanded.get()).map(|d| view! { <crate::sub_pipeline_view::InnerView diagram=d top=top /> })
+            }}
             <Show when=move || missing.get()>
                 <div class="node-missing">"Component missing from the document"</div>
             </Show>

@@ -10,10 +10,12 @@
 use std::sync::Arc;
 
 use leptos::prelude::*;
+use pipeline::layout::InnerDiagram;
 use pipeline::map::Map;
-use pipeline::{ComponentDef, Diagnostic, Document, Group, Node, Point, Wire};
+use pipeline::{ComponentDef, Diagnostic, Document, Group, Node, Point, Size, Wire};
 
 use crate::layout::{self, PortInfo, Rect};
+use crate::spatial::Grid;
 
 /// Above this many nodes the canvas draws only the elements in view (and around it); smaller
 /// pipelines are drawn whole.
@@ -30,8 +32,10 @@ pub struct NodeShape {
     pub title: Option<String>,
     /// The component's name.
     pub name: String,
-    /// Height of the node box.
+    /// Height of the node box (closed).
     pub height: f64,
+    /// For a sub-pipeline, the drawing of its tasks an open node shows.
+    pub inner: Option<Arc<InnerDiagram>>,
 }
 
 impl NodeShape {
@@ -43,6 +47,21 @@ impl NodeShape {
             title: c.title.clone(),
             name: c.name.clone(),
             height: layout::node_height(Some(c)),
+            inner: c
+                .pipeline
+                .as_deref()
+                .map(|sub| Arc::new(InnerDiagram::of(sub))),
+        }
+    }
+
+    /// The node box's size, open (`expanded`: a sub-pipeline's tasks drawn inside) or not.
+    pub fn size(&self, expanded: bool) -> Size {
+        match &self.inner {
+            Some(d) if expanded => d.open_size(self.height),
+            _ => Size {
+                width: layout::NODE_WIDTH,
+                height: self.height,
+            },
         }
     }
 
@@ -55,11 +74,12 @@ impl NodeShape {
         })
     }
 
-    /// Where a wire out of output `port` starts, relative to the node's corner.
-    pub fn out_anchor(&self, port: &str) -> Option<Point> {
+    /// Where a wire out of output `port` starts, relative to the node's corner (on its right
+    /// edge, which moves out when the node is `expanded`).
+    pub fn out_anchor(&self, port: &str, expanded: bool) -> Option<Point> {
         let j = self.outs.iter().position(|p| p.name == port)?;
         Some(Point {
-            x: layout::NODE_WIDTH,
+            x: self.size(expanded).width,
             y: layout::row_top(self.ins.len() + j) + layout::ROW / 2.0,
         })
     }
@@ -72,6 +92,8 @@ pub struct NodeSlot {
     pub node: ArcRwSignal<Node>,
     /// Where it is drawn: the document's position, or where a drag has it now.
     pub pos: ArcRwSignal<Point>,
+    /// Whether it is drawn open ([`Node::expanded`]).
+    pub expanded: ArcRwSignal<bool>,
     /// Its component's ports, `None` when the component is missing.
     pub shape: ArcRwSignal<Option<Arc<NodeShape>>>,
     /// Its inputs fed by a wire.
@@ -173,6 +195,8 @@ struct Slots {
     group_boxes: Vec<(String, Rect)>,
     /// Wire bounding boxes (the curve included).
     wire_boxes: Vec<(String, Rect)>,
+    /// Spatial indexes of the three lists of boxes.
+    grids: [Grid; 3],
 }
 
 /// The per-element signals of the document shown (see the module documentation). Copy.
@@ -324,18 +348,34 @@ impl Scene {
     /// The elements whose boxes meet `view` (world coordinates): (nodes, groups, wires), each
     /// in drawing order.
     pub fn in_view(&self, view: &Rect) -> (Vec<String>, Vec<String>, Vec<String>) {
-        let pick = |boxes: &[(String, Rect)]| {
-            boxes
-                .iter()
-                .filter(|(_, r)| view.meets(r))
-                .map(|(id, _)| id.clone())
+        let pick = |grid: &Grid, boxes: &[(String, Rect)]| {
+            grid.meeting(view, boxes, |b| &b.1)
+                .into_iter()
+                .filter_map(|i| boxes.get(i).map(|b| b.0.clone()))
                 .collect::<Vec<_>>()
         };
         self.slots.with_value(|s| {
             (
-                pick(&s.node_boxes),
-                pick(&s.group_boxes),
-                pick(&s.wire_boxes),
+                pick(&s.grids[0], &s.node_boxes),
+                pick(&s.grids[1], &s.group_boxes),
+                pick(&s.grids[2], &s.wire_boxes),
+            )
+        })
+    }
+
+    /// The node and group boxes that meet `r` (world coordinates): `(nodes, groups)`, found
+    /// through the spatial index.
+    pub fn boxes_meeting(&self, r: &Rect) -> (Boxes, Boxes) {
+        let pick = |grid: &Grid, boxes: &[(String, Rect)]| {
+            grid.meeting(r, boxes, |b| &b.1)
+                .into_iter()
+                .filter_map(|i| boxes.get(i).cloned())
+                .collect::<Vec<_>>()
+        };
+        self.slots.with_value(|s| {
+            (
+                pick(&s.grids[0], &s.node_boxes),
+                pick(&s.grids[1], &s.group_boxes),
             )
         })
     }
@@ -364,6 +404,7 @@ impl Slots {
                 NodeSlot {
                     node: ArcRwSignal::new(n.clone()),
                     pos: ArcRwSignal::new(n.position),
+                    expanded: ArcRwSignal::new(n.expanded),
                     shape: ArcRwSignal::new(shapes.get(&n.component).cloned()),
                     wired: ArcRwSignal::new(Vec::new()),
                     diags: ArcRwSignal::new(Vec::new()),
@@ -386,6 +427,10 @@ impl Slots {
             }
             if slot.pos.get_untracked() != n.position {
                 slot.pos.set(n.position);
+                geometry = true;
+            }
+            if slot.expanded.get_untracked() != n.expanded {
+                slot.expanded.set(n.expanded);
                 geometry = true;
             }
             let shape = self.shapes.get(&n.component);
@@ -449,22 +494,27 @@ impl Slots {
 
     /// Recomputes the boxes of every node, group and wire.
     fn rebuild_boxes(&mut self, doc: &Document) {
-        let height = |n: &Node| {
-            self.shapes
-                .get(&n.component)
-                .map_or(layout::node_height(None), |s| s.height)
+        let size = |n: &Node| {
+            self.shapes.get(&n.component).map_or(
+                Size {
+                    width: layout::NODE_WIDTH,
+                    height: layout::node_height(None),
+                },
+                |s| s.size(n.expanded),
+            )
         };
         self.node_boxes = doc
             .nodes
             .iter()
             .map(|n| {
+                let s = size(n);
                 (
                     n.id.clone(),
                     Rect {
                         x: n.position.x,
                         y: n.position.y,
-                        w: layout::NODE_WIDTH,
-                        h: height(n),
+                        w: s.width,
+                        h: s.height,
                     },
                 )
             })
@@ -486,7 +536,7 @@ impl Slots {
             let n = &doc.nodes[*self.nodes.index.get(node)?];
             let shape = self.shapes.get(&n.component)?;
             let a = if out {
-                shape.out_anchor(port)?
+                shape.out_anchor(port, n.expanded)?
             } else {
                 shape.in_anchor(port)?
             };
@@ -504,6 +554,8 @@ impl Slots {
                 Some((w.id.clone(), wire_box(a, b)))
             })
             .collect();
+        self.grids = [&self.node_boxes, &self.group_boxes, &self.wire_boxes]
+            .map(|boxes| Grid::new(boxes.iter().map(|b| &b.1)));
     }
 }
 
@@ -545,6 +597,7 @@ pub fn same_node(a: &Node, b: &Node) -> bool {
         run_after_failures,
         component_name,
         kubernetes,
+        expanded: _,
     } = a;
     *id == b.id
         && *name == b.name
@@ -626,6 +679,9 @@ mod tests {
         a.nodes[3].position.x += 40.0;
         a.groups[0].position.y -= 10.0;
         a.groups[0].size.width += 10.0;
+        assert!(same_shape(&a, &b));
+        // Opening a sub-pipeline task is geometry too: nothing to compile again.
+        a.nodes[4].expanded = true;
         assert!(same_shape(&a, &b));
         a.nodes[3].name = "renamed".into();
         assert!(!same_shape(&a, &b));

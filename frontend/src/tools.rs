@@ -168,6 +168,16 @@ pub fn insert_fragment(doc: &mut Document, frag: Document, at: Point) -> Vec<Ite
         w.to.node = to;
         doc.wires.push(w);
     }
+    // Comments: on a pasted task they stay on its copy; the others move with what was pasted.
+    for mut c in frag.comments {
+        c.id = edit::comment_id(doc);
+        c.node = c.node.and_then(|n| find(&node_ids, &n));
+        if c.node.is_none() {
+            c.position.x += dx;
+            c.position.y += dy;
+        }
+        doc.comments.push(c);
+    }
     edit::regroup(doc, &top);
     added
 }
@@ -680,6 +690,33 @@ pub fn context_menu(st: AppState, at: (f64, f64)) -> Result<AnyView, Unloaded> {
             ),
         );
     }
+    // A sub-pipeline task: show or hide the tasks inside it.
+    let sub = match &sel {
+        Selection::Node(id) => st.doc.with_untracked(|d| {
+            d.nodes
+                .iter()
+                .find(|n| n.id == *id)
+                .filter(|n| d.component_of(n).is_some_and(|c| c.pipeline.is_some()))
+                .map(|n| (n.id.clone(), n.expanded))
+        }),
+        _ => None,
+    };
+    if let Some((id, open)) = sub {
+        entries.insert(
+            5,
+            e(
+                if open {
+                    "Hide tasks inside"
+                } else {
+                    "Show tasks inside"
+                },
+                "",
+                "menu-open-sub",
+                true,
+                Box::new(move || crate::sub_pipeline_view::toggle(&st, &id)),
+            ),
+        );
+    }
     // Keep the menu inside the window.
     let (w, h) = web_sys::window()
         .map(|w| {
@@ -963,6 +1000,66 @@ mod tests {
             .filter(|n| n.group.as_deref() == Some(new_loop.as_str()))
             .count();
         assert!(members > 0, "the pasted tasks are in the pasted frame");
+    }
+
+    #[test]
+    fn comments_on_copied_tasks_and_in_copied_frames_come_along() {
+        let mut doc = pipeline::synthetic::document(12);
+        pipeline::layout::layout(&mut doc);
+        let frame = doc.groups[0].clone();
+        let inside = Point {
+            x: frame.position.x + 10.0,
+            y: frame.position.y + 10.0,
+        };
+        let on_n0 = edit::add_comment(&mut doc, Point { x: 0.0, y: -96.0 }, Some("n0".into()));
+        let on_n5 = edit::add_comment(&mut doc, Point { x: 0.0, y: -96.0 }, Some("n5".into()));
+        let in_frame = edit::add_comment(&mut doc, inside, None);
+        let far = edit::add_comment(&mut doc, Point { x: -9e5, y: -9e5 }, None);
+        doc.comments[0].text = "**why** n0".into();
+
+        // Copying n0 brings its note, and only that.
+        let frag = edit::fragment(&doc, &[Item::Node("n0".into())]).expect("a fragment");
+        assert_eq!(frag.comments.len(), 1);
+        assert_eq!(frag.comments[0].id, on_n0);
+        // Copying the frame brings the free note inside it and notes on its tasks.
+        let frag_g = edit::fragment(&doc, &[Item::Group(frame.id.clone())]).expect("a fragment");
+        let ids: Vec<&str> = frag_g.comments.iter().map(|c| c.id.as_str()).collect();
+        assert!(ids.contains(&in_frame.as_str()), "{ids:?}");
+        assert!(
+            !ids.contains(&far.as_str()) && !ids.contains(&on_n0.as_str()),
+            "{ids:?}"
+        );
+        assert!(
+            ids.contains(&on_n5.as_str()),
+            "a note on a task in the frame: {ids:?}"
+        );
+
+        // Pasted, the note gets a new id and sits on the copy of its task.
+        let before = doc.comments.len();
+        let added = insert_fragment(&mut doc, frag, Point { x: 7000.0, y: 0.0 });
+        let copy = match &added[0] {
+            Item::Node(id) => id.clone(),
+            Item::Group(_) => panic!("a task was pasted"),
+        };
+        assert_eq!(doc.comments.len(), before + 1);
+        let pasted = doc.comments.last().expect("a pasted note");
+        assert_ne!(pasted.id, on_n0);
+        assert_eq!(pasted.node.as_deref(), Some(copy.as_str()));
+        assert_eq!(pasted.text, "**why** n0");
+        assert_eq!(pasted.position, Point { x: 0.0, y: -96.0 });
+        // A free note moves with what was pasted.
+        let added = insert_fragment(&mut doc, frag_g, Point { x: -7000.0, y: 0.0 });
+        assert!(!added.is_empty());
+        let moved = doc
+            .comments
+            .iter()
+            .filter(|c| c.node.is_none() && (-8000.0..-6000.0).contains(&c.position.x))
+            .count();
+        assert_eq!(moved, 1, "{:?}", doc.comments);
+        let mut all: Vec<&str> = doc.comments.iter().map(|c| c.id.as_str()).collect();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), doc.comments.len(), "comment ids stay unique");
     }
 
     #[test]

@@ -18,7 +18,7 @@ fn anchor(st: &AppState, node: &str, port: &str, out: bool) -> Option<Point> {
     let a = slot.shape.with(|s| {
         let s = s.as_ref()?;
         if out {
-            s.out_anchor(port)
+            s.out_anchor(port, slot.expanded.get())
         } else {
             s.in_anchor(port)
         }

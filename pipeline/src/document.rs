@@ -505,6 +505,10 @@ pub struct Node {
     /// the node, so they follow it through renames and edits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubernetes: Option<Value>,
+    /// Drawn open: a sub-pipeline task shows the tasks inside it. A view setting kept with the
+    /// document (like [`Node::position`]); never compiled.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub expanded: bool,
 }
 
 fn default_true() -> bool {
@@ -529,6 +533,7 @@ impl Node {
             run_after_failures: false,
             component_name: None,
             kubernetes: None,
+            expanded: false,
         }
     }
 

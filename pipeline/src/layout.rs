@@ -36,6 +36,195 @@ pub fn node_height(c: Option<&ComponentDef>) -> f64 {
     HEADER + 2.0 * PAD + rows as f64 * ROW
 }
 
+/// Scale at which an open sub-pipeline task draws the tasks inside it.
+pub const INNER_SCALE: f64 = 0.5;
+/// Height of a task's box inside an open sub-pipeline task (its name only).
+pub const INNER_TASK_HEIGHT: f64 = 24.0;
+/// Space around the drawing inside an open sub-pipeline task.
+pub const INNER_PAD: f64 = 12.0;
+
+/// One box of an [`InnerDiagram`]: a task, or a frame of a group, relative to the drawing's
+/// top-left corner.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InnerBox {
+    /// The task's shown name, or the group's.
+    pub label: String,
+    /// Top-left corner.
+    pub at: Point,
+    /// Size.
+    pub size: Size,
+    /// A task that is itself a sub-pipeline.
+    pub sub: bool,
+}
+
+/// The tasks inside a sub-pipeline, drawn small inside an open sub-pipeline task
+/// ([`Node::expanded`](crate::Node::expanded)): the sub-pipeline's own layout at
+/// [`INNER_SCALE`], each task as a box with its name, each group as a frame, and a link per
+/// wire. Nested sub-pipelines are drawn as tasks (closed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InnerDiagram {
+    /// Task boxes, in document order.
+    pub tasks: Vec<InnerBox>,
+    /// Group frames, outer frames first.
+    pub frames: Vec<InnerBox>,
+    /// Wires, from an output's task (right edge) to an input's task (left edge).
+    pub links: Vec<(Point, Point)>,
+    /// The drawing's size.
+    pub size: Size,
+}
+
+impl InnerDiagram {
+    /// The drawing of the sub-pipeline `sub`, laid out anew when its tasks have no positions
+    /// of their own (all at one point).
+    pub fn of(sub: &Document) -> Self {
+        let placed = sub
+            .nodes
+            .first()
+            .is_some_and(|f| sub.nodes.iter().any(|n| n.position != f.position));
+        let laid;
+        let doc = if placed || sub.nodes.len() < 2 {
+            sub
+        } else {
+            let mut d = sub.clone();
+            // Nested sub-pipelines are drawn closed, so laying this out never recurses.
+            for n in &mut d.nodes {
+                n.expanded = false;
+            }
+            layout(&mut d);
+            laid = d;
+            &laid
+        };
+        let node_box = |n: &crate::Node| (n.position, NODE_WIDTH, node_height(doc.component_of(n)));
+        let mut min = Point {
+            x: f64::INFINITY,
+            y: f64::INFINITY,
+        };
+        let mut max = Point {
+            x: f64::NEG_INFINITY,
+            y: f64::NEG_INFINITY,
+        };
+        let mut extend = |p: Point, w: f64, h: f64| {
+            min.x = min.x.min(p.x);
+            min.y = min.y.min(p.y);
+            max.x = max.x.max(p.x + w);
+            max.y = max.y.max(p.y + h);
+        };
+        for n in &doc.nodes {
+            let (p, w, h) = node_box(n);
+            extend(p, w, h);
+        }
+        for g in &doc.groups {
+            extend(g.position, g.size.width, g.size.height);
+        }
+        if !min.x.is_finite() || !max.x.is_finite() {
+            return Self {
+                tasks: Vec::new(),
+                frames: Vec::new(),
+                links: Vec::new(),
+                size: Size {
+                    width: NODE_WIDTH - 2.0 * INNER_PAD,
+                    height: INNER_TASK_HEIGHT,
+                },
+            };
+        }
+        let at = |p: Point| Point {
+            x: ((p.x - min.x) * INNER_SCALE).round(),
+            y: ((p.y - min.y) * INNER_SCALE).round(),
+        };
+        let task_size = Size {
+            width: NODE_WIDTH * INNER_SCALE,
+            height: INNER_TASK_HEIGHT,
+        };
+        let tasks: Vec<InnerBox> = doc
+            .nodes
+            .iter()
+            .map(|n| InnerBox {
+                label: n.shown_name().to_string(),
+                at: at(n.position),
+                size: task_size,
+                sub: doc.component_of(n).is_some_and(|c| c.pipeline.is_some()),
+            })
+            .collect();
+        let mut frames: Vec<(usize, InnerBox)> = doc
+            .groups
+            .iter()
+            .map(|g| {
+                (
+                    doc.group_chain(Some(&g.id)).len(),
+                    InnerBox {
+                        label: g.name.clone().unwrap_or_else(|| g.id.clone()),
+                        at: at(g.position),
+                        size: Size {
+                            width: (g.size.width * INNER_SCALE).round(),
+                            height: (g.size.height * INNER_SCALE).round(),
+                        },
+                        sub: false,
+                    },
+                )
+            })
+            .collect();
+        frames.sort_by_key(|f| f.0);
+        let index: HashMap<&str, usize> = doc
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.id.as_str(), i))
+            .collect();
+        let links = doc
+            .wires
+            .iter()
+            .filter_map(|w| {
+                let a = tasks.get(*index.get(w.from.node.as_str())?)?;
+                let b = tasks.get(*index.get(w.to.node.as_str())?)?;
+                Some((
+                    Point {
+                        x: a.at.x + a.size.width,
+                        y: a.at.y + a.size.height / 2.0,
+                    },
+                    Point {
+                        x: b.at.x,
+                        y: b.at.y + b.size.height / 2.0,
+                    },
+                ))
+            })
+            .collect();
+        let size = Size {
+            width: ((max.x - min.x) * INNER_SCALE).round(),
+            height: ((max.y - min.y) * INNER_SCALE)
+                .round()
+                .max(INNER_TASK_HEIGHT),
+        };
+        Self {
+            tasks,
+            frames: frames.into_iter().map(|f| f.1).collect(),
+            links,
+            size,
+        }
+    }
+
+    /// The size of an open task whose closed box is `height` high and that draws this.
+    pub fn open_size(&self, height: f64) -> Size {
+        Size {
+            width: NODE_WIDTH.max(self.size.width + 2.0 * INNER_PAD),
+            height: height + self.size.height + 2.0 * INNER_PAD,
+        }
+    }
+}
+
+/// The box of `node` in `doc`: [`NODE_WIDTH`] by its ports' height, or, for an open
+/// sub-pipeline task, large enough to draw the tasks inside it ([`InnerDiagram`]).
+pub fn node_size(doc: &Document, node: &crate::Node) -> Size {
+    let c = doc.component_of(node);
+    let height = node_height(c);
+    match c.and_then(|c| c.pipeline.as_deref()) {
+        Some(sub) if node.expanded => InnerDiagram::of(sub).open_size(height),
+        _ => Size {
+            width: NODE_WIDTH,
+            height,
+        },
+    }
+}
+
 /// Lays out every node and group: in each DAG, tasks go in columns by dependency depth, and
 /// each group's frame is sized to hold its members.
 pub fn layout(doc: &mut Document) {
@@ -152,14 +341,7 @@ fn layout_scope(
 ) -> Size {
     for &e in members {
         if let Elem::Node(n) = e {
-            let h = node_height(doc.component_of(&doc.nodes[n]));
-            sizes.insert(
-                e,
-                Size {
-                    width: NODE_WIDTH,
-                    height: h,
-                },
-            );
+            sizes.insert(e, node_size(doc, &doc.nodes[n]));
         }
     }
     let index: HashMap<Elem, usize> = members.iter().enumerate().map(|(i, &e)| (e, i)).collect();
@@ -309,5 +491,129 @@ mod layer_tests {
         assert!(l[1] >= 1 && l[2] >= 1 && l[1] != l[2], "{l:?}");
         assert_eq!(rows(&l, &edges).len(), 3);
         assert!(layers(0, &[]).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod inner_tests {
+    use super::{layout, node_size, InnerDiagram, INNER_SCALE, INNER_TASK_HEIGHT, NODE_WIDTH};
+    use crate::document::{ComponentDef, Document, Node, Point};
+
+    /// A pipeline with two tasks of a sub-pipeline of `inner` tasks, the second after the first.
+    fn outer(inner: usize) -> Document {
+        let sub = crate::synthetic::document(inner);
+        let mut doc = Document::new("outer");
+        doc.components.insert(
+            "sub".into(),
+            ComponentDef {
+                name: "sub".into(),
+                title: None,
+                description: None,
+                input_definitions: Default::default(),
+                output_definitions: Default::default(),
+                executor: None,
+                pipeline: Some(Box::new(sub)),
+            },
+        );
+        doc.nodes.push(Node::new("n1", "first", "sub"));
+        let mut second = Node::new("n2", "second", "sub");
+        second.after.push("n1".into());
+        doc.nodes.push(second);
+        doc
+    }
+
+    fn inner_of(doc: &Document) -> &Document {
+        doc.components["sub"]
+            .pipeline
+            .as_deref()
+            .expect("a sub-pipeline")
+    }
+
+    #[test]
+    fn the_drawing_holds_every_task_frame_and_wire_of_the_sub_pipeline() {
+        let doc = outer(12);
+        let sub = inner_of(&doc);
+        let d = InnerDiagram::of(sub);
+        assert_eq!(d.tasks.len(), sub.nodes.len());
+        assert_eq!(d.frames.len(), sub.groups.len());
+        assert_eq!(d.links.len(), sub.wires.len());
+        assert_eq!(d.tasks[3].label, sub.nodes[3].shown_name());
+        // The synthetic pipeline has no positions: it is laid out, so tasks do not pile up.
+        let distinct: std::collections::BTreeSet<(i64, i64)> = d
+            .tasks
+            .iter()
+            .map(|t| (t.at.x as i64, t.at.y as i64))
+            .collect();
+        assert_eq!(distinct.len(), d.tasks.len(), "{:?}", d.tasks);
+        for b in d.tasks.iter().chain(&d.frames) {
+            assert!(b.at.x >= 0.0 && b.at.y >= 0.0, "{b:?}");
+            assert!(
+                b.at.x + b.size.width <= d.size.width + 0.5,
+                "{b:?} in {:?}",
+                d.size
+            );
+            assert!(
+                b.at.y + b.size.height <= d.size.height + 0.5,
+                "{b:?} in {:?}",
+                d.size
+            );
+        }
+        assert_eq!(d.tasks[0].size.width, NODE_WIDTH * INNER_SCALE);
+        assert_eq!(d.tasks[0].size.height, INNER_TASK_HEIGHT);
+        // Each link runs from its producer's right edge to its consumer's left edge.
+        let w = &sub.wires[0];
+        let index = |id: &str| sub.nodes.iter().position(|n| n.id == id).unwrap();
+        let (a, b) = (&d.tasks[index(&w.from.node)], &d.tasks[index(&w.to.node)]);
+        assert_eq!(d.links[0].0.x, a.at.x + a.size.width);
+        assert_eq!(d.links[0].1.x, b.at.x);
+    }
+
+    #[test]
+    fn an_open_task_is_as_large_as_its_drawing_and_the_layout_makes_room_for_it() {
+        let mut doc = outer(12);
+        let closed = node_size(&doc, &doc.nodes[0]);
+        assert_eq!(closed.width, NODE_WIDTH);
+        doc.nodes[0].expanded = true;
+        let open = node_size(&doc, &doc.nodes[0]);
+        let drawing = InnerDiagram::of(inner_of(&doc)).size;
+        assert!(
+            open.width >= drawing.width && open.width > NODE_WIDTH,
+            "{open:?}"
+        );
+        assert!(open.height >= closed.height + drawing.height, "{open:?}");
+        layout(&mut doc);
+        let (a, b) = (doc.nodes[0].position, doc.nodes[1].position);
+        assert!(
+            b.x >= a.x + open.width,
+            "the task after the open one starts past it: {a:?} {b:?}"
+        );
+        // Closing it again gives the closed size back; the flag never changes the spec.
+        let compiled_open = crate::compile(&doc);
+        doc.nodes[0].expanded = false;
+        assert_eq!(node_size(&doc, &doc.nodes[0]), closed);
+        assert_eq!(crate::compile(&doc).spec, compiled_open.spec);
+    }
+
+    #[test]
+    fn an_empty_or_placed_sub_pipeline_is_drawn_as_it_is() {
+        let d = InnerDiagram::of(&Document::new("empty"));
+        assert!(d.tasks.is_empty() && d.size.width > 0.0);
+        let mut sub = crate::synthetic::document(2);
+        sub.groups.clear();
+        sub.nodes[1].group = None;
+        sub.nodes[0].position = Point { x: 100.0, y: 50.0 };
+        sub.nodes[1].position = Point { x: 500.0, y: 50.0 };
+        let d = InnerDiagram::of(&sub);
+        assert_eq!(d.tasks[0].at, Point { x: 0.0, y: 0.0 });
+        assert_eq!(d.tasks[1].at, Point { x: 200.0, y: 0.0 });
+    }
+
+    #[test]
+    fn the_flag_is_left_out_of_the_json_when_closed() {
+        let mut doc = outer(2);
+        assert!(!doc.to_json().contains("expanded"));
+        doc.nodes[0].expanded = true;
+        let back = Document::from_json(&doc.to_json()).expect("reads back");
+        assert!(back.nodes[0].expanded && !back.nodes[1].expanded);
     }
 }

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { openFile, syntheticDocument } from './canvas-bench.mjs';
 import { ARTIFACTS, e2e, expectNodeCount, groupIds, nodeIds, openApp, openExample, selectNode, status, until, wireIds } from './harness.mjs';
 
 const EXAMPLE = 'pytorch-text-classification';
@@ -340,7 +341,8 @@ test(
   'comments: a Markdown note on a task moves with it, is edited in place, saved and undone',
   { timeout: 90_000 },
   e2e('canvas-comments', async (app) => {
-    const { page, server } = app;
+    const { page, server, context } = app;
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
     await openApp(app);
     await openExample(page, EXAMPLE);
     const menu = page.locator('[data-testid=context-menu]');
@@ -416,5 +418,120 @@ test(
     assert.equal(await page.locator('[data-testid=node-n1]').count(), 1, 'and only the note');
     await page.keyboard.press('Control+z');
     await page.locator('[data-testid=comment-c1]').waitFor();
+
+    // Copy and paste the task: its note comes along, on the copy (a new note, the same text).
+    await selectNode(page, 'n1');
+    const ids = new Set(await nodeIds(page));
+    await page.keyboard.press('Control+c');
+    await page.mouse.move(500, 650);
+    await page.keyboard.press('Control+v');
+    const copy = await until(async () => (await nodeIds(page)).find((id) => !ids.has(id)), 'the task was pasted');
+    const pastedNote = page.locator('[data-testid=comment-c2]');
+    await until(async () => (await pastedNote.locator('strong').count()) === 1, 'the note came along');
+    assert.equal(await page.locator('[data-testid=comment-c1] strong').count(), 1, 'the original note stays');
+    // In the document (the tab's unsaved copy), the new note is on the pasted task.
+    const notes = await until(async () => {
+      const text = await page.evaluate(() => sessionStorage.getItem('pipeline-canvas.autosave'));
+      const doc = text && JSON.parse(text).doc;
+      return doc?.comments?.length === 2 ? doc.comments : null;
+    }, 'the unsaved copy holds both notes');
+    assert.deepEqual(
+      notes.map((c) => [c.id, c.node]),
+      [
+        ['c1', 'n1'],
+        ['c2', copy],
+      ],
+    );
+  }),
+);
+
+test(
+  'a sub-pipeline task opens to show the tasks inside it, and its wires follow its new edge',
+  { timeout: 120_000 },
+  e2e('canvas-sub-pipeline', async (app) => {
+    const { page } = app;
+    await openApp(app);
+    // A pipeline whose first task runs a sub-pipeline of 6 tasks (wired in a chain, one frame),
+    // without positions of its own; the second task reads its output.
+    const sub = syntheticDocument(6);
+    for (const n of sub.nodes) n.position = { x: 0, y: 0 };
+    sub.outputs = [{ name: 'total', from: [{ node: 'n0', port: 'sum' }] }];
+    const doc = syntheticDocument(1);
+    doc.name = 'outer';
+    doc.components.chain = {
+      name: 'chain',
+      inputDefinitions: { parameters: { threshold: { parameterType: 'NUMBER_INTEGER', isOptional: true, defaultValue: 3 } } },
+      outputDefinitions: { parameters: { total: { parameterType: 'NUMBER_INTEGER' } } },
+      pipeline: sub,
+    };
+    doc.nodes = [
+      { id: 'n1', name: 'chain', component: 'chain', position: { x: 40, y: 40 } },
+      { id: 'n2', name: 'add', component: 'add', position: { x: 360, y: 40 } },
+    ];
+    doc.wires = [{ id: 'w1', from: { node: 'n1', port: 'total' }, to: { node: 'n2', port: 'a' } }];
+    await openFile(page, 'outer.pipeline.json', JSON.stringify(doc), 2);
+
+    const node = page.locator('[data-testid=node-n1]');
+    const toggle = page.locator('[data-testid=node-open-n1]');
+    const inner = node.locator('[data-testid=node-inner]');
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'false');
+    assert.equal(await toggle.getAttribute('aria-label'), 'Show the 6 tasks inside');
+    assert.equal(await inner.count(), 0, 'closed: no drawing');
+    assert.equal(await page.locator('[data-testid=node-open-n2]').count(), 0, 'a plain task has no toggle');
+    // World geometry from the node's style, and where the wire out of it starts.
+    const styleBox = async (loc) =>
+      loc.evaluate((e) => ({ x: parseFloat(e.style.left), y: parseFloat(e.style.top), w: parseFloat(e.style.width), h: parseFloat(e.style.height) }));
+    const wireStart = async () => {
+      const d = await page.locator('[data-testid=wire-w1] path').first().getAttribute('d');
+      return Number(/^M\s*(-?[\d.]+)/.exec(d)[1]);
+    };
+    const closed = await styleBox(node);
+    assert.equal(closed.w, 240);
+    assert.equal(await wireStart(), closed.x + closed.w, 'the wire leaves the right edge');
+
+    // Open: the six tasks, the frame and the five wires inside are drawn; the box grows and the
+    // wire out of it leaves its new right edge.
+    await toggle.click();
+    await inner.waitFor();
+    assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
+    const labels = await inner.locator('[data-inner-task]').evaluateAll((els) => els.map((e) => e.getAttribute('data-inner-task')));
+    assert.deepEqual(labels, ['add-0', 'add-1', 'add-2', 'add-3', 'add-4', 'add-5']);
+    assert.equal(await inner.locator('.inner-frame').count(), 1);
+    assert.equal(await inner.locator('.inner-link').count(), sub.wires.length);
+    const open = await styleBox(node);
+    assert.ok(open.w > closed.w && open.h > closed.h, `${JSON.stringify(open)} > ${JSON.stringify(closed)}`);
+    await until(async () => (await wireStart()) === open.x + open.w, 'the wire follows the open edge');
+    // The inner tasks were laid out: no two at one place.
+    const spots = await inner.locator('.inner-task rect').evaluateAll((els) => els.map((e) => `${e.getAttribute('x')},${e.getAttribute('y')}`));
+    assert.equal(new Set(spots).size, 6, spots.join(' '));
+
+    // Laying out the pipeline makes room for the open task.
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Shift+F10');
+    await page.locator('[data-testid=menu-layout-all]').click();
+    await until(async () => {
+      const [a, b] = [await styleBox(node), await styleBox(page.locator('[data-testid=node-n2]'))];
+      return b.x >= a.x + a.w;
+    }, 'the next task is placed past the open one');
+
+    // Kept in the document (the tab's unsaved copy), never in the spec.
+    const saved = await until(async () => {
+      const text = await page.evaluate(() => sessionStorage.getItem('pipeline-canvas.autosave'));
+      const d = text && JSON.parse(text).doc;
+      return d?.nodes?.[0]?.expanded ? d : null;
+    }, 'the open task is in the unsaved copy');
+    const compiled = await app.server.api('POST', '/api/compile', JSON.stringify(saved));
+    assert.equal(compiled.status, 200, compiled.text.slice(0, 300));
+    assert.ok(!compiled.text.includes('expanded'), 'not in the spec');
+
+    // The context menu closes it; Undo opens it again.
+    await node.locator('[data-testid=node-header-n1]').click({ button: 'right' });
+    const entry = page.locator('[data-testid=menu-open-sub]');
+    assert.equal((await entry.textContent()).trim(), 'Hide tasks inside');
+    await entry.click();
+    await until(async () => (await inner.count()) === 0, 'closed from the menu');
+    await until(async () => (await wireStart()) === (await styleBox(node)).x + 240, 'the wire is back on the closed edge');
+    await page.keyboard.press('Control+z');
+    await inner.waitFor();
   }),
 );
