@@ -5,6 +5,10 @@
 //!
 //! The draft is kept in `localStorage` on every change, so closing the editor (✕, Escape) or
 //! reloading the page loses nothing; a save clears it.
+//!
+//! A user component is edited by [`edit_component`] (✎ in the palette): its draft, read back
+//! from its file by the server (`GET /api/components/{name}/draft`), opens in the editor with
+//! *Replace* ticked; a different unsaved draft the editor held is put aside, to be restored.
 
 use ::api::{ComponentPreview, SaveComponent, SavedComponent};
 use leptos::prelude::*;
@@ -16,6 +20,10 @@ use crate::state::{flag, text, AppState};
 
 /// Where the draft is kept between openings.
 const DRAFT_KEY: &str = "pipeline-canvas.component-draft";
+/// The name of the user component the draft edits, when it edits one.
+const EDITING_KEY: &str = "pipeline-canvas.component-draft-editing";
+/// An unsaved draft put aside by [`edit_component`], until it is restored or discarded.
+const ASIDE_KEY: &str = "pipeline-canvas.component-draft-aside";
 /// How long the form must be still before the preview is asked for, in ms.
 const PREVIEW_DELAY: i32 = 150;
 /// The parameter types, by their Python names.
@@ -28,6 +36,9 @@ struct Row {
     name: RwSignal<String>,
     ty: RwSignal<String>,
     default: RwSignal<String>,
+    /// The default is a blank string (loaded so, and its field not typed in since): kept,
+    /// though a blank field otherwise means no default.
+    blank_default: RwSignal<bool>,
 }
 
 /// The form's fields.
@@ -80,6 +91,7 @@ impl Form {
             name: RwSignal::new(p.name.clone()),
             ty: RwSignal::new(p.ty.clone()),
             default: RwSignal::new(p.default.clone().unwrap_or_default()),
+            blank_default: RwSignal::new(p.default.as_ref().is_some_and(|d| d.trim().is_empty())),
         }
     }
 
@@ -122,7 +134,8 @@ impl Form {
                 .map(|r| DraftPort {
                     name: r.name.get().trim().to_string(),
                     ty: r.ty.get(),
-                    default: Some(r.default.get()).filter(|d| !d.trim().is_empty()),
+                    default: Some(r.default.get())
+                        .filter(|d| r.blank_default.get() || !d.trim().is_empty()),
                 })
                 .collect()
         };
@@ -149,19 +162,111 @@ impl Form {
     }
 }
 
+/// A draft kept in this browser under `key`.
+fn stored_draft(key: &str) -> Option<ComponentDraft> {
+    crate::autosave::local()
+        .and_then(|s| s.get_item(key).ok().flatten())
+        .and_then(|t| serde_json::from_str::<ComponentDraft>(&t).ok())
+}
+
+/// Whether a draft holds nothing typed (the form as it starts).
+fn is_blank(d: &ComponentDraft) -> bool {
+    let typed = match &d.implementation {
+        Implementation::Python { packages, body, .. } => {
+            !packages.is_empty() || !body.trim().is_empty()
+        }
+        Implementation::Container { command, args, .. } => !command.is_empty() || !args.is_empty(),
+    };
+    d.name.trim().is_empty()
+        && d.description.trim().is_empty()
+        && d.inputs.is_empty()
+        && d.outputs.is_empty()
+        && !typed
+}
+
+/// Opens user component `name` (its file `<name>.yaml` in the library) in the component
+/// editor, to edit it and save it over its file.
+pub fn edit_component(st: AppState, name: String) {
+    crate::chunks::run(st, "open the component editor", edit_split(st, name));
+}
+
+/// [`edit_component`], from the `authoring` chunk: asks the server for the draft, puts aside
+/// a different unsaved draft the editor holds, and opens the editor on the component.
+#[wasm_split(authoring, fallible)]
+fn edit_split(st: AppState, name: String) -> Result<(), Unloaded> {
+    if !pipeline::authoring::is_function_name(&name) {
+        st.error(format!(
+            "Cannot edit {name}: only components saved by the component editor can be edited \
+             (their file is named after their Python function)"
+        ));
+        return Ok(());
+    }
+    crate::api::get(
+        format!("/api/components/{name}/draft"),
+        move |r: Result<ComponentDraft, String>| {
+            let draft = match r {
+                Ok(d) => d,
+                Err(e) => {
+                    st.error(format!("Cannot edit {name}: {e}"));
+                    return;
+                }
+            };
+            let Some(s) = crate::autosave::local() else {
+                st.error("Cannot edit the component: this browser keeps no local storage");
+                return;
+            };
+            if let Some(held) = stored_draft(DRAFT_KEY) {
+                if held != draft && !is_blank(&held) {
+                    if let Ok(json) = serde_json::to_string(&held) {
+                        let _ = s.set_item(ASIDE_KEY, &json);
+                    }
+                }
+            }
+            let Ok(json) = serde_json::to_string(&draft) else {
+                return;
+            };
+            let _ = s.set_item(DRAFT_KEY, &json);
+            let _ = s.set_item(EDITING_KEY, &name);
+            // An open editor is opened afresh, on the stored draft.
+            if st.authoring.get_untracked() {
+                st.authoring.set(false);
+                set_timeout(
+                    move || {
+                        st.authoring.try_set(true);
+                    },
+                    std::time::Duration::from_millis(0),
+                );
+            } else {
+                st.authoring.set(true);
+            }
+        },
+    );
+    Ok(())
+}
+
 /// The component editor over the editor; closed by ✕ or Escape (the draft is kept).
 #[wasm_split(authoring, fallible)]
 pub fn authoring_view(st: AppState) -> Result<AnyView, Unloaded> {
     let form = Form::new();
-    if let Some(d) = crate::autosave::local()
-        .and_then(|s| s.get_item(DRAFT_KEY).ok().flatten())
-        .and_then(|t| serde_json::from_str::<ComponentDraft>(&t).ok())
-    {
+    if let Some(d) = stored_draft(DRAFT_KEY) {
         form.load(&d);
     }
+    let storage_item = |key: &str| {
+        crate::autosave::local()
+            .and_then(|s| s.get_item(key).ok().flatten())
+            .filter(|t| !t.is_empty())
+    };
+    // The component being edited (saved over its file: Replace is ticked).
+    let editing = RwSignal::new(storage_item(EDITING_KEY));
+    let aside = RwSignal::new(stored_draft(ASIDE_KEY));
+    let forget = |key: &str| {
+        if let Some(s) = crate::autosave::local() {
+            let _ = s.remove_item(key);
+        }
+    };
     let draft = Memo::new(move |_| form.draft());
     let preview = RwSignal::new(None::<Result<ComponentPreview, String>>);
-    let replace = RwSignal::new(false);
+    let replace = RwSignal::new(editing.get_untracked().is_some());
     let saving = RwSignal::new(false);
     let message = RwSignal::new(None::<String>);
     let asked = StoredValue::new(0u64);
@@ -224,9 +329,8 @@ pub fn authoring_view(st: AppState) -> Result<AnyView, Unloaded> {
                 saving.try_set(false);
                 match r {
                     Ok(saved) => {
-                        if let Some(s) = crate::autosave::local() {
-                            let _ = s.remove_item(DRAFT_KEY);
-                        }
+                        forget(DRAFT_KEY);
+                        forget(EDITING_KEY);
                         crate::actions::load_catalog(st);
                         st.success(format!(
                             "Saved {} to your library ({}); it is in the palette under User.",
@@ -302,10 +406,30 @@ pub fn authoring_view(st: AppState) -> Result<AnyView, Unloaded> {
         }
     };
 
+    // The draft put aside: back in the form (as a new component), or dropped.
+    let restore = move |_| {
+        if let Some(d) = aside.get_untracked() {
+            form.load(&d);
+        }
+        forget(ASIDE_KEY);
+        forget(EDITING_KEY);
+        aside.set(None);
+        editing.set(None);
+        replace.set(false);
+    };
+    let discard = move |_| {
+        forget(ASIDE_KEY);
+        aside.set(None);
+    };
+    let title = move || match editing.get() {
+        Some(name) => format!("Edit component {name}"),
+        None => "New component".to_string(),
+    };
+
     Ok(view! {
-        <div class="lineage-overlay authoring" data-testid="authoring-view" role="dialog" aria-label="New component">
+        <div class="lineage-overlay authoring" data-testid="authoring-view" role="dialog" aria-label=title>
             <header class="lineage-bar">
-                <h2>"New component"</h2>
+                <h2 data-testid="author-title">{title}</h2>
                 <div class="seg-group" role="group" aria-label="Kind">
                     <button class="seg" data-testid="author-kind-python"
                         aria-pressed=text(move || form.python.get().to_string())
@@ -373,6 +497,16 @@ pub fn authoring_view(st: AppState) -> Result<AnyView, Unloaded> {
                 </div>
             </div>
             <footer class="authoring-foot">
+                {move || aside.with(|a| a.as_ref().map(|d| {
+                    let name = if d.name.trim().is_empty() { "untitled".to_string() } else { d.name.clone() };
+                    view! {
+                        <span class="small" data-testid="author-aside">
+                            {format!("Your unsaved draft {name} was put aside. ")}
+                            <button data-testid="author-restore" on:click=restore>"Restore it"</button>
+                            <button data-testid="author-discard" on:click=discard>"Discard it"</button>
+                        </span>
+                    }
+                }))}
                 <span class="muted small" data-testid="author-message">{move || message.get()}</span>
                 <label class="small">
                     <input type="checkbox" data-testid="author-replace"
@@ -432,12 +566,16 @@ fn port_table(
                                 }).collect_view()}
                             </select>
                             {input.then(|| view! {
-                                <input type="text" spellcheck="false" placeholder="default (optional)"
+                                <input type="text" spellcheck="false"
+                                    placeholder=move || if row.blank_default.get() { "\"\" (an empty string)" } else { "default (optional)" }
                                     aria-label="Default value"
                                     data-testid="author-input-default"
                                     class:invalid=flag(move || faulty(format!("{}.default", at())))
                                     prop:value=text(move || row.default.get())
-                                    on:input=move |ev| row.default.set(event_target_value(&ev)) />
+                                    on:input=move |ev| {
+                                        row.blank_default.set(false);
+                                        row.default.set(event_target_value(&ev));
+                                    } />
                             })}
                             <button aria-label=format!("Remove this {side}") title="Remove"
                                 data-testid=format!("author-{side}-remove")

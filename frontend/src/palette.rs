@@ -171,16 +171,22 @@ pub fn Palette() -> impl IntoView {
             }
         }
     };
-    // A star toggles its component's favourite (`data-fav`).
+    // A star toggles its component's favourite (`data-fav`); ✎ edits a user component
+    // (`data-edit`, its file's name).
     let on_click = move |ev: web_sys::MouseEvent| {
         use wasm_bindgen::JsCast as _;
-        let id = ev
+        let el = ev
             .target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .and_then(|el| el.closest("[data-fav]").ok().flatten())
-            .and_then(|el| el.get_attribute("data-fav"));
-        if let Some(id) = id {
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok());
+        let attr = |name: &str| {
+            el.as_ref()
+                .and_then(|el| el.closest(&format!("[{name}]")).ok().flatten())
+                .and_then(|el| el.get_attribute(name))
+        };
+        if let Some(id) = attr("data-fav") {
             toggle(id);
+        } else if let Some(name) = attr("data-edit") {
+            crate::authoring_view::edit_component(st, name);
         }
     };
     view! {
@@ -286,6 +292,16 @@ pub fn Palette() -> impl IntoView {
                                                     >
                                                         {if starred { "★" } else { "☆" }}
                                                     </button>
+                                                    {e.id.strip_prefix("user/").map(|file| view! {
+                                                        <button
+                                                            class="fav"
+                                                            tabindex="-1"
+                                                            data-edit=file.strip_suffix(".yaml").unwrap_or(file).to_string()
+                                                            data-testid=format!("{testid}-edit-{}", e.id)
+                                                            aria-label=format!("Edit {}", e.title)
+                                                            title="Edit in the component editor"
+                                                        >"✎"</button>
+                                                    })}
                                                 </div>
                                             }
                                         })

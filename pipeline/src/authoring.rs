@@ -10,7 +10,8 @@
 //! `tests/kfp_oracle.rs`). A container draft writes its command and arguments with `{{name}}`
 //! references to its inputs and outputs, which become KFP placeholders.
 //!
-//! [`author`] returns the component or *every* problem of the draft, each naming its field.
+//! [`author`] returns the component or *every* problem of the draft, each naming its field;
+//! [`draft_of`] reads the draft back from a component file, to edit it again.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -24,6 +25,10 @@ use crate::ir::{
     PipelineTaskSpec, TaskInfo, TaskInputsSpec,
 };
 use crate::map::Map;
+
+#[path = "authoring_open.rs"]
+mod open;
+pub use open::{draft_of, DraftOpenError};
 
 /// The KFP SDK whose output authored components reproduce (its `sdkVersion`, and the `kfp`
 /// a Python component installs at run time).
@@ -374,6 +379,13 @@ pub fn author(draft: &ComponentDraft) -> Result<Authored, Vec<DraftProblem>> {
         spec,
         python,
     })
+}
+
+/// Whether `name` is a function name [`author`] accepts for a component (a lower-case Python
+/// identifier of at most [`MAX_NAME`] characters, not a keyword): the name of its file in a
+/// library, never a path.
+pub fn is_function_name(name: &str) -> bool {
+    check_name(name, "name", &mut |_, _| {}, true)
 }
 
 /// The component name of a function name, as the SDK makes it (`train_model` → `train-model`).

@@ -152,3 +152,78 @@ test(
     assert.equal(await page.locator('[data-testid=author-python]').count(), 0, 'no function for a container');
   }),
 );
+
+test(
+  'a saved component is reopened with ✎, edited and saved over its file',
+  { timeout: 120_000 },
+  e2e('authoring-edit', async (app) => {
+    const { page, server } = app;
+    await openApp(app);
+    const view = page.locator('[data-testid=authoring-view]');
+    const saveButton = page.locator('[data-testid=author-save]');
+    const file = path.join(server.dataDir, 'components', 'double_it.yaml');
+
+    await page.locator('[data-testid=btn-new-component]').click();
+    await page.locator('[data-testid=author-name]').fill('double_it');
+    await page.locator('[data-testid=author-description]').fill('Doubles a number.');
+    await page.locator('[data-testid=author-add-input]').click();
+    await lastRow(page, 'input', 'x', 'int');
+    await page.locator('[data-testid=author-add-output]').click();
+    await lastRow(page, 'output', 'Output', 'int');
+    await page.locator('[data-testid=author-body]').fill('return x * 2');
+    await until(async () => (await yamlOf(page)).includes('return x * 2'), 'the preview has the body');
+    await until(async () => !(await saveButton.isDisabled()), 'the save button is enabled');
+    await saveButton.click();
+    await view.waitFor({ state: 'detached' });
+    assert.ok(readFileSync(file, 'utf8').includes('return x * 2'));
+
+    // Only the user's components have ✎.
+    const edit = page.locator('[data-testid="palette-edit-user/double_it.yaml"]');
+    await edit.waitFor();
+    assert.equal(await page.locator('[data-testid^="palette-edit-"]').count(), 1);
+    assert.ok((await edit.getAttribute('aria-label')).startsWith('Edit '));
+
+    // ✎ opens the editor on the saved component, Replace ticked.
+    await edit.click();
+    await view.waitFor();
+    await until(async () => (await page.locator('[data-testid=author-name]').inputValue()) === 'double_it', 'the name is loaded');
+    assert.equal(await page.locator('[data-testid=author-title]').textContent(), 'Edit component double_it');
+    assert.equal(await page.locator('[data-testid=author-body]').inputValue(), 'return x * 2');
+    assert.equal(await page.locator('[data-testid=author-description]').inputValue(), 'Doubles a number.');
+    assert.equal(await page.locator('[data-testid=author-input-name]').inputValue(), 'x');
+    assert.ok(await page.locator('[data-testid=author-replace]').isChecked());
+
+    // Changed (the body, a new input with a default) and saved over the file.
+    await page.locator('[data-testid=author-body]').fill('return x * factor');
+    await page.locator('[data-testid=author-add-input]').click();
+    await lastRow(page, 'input', 'factor', 'int', '3');
+    await until(async () => (await yamlOf(page)).includes('return x * factor'), 'the preview follows');
+    const yaml = await yamlOf(page);
+    assert.ok(yaml.includes('factor: int = 3'), yaml);
+    await until(async () => !(await saveButton.isDisabled()), 'the save button is enabled');
+    await saveButton.click();
+    await view.waitFor({ state: 'detached' });
+    await until(async () => readFileSync(file, 'utf8') === yaml, 'the file is replaced by the previewed one');
+    const item = page.locator('[data-testid="palette-user/double_it.yaml"]');
+    await until(async () => (await item.getAttribute('title')).includes('2 inputs'), 'the palette has the new input');
+
+    // An unsaved different draft is put aside by ✎, and can be restored.
+    await page.locator('[data-testid=btn-new-component]').click();
+    await view.waitFor();
+    assert.equal(await page.locator('[data-testid=author-name]').inputValue(), '');
+    await page.locator('[data-testid=author-name]').fill('half_done');
+    await page.keyboard.press('Escape');
+    await view.waitFor({ state: 'detached' });
+    await edit.click();
+    await view.waitFor();
+    await until(async () => (await page.locator('[data-testid=author-name]').inputValue()) === 'double_it', 'the edit is loaded');
+    assert.equal(await page.locator('[data-testid=author-body]').inputValue(), 'return x * factor');
+    const aside = page.locator('[data-testid=author-aside]');
+    assert.ok((await aside.textContent()).includes('half_done'), await aside.textContent());
+    await page.locator('[data-testid=author-restore]').click();
+    assert.equal(await page.locator('[data-testid=author-name]').inputValue(), 'half_done');
+    assert.ok(!(await page.locator('[data-testid=author-replace]').isChecked()));
+    assert.equal(await page.locator('[data-testid=author-title]').textContent(), 'New component');
+    assert.equal(await aside.count(), 0);
+  }),
+);

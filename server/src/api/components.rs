@@ -1,17 +1,18 @@
 //! The palette's components: `GET /api/components` (built-in components first, then the user's
 //! library), and component authoring: `POST /api/components/preview` (a draft's component file)
-//! and `POST /api/components` (a draft saved to the library, the data folder's `components/`).
+//! and `POST /api/components` (a draft saved to the library, the data folder's `components/`),
+//! and `GET /api/components/{name}/draft` (a user component read back as a draft, to edit it).
 
 use std::path::Path;
 
 use api::{ComponentPreview, SaveComponent, SavedComponent};
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::State;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{Path as UrlPath, State};
 use axum::http::StatusCode;
 use axum::Json;
 use components::CatalogEntry;
-use pipeline::authoring::{author, ComponentDraft};
+use pipeline::authoring::{author, draft_of, ComponentDraft, DraftOpenError, DraftProblem};
 
 use crate::error::AppError;
 use crate::server::AppState;
@@ -83,6 +84,57 @@ pub async fn save(
     .await??;
     tracing::info!(id = %saved.id, "component saved to the library");
     Ok((StatusCode::CREATED, Json(saved)))
+}
+
+/// `GET /api/components/{name}/draft`: the draft of the user component saved as
+/// `<name>.yaml` in the library, for the component editor to edit and save again (with
+/// `replace`). 400 when `name` is not a component's function name (so never a path), 404 when
+/// the library has no such file (built-in components are not in it, and are not editable), 422
+/// with the reason (where in the file, and what) when the file is not one the form can show.
+pub async fn draft(
+    State(state): State<AppState>,
+    name: Result<UrlPath<String>, PathRejection>,
+) -> Result<Json<ComponentDraft>, AppError> {
+    let UrlPath(name) = name?;
+    if !pipeline::authoring::is_function_name(&name) {
+        return Err(AppError::BadRequest(format!(
+            "{:?} is not a component name: a user component is named by its Python function \
+             name (lower case, e.g. train_model)",
+            name.chars().take(80).collect::<String>()
+        )));
+    }
+    let path = state.user_components_dir.join(format!("{name}.yaml"));
+    let draft = tokio::task::spawn_blocking(move || -> Result<ComponentDraft, AppError> {
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(AppError::NotFound(format!(
+                    "your library has no component file {name}.yaml (built-in components are \
+                     not editable)"
+                )))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                return Err(not_editable("file", "the file is not UTF-8 text".into()))
+            }
+            Err(e) => return Err(AppError::internal(e)),
+        };
+        draft_of(&text).map_err(|e| match e {
+            DraftOpenError::Unreadable(message) => not_editable("file", message),
+            DraftOpenError::NotEditable { at, message } => not_editable(&at, message),
+        })
+    })
+    .await??;
+    Ok(Json(draft))
+}
+
+/// 422: the component cannot be edited in the form, saying where and why.
+fn not_editable(at: &str, message: String) -> AppError {
+    AppError::Draft {
+        problems: vec![DraftProblem {
+            field: at.to_string(),
+            message: format!("the component editor cannot open it: {message}"),
+        }],
+    }
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, AppError> {

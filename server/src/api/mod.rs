@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router {
             "/components/preview",
             axum::routing::post(components::preview),
         )
+        .route("/components/{name}/draft", get(components::draft))
         .route("/examples", get(examples::list))
         .route("/examples/{id}", get(examples::get))
         .route("/compile", axum::routing::post(compile::compile))

@@ -1132,3 +1132,118 @@ async fn saves_an_authored_component_to_the_library() {
     assert_eq!(names, ["add_numbers.yaml"], "nothing else was written");
     assert!(!f.data().join("escape.yaml").exists());
 }
+
+#[tokio::test]
+async fn a_saved_component_reopens_as_its_draft_and_saves_again() {
+    let f = Fixture::new();
+    let save =
+        |draft: Value, replace: bool| json!({"draft": draft, "replace": replace}).to_string();
+    let r = f
+        .post("/api/components", save(add_draft("add_numbers"), false))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+
+    // The draft comes back as it was written.
+    let r = f.get("/api/components/add_numbers/draft").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let mut written = add_draft("add_numbers");
+    written["implementation"]["packages"] = json!([]);
+    assert_eq!(r.json(), written);
+
+    // Edited (an input added, the body changed) and saved over it: the new draft comes back.
+    let mut changed = r.json();
+    changed["inputs"]
+        .as_array_mut()
+        .expect("inputs")
+        .push(json!({"name": "c", "type": "int", "default": "0"}));
+    changed["implementation"]["body"] = json!("return a + b + c");
+    let r = f.post("/api/components", save(changed.clone(), true)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let file = f.data().join("components/add_numbers.yaml");
+    let text = std::fs::read_to_string(&file).expect("the file");
+    assert!(text.contains("return a + b + c"), "{text}");
+    let r = f.get("/api/components/add_numbers/draft").await;
+    assert_eq!(r.json(), changed);
+
+    // A file the form cannot show is 422, saying where and why; one that is not a component
+    // at all too.
+    let Ok(pipeline::import::KfpFile::Spec(mut edited)) = pipeline::import::read_file(&text) else {
+        panic!("not a spec: {text}");
+    };
+    for executor in edited
+        .spec
+        .deployment_spec
+        .iter_mut()
+        .flat_map(|d| d.executors.values_mut())
+    {
+        if let pipeline::ir::ExecutorSpec::Container(c) = executor {
+            if let Some(program) = c.command.last_mut() {
+                program.push_str("x = 1\n");
+            }
+        }
+    }
+    std::fs::write(&file, pipeline::to_json(&edited.spec)).expect("hand-edit");
+    let r = f.get("/api/components/add_numbers/draft").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    let problem = &r.json()["problems"][0];
+    assert!(
+        problem["field"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("command[6] line ")),
+        "{problem}"
+    );
+    assert!(
+        problem["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("outside the function add_numbers")),
+        "{problem}"
+    );
+    std::fs::write(f.data().join("components/broken.yaml"), "not: [a component").expect("write");
+    let r = f.get("/api/components/broken/draft").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert_eq!(r.json()["problems"][0]["field"], "file", "{}", r.text());
+
+    // Built-in components are not in the library; absent names are 404.
+    for name in ["generate_mar_file", "model_upload", "nothing_here"] {
+        let r = f.get(&format!("/api/components/{name}/draft")).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{name}: {}", r.text());
+        assert!(r.error().contains("not editable"), "{}", r.text());
+    }
+
+    // A name is never a path: only a component's function name is looked up.
+    std::fs::write(f.data().join("secret.yaml"), text).expect("write");
+    for name in [
+        "..%2Fsecret",
+        "..%2F..%2Fetc%2Fpasswd",
+        "%2Fetc%2Fpasswd",
+        "add_numbers.yaml",
+        "Add_numbers",
+        "_private",
+        "class",
+        "a%00b",
+        "a%20b",
+        "%E2%80%AE",
+        "..",
+    ] {
+        let r = f.get(&format!("/api/components/{name}/draft")).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{name}: {}", r.text());
+        assert!(
+            r.error().contains("is not a component name"),
+            "{}",
+            r.text()
+        );
+    }
+    for path in [
+        "/api/components/../secret/draft",
+        "/api/components/a/b/draft",
+        "/api/components//draft",
+    ] {
+        let r = f.get(path).await;
+        assert!(
+            r.status == StatusCode::NOT_FOUND || r.status == StatusCode::BAD_REQUEST,
+            "{path}: {}",
+            r.text()
+        );
+        assert!(!r.text().contains("add_numbers"), "{path}: {}", r.text());
+    }
+}
