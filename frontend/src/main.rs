@@ -1,6 +1,7 @@
 //! Pipeline Canvas in the browser: a visual editor for Kubeflow Pipelines v2 / Vertex AI
 //! pipelines. Built with Leptos (client-side rendering) and Trunk; the pipeline core crate runs
-//! in the page, so the spec and the problems list update on every edit without a server call.
+//! in the page, so the spec and the problems list update on every edit without a server call;
+//! the same wasm runs in a Web Worker that does the compiling (`compile_worker.rs`).
 
 mod actions;
 mod api;
@@ -14,6 +15,7 @@ mod chunks;
 mod clipboard;
 mod comments;
 mod compare_view;
+mod compile_worker;
 mod connect_field;
 mod diagnostics;
 mod edit;
@@ -51,8 +53,8 @@ mod spatial;
 mod spec_panel;
 mod sse;
 mod state;
-mod sub_pipeline_view;
 mod status_bar;
+mod sub_pipeline_view;
 mod targets_ui;
 mod task_panel;
 mod toolbar;
@@ -62,6 +64,10 @@ mod wire_view;
 
 fn main() {
     panic_report::install();
+    // In the compile worker (the same wasm, no page): answer compiles, mount nothing.
+    if compile_worker::serve() {
+        return;
+    }
     bench::expose();
     leptos::mount::mount_to_body(app::App);
 }

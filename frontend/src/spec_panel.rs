@@ -1,5 +1,6 @@
 //! The Spec tab: the compiled KFP v2 spec, recompiled in the browser on every edit. JSON is
-//! written here; YAML by the server (`POST /api/compile?format=yaml`), as the browser build
+//! written by the compile worker (`crate::compile_worker`), or here when the main thread
+//! compiled; YAML by the server (`POST /api/compile?format=yaml`), as the browser build
 //! leaves the YAML writer out to stay small.
 
 use leptos::prelude::*;
@@ -7,7 +8,7 @@ use pipeline::OutputFormat;
 use wasm_split_helpers::wasm_split;
 
 use crate::chunks::Unloaded;
-use crate::state::AppState;
+use crate::state::{AppState, SpecText};
 
 use crate::state::{flag, text, use_state};
 
@@ -41,7 +42,7 @@ pub fn SpecPanel() -> impl IntoView {
         Some(match st.spec_format.get() {
             OutputFormat::Json => st
                 .analysis
-                .with(|a| a.spec.as_ref().map(pipeline::to_json))
+                .with(|a| a.spec.as_ref().map(json))
                 .unwrap_or_default(),
             OutputFormat::Yaml => match yaml.get() {
                 None => "# Writing the YAML…".to_string(),
@@ -96,13 +97,20 @@ pub fn SpecPanel() -> impl IntoView {
     }
 }
 
+/// The spec's JSON text: as the compile worker wrote it, or written here from the IR (when the
+/// main thread compiled it).
+fn json(spec: &SpecText) -> String {
+    match spec {
+        SpecText::Json(text) => text.to_string(),
+        SpecText::Ir(spec) => pipeline::to_json(spec),
+    }
+}
+
 /// Downloads the compiled spec as JSON (written here) or YAML (written by the server, which has
 /// the YAML writer the browser build leaves out).
 #[wasm_split(spec, fallible)]
 pub fn download_spec(st: AppState, format: OutputFormat) -> Result<(), Unloaded> {
-    let spec = st
-        .analysis
-        .with_untracked(|a| a.spec.as_ref().map(pipeline::to_json));
+    let spec = st.analysis.with_untracked(|a| a.spec.as_ref().map(json));
     let Some(json) = spec else {
         let n = st.analysis.with_untracked(|a| a.errors());
         st.error(format!(

@@ -230,11 +230,22 @@ pub enum Drag {
     },
 }
 
+/// The compiled spec: its JSON text, written by the compile worker
+/// (`crate::compile_worker`), or the IR when the main thread compiled it (the Spec tab writes
+/// its JSON then, so the start module holds no JSON writer).
+#[derive(Debug, Clone)]
+pub enum SpecText {
+    /// The spec as JSON, as the Spec tab shows it.
+    Json(Arc<str>),
+    /// The spec.
+    Ir(Arc<PipelineSpec>),
+}
+
 /// Diagnostics and spec of the current document.
 #[derive(Debug, Clone, Default)]
 pub struct Analysis {
     /// The compiled spec, when there are no errors.
-    pub spec: Option<PipelineSpec>,
+    pub spec: Option<SpecText>,
     /// Every problem.
     pub diagnostics: Vec<Diagnostic>,
     /// Node and group id → task path in the spec (see `pipeline::Compiled::task_paths`).
@@ -269,8 +280,11 @@ pub struct Snapshot {
 struct CompileTimer {
     /// The compile scheduled, if any.
     pending: Option<TimeoutHandle>,
-    /// How long the last compile took, in ms.
+    /// How long the last compile took, in ms (with the compile worker: until its answer).
     last_ms: f64,
+    /// The latest compile asked (the revision its analysis will have): older answers of the
+    /// compile worker are dropped.
+    asked: u64,
 }
 
 /// Compiles that took longer than this (ms) wait until edits pause for [`COMPILE_PAUSE`], so
@@ -406,12 +420,25 @@ impl AppState {
             typing_in: StoredValue::new(None),
             canvas: NodeRef::new(),
         };
-        st.compile_now();
+        // The empty document compiles at once here; the worker loads meanwhile.
+        st.compile_here(st.next_rev());
+        crate::compile_worker::start(st);
         st
     }
 
+    /// The revision of a new compile (see [`Analysis::rev`]).
+    fn next_rev(&self) -> u64 {
+        self.compile_timer
+            .try_update_value(|t| {
+                t.asked = t.asked.wrapping_add(1);
+                t.asked
+            })
+            .unwrap_or_default()
+    }
+
     /// Compiles the document now (the problems list, the spec and the canvas's error marks
-    /// follow).
+    /// follow): in the compile worker (`crate::compile_worker`), whose answer comes in a
+    /// moment, or here on the main thread when there is no worker.
     pub fn compile_now(&self) {
         if let Some(h) = self
             .compile_timer
@@ -420,23 +447,57 @@ impl AppState {
         {
             h.clear();
         }
+        let rev = self.next_rev();
+        if !crate::compile_worker::request(*self, rev) {
+            self.compile_here(rev);
+            return;
+        }
+        // Until the worker answers, the problems list and the spec are the previous document's:
+        // say so (`compiled` clears it; the problems list's `data-pending`).
+        if self.compiling.try_get_untracked() == Some(false) {
+            self.compiling.try_set(true);
+        }
+    }
+
+    /// Compiles the document on the main thread, as revision `rev`.
+    fn compile_here(&self, rev: u64) {
         let start = now_ms();
-        let rev = self.analysis.with_untracked(|a| a.rev.wrapping_add(1));
-        let analysis = self.doc.with_untracked(|d| {
+        let Some(analysis) = self.doc.try_with_untracked(|d| {
             let c = pipeline::compile(d);
             Analysis {
-                spec: c.spec,
+                spec: c.spec.map(|s| SpecText::Ir(Arc::new(s))),
                 diagnostics: c.diagnostics,
                 task_paths: c.task_paths,
                 rev,
             }
-        });
-        let took = now_ms() - start;
-        self.compile_timer.update_value(|t| t.last_ms = took);
+        }) else {
+            return;
+        };
+        self.compile_took(now_ms() - start);
+        self.compiled(analysis);
+    }
+
+    /// Records how long a compile took, in ms (see [`AppState::schedule_compile`]).
+    pub fn compile_took(&self, ms: f64) {
+        self.compile_timer.try_update_value(|t| t.last_ms = ms);
+    }
+
+    /// Shows a compile's result (the problems list, the spec and the canvas's error marks),
+    /// unless a newer compile has been asked since (its result will come).
+    pub fn compiled(&self, analysis: Analysis) {
+        let latest = self.compile_timer.try_with_value(|t| t.asked);
+        if latest != Some(analysis.rev) {
+            return;
+        }
         self.scene.set_diagnostics(&analysis.diagnostics);
-        self.analysis.set(analysis);
-        if self.compiling.get_untracked() {
-            self.compiling.set(false);
+        self.analysis.try_set(analysis);
+        // (A compile waiting for edits to pause keeps the indicator.)
+        let waits = self
+            .compile_timer
+            .try_with_value(|t| t.pending.is_some())
+            .unwrap_or(false);
+        if !waits && self.compiling.try_get_untracked() == Some(true) {
+            self.compiling.try_set(false);
         }
     }
 

@@ -455,7 +455,9 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
 
 /// The content security policy of the page: its own scripts (and the inline ones in `html`,
 /// by hash), WebAssembly, its own styles (and style attributes), images from itself and data
-/// URLs, fetches to itself and to https/http addresses (Import URL), no plugins, no framing.
+/// URLs, fetches to itself and to https/http addresses (Import URL), workers from itself and
+/// from Blob URLs (the compile worker's module script, made by the page; it inherits this
+/// policy), no plugins, no framing.
 pub fn page_csp(html: &str) -> String {
     let hashes: String = inline_scripts(html)
         .map(|s| {
@@ -466,7 +468,8 @@ pub fn page_csp(html: &str) -> String {
     format!(
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; \
          style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; \
-         connect-src 'self' https: http:; frame-src 'self' blob: data:; object-src 'none'; \
+         connect-src 'self' https: http:; worker-src 'self' blob:; frame-src 'self' blob: data:; \
+         object-src 'none'; \
          base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
 }
@@ -666,5 +669,6 @@ mod tests {
             "{csp}"
         );
         assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert!(csp.contains("worker-src 'self' blob:;"), "{csp}");
     }
 }

@@ -5,19 +5,31 @@
 //   pan       frame times while the canvas is panned the same way
 //   keystroke time from a character typed in a task's input field until the frame is drawn
 //   settle    time from the last of 10 characters until the spec shows them (the compile)
+//   block     the longest main-thread task while the 10 characters are typed and compiled: the
+//             longest gap of a MessageChannel ping loop (which runs between any two tasks; the
+//             `longtask` entries of PerformanceObserver only count tasks of 50 ms and more) —
+//             apart from the copy of unsaved work written to localStorage 400 ms after the
+//             edits (autosave.rs), whose task is reported on its own —, and the longest frame
+//   layout    time from the context menu's "Lay out all" until the frame is drawn, and the
+//             longest main-thread task and frame meanwhile (with the compile it causes)
 //   undo      time from Undo until the frame is drawn
 // The frame time is the time between consecutive animation frames (16.7 ms when idle): a frame
 // that takes longer delays the next. Prints a line per size, and last `frame_p95_ms=<drag p95
 // at 2,000 tasks>`.
 //
 // Run from the repository root: `bash tests/bench/canvas.sh` (after building the server and the
-// front end). `CANVAS_BENCH_SIZES=200,1000` picks other sizes. Targets are reported, not enforced.
+// front end). `CANVAS_BENCH_SIZES=200,1000` picks other sizes; `CANVAS_BENCH_NO_WORKER=1` takes
+// `Worker` away from the page, so it compiles on the main thread (the fallback, and how it was
+// before the compile worker); `CANVAS_BENCH_CPU_SLOWDOWN=4` slows the page's CPU down 4 times
+// (Chromium's throttling), as on a slower machine. Targets are reported, not enforced.
 
 import { pathToFileURL } from 'node:url';
 
 import { Server, launchBrowser, openApp, VIEWPORT } from './harness.mjs';
 
 const SIZES = (process.env.CANVAS_BENCH_SIZES || '200,1000,2000').split(',').map(Number);
+const NO_WORKER = process.env.CANVAS_BENCH_NO_WORKER === '1';
+const CPU_SLOWDOWN = Number(process.env.CANVAS_BENCH_CPU_SLOWDOWN || 1);
 const FRAMES = 90;
 const TARGET_FRAME_MS = 16.7;
 
@@ -122,6 +134,7 @@ export function pct(xs, p) {
 
 const ms = (v) => `${v.toFixed(1)} ms`;
 
+
 /** Waits two animation frames (the page has drawn what came before). */
 export async function settled(page) {
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
@@ -215,6 +228,7 @@ export async function typeTimes(page, testid, text) {
       const field = document.querySelector(`[data-testid="${testid}"]`);
       field.focus();
       const frame = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+      const watch = watchMainThread();
       const list = () => document.querySelector('[data-testid=diagnostics]');
       const rev = () => list()?.getAttribute('data-rev');
       const before = rev();
@@ -237,10 +251,96 @@ export async function typeTimes(page, testid, text) {
         }
       }
       await frame();
-      return { times, total: performance.now() - start, settle: performance.now() - typed };
+      const { longestTask, storageTask, longestFrame } = await watch.stop();
+      return { times, total: performance.now() - start, settle: performance.now() - typed, longestTask, storageTask, longestFrame };
     },
     { testid, text },
   );
+}
+
+/**
+ * Installs `window.watchMainThread()` in the page: starts watching the main thread and returns
+ * `{ stop }`, whose promise gives the longest task (ms: the longest gap between two runs of a
+ * MessageChannel ping loop, which gets a turn between any two tasks), the longest task that
+ * wrote to localStorage (the autosave's, kept apart: it is not the compile's) and the longest
+ * frame (ms between animation frames) since the start.
+ */
+export async function installMainThreadWatch(page) {
+  await page.evaluate(() => {
+    let storageWrite = null; // The end of the latest localStorage write.
+    const setItem = Storage.prototype.setItem;
+    Storage.prototype.setItem = function (key, value) {
+      try {
+        return setItem.call(this, key, value);
+      } finally {
+        storageWrite = performance.now();
+      }
+    };
+    window.watchMainThread = () => {
+      let longestTask = 0;
+      let storageTask = 0;
+      let longestFrame = 0;
+      let last = null;
+      let running = true;
+      const ping = new MessageChannel();
+      let lastPing = performance.now();
+      ping.port1.onmessage = () => {
+        const now = performance.now();
+        if (storageWrite !== null && storageWrite > lastPing) storageTask = Math.max(storageTask, now - lastPing);
+        else longestTask = Math.max(longestTask, now - lastPing);
+        lastPing = now;
+        if (running) ping.port2.postMessage(0);
+      };
+      ping.port2.postMessage(0);
+      const tick = (now) => {
+        if (last !== null) longestFrame = Math.max(longestFrame, now - last);
+        last = now;
+        if (running) requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+      return {
+        // Waits a frame and a task, so the last long task has been reported.
+        stop: () =>
+          new Promise((r) =>
+            requestAnimationFrame(() =>
+              setTimeout(() => {
+                running = false;
+                ping.port1.close();
+                r({ longestTask, storageTask, longestFrame });
+              }, 0),
+            ),
+          ),
+      };
+    };
+  });
+}
+
+/**
+ * Lays out the whole pipeline from the canvas's context menu ("Lay out all"): the time from the
+ * click until the frame is drawn, and the longest main-thread task and frame meanwhile (see
+ * `installMainThreadWatch`), with the compile that follows the edit.
+ */
+export async function layoutTimes(page) {
+  await page.keyboard.press('Escape');
+  const empty = await emptyCanvasPoint(page);
+  if (!empty) throw new Error('no empty canvas for the context menu');
+  await page.mouse.click(empty.x, empty.y, { button: 'right' });
+  const item = page.locator('[data-testid=menu-layout-all]');
+  await item.waitFor({ state: 'visible', timeout: 60_000 });
+  return page.evaluate(async () => {
+    const list = () => document.querySelector('[data-testid=diagnostics]');
+    const before = list()?.getAttribute('data-rev');
+    const watch = window.watchMainThread();
+    const t0 = performance.now();
+    document.querySelector('[data-testid=menu-layout-all]').click();
+    await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+    const drawn = performance.now() - t0;
+    while (list()?.getAttribute('data-rev') === before && performance.now() - t0 < 60_000) {
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const { longestTask, storageTask, longestFrame } = await watch.stop();
+    return { drawn, longestTask, storageTask, longestFrame };
+  });
 }
 
 /**
@@ -279,7 +379,13 @@ export async function openFile(page, name, text, tasks) {
 export async function benchSize(browser, server, n) {
   const page = await browser.newPage({ viewport: VIEWPORT });
   try {
+    if (NO_WORKER) await page.addInitScript(() => delete window.Worker);
     await openApp({ page, server });
+    if (CPU_SLOWDOWN > 1) {
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send('Emulation.setCPUThrottlingRate', { rate: CPU_SLOWDOWN });
+    }
+    await installMainThreadWatch(page);
     const compiled = await server.api('POST', '/api/compile?format=json', JSON.stringify(syntheticDocument(n)));
     if (compiled.status !== 200) throw new Error(`compiling the ${n}-task pipeline: ${compiled.text.slice(0, 300)}`);
     const open = await openFile(page, `chain-${n}.json`, compiled.text, n);
@@ -302,7 +408,7 @@ export async function benchSize(browser, server, n) {
       const h = [...document.querySelectorAll('[data-node-name]')].find((e) => e.getAttribute('data-node-name') === 'add-1');
       return h?.getAttribute('data-node-id') ?? null;
     });
-    let keys = { times: [NaN], total: NaN, settle: NaN };
+    let keys = { times: [NaN], total: NaN, settle: NaN, longestTask: NaN, storageTask: NaN, longestFrame: NaN };
     let undo = NaN;
     if (target) {
       // Select it with a press on its header (dispatched: it may lie outside the view).
@@ -325,7 +431,8 @@ export async function benchSize(browser, server, n) {
         return performance.now() - t0;
       });
     }
-    return { n, open, elements, drag, pan, keys, undo };
+    const layout = await layoutTimes(page);
+    return { n, open, elements, drag, pan, keys, undo, layout };
   } finally {
     await page.close();
   }
@@ -340,6 +447,8 @@ async function main() {
     await server.start();
     browser = await launchBrowser();
     let last;
+    if (NO_WORKER) console.log('(no Worker: the page compiles on the main thread)');
+    if (CPU_SLOWDOWN > 1) console.log(`(the page's CPU slowed down ${CPU_SLOWDOWN} times)`);
     for (const n of SIZES) {
       const r = await benchSize(browser, server, n);
       last = r;
@@ -348,7 +457,10 @@ async function main() {
           `drag p50 ${ms(pct(r.drag, 50))} p95 ${ms(pct(r.drag, 95))}; ` +
           `pan p50 ${ms(pct(r.pan, 50))} p95 ${ms(pct(r.pan, 95))}; ` +
           `keystroke p50 ${ms(pct(r.keys.times, 50))} p95 ${ms(pct(r.keys.times, 95))}, ` +
-          `10 keys + compile ${ms(r.keys.total)} (settle ${ms(r.keys.settle)}); undo ${ms(r.undo)}`,
+          `10 keys + compile ${ms(r.keys.total)} (settle ${ms(r.keys.settle)}, longest main-thread ` +
+          `task ${ms(r.keys.longestTask)} + autosave ${ms(r.keys.storageTask)}, longest frame ` +
+          `${ms(r.keys.longestFrame)}); undo ${ms(r.undo)}; layout ${ms(r.layout.drawn)} (longest ` +
+          `task ${ms(r.layout.longestTask)}, longest frame ${ms(r.layout.longestFrame)})`,
       );
     }
     const p95 = last ? pct(last.drag, 95) : NaN;

@@ -21,12 +21,20 @@ import {
 
 const FLIP_COIN = readFileSync(path.join(CORPUS, 'critical', 'flip_coin.yaml'), 'utf8');
 
-/** The wasm files the page has fetched so far (their names without the content hash). */
+/**
+ * The wasm files the page has fetched so far (their names without the content hash), apart from
+ * the compile worker's (the start wasm again, its `worker` chunk) and the chunk reading its
+ * answers.
+ */
 function wasmFetches(page) {
   const seen = [];
   page.on('request', (r) => {
     const name = new URL(r.url()).pathname.split('/').pop();
-    if (name.endsWith('.wasm')) seen.push(name.replace(/-[0-9a-f]{1,16}(_bg)?\.wasm$/, '$1.wasm'));
+    if (!name.endsWith('.wasm')) return;
+    const file = name.replace(/-[0-9a-f]{1,16}(_bg)?\.wasm$/, '$1.wasm');
+    if (/^split_(worker|compile_answer)\.wasm$/.test(file)) return;
+    if (file === 'frontend_bg.wasm' && seen.includes(file)) return;
+    seen.push(file);
   });
   return seen;
 }

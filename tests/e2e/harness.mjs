@@ -578,9 +578,12 @@ export async function showSpec(page) {
   return spec;
 }
 
-/** The text of the spec panel (switching to it first). */
+/** The text of the spec panel (switching to it first), once the compile worker has answered. */
 export async function specText(page) {
   const spec = await showSpec(page);
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid=diagnostics]')?.getAttribute('data-pending') !== 'true',
+  );
   return (await spec.textContent()) ?? '';
 }
 
