@@ -199,7 +199,7 @@ pub fn NodeView(id: String) -> impl IntoView {
             </div>
             {move || {
                 let top = shape.with(|c| c.as_ref().map_or(0.0, |c| c.height));
-                inner.get().filter(|_| expanded.get()).map(|d| view! { <crate::sub_pipeline_view::InnerView diagram=d top=top /> })
+                inner.get().filter(|_| expanded.get()).map(|d| crate::chunks::view(crate::sub_pipeline_view::inner_view(d, top)))
             }}
             <Show when=move || missing.get()>
                 <div class="node-missing">"Component missing from the document"</div>

@@ -12,13 +12,21 @@ use crate::kubernetes_section::KubernetesSection;
 use crate::layout;
 use crate::node_view::messages;
 use crate::resource_fields::ResourceFields;
-use crate::state::{flag, text, use_state, Selection};
+use crate::state::{flag, text, use_state, Drag, Selection};
 
 /// The Properties tab.
 #[component]
 pub fn PropertiesPanel() -> impl IntoView {
     let st = use_state();
-    let sel = Memo::new(move |_| st.selection.get());
+    // While tasks are being moved, the panel keeps what it shows: building a task's editors on
+    // the press of a drag would cost the drag its first frames. It follows on the release.
+    let sel = Memo::new(move |prev: Option<&Selection>| {
+        let moving = st.drag.with(|d| matches!(d, Some(Drag::Move { .. })));
+        match prev {
+            Some(p) if moving => p.clone(),
+            _ => st.selection.get(),
+        }
+    });
     move || {
         match sel.get() {
         Selection::None => view! {

@@ -7,6 +7,9 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 use pipeline::layout::{InnerDiagram, INNER_PAD};
+use wasm_split_helpers::wasm_split;
+
+use crate::chunks::Unloaded;
 
 use crate::layout;
 use crate::state::{text, use_state, AppState};
@@ -63,10 +66,10 @@ fn short(label: &str) -> String {
     s
 }
 
-/// The tasks inside an open sub-pipeline task, drawn `top` pixels below its top edge.
-#[component]
-pub fn InnerView(diagram: Arc<InnerDiagram>, top: f64) -> impl IntoView {
-    let d = diagram;
+/// The tasks inside an open sub-pipeline task, drawn `top` pixels below its top edge (the
+/// `sub_pipeline` chunk, fetched when a task is first opened).
+#[wasm_split(sub_pipeline, fallible)]
+pub fn inner_view(d: Arc<InnerDiagram>, top: f64) -> Result<AnyView, Unloaded> {
     let frames = d
         .frames
         .iter()
@@ -98,7 +101,7 @@ pub fn InnerView(diagram: Arc<InnerDiagram>, top: f64) -> impl IntoView {
         })
         .collect_view();
     let (w, h) = (d.size.width, d.size.height);
-    view! {
+    Ok(view! {
         <svg
             class="node-inner"
             data-testid="node-inner"
@@ -115,6 +118,7 @@ pub fn InnerView(diagram: Arc<InnerDiagram>, top: f64) -> impl IntoView {
             {tasks}
         </svg>
     }
+    .into_any())
 }
 
 #[cfg(test)]

@@ -74,25 +74,35 @@ pub struct InnerDiagram {
 }
 
 impl InnerDiagram {
-    /// The drawing of the sub-pipeline `sub`, laid out anew when its tasks have no positions
-    /// of their own (all at one point).
+    /// The drawing of the sub-pipeline `sub`. When its tasks have no positions of their own
+    /// (all at one point, as in a hand-written document; imports are laid out), they are drawn
+    /// in rows in document order, without frames. (Not [`layout`]: the browser draws this at
+    /// start, and the layered layout is kept out of its first download.)
     pub fn of(sub: &Document) -> Self {
         let placed = sub
             .nodes
             .first()
             .is_some_and(|f| sub.nodes.iter().any(|n| n.position != f.position));
-        let laid;
+        let arranged;
         let doc = if placed || sub.nodes.len() < 2 {
             sub
         } else {
             let mut d = sub.clone();
-            // Nested sub-pipelines are drawn closed, so laying this out never recurses.
-            for n in &mut d.nodes {
-                n.expanded = false;
+            let columns = (d.nodes.len() as f64).sqrt().ceil().max(1.0) as usize;
+            let tallest = d
+                .nodes
+                .iter()
+                .map(|n| node_height(sub.component_of(n)))
+                .fold(HEADER, f64::max);
+            for (i, n) in d.nodes.iter_mut().enumerate() {
+                n.position = Point {
+                    x: (i % columns) as f64 * (NODE_WIDTH + LAYER_GAP),
+                    y: (i / columns) as f64 * (tallest + ROW_GAP),
+                };
             }
-            layout(&mut d);
-            laid = d;
-            &laid
+            d.groups.clear();
+            arranged = d;
+            &arranged
         };
         let node_box = |n: &crate::Node| (n.position, NODE_WIDTH, node_height(doc.component_of(n)));
         let mut min = Point {
@@ -538,7 +548,7 @@ mod inner_tests {
         assert_eq!(d.frames.len(), sub.groups.len());
         assert_eq!(d.links.len(), sub.wires.len());
         assert_eq!(d.tasks[3].label, sub.nodes[3].shown_name());
-        // The synthetic pipeline has no positions: it is laid out, so tasks do not pile up.
+        // No two tasks at one place.
         let distinct: std::collections::BTreeSet<(i64, i64)> = d
             .tasks
             .iter()
@@ -598,6 +608,20 @@ mod inner_tests {
     fn an_empty_or_placed_sub_pipeline_is_drawn_as_it_is() {
         let d = InnerDiagram::of(&Document::new("empty"));
         assert!(d.tasks.is_empty() && d.size.width > 0.0);
+        // Without positions: tasks in rows (none on another), frames left out (no boxes).
+        let mut unplaced = crate::synthetic::document(5);
+        for n in &mut unplaced.nodes {
+            n.position = Point::default();
+        }
+        let d = InnerDiagram::of(&unplaced);
+        let spots: std::collections::BTreeSet<(i64, i64)> = d
+            .tasks
+            .iter()
+            .map(|t| (t.at.x as i64, t.at.y as i64))
+            .collect();
+        assert_eq!(spots.len(), 5, "{:?}", d.tasks);
+        assert!(d.frames.is_empty());
+        assert_eq!(d.links.len(), unplaced.wires.len());
         let mut sub = crate::synthetic::document(2);
         sub.groups.clear();
         sub.nodes[1].group = None;
@@ -606,6 +630,27 @@ mod inner_tests {
         let d = InnerDiagram::of(&sub);
         assert_eq!(d.tasks[0].at, Point { x: 0.0, y: 0.0 });
         assert_eq!(d.tasks[1].at, Point { x: 200.0, y: 0.0 });
+    }
+
+    #[test]
+    fn a_placed_frame_is_drawn_at_scale() {
+        let mut sub = crate::synthetic::document(3);
+        for (i, n) in sub.nodes.iter_mut().enumerate() {
+            n.position = Point {
+                x: 100.0 + 400.0 * i as f64,
+                y: 50.0,
+            };
+        }
+        sub.groups[0].position = Point { x: 450.0, y: 20.0 };
+        sub.groups[0].size = crate::document::Size {
+            width: 900.0,
+            height: 200.0,
+        };
+        let d = InnerDiagram::of(&sub);
+        assert_eq!(d.frames.len(), 1);
+        assert_eq!(d.frames[0].at, Point { x: 175.0, y: 0.0 });
+        assert_eq!(d.frames[0].size.width, 450.0);
+        assert_eq!(d.tasks[1].at, Point { x: 200.0, y: 15.0 });
     }
 
     #[test]

