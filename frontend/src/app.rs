@@ -49,13 +49,16 @@ pub fn App() -> impl IntoView {
 #[component]
 fn SidePanel() -> impl IntoView {
     let st = crate::state::use_state();
+    // The open tab, changed only by a different one: selecting a task sets the Properties tab
+    // on every press, which must not build the panel again (nor cost a drag its first frames).
+    let tab = Memo::new(move |_| st.tab.get());
     let tab_button = move |t: Tab, label: &'static str, testid: &'static str| {
         view! {
             <button
                 class="tab"
                 role="tab"
-                class:active=flag(move || st.tab.get() == t)
-                aria-selected=text(move || (st.tab.get() == t).to_string())
+                class:active=flag(move || tab.get() == t)
+                aria-selected=text(move || (tab.get() == t).to_string())
                 data-testid=testid
                 on:click=move |_| st.tab.set(t)
             >
@@ -73,7 +76,7 @@ fn SidePanel() -> impl IntoView {
                 {tab_button(Tab::Runs, "Runs", "tab-runs")}
             </nav>
             <div class="tab-body">
-                {move || match st.tab.get() {
+                {move || match tab.get() {
                     Tab::Properties => view! { <PropertiesPanel /> }.into_any(),
                     Tab::Pipeline => chunks::view(crate::properties::pipeline_panel()),
                     Tab::Spec => chunks::view(spec_tab()),

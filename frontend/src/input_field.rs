@@ -193,10 +193,14 @@ fn ParameterEditor(
     // Follow outside changes (undo, another panel) without clobbering what is being typed.
     Effect::new(move |_| {
         let b = binding.get();
-        match &b {
-            Some(Binding::Parameter(_)) => mode.set(Mode::Parameter),
-            Some(Binding::Value(_)) => mode.set(Mode::Value),
-            _ => {}
+        // Set only when it changes: the editor is drawn again when the mode does.
+        let now = match &b {
+            Some(Binding::Parameter(_)) => Some(Mode::Parameter),
+            Some(Binding::Value(_)) => Some(Mode::Value),
+            _ => None,
+        };
+        if let Some(m) = now.filter(|m| *m != mode.get_untracked()) {
+            mode.set(m);
         }
         let stored = value_of(b.as_ref());
         if mode.get_untracked() == Mode::Value
@@ -380,6 +384,9 @@ fn ParameterEditor(
         }
     };
 
+    // What a special binding (a loop item, a task's status…) shows instead of the editor: the
+    // editor is drawn again only when this changes, not on every character typed.
+    let special_text = Memo::new(move |_| special(binding.get().as_ref()));
     let testid = format!("prop-{port}");
     move || {
         if let Some((_, from)) = wired_from.get() {
@@ -391,7 +398,7 @@ fn ParameterEditor(
             }
             .into_any();
         }
-        if let Some(text) = special(binding.get().as_ref()) {
+        if let Some(text) = special_text.get() {
             return view! {
                 <div class="wired" data-testid=format!("{testid}-special")>
                     <span>{text}</span>

@@ -18,12 +18,14 @@ use crate::state::{flag, text, use_state, Drag, Selection};
 #[component]
 pub fn PropertiesPanel() -> impl IntoView {
     let st = use_state();
-    // While tasks are being moved, the panel keeps what it shows: building a task's editors on
-    // the press of a drag would cost the drag its first frames. It follows on the release.
+    // While tasks are being moved, the panel keeps what it shows (nothing, when the press that
+    // started the drag opened this tab): building a task's editors, and fetching the props
+    // chunk the first time, would cost the drag its first frames. It follows on the release.
     let sel = Memo::new(move |prev: Option<&Selection>| {
         let moving = st.drag.with(|d| matches!(d, Some(Drag::Move { .. })));
         match prev {
             Some(p) if moving => p.clone(),
+            None if moving => Selection::None,
             _ => st.selection.get(),
         }
     });

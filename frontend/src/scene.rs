@@ -122,12 +122,29 @@ pub struct WireSlot {
     pub diags: ArcRwSignal<Vec<Diagnostic>>,
 }
 
+/// What bringing one kind of slots in line with the document changed.
+#[derive(Clone, Copy)]
+struct Synced {
+    /// Elements came, went or changed places.
+    reordered: bool,
+    /// A box changed (or elements came or went).
+    geometry: bool,
+}
+
+impl Synced {
+    fn any(self) -> bool {
+        self.reordered || self.geometry
+    }
+}
+
 /// Elements' boxes on the canvas, by id.
 pub type Boxes = Vec<(String, Rect)>;
 
-/// The slots of one kind of element, in document order, and where each id's slot is.
+/// The slots of one kind of element, in document order, their ids in that order, and where
+/// each id's slot is.
 struct Table<S> {
     slots: Vec<S>,
+    ids: Vec<String>,
     index: Map<usize>,
 }
 
@@ -135,6 +152,7 @@ impl<S> Default for Table<S> {
     fn default() -> Self {
         Self {
             slots: Vec::new(),
+            ids: Vec::new(),
             index: Map::new(),
         }
     }
@@ -152,11 +170,9 @@ impl<S: Clone> Table<S> {
         ids: impl ExactSizeIterator<Item = &'a str> + Clone,
         make: impl Fn(usize) -> S,
     ) -> bool {
-        let same = ids.len() == self.slots.len()
-            && ids
-                .clone()
-                .enumerate()
-                .all(|(i, id)| self.index.get(id) == Some(&i));
+        // In order, as the document keeps them: a plain comparison, no lookups (this runs on
+        // every edit, a keystroke included).
+        let same = ids.len() == self.ids.len() && ids.clone().zip(&self.ids).all(|(a, b)| a == b);
         if same {
             return false;
         }
@@ -175,7 +191,13 @@ impl<S: Clone> Table<S> {
                     .unwrap_or_else(|| make(i))
             })
             .collect();
-        self.index = ids.enumerate().map(|(i, id)| (id.to_string(), i)).collect();
+        self.ids = ids.map(str::to_string).collect();
+        self.index = self
+            .ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.clone(), i))
+            .collect();
         true
     }
 }
@@ -244,7 +266,7 @@ impl Scene {
     /// and of the others only the signals whose value changed are set.
     pub fn sync(&self, doc: &Document) {
         let mut geometry = false;
-        let (node_ids, group_ids, wire_ids) = self
+        let ids = self
             .slots
             .try_update_value(|s| {
                 // Shapes: made again only for components that changed.
@@ -267,25 +289,40 @@ impl Scene {
                     s.components = doc.components.clone();
                     geometry = true;
                 }
-                geometry |= s.sync_nodes(doc);
-                geometry |= s.sync_groups(doc);
-                geometry |= s.sync_wires(doc);
+                let reshaped = geometry;
+                // Wires first: which ports are wired is worked out again only when they
+                // changed (or the nodes did).
+                let wires = s.sync_wires(doc);
+                let nodes = s.sync_nodes(doc, wires.any(), reshaped);
+                let groups = s.sync_groups(doc);
+                geometry |= nodes.geometry || groups.geometry || wires.geometry;
                 if geometry {
                     s.rebuild_boxes(doc);
                 }
+                // The id lists, made again only when elements came or went (or the frames'
+                // nesting order changed, which moves a box).
                 (
-                    doc.nodes.iter().map(|n| n.id.clone()).collect::<Vec<_>>(),
-                    s.group_boxes
-                        .iter()
-                        .map(|(id, _)| id.clone())
-                        .collect::<Vec<_>>(),
-                    doc.wires.iter().map(|w| w.id.clone()).collect::<Vec<_>>(),
+                    nodes.reordered.then(|| s.nodes.ids.clone()),
+                    geometry.then(|| {
+                        s.group_boxes
+                            .iter()
+                            .map(|(id, _)| id.clone())
+                            .collect::<Vec<_>>()
+                    }),
+                    wires.reordered.then(|| s.wires.ids.clone()),
                 )
             })
             .unwrap_or_default();
-        set_if_changed(self.node_ids, node_ids);
-        set_if_changed(self.group_ids, group_ids);
-        set_if_changed(self.wire_ids, wire_ids);
+        let (node_ids, group_ids, wire_ids) = ids;
+        if let Some(ids) = node_ids {
+            set_if_changed(self.node_ids, ids);
+        }
+        if let Some(ids) = group_ids {
+            set_if_changed(self.group_ids, ids);
+        }
+        if let Some(ids) = wire_ids {
+            set_if_changed(self.wire_ids, ids);
+        }
         if geometry {
             self.geometry.update(|g| *g = g.wrapping_add(1));
         }
@@ -394,10 +431,11 @@ impl Default for Scene {
 }
 
 impl Slots {
-    /// Node slots follow `doc.nodes`; whether any box changed.
-    fn sync_nodes(&mut self, doc: &Document) -> bool {
+    /// Node slots follow `doc.nodes`; `wires_changed`: whether the wires did (so which ports
+    /// are wired may have); `reshaped`: whether the components' shapes were made again.
+    fn sync_nodes(&mut self, doc: &Document, wires_changed: bool, reshaped: bool) -> Synced {
         let shapes = &self.shapes;
-        let mut geometry = self
+        let reordered = self
             .nodes
             .reorder(doc.nodes.iter().map(|n| n.id.as_str()), |i| {
                 let n = &doc.nodes[i];
@@ -410,19 +448,24 @@ impl Slots {
                     diags: ArcRwSignal::new(Vec::new()),
                 }
             });
-        let mut wired: Vec<Vec<String>> = vec![Vec::new(); doc.nodes.len()];
-        for w in &doc.wires {
-            if let Some(l) = self
-                .nodes
-                .index
-                .get(&w.to.node)
-                .and_then(|&i| wired.get_mut(i))
-            {
-                l.push(w.to.port.clone());
+        let mut geometry = reordered;
+        let mut wired: Vec<Option<Vec<String>>> = vec![None; doc.nodes.len()];
+        if reordered || wires_changed {
+            wired.fill(Some(Vec::new()));
+            for w in &doc.wires {
+                if let Some(Some(l)) = self
+                    .nodes
+                    .index
+                    .get(&w.to.node)
+                    .and_then(|&i| wired.get_mut(i))
+                {
+                    l.push(w.to.port.clone());
+                }
             }
         }
         for ((slot, n), ports) in self.nodes.slots.iter().zip(&doc.nodes).zip(wired) {
-            if !slot.node.with_untracked(|old| same_node(old, n)) {
+            let changed = !slot.node.with_untracked(|old| same_node(old, n));
+            if changed {
                 slot.node.set(n.clone());
             }
             if slot.pos.get_untracked() != n.position {
@@ -433,26 +476,34 @@ impl Slots {
                 slot.expanded.set(n.expanded);
                 geometry = true;
             }
-            let shape = self.shapes.get(&n.component);
-            let same_shape = slot.shape.with_untracked(|old| match (old, shape) {
-                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-                (None, None) => true,
-                _ => false,
-            });
-            if !same_shape {
-                slot.shape.set(shape.cloned());
-                geometry = true;
+            // Its shape changes only with its component, or the component's shape.
+            if changed || reshaped || reordered {
+                let shape = self.shapes.get(&n.component);
+                let same_shape = slot.shape.with_untracked(|old| match (old, shape) {
+                    (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                    (None, None) => true,
+                    _ => false,
+                });
+                if !same_shape {
+                    slot.shape.set(shape.cloned());
+                    geometry = true;
+                }
             }
-            if slot.wired.with_untracked(|old| *old != ports) {
-                slot.wired.set(ports);
+            if let Some(ports) = ports {
+                if slot.wired.with_untracked(|old| *old != ports) {
+                    slot.wired.set(ports);
+                }
             }
         }
-        geometry
+        Synced {
+            reordered,
+            geometry,
+        }
     }
 
-    /// Group slots follow `doc.groups`; whether any box changed.
-    fn sync_groups(&mut self, doc: &Document) -> bool {
-        let mut geometry = self
+    /// Group slots follow `doc.groups`.
+    fn sync_groups(&mut self, doc: &Document) -> Synced {
+        let reordered = self
             .groups
             .reorder(doc.groups.iter().map(|g| g.id.as_str()), |i| {
                 let g = &doc.groups[i];
@@ -462,6 +513,7 @@ impl Slots {
                     diags: ArcRwSignal::new(Vec::new()),
                 }
             });
+        let mut geometry = reordered;
         for (slot, g) in self.groups.slots.iter().zip(&doc.groups) {
             if !slot.group.with_untracked(|old| same_group(old, g)) {
                 slot.group.set(g.clone());
@@ -472,24 +524,32 @@ impl Slots {
                 geometry = true;
             }
         }
-        geometry
+        Synced {
+            reordered,
+            geometry,
+        }
     }
 
-    /// Wire slots follow `doc.wires`; whether any wire changed.
-    fn sync_wires(&mut self, doc: &Document) -> bool {
-        let mut geometry = self
+    /// Wire slots follow `doc.wires` (a changed wire is a change of geometry: it is drawn
+    /// elsewhere).
+    fn sync_wires(&mut self, doc: &Document) -> Synced {
+        let reordered = self
             .wires
             .reorder(doc.wires.iter().map(|w| w.id.as_str()), |i| WireSlot {
                 wire: ArcRwSignal::new(doc.wires[i].clone()),
                 diags: ArcRwSignal::new(Vec::new()),
             });
+        let mut geometry = reordered;
         for (slot, w) in self.wires.slots.iter().zip(&doc.wires) {
             if slot.wire.with_untracked(|old| old != w) {
                 slot.wire.set(w.clone());
                 geometry = true;
             }
         }
-        geometry
+        Synced {
+            reordered,
+            geometry,
+        }
     }
 
     /// Recomputes the boxes of every node, group and wire.
@@ -685,6 +745,131 @@ mod tests {
         assert!(same_shape(&a, &b));
         a.nodes[3].name = "renamed".into();
         assert!(!same_shape(&a, &b));
+    }
+
+    /// What a scene shows of `doc`: the id lists and every slot's values.
+    fn shown(scene: &Scene, doc: &Document) -> String {
+        let mut out = format!(
+            "nodes {:?}\ngroups {:?}\nwires {:?}\n",
+            scene.node_ids.get_untracked(),
+            scene.group_ids.get_untracked(),
+            scene.wire_ids.get_untracked()
+        );
+        for n in &doc.nodes {
+            let s = scene.node(&n.id).expect("a slot for every node");
+            // The node signal's position and openness are not kept (`pos` and `expanded` are).
+            let node = Node {
+                position: Point { x: 0.0, y: 0.0 },
+                expanded: false,
+                ..s.node.get_untracked()
+            };
+            out += &format!(
+                "{} {:?} {:?} {:?} {:?} {:?}\n",
+                n.id,
+                node,
+                s.pos.get_untracked(),
+                s.expanded.get_untracked(),
+                s.shape.get_untracked(),
+                s.wired.get_untracked()
+            );
+        }
+        for g in &doc.groups {
+            let s = scene.group(&g.id).expect("a slot for every group");
+            // Likewise, its box is `rect`.
+            let group = pipeline::Group {
+                position: Point { x: 0.0, y: 0.0 },
+                size: pipeline::Size {
+                    width: 0.0,
+                    height: 0.0,
+                },
+                ..s.group.get_untracked()
+            };
+            out += &format!("{group:?} {:?}\n", s.rect.get_untracked());
+        }
+        for w in &doc.wires {
+            let s = scene.wire(&w.id).expect("a slot for every wire");
+            out += &format!("{:?}\n", s.wire.get_untracked());
+        }
+        out += &format!("{:?}\n", scene.boxes());
+        out
+    }
+
+    /// Edits of every kind, one after the other: after each, a scene kept in sync edit by edit
+    /// (which skips what did not change) shows what a scene synced once from scratch shows.
+    #[test]
+    fn syncing_edit_by_edit_shows_what_syncing_afresh_shows() {
+        type EditFn = fn(&mut Document);
+        let edits: Vec<(&str, EditFn)> = vec![
+            ("type a value", |d| {
+                d.nodes[1]
+                    .inputs
+                    .insert("b".into(), pipeline::Binding::Value(serde_json::json!(12)));
+            }),
+            ("rename a task", |d| d.nodes[2].name = "renamed".into()),
+            ("move a task", |d| d.nodes[3].position.x += 40.0),
+            ("open a task", |d| d.nodes[4].expanded = true),
+            ("remove a wire", |d| {
+                d.wires.remove(0);
+            }),
+            ("rewire to another input", |d| {
+                d.wires[0].to.port = "b".into()
+            }),
+            ("add a wire", |d| {
+                d.wires.push(pipeline::Wire {
+                    id: "w-new".into(),
+                    from: pipeline::PortRef {
+                        node: d.nodes[0].id.clone(),
+                        port: "sum".into(),
+                    },
+                    to: pipeline::PortRef {
+                        node: d.nodes[9].id.clone(),
+                        port: "b".into(),
+                    },
+                });
+            }),
+            ("remove a task and its wires", |d| {
+                let id = d.nodes.remove(5).id;
+                d.wires.retain(|w| w.from.node != id && w.to.node != id);
+            }),
+            ("add a task", |d| {
+                let mut n = d.nodes[0].clone();
+                n.id = "n-new".into();
+                n.name = "add-new".into();
+                d.nodes.push(n);
+            }),
+            ("reorder tasks", |d| d.nodes.swap(0, 7)),
+            ("change a component", |d| {
+                if let Some(c) = d.components.get_mut("add") {
+                    c.title = Some("Sum".into());
+                    c.output_definitions.parameters.insert(
+                        "carry".into(),
+                        pipeline::ir::ParameterSpec::of(pipeline::ir::ParameterType::NumberInteger),
+                    );
+                }
+            }),
+            ("move a frame", |d| d.groups[0].position.y -= 30.0),
+            ("remove a frame", |d| {
+                let id = d.groups.remove(1).id;
+                for n in &mut d.nodes {
+                    if n.group.as_deref() == Some(id.as_str()) {
+                        n.group = None;
+                    }
+                }
+            }),
+        ];
+        let mut doc = pipeline::synthetic::document(60);
+        let kept = Scene::new();
+        kept.sync(&doc);
+        for (what, edit) in edits {
+            edit(&mut doc);
+            kept.sync(&doc);
+            let fresh = Scene::new();
+            fresh.sync(&doc);
+            let (kept, fresh) = (shown(&kept, &doc), shown(&fresh, &doc));
+            let differ = kept.lines().zip(fresh.lines()).find(|(a, b)| a != b);
+            assert_eq!(differ, None, "after: {what}");
+            assert_eq!(kept.lines().count(), fresh.lines().count(), "after: {what}");
+        }
     }
 
     #[test]

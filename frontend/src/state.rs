@@ -542,15 +542,17 @@ impl AppState {
     /// whether it changed anything.
     fn apply(&self, f: impl FnOnce(&mut Document), typing: bool) -> bool {
         let before = self.doc.get_untracked();
-        let changed = self
+        // Whether the edit changed what compiles, and whether it changed anything (compared
+        // again only when not: each comparison walks the whole document).
+        let (changed, shape_changed) = self
             .doc
             .try_update_untracked(|d| {
                 f(d);
-                *d != before
+                let shape_changed = !scene::same_shape(d, &before);
+                (shape_changed || *d != before, shape_changed)
             })
-            .unwrap_or(false);
+            .unwrap_or((false, false));
         if changed {
-            let shape_changed = self.doc.with_untracked(|d| !scene::same_shape(d, &before));
             self.record(before);
             self.doc.notify();
             self.changed(shape_changed, typing);

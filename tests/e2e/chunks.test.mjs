@@ -88,3 +88,33 @@ test(
     assert.ok(fetched.includes('split_runs.wasm'), `the run views were fetched: ${fetched}`);
   }),
 );
+
+test(
+  'the press that starts a drag fetches no editor: the properties follow on the release',
+  { timeout: 120_000 },
+  e2e('chunks-drag', async (app) => {
+    const { page } = app;
+    const fetched = wasmFetches(page);
+    await openApp(app);
+    await openExample(page, 'pytorch-text-classification');
+    await until(async () => (await nodeIds(page)).length > 5, 'the seed example opens');
+    await page.locator('[data-testid=properties-empty]').waitFor({ state: 'visible' });
+    const [id] = await nodeIds(page);
+    const box = await page.locator(`[data-testid=node-header-${id}]`).boundingBox();
+    const at = { x: box.x + 30, y: box.y + box.height / 2 };
+    await page.mouse.move(at.x, at.y);
+    await page.mouse.down();
+    for (let i = 1; i <= 8; i++) await page.mouse.move(at.x + 5 * i, at.y + 3 * i);
+    // Long enough for a fetch the press started to show up.
+    await page.waitForTimeout(500);
+    assert.ok(!fetched.includes('split_props.wasm'), `no editor fetched mid-drag: ${fetched}`);
+    assert.ok(
+      await page.locator('[data-testid=properties-empty]').isVisible(),
+      'the panel keeps what it showed while the task moves',
+    );
+    await page.mouse.up();
+    const props = page.locator(`[data-testid=node-properties][data-node-id="${id}"]`);
+    await props.waitFor({ state: 'visible', timeout: 30_000 });
+    assert.ok(fetched.includes('split_props.wasm'), `the editor is fetched on release: ${fetched}`);
+  }),
+);
