@@ -285,6 +285,13 @@ const PORT_RANGE: std::ops::Range<u16> = 20_000..32_768;
 /// [`PORTS`] distinct free TCP ports on the loopback interface, picked at random in
 /// [`PORT_RANGE`] (any free port when that range has none to give).
 fn free_ports() -> std::io::Result<[u16; PORTS]> {
+    let (ports, _listeners) = held_ports()?;
+    Ok(ports)
+}
+
+/// [`PORTS`] ports as [`free_ports`] picks them, with the listeners that hold them (bound, so
+/// free when picked; released when dropped).
+fn held_ports() -> std::io::Result<([u16; PORTS], Vec<std::net::TcpListener>)> {
     use std::hash::BuildHasher as _;
     let random = std::collections::hash_map::RandomState::new();
     let span = u64::from(PORT_RANGE.end - PORT_RANGE.start);
@@ -306,7 +313,7 @@ fn free_ports() -> std::io::Result<[u16; PORTS]> {
         *port = l.local_addr()?.port();
         listeners.push(l);
     }
-    Ok(ports)
+    Ok((ports, listeners))
 }
 
 /// The MAR file of `model` in `folder`: `<model>.mar`, else the only `.mar` file there.
@@ -1013,15 +1020,27 @@ mod tests {
 
     #[test]
     fn ports_are_distinct_and_free() {
-        let ports = free_ports().expect("ports");
+        let (ports, listeners) = held_ports().expect("ports");
         let distinct: HashSet<u16> = ports.iter().copied().collect();
         assert_eq!(distinct.len(), PORTS, "{ports:?}");
         assert!(!distinct.contains(&0));
         // Outside the range the system hands out by itself.
         assert!(ports.iter().all(|p| PORT_RANGE.contains(p)), "{ports:?}");
-        // Free: each can be bound now.
-        for p in ports {
-            std::net::TcpListener::bind(("127.0.0.1", p)).expect("the port is free");
-        }
+        // Free when picked: each was bound on the loopback interface by this process. (Bound
+        // again after being released, one could already be another program's.)
+        let bound: Vec<std::net::SocketAddr> = listeners
+            .iter()
+            .map(|l| l.local_addr().expect("a bound listener"))
+            .collect();
+        assert_eq!(
+            bound
+                .iter()
+                .map(std::net::SocketAddr::port)
+                .collect::<Vec<_>>(),
+            ports
+        );
+        assert!(bound.iter().all(|a| a.ip().is_loopback()), "{bound:?}");
+        drop(listeners);
+        assert_eq!(free_ports().expect("ports again").len(), PORTS);
     }
 }
