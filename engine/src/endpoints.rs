@@ -271,6 +271,19 @@ fn tail(path: &Path, max: u64) -> String {
     }
 }
 
+/// How many times [`Endpoints::deploy`] starts TorchServe when a port it picked was taken
+/// before the server bound it.
+const PORT_ATTEMPTS: u32 = 3;
+
+/// What TorchServe's log says when a port is taken (Java's bind error).
+const PORT_TAKEN: &str = "Address already in use";
+
+/// Why one try of a deploy failed, and whether a port was taken (worth another try).
+struct DeployFailure {
+    message: String,
+    ports_taken: bool,
+}
+
 /// How many ports a TorchServe listens on: inference, management and metrics over HTTP, and
 /// inference and management over gRPC (which TorchServe always starts, on 7070/7071 unless
 /// told otherwise, so two servers would collide).
@@ -664,6 +677,40 @@ impl Endpoints {
             )
         })?;
         check_config_value("the MAR folder", &model_store.display().to_string())?;
+        let mut attempt = 1;
+        loop {
+            match self.deploy_once(&req, &mar, &model_store).await {
+                Err(failed) if failed.ports_taken && attempt < PORT_ATTEMPTS => {
+                    // A port picked free was taken before TorchServe bound it: the failed
+                    // endpoint stays recorded (failed), and a new one tries other ports.
+                    tracing::warn!(
+                        attempt,
+                        "a TorchServe port was taken meanwhile: trying others"
+                    );
+                    append_log(
+                        &req.log,
+                        "--- a port picked for TorchServe was taken by another program before \
+                         it started: starting it again on other ports ---\n",
+                    );
+                    attempt += 1;
+                }
+                Err(failed) => return Err(failed.message),
+                Ok(info) => return Ok(info),
+            }
+        }
+    }
+
+    /// One try of [`Endpoints::deploy`] on ports picked now: a new endpoint, serving or failed.
+    async fn deploy_once(
+        &self,
+        req: &DeployRequest,
+        mar: &str,
+        model_store: &Path,
+    ) -> Result<EndpointInfo, DeployFailure> {
+        let fail = |message: String| DeployFailure {
+            message,
+            ports_taken: false,
+        };
         let id = format!("ep-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let folder = self
             .inner
@@ -673,16 +720,18 @@ impl Endpoints {
             .join(&id);
         let tmp = ts_temp_dir(&folder, &id);
         for dir in [&folder, &tmp] {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| format!("cannot create the endpoint folder {}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                fail(format!(
+                    "cannot create the endpoint folder {}: {e}",
+                    dir.display()
+                ))
+            })?;
         }
-        let ports = free_ports().map_err(|e| format!("cannot find a free loopback port: {e}"))?;
+        let ports =
+            free_ports().map_err(|e| fail(format!("cannot find a free loopback port: {e}")))?;
         let config = folder.join("config.properties");
-        std::fs::write(
-            &config,
-            ts_config(ports, &model_store, &req.model_name, &mar),
-        )
-        .map_err(|e| format!("cannot write {}: {e}", config.display()))?;
+        std::fs::write(&config, ts_config(ports, model_store, &req.model_name, mar))
+            .map_err(|e| fail(format!("cannot write {}: {e}", config.display())))?;
         let inference = format!("http://127.0.0.1:{}", ports[0]);
         let management = format!("http://127.0.0.1:{}", ports[1]);
         let url = format!("{inference}/predictions/{}", req.model_name);
@@ -700,11 +749,11 @@ impl Endpoints {
                 owner: process::current(),
                 owner_instance: self.inner.instance.0.clone(),
             })
-            .map_err(|e| format!("cannot record the endpoint: {e}"))?;
+            .map_err(|e| fail(format!("cannot record the endpoint: {e}")))?;
         let ts_log = folder.join("ts.log");
         let started = Instant::now();
         let outcome = self
-            .start_and_wait(&req, &id, &folder, &config, &model_store, &management)
+            .start_and_wait(req, &id, &folder, &config, model_store, &management)
             .await;
         let startup = quiet_tail(&tail(&ts_log, SCAN_TAIL), LOG_TAIL);
         append_log(
@@ -733,10 +782,11 @@ impl Endpoints {
                 })
             }
             Err(why) => {
+                let log_tail = tail(&ts_log, SCAN_TAIL);
                 let message = format!(
                     "{why}\n--- end of {} ---\n{}",
                     ts_log.display(),
-                    quiet_tail(&tail(&ts_log, SCAN_TAIL), ERROR_TAIL)
+                    quiet_tail(&log_tail, ERROR_TAIL)
                 );
                 let store = self.inner.store.clone();
                 let failed_id = id.clone();
@@ -749,7 +799,10 @@ impl Endpoints {
                     }
                 })
                 .await;
-                Err(message)
+                Err(DeployFailure {
+                    message,
+                    ports_taken: log_tail.contains(PORT_TAKEN),
+                })
             }
         }
     }

@@ -229,6 +229,66 @@ async fn an_endpoint_serves_predictions_and_stops_with_its_process_group() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_port_taken_before_torchserve_binds_it_is_tried_again_on_others() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let ts = torchserve().await;
+    let cleanup = Cleanup::default();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let engine = engine(dir.path(), 2);
+    let mut req = request(&ts, dir.path(), "run-p", "echo");
+    // A TorchServe whose first start finds a port taken (as Java reports it), then the real one.
+    let mark = dir.path().join("started-once");
+    let wrapper = dir.path().join("torchserve");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nif [ ! -e '{mark}' ]; then\n  touch '{mark}'\n  echo 'java.io.IOException: \
+             Failed to bind to address /127.0.0.1:24573'\n  echo 'Caused by: bind(..) failed: \
+             Address already in use'\n  exit 0\nfi\nexec '{real}' \"$@\"\n",
+            mark = mark.display(),
+            real = ts.display()
+        ),
+    )
+    .expect("write the wrapper");
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    req.torchserve = wrapper;
+    let info = deploy(&engine, req, &cleanup).await;
+    assert!(
+        mark.exists(),
+        "the first start was the one that found a port taken"
+    );
+    let answer: serde_json::Value = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client")
+        .post(&info.url)
+        .json(&json!({"text": "again"}))
+        .send()
+        .await
+        .expect("predict")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(answer, json!({"echo": {"text": "again"}}));
+    // The failed try stays on record, failed; the task's log says what happened.
+    let rows = engine.endpoints().list().expect("list");
+    let states: Vec<api::EndpointState> = rows
+        .iter()
+        .filter(|e| e.run_id == "run-p")
+        .map(|e| e.state)
+        .collect();
+    assert_eq!(states.len(), 2, "{states:?}");
+    assert!(states.contains(&api::EndpointState::Failed), "{states:?}");
+    assert!(states.contains(&api::EndpointState::Serving), "{states:?}");
+    let task_log = std::fs::read_to_string(dir.path().join("echo.task.log")).expect("task log");
+    assert!(
+        task_log.contains("starting it again on other ports"),
+        "{task_log}"
+    );
+    engine.endpoints().stop(&info.id).await.expect("stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_stops_what_is_not_kept_and_a_new_engine_reaps_what_a_crash_left() {
     let ts = torchserve().await;
     let cleanup = Cleanup::default();
