@@ -129,6 +129,26 @@ async fn deploy(engine: &Engine, req: DeployRequest, cleanup: &Cleanup) -> Endpo
     info
 }
 
+/// An HTTP client for the endpoints (on the loopback interface: no proxy).
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client")
+}
+
+/// The answer of the endpoint at `url` to `body`.
+async fn predict(http: &reqwest::Client, url: &str, body: serde_json::Value) -> serde_json::Value {
+    http.post(url)
+        .json(&body)
+        .send()
+        .await
+        .expect("predict")
+        .json()
+        .await
+        .expect("json")
+}
+
 /// Waits (up to 20 s) until no process of group `pgid` runs; whether it is gone.
 async fn group_gone(pgid: u32) -> bool {
     for _ in 0..200 {
@@ -162,19 +182,8 @@ async fn an_endpoint_serves_predictions_and_stops_with_its_process_group() {
     assert!(a.url.starts_with("http://127.0.0.1:") && a.url.ends_with("/predictions/echo"));
     assert_ne!(a.url, b.url);
 
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("client");
-    let answer: serde_json::Value = http
-        .post(&a.url)
-        .json(&json!({"text": "a fine day"}))
-        .send()
-        .await
-        .expect("predict")
-        .json()
-        .await
-        .expect("json");
+    let http = client();
+    let answer = predict(&http, &a.url, json!({"text": "a fine day"})).await;
     assert_eq!(answer, json!({"echo": {"text": "a fine day"}}));
 
     let listed = engine.endpoints().list().expect("list");
@@ -257,18 +266,7 @@ async fn a_port_taken_before_torchserve_binds_it_is_tried_again_on_others() {
         mark.exists(),
         "the first start was the one that found a port taken"
     );
-    let answer: serde_json::Value = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("client")
-        .post(&info.url)
-        .json(&json!({"text": "again"}))
-        .send()
-        .await
-        .expect("predict")
-        .json()
-        .await
-        .expect("json");
+    let answer = predict(&client(), &info.url, json!({"text": "again"})).await;
     assert_eq!(answer, json!({"echo": {"text": "again"}}));
     // The failed try stays on record, failed; the task's log says what happened.
     let rows = engine.endpoints().list().expect("list");
