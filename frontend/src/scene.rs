@@ -12,6 +12,7 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use pipeline::layout::InnerDiagram;
 use pipeline::map::Map;
+use pipeline::shared::Shared;
 use pipeline::{ComponentDef, Diagnostic, Document, Group, Node, Point, Size, Wire};
 
 use crate::layout::{self, PortInfo, Rect};
@@ -208,8 +209,9 @@ struct Slots {
     nodes: Table<NodeSlot>,
     groups: Table<GroupSlot>,
     wires: Table<WireSlot>,
-    /// The components the shapes were made from, and the shapes.
-    components: Map<ComponentDef>,
+    /// The components the shapes were made from (shared with the document: comparing them
+    /// with the document's is a pointer comparison until an edit changes them), and the shapes.
+    components: Shared<Map<ComponentDef>>,
     shapes: Map<Arc<NodeShape>>,
     /// Node boxes, in document order (for culling, rubber bands and the minimap).
     node_boxes: Vec<(String, Rect)>,
@@ -870,6 +872,42 @@ mod tests {
             assert_eq!(differ, None, "after: {what}");
             assert_eq!(kept.lines().count(), fresh.lines().count(), "after: {what}");
         }
+    }
+
+    /// An edit that leaves the components alone (typing a value) copies none of them: the
+    /// state Undo keeps, the document and the scene share one set, so the edit neither copies
+    /// nor compares them. Changing a component gives the document its own set.
+    #[test]
+    fn components_stay_shared_until_one_changes() {
+        let mut doc = pipeline::synthetic::document(60);
+        let scene = Scene::new();
+        scene.sync(&doc);
+        let before = doc.clone();
+        doc.nodes[1]
+            .inputs
+            .insert("b".into(), pipeline::Binding::Value(serde_json::json!(7)));
+        scene.sync(&doc);
+        let scene_shares =
+            |d: &Document| scene.slots.with_value(|s| s.components.same(&d.components));
+        assert!(before.components.same(&doc.components));
+        assert!(scene_shares(&doc));
+        let title = |d: &Document| d.components.get("add").and_then(|c| c.title.clone());
+        let old = title(&doc);
+        if let Some(c) = doc.components.get_mut("add") {
+            c.title = Some("Sum".into());
+        }
+        assert!(!before.components.same(&doc.components));
+        assert_eq!(
+            title(&before),
+            old,
+            "Undo's state keeps the component as it was"
+        );
+        assert_eq!(title(&doc).as_deref(), Some("Sum"));
+        scene.sync(&doc);
+        assert!(
+            scene_shares(&doc),
+            "the scene follows the changed components"
+        );
     }
 
     #[test]

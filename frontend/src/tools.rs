@@ -78,7 +78,7 @@ pub fn insert_fragment(doc: &mut Document, frag: Document, at: Point) -> Vec<Ite
     let mut fresh = Fresh::of(doc);
 
     let mut comp_keys: Vec<(String, String)> = Vec::new();
-    for (key, def) in &frag.components {
+    for (key, def) in frag.components.iter() {
         let new_key = edit::component_key(doc, key, def);
         if doc.components.get(&new_key).is_none() {
             doc.components.insert(new_key.clone(), def.clone());

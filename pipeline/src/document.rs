@@ -12,6 +12,7 @@ use crate::ir::{
     RetryPolicy,
 };
 use crate::map::Map;
+use crate::shared::Shared;
 
 /// The document format this version reads and writes.
 pub const FORMAT: &str = "pipeline-canvas/v1";
@@ -48,9 +49,10 @@ pub struct Document {
     /// Pipeline outputs, each taken from task outputs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outputs: Vec<PipelineOutput>,
-    /// Components used by nodes, by key.
+    /// Components used by nodes, by key. Shared between copies of the document until one is
+    /// changed: an edit that leaves them alone neither copies nor compares them.
     #[serde(default)]
-    pub components: Map<ComponentDef>,
+    pub components: Shared<Map<ComponentDef>>,
     /// The tasks.
     #[serde(default)]
     pub nodes: Vec<Node>,
@@ -111,7 +113,7 @@ impl Document {
             parameters: Vec::new(),
             artifact_inputs: Vec::new(),
             outputs: Vec::new(),
-            components: Map::new(),
+            components: Shared::default(),
             nodes: Vec::new(),
             wires: Vec::new(),
             groups: Vec::new(),
@@ -258,10 +260,14 @@ impl Document {
         self.groups.retain(|g| g.id != id);
     }
 
-    /// Drops components no node uses.
+    /// Drops components no node uses (the components are written, and so copied if shared,
+    /// only when one goes).
     pub fn prune_components(&mut self) {
         let used: std::collections::BTreeSet<&str> =
             self.nodes.iter().map(|n| n.component.as_str()).collect();
+        if self.components.keys().all(|k| used.contains(k.as_str())) {
+            return;
+        }
         self.components.retain(|k, _| used.contains(k.as_str()));
     }
 }

@@ -22,6 +22,7 @@ pub mod names;
 pub mod output;
 pub mod param_text;
 pub mod run_inputs;
+pub mod shared;
 pub mod synthetic;
 pub mod validate;
 

@@ -117,7 +117,7 @@ pub(crate) fn check_inputs(doc: &Document, level: usize, diags: &mut Vec<Diagnos
 /// Checks that each component has an executor or a pipeline body, and validates the
 /// sub-pipelines of a document `level` sub-pipelines deep, up to [`MAX_NESTING`] levels.
 pub(crate) fn check_components(doc: &Document, level: usize, diags: &mut Vec<Diagnostic>) {
-    for (key, def) in &doc.components {
+    for (key, def) in doc.components.iter() {
         match (&def.executor, &def.pipeline) {
             (Some(_), None) => {}
             (None, Some(_)) if level >= MAX_NESTING => diags.push(Diagnostic::error(format!(
