@@ -2,10 +2,11 @@
 //! brought back when the page starts again (a reload, a crash, a closed tab), and closing or
 //! reloading the page with unsaved changes asks first.
 //!
-//! The copy goes to `sessionStorage` (this tab, kept over reloads and restored with the tab)
-//! and to a slot of this tab in `localStorage` (for a new tab once this one is gone). A new
-//! tab takes over the newest `localStorage` copy of a tab that is no longer open: open tabs
-//! refresh a heartbeat key every few seconds.
+//! The copy goes to a slot of this tab in `localStorage`, named by the tab's id, which
+//! `sessionStorage` keeps over reloads and restores with the tab: a reload finds its own slot,
+//! and a new tab takes over the newest copy of a tab that is no longer open (open tabs refresh a
+//! heartbeat key every few seconds). One store, written once: at 2,000 tasks the copy is
+//! megabytes, and each `setItem` of it blocks the page for tens of milliseconds.
 
 use std::time::Duration;
 
@@ -16,8 +17,6 @@ use serde::Deserialize;
 
 use crate::state::AppState;
 
-/// Where this tab's copy of the unsaved document is kept in `sessionStorage`.
-const KEY: &str = "pipeline-canvas.autosave";
 /// Prefix of each tab's copy in `localStorage` (then the tab id).
 const SLOT_PREFIX: &str = "pipeline-canvas.autosave.";
 /// This tab's id (`sessionStorage`, so it survives reloads).
@@ -98,13 +97,15 @@ fn alive(store: &web_sys::Storage, tab: &str) -> bool {
 /// The copy to bring back at start, if any: this tab's own, else the newest one left by a tab
 /// that is gone (whose slot is then given up: this tab keeps the work from now on).
 fn recoverable(tab: &str) -> Option<Copy> {
-    if let Some(c) = session()
-        .and_then(|s| s.get_item(KEY).ok().flatten())
+    let store = local()?;
+    if let Some(c) = store
+        .get_item(&format!("{SLOT_PREFIX}{tab}"))
+        .ok()
+        .flatten()
         .and_then(|text| serde_json::from_str::<Copy>(&text).ok())
     {
         return Some(c);
     }
-    let store = local()?;
     let keys: Vec<String> = (0..store.length().unwrap_or(0))
         .filter_map(|i| store.key(i).ok().flatten())
         .filter(|k| k.starts_with(SLOT_PREFIX))
@@ -112,7 +113,7 @@ fn recoverable(tab: &str) -> Option<Copy> {
     let mut best: Option<(String, Copy)> = None;
     for key in keys {
         let owner = &key[SLOT_PREFIX.len()..];
-        if owner != tab && alive(&store, owner) {
+        if owner == tab || alive(&store, owner) {
             continue;
         }
         let copy = store
@@ -140,7 +141,7 @@ fn clock(ms: f64) -> String {
     format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
 }
 
-/// Writes the copy of unsaved work to `slot` (and this tab's session key) [`DELAY`] from now,
+/// Writes the copy of unsaved work to `slot` [`DELAY`] from now,
 /// or later while a gesture (a drag) is under way: encoding a large pipeline takes a while and
 /// must not cost the gesture a frame.
 fn copy_later(
@@ -161,9 +162,7 @@ fn copy_later(
         let text = st
             .doc
             .with_untracked(|d| encode(st.saved_id.get_untracked().as_deref(), d));
-        let kept = [(session(), KEY), (local(), slot.as_str())]
-            .into_iter()
-            .all(|(s, key)| s.is_some_and(|s| s.set_item(key, &text).is_ok()));
+        let kept = local().is_some_and(|s| s.set_item(&slot, &text).is_ok());
         if !kept && !failed.get_value() {
             failed.set_value(true);
             st.error(
@@ -209,9 +208,6 @@ pub fn install(st: AppState) {
             h.clear();
         }
         if !dirty {
-            if let Some(s) = session() {
-                let _ = s.remove_item(KEY);
-            }
             if let Some(s) = local() {
                 let _ = s.remove_item(&slot);
             }

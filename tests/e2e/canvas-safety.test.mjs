@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { e2e, expectNodeCount, nodeIds, openApp, openExample, selectNode, status, until } from './harness.mjs';
+import { e2e, expectNodeCount, nodeIds, openApp, openExample, selectNode, status, unsavedCopy, until } from './harness.mjs';
 
 const EXAMPLE = 'pytorch-text-classification';
 
@@ -24,8 +24,12 @@ test(
     await page.keyboard.press('Delete');
     await expectNodeCount(page, doc.nodes.length - 1);
     assert.match(await page.locator('[data-testid=save-state]').textContent(), /unsaved/);
-    // The copy is written once changes pause.
+    // The copy is written once changes pause, once: to this tab's slot in localStorage
+    // (sessionStorage keeps only the tab's id, which names the slot).
     await page.waitForTimeout(700);
+    const copy = await unsavedCopy(page);
+    assert.equal(copy?.nodes?.length, doc.nodes.length - 1, 'the copy holds the change');
+    assert.deepEqual(await page.evaluate(() => Object.keys(sessionStorage)), ['pipeline-canvas.tab']);
 
     // Reload: the page asks first, then the change is still there.
     await page.reload();
@@ -64,6 +68,7 @@ test(
     await second.locator('[data-testid=btn-save]').click();
     await until(async () => /saved/.test(await second.locator('[data-testid=save-state]').textContent()) &&
       !/unsaved/.test(await second.locator('[data-testid=save-state]').textContent()), 'saved');
+    assert.equal(await unsavedCopy(second), null, 'saved work leaves no copy behind');
     const before = app.dialogs.length;
     await second.reload();
     await second.locator('[data-testid^=palette-]').first().waitFor({ state: 'visible', timeout: 30_000 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { openFile, syntheticDocument } from './canvas-bench.mjs';
-import { ARTIFACTS, e2e, expectNodeCount, groupIds, nodeIds, openApp, openExample, selectNode, status, until, wireIds } from './harness.mjs';
+import { ARTIFACTS, e2e, expectNodeCount, groupIds, nodeIds, openApp, openExample, selectNode, status, unsavedCopy, until, wireIds } from './harness.mjs';
 
 const EXAMPLE = 'pytorch-text-classification';
 
@@ -431,8 +431,7 @@ test(
     assert.equal(await page.locator('[data-testid=comment-c1] strong').count(), 1, 'the original note stays');
     // In the document (the tab's unsaved copy), the new note is on the pasted task.
     const notes = await until(async () => {
-      const text = await page.evaluate(() => sessionStorage.getItem('pipeline-canvas.autosave'));
-      const doc = text && JSON.parse(text).doc;
+      const doc = await unsavedCopy(page);
       return doc?.comments?.length === 2 ? doc.comments : null;
     }, 'the unsaved copy holds both notes');
     assert.deepEqual(
@@ -517,8 +516,7 @@ test(
 
     // Kept in the document (the tab's unsaved copy), never in the spec.
     const saved = await until(async () => {
-      const text = await page.evaluate(() => sessionStorage.getItem('pipeline-canvas.autosave'));
-      const d = text && JSON.parse(text).doc;
+      const d = await unsavedCopy(page);
       return d?.nodes?.[0]?.expanded ? d : null;
     }, 'the open task is in the unsaved copy');
     const compiled = await app.server.api('POST', '/api/compile', JSON.stringify(saved));

@@ -645,6 +645,17 @@ export async function download(page, testid) {
   return { name: dl.suggestedFilename(), text: readFileSync(file, 'utf8') };
 }
 
+/**
+ * The document of this tab's copy of unsaved work (its slot in `localStorage`, named by the tab
+ * id `sessionStorage` keeps), or null when there is none.
+ */
+export async function unsavedCopy(page) {
+  const text = await page.evaluate(() =>
+    localStorage.getItem(`pipeline-canvas.autosave.${sessionStorage.getItem('pipeline-canvas.tab')}`),
+  );
+  return text ? JSON.parse(text).doc : null;
+}
+
 /** The text of the diagnostics list. */
 export async function diagnosticsText(page) {
   const list = page.locator('[data-testid=diagnostics]');
