@@ -387,7 +387,9 @@ pub fn auto_layout(st: AppState, selection_only: bool) {
 fn auto_layout_split(st: AppState, selection_only: bool) -> Result<(), Unloaded> {
     if !selection_only {
         st.edit(pipeline::layout::layout);
-        crate::canvas::fit_view(&st);
+        // The view a pipeline opens with: all of it when legible, else its start (fitting
+        // 2,000 tasks would draw every one of them as a dot, and take a quarter second).
+        crate::canvas::open_view(&st);
         st.info("Laid out the pipeline");
         return Ok(());
     }

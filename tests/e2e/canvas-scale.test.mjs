@@ -81,5 +81,18 @@ test(
       lastBox.x >= cbox.x && lastBox.x + lastBox.width <= cbox.x + cbox.width + 1,
       `the last task lies in view after Fit: ${JSON.stringify(lastBox)} in ${JSON.stringify(cbox)}`,
     );
+
+    // Lay out all leaves the view as the pipeline opens: too large to fit legibly, so its start
+    // at a legible zoom, drawn in part again (not every task as a dot).
+    await page.mouse.click(cbox.x + cbox.width - 20, cbox.y + cbox.height - 20, { button: 'right' });
+    await page.locator('[data-testid=menu-layout-all]').click();
+    await until(async () => /Laid out the pipeline/.test((await status(page)).text), 'laid out');
+    const laidOut = await until(async () => {
+      const d = await drawnNodes(page);
+      return d.length < 200 && d.includes('n0') && d;
+    }, 'the start of the pipeline is drawn, in part');
+    assert.ok(!laidOut.includes(far), 'the last task is not drawn');
+    const after = Number((await page.locator('[data-testid=zoom-level]').textContent()).replace('%', ''));
+    assert.ok(after >= 60, `laid out at a legible zoom: ${after}%`);
   }),
 );
